@@ -1,0 +1,28 @@
+# Python Learning Studio — the two commands of the README, and the few around them.
+#   make up     run the studio locally on embedded defaults
+#   make test   install what the tests need and run every test
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export PATH := $(abspath $(VENV))/bin:$(PATH)
+# The tests' PostgreSQL (make test installs and starts it; see .ci/provision).
+TEST_DATABASE_URL ?= postgres://studio:studio@127.0.0.1:5432/studio
+
+.PHONY: up test bench lint install
+
+install:
+	@.ci/provision venv
+
+up: install
+	@$(PY) -m lms.up
+
+lint: install
+	@$(VENV)/bin/ruff check .
+
+test: install lint
+	@.ci/provision postgres
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+bench: install
+	@.ci/provision postgres
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/benchmarks -p no:randomly -s $(PYTEST_ARGS)

@@ -1,0 +1,336 @@
+"""Read and validate ``courses/<slug>/course.yml``: the one definition of its schema.
+
+The LMS, the hub and the grader never import one another; the course folder is what they share.
+This module is the only code they share, so it depends on nothing but the standard library and
+PyYAML, and it validates everything up front: a malformed file raises :class:`CourseFileError`
+naming the file, the field and the problem, before any caller writes anything.
+
+Schema (``?`` marks optional keys; paths are relative to the course folder)::
+
+    slug: python-101              # lower-case letters, digits and dashes
+    title: Python 101
+    summary: One paragraph.
+    syllabus?: Markdown text      # rendered on the course page
+    enrollment?: open | closed    # default: open (learners may enroll themselves)
+    image?: pls-notebook:latest   # learner notebook image; default below
+    profile?: learner             # resource profile name; default: learner
+    instructors?: [username, ...]
+    lessons:
+      - slug: basics
+        title: Python basics
+        summary?: text
+        notebook: lessons/01-basics.ipynb
+    assignments:
+      - name: ps1-basics          # nbgrader assignment id: source/<name>/ holds its notebooks
+        title: Problem set 1
+        summary?: text
+        points?: 10               # default: the sum of the notebooks' nbgrader points
+        release?: 2026-09-01T09:00:00+00:00
+        due?: 2027-01-31T23:59:00+00:00
+        late_policy?: {mode: reject | accept | penalty, percent_per_day?: 10, cutoff_days?: 3}
+        tutor?: off | hints-only | full   # default: hints-only
+        hints?: [text, ...]       # instructor-written hints the offline tutor can give
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+COURSE_FILE_NAME = "course.yml"
+DEFAULT_IMAGE = "pls-notebook:latest"
+DEFAULT_PROFILE = "learner"
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+ASSIGNMENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+ENROLLMENT_MODES = ("open", "closed")
+LATE_MODES = ("reject", "accept", "penalty")
+TUTOR_POLICIES = ("off", "hints-only", "full")
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+class CourseFileError(ValueError):
+    """A course.yml that cannot be used, with the file, the field and the problem."""
+
+    def __init__(self, path: Path | str, field_name: str, problem: str) -> None:
+        self.path = str(path)
+        self.field_name = field_name
+        self.problem = problem
+        super().__init__(f"{self.path}: {field_name}: {problem}")
+
+
+@dataclass(frozen=True)
+class LatePolicy:
+    """What happens to a submission after the due date.
+
+    ``reject``: not accepted. ``accept``: accepted and flagged late, full credit.
+    ``penalty``: accepted until ``cutoff_days`` after the due date, losing ``percent_per_day``
+    of the score for each started day.
+    """
+
+    mode: str = "reject"
+    percent_per_day: float = 0.0
+    cutoff_days: int = 0
+
+
+@dataclass(frozen=True)
+class LessonSpec:
+    slug: str
+    title: str
+    notebook: str
+    summary: str = ""
+
+
+@dataclass(frozen=True)
+class AssignmentSpec:
+    name: str
+    title: str
+    points: float
+    notebooks: tuple[str, ...]
+    summary: str = ""
+    release: dt.datetime | None = None
+    due: dt.datetime | None = None
+    late_policy: LatePolicy = field(default_factory=LatePolicy)
+    tutor: str = "hints-only"
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CourseSpec:
+    root: Path
+    slug: str
+    title: str
+    summary: str
+    syllabus: str = ""
+    enrollment: str = "open"
+    image: str = DEFAULT_IMAGE
+    profile: str = DEFAULT_PROFILE
+    instructors: tuple[str, ...] = ()
+    lessons: tuple[LessonSpec, ...] = ()
+    assignments: tuple[AssignmentSpec, ...] = ()
+
+    def lesson_path(self, lesson: LessonSpec) -> Path:
+        return self.root / lesson.notebook
+
+    def assignment_source_dir(self, assignment: AssignmentSpec) -> Path:
+        return self.root / "source" / assignment.name
+
+
+def load_course(folder: Path | str) -> CourseSpec:
+    """Parse and validate the course in ``folder`` (the folder holding course.yml)."""
+    root = Path(folder).resolve()
+    path = root / COURSE_FILE_NAME
+    if not path.is_file():
+        raise CourseFileError(path, "(file)", "not found")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise CourseFileError(path, "(file)", f"not valid YAML: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise CourseFileError(path, "(file)", "not UTF-8 text") from exc
+    return _Reader(path, root).course(data)
+
+
+class _Reader:
+    """Walks the parsed YAML, keeping the file path for error messages."""
+
+    def __init__(self, path: Path, root: Path) -> None:
+        self.path = path
+        self.root = root
+
+    def fail(self, field_name: str, problem: str) -> CourseFileError:
+        return CourseFileError(self.path, field_name, problem)
+
+    def course(self, data: Any) -> CourseSpec:
+        if not isinstance(data, dict):
+            raise self.fail("(file)", "must be a mapping of course fields")
+        slug = self.slug(data, "slug")
+        enrollment = self.choice(data, "enrollment", ENROLLMENT_MODES, "open")
+        lessons = tuple(
+            self.lesson(item, f"lessons[{i}]") for i, item in enumerate(self.items(data, "lessons"))
+        )
+        self.unique([lesson.slug for lesson in lessons], "lessons", "slug")
+        assignments = tuple(
+            self.assignment(item, f"assignments[{i}]")
+            for i, item in enumerate(self.items(data, "assignments"))
+        )
+        self.unique([a.name for a in assignments], "assignments", "name")
+        return CourseSpec(
+            root=self.root,
+            slug=slug,
+            title=self.text(data, "title"),
+            summary=self.text(data, "summary"),
+            syllabus=self.text(data, "syllabus", required=False),
+            enrollment=enrollment,
+            image=self.text(data, "image", required=False) or DEFAULT_IMAGE,
+            profile=self.text(data, "profile", required=False) or DEFAULT_PROFILE,
+            instructors=tuple(self.strings(data, "instructors", "instructors")),
+            lessons=lessons,
+            assignments=assignments,
+        )
+
+    def lesson(self, data: Any, where: str) -> LessonSpec:
+        if not isinstance(data, dict):
+            raise self.fail(where, "must be a mapping")
+        slug = self.slug(data, "slug", where)
+        notebook = self.text(data, "notebook", where)
+        self.notebook_file(notebook, f"{where}.notebook")
+        return LessonSpec(
+            slug=slug,
+            title=self.text(data, "title", where),
+            notebook=notebook,
+            summary=self.text(data, "summary", where, required=False),
+        )
+
+    def assignment(self, data: Any, where: str) -> AssignmentSpec:
+        if not isinstance(data, dict):
+            raise self.fail(where, "must be a mapping")
+        name = self.text(data, "name", where)
+        if not ASSIGNMENT_NAME_PATTERN.match(name):
+            raise self.fail(f"{where}.name", f"{name!r} must be letters, digits, '-' or '_'")
+        source = self.root / "source" / name
+        notebooks = sorted(p for p in source.glob("*.ipynb")) if source.is_dir() else []
+        if not notebooks:
+            raise self.fail(f"{where}.name", f"no notebooks in source/{name}/")
+        graded_points = sum(self.notebook_points(nb, f"{where}.name") for nb in notebooks)
+        points = data.get("points", graded_points)
+        if not _is_number(points) or points <= 0:
+            raise self.fail(f"{where}.points", "must be a positive number")
+        if abs(points - graded_points) > 1e-9:
+            raise self.fail(
+                f"{where}.points",
+                f"says {points} but the notebooks' graded cells add up to {graded_points}",
+            )
+        release = self.datetime(data, "release", where)
+        due = self.datetime(data, "due", where)
+        if release and due and due <= release:
+            raise self.fail(f"{where}.due", "must be after the release date")
+        return AssignmentSpec(
+            name=name,
+            title=self.text(data, "title", where),
+            summary=self.text(data, "summary", where, required=False),
+            points=float(points),
+            notebooks=tuple(p.name for p in notebooks),
+            release=release,
+            due=due,
+            late_policy=self.late_policy(data.get("late_policy"), f"{where}.late_policy"),
+            tutor=self.choice(data, "tutor", TUTOR_POLICIES, "hints-only", where),
+            hints=tuple(self.strings(data, "hints", f"{where}.hints")),
+        )
+
+    def late_policy(self, data: Any, where: str) -> LatePolicy:
+        if data is None:
+            return LatePolicy()
+        if not isinstance(data, dict):
+            raise self.fail(where, "must be a mapping with a 'mode'")
+        mode = self.choice(data, "mode", LATE_MODES, "reject", where)
+        percent = data.get("percent_per_day", 0)
+        cutoff = data.get("cutoff_days", 0)
+        if not _is_number(percent) or not 0 <= percent <= 100:
+            raise self.fail(f"{where}.percent_per_day", "must be a number from 0 to 100")
+        if not isinstance(cutoff, int) or isinstance(cutoff, bool) or cutoff < 0:
+            raise self.fail(f"{where}.cutoff_days", "must be a whole number of days, 0 or more")
+        if mode == "penalty" and cutoff == 0:
+            raise self.fail(f"{where}.cutoff_days", "a penalty needs a cutoff of 1 day or more")
+        return LatePolicy(mode=mode, percent_per_day=float(percent), cutoff_days=cutoff)
+
+    # -- field helpers -------------------------------------------------------------------
+
+    @staticmethod
+    def qualified(where: str, key: str) -> str:
+        return f"{where}.{key}" if where else key
+
+    def text(self, data: dict, key: str, where: str = "", required: bool = True) -> str:
+        value = data.get(key)
+        name = self.qualified(where, key)
+        if value is None or value == "":
+            if required:
+                raise self.fail(name, "is required")
+            return ""
+        if not isinstance(value, str):
+            raise self.fail(name, f"must be text, not {type(value).__name__}")
+        return value.strip()
+
+    def slug(self, data: dict, key: str, where: str = "") -> str:
+        value = self.text(data, key, where)
+        if not SLUG_PATTERN.match(value):
+            problem = f"{value!r} must be lower-case letters, digits and dashes"
+            raise self.fail(self.qualified(where, key), problem)
+        return value
+
+    def choice(
+        self, data: dict, key: str, allowed: tuple[str, ...], default: str, where: str = ""
+    ) -> str:
+        value = data.get(key, default)
+        if value is False and "off" in allowed:  # YAML 1.1 reads a bare `off` as false
+            value = "off"
+        if value not in allowed:
+            raise self.fail(self.qualified(where, key), f"must be one of {', '.join(allowed)}")
+        return value
+
+    def items(self, data: dict, key: str) -> list:
+        value = data.get(key)
+        if value is None:
+            raise self.fail(key, "is required (an empty list is allowed)")
+        if not isinstance(value, list):
+            raise self.fail(key, "must be a list")
+        return value
+
+    def strings(self, data: dict, key: str, name: str) -> list[str]:
+        value = data.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(name, "must be a list of text")
+        return [v.strip() for v in value]
+
+    def unique(self, values: list[str], where: str, key: str) -> None:
+        seen: set[str] = set()
+        for value in values:
+            if value in seen:
+                raise self.fail(where, f"{key} {value!r} appears twice")
+            seen.add(value)
+
+    def datetime(self, data: dict, key: str, where: str) -> dt.datetime | None:
+        value = data.get(key)
+        name = self.qualified(where, key)
+        if value is None:
+            return None
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value)
+            except ValueError as exc:
+                raise self.fail(name, "must be an ISO 8601 date and time") from exc
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            raise self.fail(name, "needs a time and a time zone, e.g. 2027-01-31T23:59:00+00:00")
+        if not isinstance(value, dt.datetime):
+            raise self.fail(name, "must be an ISO 8601 date and time")
+        if value.tzinfo is None:
+            raise self.fail(name, "needs a time zone, e.g. +00:00")
+        return value
+
+    def notebook_file(self, relative: str, name: str) -> Path:
+        candidate = (self.root / relative).resolve()
+        if not candidate.is_relative_to(self.root):
+            raise self.fail(name, f"{relative!r} points outside the course folder")
+        if candidate.suffix != ".ipynb" or not candidate.is_file():
+            raise self.fail(name, f"{relative!r} is not a notebook in the course folder")
+        return candidate
+
+    def notebook_points(self, notebook: Path, name: str) -> float:
+        try:
+            cells = json.loads(notebook.read_text(encoding="utf-8"))["cells"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as exc:
+            raise self.fail(name, f"{notebook.name} is not a valid notebook") from exc
+        total = 0.0
+        for cell in cells:
+            grade = cell.get("metadata", {}).get("nbgrader", {})
+            if grade.get("grade"):
+                total += float(grade.get("points", 0))
+        return total

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class BaseConfig(AppConfig):
+    name = "lms.base"
+    label = "base"
+    verbose_name = "Site"

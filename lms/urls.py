@@ -1,0 +1,26 @@
+"""URL map of the LMS. The OIDC endpoints (/o/, /.well-known/openid-configuration) and the API
+(/api/v1/) are contracts other parts rely on: see docs/architecture.md."""
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from wagtail import urls as wagtail_urls
+from wagtail.admin import urls as wagtailadmin_urls
+from wagtail.documents import urls as wagtaildocs_urls
+
+urlpatterns = [
+    path("django-admin/", admin.site.urls),
+    path("admin/", include(wagtailadmin_urls)),
+    path("documents/", include(wagtaildocs_urls)),
+    path("", include("lms.sso.urls")),
+    path("api/v1/", include("lms.api.urls")),
+    path("", include("lms.accounts.urls")),
+    path("", include("lms.courses.urls")),
+]
+
+if settings.DEBUG:
+    from django.conf.urls.static import static
+
+    urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+urlpatterns.append(path("", include(wagtail_urls)))

@@ -1,0 +1,1 @@
+"""Fixtures shared by every test: one per real component, built once and reused."""
