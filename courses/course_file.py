@@ -72,7 +72,8 @@ class LatePolicy:
     """What happens to a submission after the due date.
 
     ``reject``: not accepted. ``accept``: accepted and flagged late, full credit.
-    ``penalty``: accepted until ``cutoff_days`` after the due date, losing ``percent_per_day``
+    ``penalty``: accepted until ``cutoff_days`` after the due date (0: no cutoff), losing
+    ``percent_per_day``
     of the score for each started day.
     """
 
@@ -238,8 +239,6 @@ class _Reader:
             raise self.fail(f"{where}.percent_per_day", "must be a number from 0 to 100")
         if not isinstance(cutoff, int) or isinstance(cutoff, bool) or cutoff < 0:
             raise self.fail(f"{where}.cutoff_days", "must be a whole number of days, 0 or more")
-        if mode == "penalty" and cutoff == 0:
-            raise self.fail(f"{where}.cutoff_days", "a penalty needs a cutoff of 1 day or more")
         return LatePolicy(mode=mode, percent_per_day=float(percent), cutoff_days=cutoff)
 
     # -- field helpers -------------------------------------------------------------------

@@ -13,6 +13,8 @@ REPO_DIR = LMS_DIR.parent
 VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", REPO_DIR / "var"))
 
 SECRET_KEY = os.environ.get("LMS_SECRET_KEY", "")
+# The LMS's public origin: the OIDC issuer, and the base of links the admin sends.
+LMS_PUBLIC_URL = os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
 DEBUG = False
 ALLOWED_HOSTS = [
     h for h in os.environ.get("LMS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
@@ -44,6 +46,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -119,7 +122,7 @@ MEDIA_ROOT = VAR_DIR / "media"
 
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Python Learning Studio"
-WAGTAILADMIN_BASE_URL = os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:8000")
+WAGTAILADMIN_BASE_URL = LMS_PUBLIC_URL
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "ipynb", "zip"]
 
 # --- Studio --------------------------------------------------------------------------------
@@ -146,6 +149,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {
         "anon": os.environ.get("LMS_API_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("LMS_API_THROTTLE_USER", "600/min"),
+        "enrollment": os.environ.get("LMS_API_THROTTLE_ENROLLMENT", "30/hour"),
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -166,6 +170,11 @@ LOGGING = {
 # --- OpenID Connect provider (django-oauth-toolkit); see lms/sso ---------------------------
 OAUTH2_PROVIDER = {
     "OIDC_ENABLED": True,
+    # The issuer (``iss`` of ID tokens, ``issuer`` of discovery) is the LMS's public origin, fixed
+    # rather than derived from each request: the hub calls /o/token/ from inside its network, and
+    # a request-derived issuer would then differ from the one the browser saw. Tests point it at
+    # the live server. See lms/sso/urls.py.
+    "OIDC_ISS_ENDPOINT": LMS_PUBLIC_URL,
     "OIDC_RSA_PRIVATE_KEY": "",  # set per environment: dev generates one, prod requires one
     "PKCE_REQUIRED": True,
     "OAUTH2_VALIDATOR_CLASS": "lms.sso.validators.StudioOAuth2Validator",

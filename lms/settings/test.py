@@ -2,7 +2,7 @@
 key generated for the test run."""
 
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER, REST_FRAMEWORK
+from .base import DATABASES, OAUTH2_PROVIDER, REST_FRAMEWORK
 from .secrets import new_rsa_private_key
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
@@ -13,6 +13,8 @@ STORAGES = {
 }
 REST_FRAMEWORK = {
     **REST_FRAMEWORK,
-    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "10000/min"},
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000/min", "user": "10000/min", "enrollment": "1000/min"},
 }
 OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": new_rsa_private_key()}
+# Live-server threads must not keep connections open, or the test database cannot be dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = 0
