@@ -1,0 +1,58 @@
+"""``manage.py register_hub_client``: register (or update) JupyterHub as the LMS's OIDC client.
+
+Run at every deploy: it is idempotent. The values come from the environment, the same ones the
+hub is configured with, so the two cannot drift apart:
+
+- ``HUB_OAUTH_CLIENT_ID`` and ``HUB_OAUTH_CLIENT_SECRET`` (or ``*_FILE``, for Docker secrets);
+- ``HUB_OAUTH_CALLBACK_URL``: the hub's ``/hub/oauth_callback`` URL (several, space-separated,
+  if the hub is reached under more than one name). Default ``http://127.0.0.1:8001/hub/oauth_callback``.
+"""
+
+from __future__ import annotations
+
+import os
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from lms.settings.secrets import env_secret
+from lms.sso.services import register_confidential_client
+
+DEFAULT_CALLBACK_URL = "http://127.0.0.1:8001/hub/oauth_callback"
+
+
+class Command(BaseCommand):
+    help = "Register or update JupyterHub as a confidential OIDC client (from HUB_OAUTH_* env)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--name", default="JupyterHub", help="Name shown in the admin.")
+
+    def handle(self, *args, name: str, **options):
+        client_id = env_secret("HUB_OAUTH_CLIENT_ID")
+        client_secret = env_secret("HUB_OAUTH_CLIENT_SECRET")
+        missing = [
+            var
+            for var, value in [
+                ("HUB_OAUTH_CLIENT_ID", client_id),
+                ("HUB_OAUTH_CLIENT_SECRET", client_secret),
+            ]
+            if not value
+        ]
+        if missing:
+            raise CommandError(
+                " and ".join(f"{var} (or {var}_FILE)" for var in missing)
+                + " must be set: the hub's OAuth client credentials, shared with the hub."
+            )
+        redirect_uris = (os.environ.get("HUB_OAUTH_CALLBACK_URL") or DEFAULT_CALLBACK_URL).split()
+        try:
+            app, created = register_confidential_client(
+                client_id, client_secret, redirect_uris, name
+            )
+        except ValidationError as exc:
+            raise CommandError(
+                f"Cannot register the hub client: {'; '.join(exc.messages)}"
+            ) from exc
+        verb = "Registered" if created else "Updated"
+        self.stdout.write(
+            self.style.SUCCESS(f"{verb} OIDC client {app.client_id!r} → {app.redirect_uris}")
+        )
