@@ -1,1 +1,49 @@
-urlpatterns: list = []
+"""API v1, mounted at /api/v1/ (a contract: see docs/architecture.md). Names are in the ``api``
+namespace (``api:course-list``, ``api:schema``...)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView
+
+from . import views
+from .docs import SwaggerDocsView
+from .routers import StudioRouter
+
+app_name = "api"
+
+# Passed to the schema view (not global settings): enum names, and the LMS's own OAuth2
+# authorization-code flow (PKCE) for bearer tokens.
+SCHEMA_SETTINGS = {
+    "OAUTH2_FLOWS": ["authorizationCode"],
+    "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
+    "OAUTH2_TOKEN_URL": "/o/token/",
+    "OAUTH2_REFRESH_URL": "/o/token/",
+    "ENUM_NAME_OVERRIDES": {
+        "GradeStatusEnum": "lms.gradebook.models.GradeStatus",
+        "ProgressStatusEnum": "lms.courses.models.ProgressStatus",
+    },
+}
+
+router = StudioRouter()
+router.register("courses", views.CourseViewSet, basename="course")
+router.register(
+    r"courses/(?P<course_slug>[^/.]+)/lessons", views.LessonViewSet, basename="course-lesson"
+)
+router.register(
+    r"courses/(?P<course_slug>[^/.]+)/assignments",
+    views.AssignmentViewSet,
+    basename="course-assignment",
+)
+router.register("enrollments", views.EnrollmentViewSet, basename="enrollment")
+router.register("progress", views.ProgressViewSet, basename="progress")
+router.register("grades", views.GradeViewSet, basename="grade")
+
+urlpatterns = [
+    path("me/", views.MeView.as_view(), name="me"),
+    path(
+        "schema/",
+        SpectacularAPIView.as_view(urlconf="lms.api.schema_urls", custom_settings=SCHEMA_SETTINGS),
+        name="schema",
+    ),
+    path("docs/", SwaggerDocsView.as_view(), name="docs"),
+    *router.urls,
+]

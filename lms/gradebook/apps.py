@@ -5,3 +5,8 @@ class GradebookConfig(AppConfig):
     name = "lms.gradebook"
     label = "gradebook"
     verbose_name = "Gradebook"
+
+    def ready(self) -> None:
+        from . import signals
+
+        signals.connect()

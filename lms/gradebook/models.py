@@ -48,6 +48,9 @@ class Grade(models.Model):
         ]
         indexes = [models.Index(fields=["learner", "assignment", "counts"])]
         ordering = ["-submitted_at"]
+        permissions = [
+            ("push_grades", "Can push grades from the grader service (the grader's token only)")
+        ]
 
     def __str__(self) -> str:
         return f"{self.learner} {self.assignment} {self.score}/{self.max_score}"

@@ -1,0 +1,46 @@
+"""What every API view shares: how callers authenticate and how domain errors become HTTP.
+
+Authentication order matters only for the challenge an anonymous caller gets: DRF answers 401
+with the ``WWW-Authenticate`` header of the *first* authentication class, and 403 when that class
+has none (session authentication has none). Token authentication comes first, so an anonymous
+request always gets **401** with ``WWW-Authenticate: Token``. The three methods:
+
+- ``Authorization: Token <key>``: DRF tokens (the grader service account; scripts);
+- ``Authorization: Bearer <access token>``: OAuth2/OIDC access tokens issued by this LMS
+  (e.g. to the hub); any granted scope may read what its user may read;
+- the browser session (the browsable API), with Django's CSRF check on writes.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from oauth2_provider.contrib.rest_framework import OAuth2Authentication
+from rest_framework import exceptions
+from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.serializers import as_serializer_error
+from rest_framework.views import exception_handler
+
+AUTHENTICATION_CLASSES = [TokenAuthentication, OAuth2Authentication, SessionAuthentication]
+
+
+def api_exception_handler(exc, context):
+    """DRF's handler, plus: a service's ``ValidationError`` is a 400 with its messages by field,
+    and its ``PermissionDenied`` a 403 that keeps its message (DRF's own drops it)."""
+    if isinstance(exc, DjangoValidationError):
+        exc = exceptions.ValidationError(as_serializer_error(exc))
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(str(exc) or None)
+    return exception_handler(exc, context)
+
+
+class StudioAPIMixin:
+    """Mixed into every API view: the authentication order above, authenticated callers only,
+    and the exception handler."""
+
+    authentication_classes = AUTHENTICATION_CLASSES
+    permission_classes = [IsAuthenticated]
+
+    def get_exception_handler(self):
+        return api_exception_handler

@@ -1,0 +1,282 @@
+"""How the API shows and reads things. Serializers only translate: who may see what is decided in
+the selectors, what a write does in the services."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from lms.accounts.models import User
+from lms.courses.models import (
+    AssignmentPage,
+    CoursePage,
+    Enrollment,
+    LessonPage,
+    LessonProgress,
+    ProgressStatus,
+    TutorPolicy,
+)
+from lms.courses.selectors import hub_groups
+from lms.gradebook.models import Grade, GradeStatus
+from lms.gradebook.selectors import final_percent, final_score
+
+
+class PageURLMixin(serializers.Serializer):
+    url = serializers.SerializerMethodField(help_text="The page on the LMS site.")
+
+    def get_url(self, page) -> str | None:
+        return page.get_full_url(self.context.get("request"))
+
+
+class MeSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="display_name", read_only=True)
+    groups = serializers.SerializerMethodField(
+        help_text="As in the OIDC `groups` claim: `staff`, `nbgrader-<slug>`, `formgrade-<slug>`."
+    )
+
+    class Meta:
+        model = User
+        fields = ["username", "name", "email", "role", "groups"]
+        read_only_fields = fields
+
+    def get_groups(self, user) -> list[str]:
+        return hub_groups(user)
+
+
+class CourseSerializer(PageURLMixin, serializers.ModelSerializer):
+    my_role = serializers.CharField(
+        read_only=True,
+        allow_null=True,
+        help_text="The caller's role in the course (learner or instructor), null if not enrolled.",
+    )
+
+    class Meta:
+        model = CoursePage
+        fields = [
+            "slug",
+            "title",
+            "summary",
+            "enrollment_open",
+            "notebook_image",
+            "resource_profile",
+            "url",
+            "my_role",
+        ]
+        read_only_fields = fields
+
+
+class LessonSerializer(PageURLMixin, serializers.ModelSerializer):
+    class Meta:
+        model = LessonPage
+        fields = ["slug", "title", "summary", "notebook_path", "position", "url"]
+        read_only_fields = fields
+
+
+class AssignmentSerializer(PageURLMixin, serializers.ModelSerializer):
+    """``tutor_policy`` and ``hints`` are null unless the caller is enrolled in the course (or
+    staff): the view says so through the serializer context's ``show_details``."""
+
+    released = serializers.SerializerMethodField()
+    tutor_policy = serializers.SerializerMethodField()
+    hints = serializers.SerializerMethodField()
+
+    class Meta:
+        model = AssignmentPage
+        fields = [
+            "nbgrader_name",
+            "slug",
+            "title",
+            "summary",
+            "points",
+            "release_at",
+            "due_at",
+            "released",
+            "late_policy",
+            "late_percent_per_day",
+            "late_cutoff_days",
+            "tutor_policy",
+            "hints",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_released(self, assignment) -> bool:
+        return assignment.is_released()
+
+    @extend_schema_field(serializers.ChoiceField(choices=TutorPolicy.choices, allow_null=True))
+    def get_tutor_policy(self, assignment):
+        return assignment.tutor_policy if self.context.get("show_details") else None
+
+    @extend_schema_field(serializers.ListField(child=serializers.CharField(), allow_null=True))
+    def get_hints(self, assignment):
+        return assignment.hints if self.context.get("show_details") else None
+
+
+class EnrollmentSerializer(serializers.ModelSerializer):
+    course = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    name = serializers.CharField(source="user.display_name", read_only=True)
+
+    class Meta:
+        model = Enrollment
+        fields = ["id", "course", "user", "name", "role", "created_at"]
+        read_only_fields = fields
+
+
+class ProgressSerializer(serializers.ModelSerializer):
+    course = serializers.CharField(source="course_slug", read_only=True)
+    lesson = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = LessonProgress
+        fields = ["id", "course", "lesson", "user", "status", "opened_at", "completed_at"]
+        read_only_fields = fields
+
+
+class ProgressWriteSerializer(serializers.Serializer):
+    """The caller's progress on one lesson, named by course slug and lesson slug."""
+
+    course = serializers.SlugField()
+    lesson = serializers.SlugField()
+    status = serializers.ChoiceField(choices=ProgressStatus.choices)
+
+
+class BreakdownItemSerializer(serializers.Serializer):
+    """One test (nbgrader grade cell) of a submission; other keys are kept as sent."""
+
+    id = serializers.CharField(max_length=200, help_text="The test's id (nbgrader grade_id).")
+    score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+
+    def to_internal_value(self, data):
+        checked = super().to_internal_value(data)
+        return {**data, "score": float(checked["score"]), "max_score": float(checked["max_score"])}
+
+
+class GradeSerializer(serializers.ModelSerializer):
+    course = serializers.CharField(source="course_slug", read_only=True)
+    assignment = serializers.CharField(source="assignment.nbgrader_name", read_only=True)
+    assignment_title = serializers.CharField(source="assignment.title", read_only=True)
+    learner = serializers.CharField(source="learner.username", read_only=True)
+    final_score = serializers.SerializerMethodField(
+        help_text="score minus late_penalty: what the gradebook adds up."
+    )
+    percent = serializers.SerializerMethodField(help_text="final_score of max_score, in %.")
+
+    class Meta:
+        model = Grade
+        fields = [
+            "id",
+            "course",
+            "assignment",
+            "assignment_title",
+            "learner",
+            "submission_id",
+            "status",
+            "score",
+            "max_score",
+            "late",
+            "late_penalty",
+            "final_score",
+            "percent",
+            "counts",
+            "submitted_at",
+            "graded_at",
+            "feedback_html",
+            "breakdown",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_final_score(self, grade) -> str:
+        return f"{final_score(grade):.2f}"
+
+    def get_percent(self, grade) -> float:
+        return round(final_percent(grade), 2)
+
+
+class GradeWriteSerializer(serializers.Serializer):
+    """A graded submission pushed by the grader. (course, assignment, learner, submission_id)
+    is the key: pushing it again updates the same grade."""
+
+    course = serializers.SlugField(help_text="The course slug.")
+    assignment = serializers.CharField(max_length=100, help_text="The nbgrader assignment name.")
+    learner = serializers.CharField(max_length=32, help_text="The learner's username.")
+    submission_id = serializers.CharField(max_length=100)
+    score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    status = serializers.ChoiceField(choices=GradeStatus.choices, default=GradeStatus.GRADED)
+    submitted_at = serializers.DateTimeField()
+    graded_at = serializers.DateTimeField(required=False)
+    feedback_html = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False)
+    breakdown = BreakdownItemSerializer(many=True, required=False)
+    late = serializers.BooleanField(
+        required=False,
+        write_only=True,
+        help_text="Ignored: the LMS decides lateness from the assignment's due date.",
+    )
+    late_penalty = serializers.DecimalField(
+        max_digits=7,
+        decimal_places=2,
+        required=False,
+        write_only=True,
+        help_text="Ignored: the LMS applies the assignment's late policy.",
+    )
+
+    def validate(self, attrs):
+        if attrs["score"] > attrs["max_score"]:
+            raise serializers.ValidationError({"score": "The score is above max_score."})
+        return attrs
+
+
+class GradebookCellSerializer(serializers.Serializer):
+    assignment = serializers.CharField(source="assignment.nbgrader_name")
+    score = serializers.DecimalField(max_digits=7, decimal_places=2)
+    max_score = serializers.DecimalField(max_digits=7, decimal_places=2)
+    late_penalty = serializers.DecimalField(max_digits=7, decimal_places=2)
+    final_score = serializers.SerializerMethodField()
+    late = serializers.BooleanField()
+    submitted_at = serializers.DateTimeField()
+
+    @extend_schema_field(OpenApiTypes.DECIMAL)
+    def get_final_score(self, grade) -> str:
+        return f"{final_score(grade):.2f}"
+
+
+class GradebookRowSerializer(serializers.Serializer):
+    learner = serializers.CharField(source="learner.username")
+    name = serializers.CharField(source="learner.display_name")
+    total = serializers.DecimalField(max_digits=9, decimal_places=2)
+    grades = serializers.ListField(
+        child=GradebookCellSerializer(allow_null=True),
+        help_text="The counting grade per assignment, in the order of `assignments`; null: none.",
+    )
+
+
+class DistributionSerializer(serializers.Serializer):
+    count = serializers.IntegerField()
+    mean = serializers.FloatField(allow_null=True)
+    median = serializers.FloatField(allow_null=True)
+    minimum = serializers.FloatField(allow_null=True)
+    maximum = serializers.FloatField(allow_null=True)
+    histogram = serializers.ListField(
+        child=serializers.IntegerField(), help_text="Counts in 10 % bins of the final percent."
+    )
+
+
+class GradebookAssignmentSerializer(serializers.Serializer):
+    nbgrader_name = serializers.CharField()
+    title = serializers.CharField()
+    points = serializers.DecimalField(max_digits=7, decimal_places=2)
+    due_at = serializers.DateTimeField(allow_null=True)
+    distribution = DistributionSerializer()
+
+
+class GradebookSerializer(serializers.Serializer):
+    course = serializers.CharField(source="course.slug")
+    points = serializers.DecimalField(max_digits=9, decimal_places=2)
+    assignments = GradebookAssignmentSerializer(many=True)
+    learners = GradebookRowSerializer(many=True, source="rows")

@@ -1,0 +1,222 @@
+"""Writes to the gradebook: recording a graded submission pushed by the grader service, deciding
+which grade counts, and the grader's service account. Nothing else writes grades.
+
+The rules, in one place:
+
+**Late** means submitted after the assignment's due date (``submitted_at > due_at``; an
+assignment without a due date is never late). The LMS decides lateness and penalty from its own
+due date and late policy; a ``late`` or ``late_penalty`` sent by the grader is not trusted.
+
+**Late policy** (``AssignmentPage.late_policy``):
+
+- ``reject``: a late submission is recorded with status ``late-rejected`` and never counts.
+- ``accept``: a late submission is recorded as late, at full score.
+- ``penalty``: a late submission loses ``late_percent_per_day`` percent *of its score* for each
+  started day late (1 second late = 1 day; 24 h 1 s = 2 days), at most 100 %, as
+  ``late_penalty`` points (rounded to cents). Submitted more than ``late_cutoff_days`` days after
+  the due date, it is ``late-rejected``. A cutoff of 0 means no cutoff (as the assignment page
+  says: "accepted at any time after the due date").
+
+**Which grade counts** (at most one per learner and assignment): among the learner's graded
+submissions (status ``graded``; ``invalid`` and ``late-rejected`` ones never count), the latest
+submission made by the due date; if there is none, the latest accepted late one. So a late
+resubmission never replaces an on-time grade, whatever its score. "Latest" is by
+``submitted_at``, then ``graded_at``, then row id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.contrib.auth.models import Permission
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
+
+from lms.accounts.models import Role, User
+from lms.courses.models import AssignmentPage, Enrollment, LatePolicyMode
+from lms.courses.selectors import course_of
+
+from .models import Grade, GradeStatus
+from .selectors import PUSH_GRADES
+
+DAY = dt.timedelta(days=1)
+CENT = Decimal("0.01")
+
+
+@dataclass(frozen=True)
+class Lateness:
+    late: bool
+    days_late: int  # started days after the due date; 0 when on time
+    rejected: bool
+    penalty: Decimal  # points taken off the score
+
+
+ON_TIME = Lateness(late=False, days_late=0, rejected=False, penalty=Decimal(0))
+
+
+def assess_lateness(
+    assignment: AssignmentPage, submitted_at: dt.datetime, score: Decimal
+) -> Lateness:
+    """Whether a submission is late, and what the assignment's late policy does to it."""
+    if assignment.due_at is None or submitted_at <= assignment.due_at:
+        return ON_TIME
+    days_late = math.ceil((submitted_at - assignment.due_at) / DAY)
+    policy = assignment.late_policy
+    if policy == LatePolicyMode.ACCEPT:
+        return Lateness(True, days_late, rejected=False, penalty=Decimal(0))
+    if policy == LatePolicyMode.PENALTY:
+        cutoff = assignment.late_cutoff_days
+        if cutoff and days_late > cutoff:
+            return Lateness(True, days_late, rejected=True, penalty=Decimal(0))
+        percent = min(Decimal(days_late) * assignment.late_percent_per_day, Decimal(100))
+        penalty = (Decimal(score) * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
+        return Lateness(True, days_late, rejected=False, penalty=penalty)
+    return Lateness(True, days_late, rejected=True, penalty=Decimal(0))
+
+
+def _apply_lateness(grade: Grade, assignment: AssignmentPage) -> None:
+    """Set ``late``, ``late_penalty`` and (for graded submissions) the status from the policy."""
+    lateness = assess_lateness(assignment, grade.submitted_at, grade.score)
+    grade.late = lateness.late
+    if grade.status == GradeStatus.INVALID:  # stays invalid: nothing to take off
+        grade.late_penalty = Decimal(0)
+        return
+    grade.late_penalty = lateness.penalty
+    grade.status = GradeStatus.LATE_REJECTED if lateness.rejected else GradeStatus.GRADED
+
+
+def _counting_grade(grades: list[Grade]) -> Grade | None:
+    """The module docstring's rule: the latest on-time graded submission, else the latest
+    accepted late one."""
+    graded = [g for g in grades if g.status == GradeStatus.GRADED]
+    pool = [g for g in graded if not g.late] or graded
+    return max(pool, key=lambda g: (g.submitted_at, g.graded_at, g.pk), default=None)
+
+
+def _locked_grades(**filters) -> list[Grade]:
+    # Always lock in primary-key order, so a recount and a push never deadlock.
+    return list(Grade.objects.select_for_update().filter(**filters).order_by("pk"))
+
+
+def _recount(grades: list[Grade]) -> None:
+    """Set ``counts`` on one learner's grades of one assignment (already locked)."""
+    chosen = _counting_grade(grades)
+    for grade in grades:
+        grade.counts = grade is chosen
+
+
+def record_grade(
+    *,
+    assignment: AssignmentPage,
+    learner: User,
+    submission_id: str,
+    score: Decimal,
+    max_score: Decimal,
+    submitted_at: dt.datetime,
+    status: str = GradeStatus.GRADED,
+    graded_at: dt.datetime | None = None,
+    feedback_html: str = "",
+    breakdown: list | None = None,
+) -> tuple[Grade, bool]:
+    """Record the grade of one submission, idempotently: the same (assignment, learner,
+    submission id) updates its one row. Returns the grade and whether it was created.
+
+    The learner must be enrolled in the assignment's course (as a learner or an instructor
+    testing the assignment). ``status`` ``invalid`` is kept; ``graded`` and ``late-rejected``
+    are decided again by the late policy (see the module docstring), and which of the learner's
+    grades counts is decided afresh. Raises ``ValidationError`` for a learner not enrolled.
+    """
+    course = course_of(assignment)
+    with transaction.atomic():
+        # Locking the enrollment serialises pushes for one learner in one course, so two
+        # concurrent pushes cannot both decide that their submission counts.
+        enrollment = (
+            Enrollment.objects.select_for_update().filter(user=learner, course=course).first()
+        )
+        if enrollment is None:
+            raise ValidationError(
+                {"learner": f"{learner.username} is not enrolled in the course {course.slug}."}
+            )
+        grades = _locked_grades(assignment=assignment, learner=learner)
+        grade = next((g for g in grades if g.submission_id == submission_id), None)
+        created = grade is None
+        if created:
+            grade = Grade(assignment=assignment, learner=learner, submission_id=submission_id)
+            grades.append(grade)
+        grade.status = status
+        grade.score = Decimal(score)
+        grade.max_score = Decimal(max_score)
+        grade.submitted_at = submitted_at
+        grade.graded_at = graded_at or timezone.now()
+        grade.feedback_html = feedback_html
+        grade.breakdown = list(breakdown or [])
+        _apply_lateness(grade, assignment)
+        grade.save()
+        _recount(grades)
+        Grade.objects.bulk_update([g for g in grades if g.pk], ["counts"])
+    return grade, created
+
+
+@transaction.atomic
+def recount_grades(assignment: AssignmentPage) -> int:
+    """Apply the assignment's current due date and late policy to all its grades again (after an
+    instructor moved the due date or changed the policy). Returns how many grades changed."""
+    grades = _locked_grades(assignment=assignment)
+    before = {g.pk: (g.late, g.late_penalty, g.status, g.counts) for g in grades}
+    by_learner: dict[int, list[Grade]] = {}
+    for grade in grades:
+        _apply_lateness(grade, assignment)
+        by_learner.setdefault(grade.learner_id, []).append(grade)
+    for learner_grades in by_learner.values():
+        _recount(learner_grades)
+    changed = [g for g in grades if before[g.pk] != (g.late, g.late_penalty, g.status, g.counts)]
+    Grade.objects.bulk_update(changed, ["late", "late_penalty", "status", "counts"])
+    return len(changed)
+
+
+# --- The grader's service account -----------------------------------------------------------
+
+GRADER_USERNAME = "svc-grader"
+TOKEN_MIN_LENGTH = 20
+TOKEN_MAX_LENGTH = Token._meta.get_field("key").max_length
+
+
+def _check_token_key(key: str) -> None:
+    if not TOKEN_MIN_LENGTH <= len(key) <= TOKEN_MAX_LENGTH or not key.isprintable() or " " in key:
+        raise ValidationError(
+            f"A service token must be {TOKEN_MIN_LENGTH} to {TOKEN_MAX_LENGTH} printable "
+            "characters without spaces (e.g. `python -c 'import secrets; "
+            "print(secrets.token_hex(20))'`)."
+        )
+
+
+@transaction.atomic
+def ensure_grader_account(token_key: str) -> tuple[User, bool]:
+    """Create or update the grader's service account ``svc-grader``: an active learner-role user
+    with an unusable password (it never signs in), the ``gradebook.push_grades`` permission and
+    exactly one DRF token, ``token_key``. Idempotent. Returns the user and whether it was
+    created."""
+    _check_token_key(token_key)
+    if Token.objects.filter(key=token_key).exclude(user__username=GRADER_USERNAME).exists():
+        raise ValidationError("That token key already belongs to another user: choose another.")
+    user, created = User.objects.get_or_create(
+        username=GRADER_USERNAME,
+        defaults={"first_name": "Grader", "last_name": "service", "role": Role.LEARNER},
+    )
+    user.role = Role.LEARNER
+    user.is_active = True
+    user.is_staff = user.is_superuser = False
+    user.set_unusable_password()
+    user.save()
+    app_label, codename = PUSH_GRADES
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label=app_label, codename=codename)
+    )
+    Token.objects.filter(user=user).exclude(key=token_key).delete()
+    Token.objects.get_or_create(user=user, key=token_key)
+    return user, created
