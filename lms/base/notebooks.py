@@ -1,0 +1,162 @@
+"""Notebooks from a course folder, rendered read-only into a page.
+
+``render_course_notebook`` turns ``STUDIO_COURSES_DIR/<course_slug>/<path>`` into an HTML fragment
+with nbconvert's ``basic`` template: no page chrome, no embedded CSS, no JavaScript and nothing
+loaded from another host (the page's own stylesheet styles it, Pygments classes included).
+Stored outputs are course content, but they may still carry scripts (widgets, JavaScript
+outputs, raw HTML): the fragment is cleaned with an allow-list, so what reaches the browser is
+markup only, and images only as inline ``data:`` URIs.
+
+Rendering costs most of a second, so results are cached by (file, modification time): editing
+the notebook on disk shows up at the next request, an unchanged one is rendered once per process.
+
+A path that leaves the course folder, a missing file or a file that is not a notebook renders a
+short "notebook not available" message instead of failing the page.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import cache, lru_cache
+from pathlib import Path, PurePosixPath
+
+import bleach
+from django.conf import settings
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+logger = logging.getLogger(__name__)
+
+NOT_AVAILABLE = "This notebook is not available."
+NOT_RENDERABLE = "This notebook could not be displayed: the file is not a valid Jupyter notebook."
+
+_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+
+# Markup a notebook may show: prose, lists, tables, code and images (inline data only).
+_ALLOWED_TAGS = frozenset(
+    {
+        *bleach.ALLOWED_TAGS,
+        *(f"h{level}" for level in range(1, 7)),
+        *("p", "div", "span", "pre", "code", "kbd", "samp", "var", "br", "hr", "img"),
+        *("sub", "sup", "small", "del", "ins", "s", "u", "mark", "q", "cite", "dfn"),
+        *("dl", "dt", "dd", "figure", "figcaption", "details", "summary"),
+        *("table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "th", "td"),
+    }
+)
+_ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})
+_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_SCRIPT_MIMETYPES = frozenset(
+    {
+        "application/javascript",
+        "text/javascript",
+        "application/vnd.jupyter.widget-view+json",
+        "application/vnd.jupyter.widget-state+json",
+    }
+)
+_HEADING_TAG = re.compile(r"<(/?)h([1-5])\b", re.IGNORECASE)
+
+
+def _allowed_attribute(tag: str, name: str, value: str) -> bool:
+    if name in {"class", "id", "title", "lang", "dir"}:
+        return True
+    if tag == "a":
+        return name == "href" and not value.lower().startswith("data:")
+    if tag == "img":
+        if name == "src":
+            return value.lower().startswith("data:image/")
+        return name in {"alt", "width", "height"}
+    if tag in {"td", "th"}:
+        return name in {"colspan", "rowspan", "scope"}
+    if tag == "ol":
+        return name in {"start", "type"}
+    return name == "open" and tag == "details"
+
+
+def course_file(course_slug: str, path: str) -> Path | None:
+    """The file ``path`` inside the course folder of ``course_slug``, or None if ``path`` is
+    absolute, climbs out with ``..``, or resolves (through links) outside the course folder."""
+    if not course_slug or not _SLUG.match(course_slug) or not path:
+        return None
+    relative = PurePosixPath(path.replace("\\", "/"))
+    if relative.is_absolute() or any(part in {"..", ""} for part in relative.parts):
+        return None
+    course_dir = (Path(settings.STUDIO_COURSES_DIR) / course_slug).resolve()
+    candidate = (course_dir / relative).resolve()
+    if not candidate.is_relative_to(course_dir):
+        return None
+    return candidate
+
+
+def render_course_notebook(course_slug: str, path: str) -> SafeString:
+    """The notebook at ``path`` in the course folder as an HTML fragment safe to put in a page,
+    or a short message saying why it cannot be shown."""
+    notebook = course_file(course_slug, path)
+    if notebook is None or notebook.suffix != ".ipynb":
+        logger.warning("Refused notebook path %r in course %r", path, course_slug)
+        return _message(NOT_AVAILABLE)
+    try:
+        mtime_ns = notebook.stat().st_mtime_ns
+    except OSError:
+        logger.warning("Notebook %s of course %r does not exist", path, course_slug)
+        return _message(NOT_AVAILABLE)
+    try:
+        return _render(str(notebook), mtime_ns)
+    except Exception:  # nbformat raises several kinds; a broken file must not break the page
+        logger.warning("Could not render notebook %s", notebook, exc_info=True)
+        return _message(NOT_RENDERABLE)
+
+
+def _message(text: str) -> SafeString:
+    return format_html(
+        '<div class="alert alert-warning notebook-unavailable" role="status">{}</div>', text
+    )
+
+
+_exporter_lock = threading.Lock()
+
+
+@cache
+def _exporter():
+    from nbconvert import HTMLExporter
+
+    return HTMLExporter(template_name="basic", exclude_anchor_links=True)
+
+
+@lru_cache(maxsize=64)
+def _render(filename: str, mtime_ns: int) -> SafeString:
+    """Render one version of one notebook (the modification time is part of the cache key)."""
+    import nbformat
+
+    notebook = nbformat.read(filename, as_version=4)
+    nbformat.validate(notebook)
+    _drop_script_outputs(notebook)
+    with _exporter_lock:
+        body, _resources = _exporter().from_notebook_node(notebook)
+    return mark_safe(_clean(body))  # noqa: S308 - cleaned by the allow-list above
+
+
+def _drop_script_outputs(notebook) -> None:
+    """Outputs that only a browser running their script could show fall back to their other
+    representations (HTML, an image, plain text); widget state goes."""
+    notebook.metadata.pop("widgets", None)
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            for mimetype in [m for m in data if m in _SCRIPT_MIMETYPES]:
+                del data[mimetype]
+
+
+def _clean(body: str) -> str:
+    body = _SCRIPT_OR_STYLE.sub("", body)
+    body = bleach.clean(
+        body,
+        tags=_ALLOWED_TAGS,
+        attributes=_allowed_attribute,
+        protocols=_ALLOWED_PROTOCOLS,
+        strip=True,
+        strip_comments=True,
+    )
+    # The page title is the page's only <h1>: a notebook's headings move one level down.
+    return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)

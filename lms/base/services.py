@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
-from wagtail.models import Page, Site
+from wagtail.coreutils import get_supported_content_language_variant
+from wagtail.models import Locale, Page, Site
 
 from lms.courses.models import CourseIndexPage
 
@@ -15,12 +17,13 @@ def ensure_site_structure() -> CourseIndexPage:
     """Make sure the page tree is home → courses and the default site points at home.
 
     Idempotent. Wagtail's first migration leaves a placeholder "Welcome" page as the site root;
-    it is replaced by the studio's home page the first time this runs.
+    it is replaced by the studio's home page the first time this runs. A database emptied by
+    ``flush`` (as transactional tests leave it) has no tree root or locale at all: they are
+    recreated as Wagtail's migrations create them.
     """
     home = HomePage.objects.first()
     if home is None:
-        root = Page.get_first_root_node()
-        home = root.add_child(
+        home = _tree_root().add_child(
             instance=HomePage(
                 title="Python Learning Studio",
                 slug="studio",  # a root page's slug never shows in URLs
@@ -45,3 +48,12 @@ def ensure_site_structure() -> CourseIndexPage:
             )
         )
     return index
+
+
+def _tree_root() -> Page:
+    root = Page.get_first_root_node()
+    if root is None:
+        language = get_supported_content_language_variant(settings.LANGUAGE_CODE)
+        locale, _ = Locale.objects.get_or_create(language_code=language)
+        root = Page.add_root(instance=Page(title="Root", slug="root", locale=locale))
+    return root

@@ -3,11 +3,34 @@ rule; views, templates and the API ask here."""
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import PurePosixPath
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models.functions import Coalesce, Greatest
+from django.template.defaultfilters import pluralize
+from django.utils import timezone
+from wagtail.models import Page
+from wagtail.query import PageQuerySet
 
 from lms.accounts.models import User
+from lms.gradebook.models import Grade
 
-from .models import CoursePage, Enrollment, EnrollmentRole
+from .models import (
+    AssignmentPage,
+    CoursePage,
+    Enrollment,
+    EnrollmentRole,
+    LatePolicyMode,
+    LessonPage,
+    LessonProgress,
+    ProgressStatus,
+)
 
 
 def live_courses() -> QuerySet[CoursePage]:
@@ -50,3 +73,462 @@ def hub_groups(user: User) -> list[str]:
         prefix = "formgrade" if role == EnrollmentRole.INSTRUCTOR else "nbgrader"
         groups.append(f"{prefix}-{slug}")
     return groups
+
+
+# --- What the course pages, the dashboard and the instructor views show --------------------
+# (page-context functions are called by the page models' get_context; they only read)
+
+
+def course_of(page: Page) -> CoursePage:
+    """The course a lesson or assignment page belongs to (its parent), in one query."""
+    return CoursePage.objects.get(path=page.path[: -page.steplen])
+
+
+def live_lessons(course: CoursePage) -> PageQuerySet:
+    """The course's published lessons, in the order learners take them."""
+    return LessonPage.objects.live().child_of(course).order_by("position", "title", "pk")
+
+
+def live_assignments(course: CoursePage) -> PageQuerySet:
+    """The course's published assignments, soonest due first (undated ones last)."""
+    return (
+        AssignmentPage.objects.live()
+        .child_of(course)
+        .order_by(F("due_at").asc(nulls_last=True), "title", "pk")
+    )
+
+
+def jupyterlab_url(course_slug: str, notebook_path: str = "") -> str | None:
+    """Deep link into the learner's own JupyterLab through the hub's ``user-redirect``.
+
+    The hub places each course's materials in the learner's work folder under ``<course-slug>/``,
+    so ``lessons/01-basics.ipynb`` of python-101 opens as
+    ``{hub}/hub/user-redirect/lab/tree/python-101/lessons/01-basics.ipynb``. Without a path the
+    link opens the course folder. None when the path would leave the course folder.
+    """
+    parts = [course_slug]
+    if notebook_path:
+        relative = PurePosixPath(notebook_path.replace("\\", "/"))
+        if relative.is_absolute() or ".." in relative.parts:
+            return None
+        parts.extend(relative.parts)
+    if not course_slug or any(part in {"", ".", ".."} for part in parts):
+        return None
+    tree = "/".join(quote(part, safe="") for part in parts)
+    return f"{settings.STUDIO_HUB_URL}/hub/user-redirect/lab/tree/{tree}"
+
+
+def is_learner(enrollment: Enrollment | None) -> bool:
+    """Learners (not instructors) are the ones whose lesson progress is tracked."""
+    return enrollment is not None and enrollment.role == EnrollmentRole.LEARNER
+
+
+@dataclass(frozen=True)
+class Progress:
+    completed: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        """Completed lessons over live lessons, as a whole percentage (0 without lessons)."""
+        return round(100 * self.completed / self.total) if self.total else 0
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    course: CoursePage
+    role: str | None
+    lesson_count: int
+
+    @property
+    def is_enrolled(self) -> bool:
+        return self.role is not None
+
+    @property
+    def can_enroll(self) -> bool:
+        return self.role is None and self.course.enrollment_open
+
+
+def _children_of_any(courses) -> Q:
+    """Pages that are direct children of any of ``courses`` (a tree query, no FK exists)."""
+    query = Q(pk__in=[])
+    for course in courses:
+        query |= Q(path__startswith=course.path, depth=course.depth + 1)
+    return query
+
+
+def _course_path(page_path: str) -> str:
+    return page_path[: -CoursePage.steplen]
+
+
+def catalogue_for(user: User) -> list[CatalogueEntry]:
+    """Every live course with ``user``'s place in it and its number of lessons (3 queries)."""
+    courses = list(live_courses())
+    roles = {}
+    if user.is_authenticated:
+        roles = dict(Enrollment.objects.filter(user=user).values_list("course_id", "role"))
+    lesson_paths = LessonPage.objects.live().filter(_children_of_any(courses))
+    counts = Counter(_course_path(path) for path in lesson_paths.values_list("path", flat=True))
+    return [CatalogueEntry(c, roles.get(c.pk), counts[c.path]) for c in courses]
+
+
+@dataclass(frozen=True)
+class LessonItem:
+    lesson: LessonPage
+    status: str | None
+
+    @property
+    def is_completed(self) -> bool:
+        return self.status == ProgressStatus.COMPLETED
+
+
+@dataclass(frozen=True)
+class AssignmentItem:
+    assignment: AssignmentPage
+    grade: Grade | None
+    is_released: bool
+
+
+def course_page_context(course: CoursePage, user: User) -> dict:
+    """What the course page shows ``user``: the lessons with their progress, the assignments with
+    their dates (and the learner's grades), and which actions are open to them."""
+    enrollment = enrollment_of(user, course)
+    lessons = list(live_lessons(course).defer_streamfields())
+    assignments = list(live_assignments(course).defer_streamfields())
+    statuses: dict[int, str] = {}
+    grades: dict[int, Grade] = {}
+    if enrollment is not None:
+        statuses = dict(
+            LessonProgress.objects.filter(user=user, lesson__in=lessons).values_list(
+                "lesson_id", "status"
+            )
+        )
+        grades = {
+            g.assignment_id: g
+            for g in Grade.objects.filter(learner=user, assignment__in=assignments, counts=True)
+        }
+    now = timezone.now()
+    items = [LessonItem(lesson, statuses.get(lesson.pk)) for lesson in lessons]
+    instructor = is_course_instructor(user, course)
+    return {
+        "course": course,
+        "enrollment": enrollment,
+        "is_learner": is_learner(enrollment),
+        "is_instructor": instructor,
+        "can_enroll": enrollment is None and course.enrollment_open,
+        "lessons": items,
+        "assignments": [
+            AssignmentItem(a, grades.get(a.pk), a.is_released(now)) for a in assignments
+        ],
+        "progress": Progress(sum(item.is_completed for item in items), len(items)),
+        "can_edit": instructor and course.permissions_for_user(user).can_edit(),
+        "jupyterlab_url": jupyterlab_url(course.slug) if enrollment is not None else None,
+    }
+
+
+def lesson_page_context(lesson: LessonPage, request) -> dict:
+    """What a lesson page shows: the "Open in JupyterLab" link for enrolled people, the
+    learner's progress on it, and the previous and next lessons of the course."""
+    user = request.user
+    course = course_of(lesson)
+    enrollment = enrollment_of(user, course)
+    progress = None
+    if is_learner(enrollment):
+        progress = LessonProgress.objects.filter(user=user, lesson=lesson).first()
+    siblings = list(live_lessons(course).defer_streamfields())
+    index = next((i for i, s in enumerate(siblings) if s.pk == lesson.pk), None)
+    previous_lesson = next_lesson = None
+    if index is not None:
+        previous_lesson = siblings[index - 1] if index > 0 else None
+        next_lesson = siblings[index + 1] if index + 1 < len(siblings) else None
+    open_url = None
+    if enrollment is not None:
+        open_url = jupyterlab_url(course.slug, lesson.notebook_path)
+    return {
+        "course": course,
+        "enrollment": enrollment,
+        "is_learner": is_learner(enrollment),
+        "progress": progress,
+        "is_completed": progress is not None and progress.status == ProgressStatus.COMPLETED,
+        "jupyterlab_url": open_url,
+        "previous_lesson": previous_lesson,
+        "next_lesson": next_lesson,
+    }
+
+
+def late_policy_in_words(assignment: AssignmentPage) -> str:
+    """The assignment's late policy as a sentence a learner understands."""
+    if assignment.late_policy == LatePolicyMode.ACCEPT:
+        return "Late submissions are accepted without penalty; they are marked as late."
+    if assignment.late_policy == LatePolicyMode.PENALTY:
+        percent = f"{Decimal(str(assignment.late_percent_per_day)).normalize():f}"
+        days = assignment.late_cutoff_days
+        cutoff = (
+            f"up to {days} day{pluralize(days)} after the due date"
+            if days
+            else "at any time after the due date"
+        )
+        return (
+            f"Late submissions are accepted {cutoff}, losing {percent}% of the score for each "
+            "started day."
+        )
+    return "Late submissions are not accepted: only work submitted by the due date counts."
+
+
+def assignment_page_context(assignment: AssignmentPage, user: User) -> dict:
+    """What an assignment page shows: dates and policies, and the learner's grade that counts
+    with its feedback (and their newest submission when that is a different one)."""
+    course = course_of(assignment)
+    enrollment = enrollment_of(user, course)
+    counting = latest = None
+    if user.is_authenticated:
+        grades = list(Grade.objects.filter(learner=user, assignment=assignment))
+        latest = grades[0] if grades else None
+        counting = next((g for g in grades if g.counts), None)
+    return {
+        "course": course,
+        "enrollment": enrollment,
+        "is_learner": is_learner(enrollment),
+        "is_instructor": is_course_instructor(user, course),
+        "is_released": assignment.is_released(),
+        "late_policy_text": late_policy_in_words(assignment),
+        "grade": counting,
+        "latest_submission": latest if latest is not None and latest != counting else None,
+        "jupyterlab_url": jupyterlab_url(course.slug) if enrollment is not None else None,
+    }
+
+
+@dataclass(frozen=True)
+class CourseCard:
+    course: CoursePage
+    progress: Progress
+
+
+@dataclass(frozen=True)
+class Deadline:
+    assignment: AssignmentPage
+    course: CoursePage
+
+
+@dataclass(frozen=True)
+class GradeLine:
+    grade: Grade
+    course: CoursePage | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    courses: list[CourseCard]
+    deadlines: list[Deadline]
+    grades: list[GradeLine]
+    taught: list[CoursePage]
+
+    @property
+    def is_learning(self) -> bool:
+        """Whether the learner's part applies: they take a course or have grades."""
+        return bool(self.courses or self.grades)
+
+
+def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashboard:
+    """A learner's dashboard: their courses with progress, upcoming deadlines (released, due in
+    the future, soonest first) and newest counting grades; the courses they teach. A fixed number
+    of queries, however many courses."""
+    enrollments = list(
+        Enrollment.objects.filter(user=user, role=EnrollmentRole.LEARNER, course__live=True)
+        .select_related("course")
+        .order_by("course__title")
+    )
+    courses = [e.course for e in enrollments]
+    by_path = {c.path: c for c in courses}
+    cards: list[CourseCard] = []
+    upcoming: list[Deadline] = []
+    if courses:
+        lessons = dict(
+            LessonPage.objects.live().filter(_children_of_any(courses)).values_list("pk", "path")
+        )
+        done = set(
+            LessonProgress.objects.filter(
+                user=user, status=ProgressStatus.COMPLETED, lesson_id__in=lessons
+            ).values_list("lesson_id", flat=True)
+        )
+        total = Counter(_course_path(p) for p in lessons.values())
+        completed = Counter(_course_path(lessons[pk]) for pk in done)
+        cards = [CourseCard(c, Progress(completed[c.path], total[c.path])) for c in courses]
+        now = timezone.now()
+        upcoming = [
+            Deadline(a, by_path[_course_path(a.path)])
+            for a in AssignmentPage.objects.live()
+            .filter(_children_of_any(courses), due_at__gt=now)
+            .filter(Q(release_at__isnull=True) | Q(release_at__lte=now))
+            .defer_streamfields()
+            .order_by("due_at", "title")[:deadlines]
+        ]
+    recent = list(
+        Grade.objects.filter(learner=user, counts=True)
+        .select_related("assignment")
+        .order_by("-graded_at", "-pk")[:grades]
+    )
+    missing = {_course_path(g.assignment.path) for g in recent} - by_path.keys()
+    if missing:
+        by_path.update({c.path: c for c in CoursePage.objects.filter(path__in=missing)})
+    return Dashboard(
+        courses=cards,
+        deadlines=upcoming,
+        grades=[GradeLine(g, by_path.get(_course_path(g.assignment.path))) for g in recent],
+        taught=list(CoursePage.objects.filter(pk__in=taught_course_ids(user)).order_by("title")),
+    )
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    learner: User
+    progress: Progress
+    last_activity: dt.datetime | None
+    grades: list[Grade | None]
+
+
+@dataclass(frozen=True)
+class LearnersReport:
+    course: CoursePage
+    lesson_count: int
+    assignments: list[AssignmentPage]
+    rows: list[LearnerRow]
+
+
+def may_view_learners(user: User, course: CoursePage) -> bool:
+    """Only the course's instructors (and staff) see its learners' progress and grades."""
+    return is_course_instructor(user, course)
+
+
+def course_learners_report(course: CoursePage) -> LearnersReport:
+    """Each learner of ``course``: lessons completed of the live ones, last activity (lesson
+    opened or completed, or a submission) and the counting grade of each live assignment.
+    Six queries, however many learners."""
+    enrollments = list(
+        Enrollment.objects.filter(course=course, role=EnrollmentRole.LEARNER)
+        .select_related("user")
+        .order_by("user__username")
+    )
+    learner_ids = [e.user_id for e in enrollments]
+    lesson_ids = list(live_lessons(course).values_list("pk", flat=True))
+    assignments = list(live_assignments(course).defer_streamfields())
+    activity = Greatest("opened_at", Coalesce("completed_at", "opened_at"))
+    progress = {
+        row["user_id"]: row
+        for row in LessonProgress.objects.filter(user_id__in=learner_ids, lesson_id__in=lesson_ids)
+        .values("user_id")
+        .annotate(
+            completed=Count("pk", filter=Q(status=ProgressStatus.COMPLETED)),
+            last=Max(activity),
+        )
+    }
+    course_grades = Grade.objects.filter(learner_id__in=learner_ids, assignment__in=assignments)
+    last_submission = dict(
+        course_grades.values("learner_id")
+        .annotate(last=Max("submitted_at"))
+        .values_list("learner_id", "last")
+    )
+    counting = {(g.learner_id, g.assignment_id): g for g in course_grades.filter(counts=True)}
+    rows = []
+    for enrollment in enrollments:
+        uid = enrollment.user_id
+        mine = progress.get(uid, {})
+        moments = [m for m in (mine.get("last"), last_submission.get(uid)) if m is not None]
+        rows.append(
+            LearnerRow(
+                learner=enrollment.user,
+                progress=Progress(mine.get("completed", 0), len(lesson_ids)),
+                last_activity=max(moments, default=None),
+                grades=[counting.get((uid, a.pk)) for a in assignments],
+            )
+        )
+    return LearnersReport(course, len(lesson_ids), assignments, rows)
+
+
+# --- What the API lists, and to whom (lms.api) ----------------------------------------------
+# Lessons and assignments have no foreign key to their course: the course is the parent in the
+# page tree. These helpers express "the course of this page" in SQL, so that lists annotate or
+# filter by course in the same query instead of one query per row.
+
+
+def _parent_path_of(path_ref: str):
+    """SQL for the tree path of the parent of the page whose path is at ``path_ref`` (an
+    ``OuterRef`` lookup such as ``"lesson__path"``)."""
+    from django.db.models import OuterRef
+    from django.db.models.functions import Length, Substr
+
+    return Substr(OuterRef(path_ref), 1, Length(OuterRef(path_ref)) - CoursePage.steplen)
+
+
+def course_slug_of(path_ref: str = "path"):
+    """A subquery: the slug of the course that the page at ``path_ref`` belongs to; annotate
+    lesson, assignment, progress or grade querysets with it."""
+    from django.db.models import Subquery
+
+    return Subquery(CoursePage.objects.filter(path=_parent_path_of(path_ref)).values("slug")[:1])
+
+
+def in_courses(course_ids, path_ref: str = "path"):
+    """A filter: the page at ``path_ref`` belongs to one of ``course_ids`` (ids or a values
+    queryset such as ``taught_course_ids(user)``)."""
+    from django.db.models import Exists
+
+    return Exists(CoursePage.objects.filter(pk__in=course_ids, path=_parent_path_of(path_ref)))
+
+
+def in_course(course: CoursePage, page_field: str = "") -> Q:
+    """A filter: the page (or the page at ``page_field``, e.g. ``"lesson"``) is one of
+    ``course``'s lessons or assignments."""
+    prefix = f"{page_field}__" if page_field else ""
+    return Q(**{f"{prefix}path__startswith": course.path, f"{prefix}depth": course.depth + 1})
+
+
+def courses_for_api(user: User) -> QuerySet[CoursePage]:
+    """Live courses, each annotated with ``my_role``: ``user``'s enrollment role in it, or None."""
+    from django.db.models import OuterRef, Subquery
+
+    role = Enrollment.objects.filter(user_id=user.pk, course=OuterRef("pk")).values("role")[:1]
+    return live_courses().defer_streamfields().annotate(my_role=Subquery(role))
+
+
+def sees_assignment_details(user: User, course: CoursePage) -> bool:
+    """An assignment's hints and tutor policy are for the course's people: its enrolled learners
+    and instructors (staff count as instructors)."""
+    if not user.is_authenticated:
+        return False
+    return user.is_studio_staff or Enrollment.objects.filter(user=user, course=course).exists()
+
+
+def assignments_visible_to(user: User, course: CoursePage) -> PageQuerySet:
+    """The course's live assignments ``user`` may see: released ones for everybody, unreleased
+    ones too for the course's instructors (and staff)."""
+    assignments = live_assignments(course).defer_streamfields()
+    if is_course_instructor(user, course):
+        return assignments
+    return assignments.filter(Q(release_at__isnull=True) | Q(release_at__lte=timezone.now()))
+
+
+def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
+    """A person sees their own enrollments; instructors also their courses'; staff all."""
+    enrollments = (
+        Enrollment.objects.select_related("user", "course")
+        .defer("course__syllabus")
+        .order_by("course__slug", "role", "user__username")
+    )
+    if user.is_studio_staff:
+        return enrollments
+    return enrollments.filter(Q(user_id=user.pk) | Q(course_id__in=taught_course_ids(user)))
+
+
+def progress_visible_to(user: User) -> QuerySet[LessonProgress]:
+    """A learner sees their own lesson progress; instructors also their courses' learners';
+    staff all. Annotated with ``course_slug``."""
+    progress = (
+        LessonProgress.objects.select_related("user", "lesson")
+        .defer("lesson__body")
+        .annotate(course_slug=course_slug_of("lesson__path"))
+        .order_by("lesson__path", "user__username")
+    )
+    if user.is_studio_staff:
+        return progress
+    return progress.filter(Q(user_id=user.pk) | in_courses(taught_course_ids(user), "lesson__path"))
