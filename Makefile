@@ -25,4 +25,4 @@ test: install lint
 
 bench: install
 	@.ci/provision postgres
-	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/benchmarks -p no:randomly -s $(PYTEST_ARGS)
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest tests/benchmarks -o python_files='bench_*.py' -s -q $(PYTEST_ARGS)

@@ -1,6 +1,5 @@
 """A scoped throttle for enrolling and leaving (each changes groups in the LMS, the hub and
-nbgrader). Its rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["enrollment"]`` when the
-settings name one, else ``DEFAULT_RATE``."""
+nbgrader). Its rate is ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["enrollment"]``."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from rest_framework.throttling import UserRateThrottle
 
 class EnrollmentRateThrottle(UserRateThrottle):
     scope = "enrollment"
-    DEFAULT_RATE = "30/hour"
 
     def get_rate(self) -> str:
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope) or self.DEFAULT_RATE
+        # Read at request time (DRF's default reads once at import), so settings changes apply.
+        return api_settings.DEFAULT_THROTTLE_RATES[self.scope]

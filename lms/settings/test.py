@@ -2,7 +2,7 @@
 key generated for the test run."""
 
 from .base import *  # noqa: F403
-from .base import DATABASES, OAUTH2_PROVIDER, REST_FRAMEWORK
+from .base import DATABASES, LOGGING, OAUTH2_PROVIDER, REST_FRAMEWORK
 from .secrets import new_rsa_private_key
 
 SECRET_KEY = "test-only-secret-key-not-for-production"  # noqa: S105
@@ -18,3 +18,5 @@ REST_FRAMEWORK = {
 OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": new_rsa_private_key()}
 # Live-server threads must not keep connections open, or the test database cannot be dropped.
 DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Page-created and task logs drown test output; warnings and errors still show.
+LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
