@@ -1,0 +1,96 @@
+"""Environment variables the hub reads, and the secrets it generates once.
+
+Every variable read here is listed in ``docs/configuration.md`` (section "Hub"). Nothing in this
+module touches the network; reading a value never has side effects except
+:func:`generated_secret`, which creates its file on first use (like ``make up`` does for the LMS).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+class SettingError(ValueError):
+    """An environment variable with a value the hub cannot use."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"{name}={value!r}: {expected}")
+
+
+def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
+    """The variable's value, or ``default`` when unset or empty."""
+    value = (os.environ if environ is None else environ).get(name, "").strip()
+    return value or default
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    raw = env_str(name, "", environ)
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise SettingError(name, raw, "must be a whole number") from None
+
+
+def env_float(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
+    raw = env_str(name, "", environ)
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise SettingError(name, raw, "must be a number") from None
+
+
+def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
+    raw = env_str(name, "", environ).lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise SettingError(name, raw, "must be 1/0, true/false, yes/no or on/off")
+
+
+def env_secret(name: str, environ: Mapping[str, str] | None = None) -> str:
+    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets); '' if
+    neither is set."""
+    value = env_str(name, "", environ)
+    if value:
+        return value
+    path = env_str(f"{name}_FILE", "", environ)
+    if path:
+        return Path(path).read_text(encoding="utf-8").strip()
+    return ""
+
+
+def var_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``STUDIO_VAR_DIR``: where the hub database, generated secrets and user folders live."""
+    return Path(env_str("STUDIO_VAR_DIR", str(REPO_ROOT / "var"), environ)).resolve()
+
+
+def courses_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``STUDIO_COURSES_DIR``: the course folders (``<slug>/course.yml``)."""
+    return Path(env_str("STUDIO_COURSES_DIR", str(REPO_ROOT / "courses"), environ)).resolve()
+
+
+def generated_secret(path: Path, nbytes: int = 32) -> str:
+    """The hex secret stored in ``path``, created (mode 0600) on first use."""
+    if path.is_file():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(nbytes)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process won the race: use its secret
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value + "\n")
+    return value

@@ -1,0 +1,99 @@
+"""What to start for a user: their courses, resource profile, image and course materials.
+
+- Courses: every course the user learns (``nbgrader-<slug>``) or teaches (``formgrade-<slug>``)
+  that has a readable folder under ``courses_dir``.
+- Profile: ``instructor`` for staff and for anyone who teaches a course; otherwise the profile
+  the (first, by slug) course names in ``course.yml`` (``learner`` by default).
+- Image: the profile's image if it names one, else the first course's ``image``, else
+  ``default_image``. Courses that name different images are logged: one server runs one image.
+- Materials: lessons and released assignments of every one of the user's courses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from traitlets import Instance, Unicode, default
+from traitlets.config import LoggingConfigurable
+
+from courses.course_file import DEFAULT_IMAGE, CourseSpec
+from hub.courses import STAFF_GROUP, CourseCatalog, instructor_courses, learner_courses
+from hub.materials import Material, course_materials
+from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
+from hub.settings import courses_dir
+
+
+@dataclass(frozen=True)
+class SpawnPlan:
+    profile: ResourceProfile
+    image: str
+    courses: tuple[CourseSpec, ...] = ()
+    materials: tuple[Material, ...] = field(default=())
+
+    @property
+    def course_slugs(self) -> list[str]:
+        return [course.slug for course in self.courses]
+
+
+def group_names(user) -> set[str]:
+    """The user's hub group names (orm groups, or plain names in tests)."""
+    return {getattr(group, "name", group) for group in getattr(user, "groups", None) or []}
+
+
+class StudioSpawnerMixin(LoggingConfigurable):
+    """Course, profile and image selection shared by the studio's spawners."""
+
+    courses_dir = Unicode(
+        help="The course folders (<slug>/course.yml). Default: STUDIO_COURSES_DIR.",
+    ).tag(config=True)
+
+    @default("courses_dir")
+    def _courses_dir_default(self):
+        return str(courses_dir())
+
+    release_root = Unicode(
+        "",
+        help="""Folder holding released (student-version) assignments as
+        <release_root>/<slug>/<assignment>/. Empty: nbgrader's <course folder>/release/.""",
+    ).tag(config=True)
+
+    default_image = Unicode(
+        DEFAULT_IMAGE,
+        help="Notebook image for users whose courses and profile name none.",
+    ).tag(config=True)
+
+    resource_profiles = Instance(ResourceProfiles, help="The named resource profiles.")
+
+    @default("resource_profiles")
+    def _resource_profiles_default(self):
+        return ResourceProfiles(parent=self)
+
+    def spawn_plan(self) -> SpawnPlan:
+        groups = group_names(self.user)
+        learning, teaching = learner_courses(groups), instructor_courses(groups)
+        catalog = CourseCatalog(self.courses_dir)
+        courses = tuple(
+            course
+            for slug in sorted(set(learning) | set(teaching))
+            if (course := catalog.get(slug)) is not None
+        )
+        if teaching or STAFF_GROUP in groups or getattr(self.user, "admin", False):
+            profile_name = INSTRUCTOR
+        elif courses:
+            profile_name = courses[0].profile
+        else:
+            profile_name = "learner"
+        profile = self.resource_profiles.get(profile_name)
+        images = {course.image for course in courses}
+        if len(images) > 1:
+            self.log.warning(
+                "%s's courses name different images %s: using %s's",
+                self.user.name,
+                sorted(images),
+                courses[0].slug,
+            )
+        image = profile.image or (courses[0].image if courses else self.default_image)
+        release_root = Path(self.release_root) if self.release_root else None
+        materials = tuple(m for course in courses for m in course_materials(course, release_root))
+        return SpawnPlan(profile=profile, image=image, courses=courses, materials=materials)

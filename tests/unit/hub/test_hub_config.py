@@ -1,0 +1,179 @@
+"""configure(c) assembles the whole hub from the environment and the real course folders."""
+
+import sys
+
+import pytest
+from jupyterhub.scopes import _check_scopes_exist
+from traitlets.config import Config
+
+from hub.authenticator import StudioAuthenticator
+from hub.config import choose_spawner, configure
+from hub.settings import SettingError
+from hub.spawners import StudioDockerSpawner, StudioLocalSpawner
+
+
+def configured(environ, docker=False):
+    return configure(Config(), environ, probe=lambda: docker)
+
+
+def authenticator(c):
+    return StudioAuthenticator(config=c)
+
+
+def test_authenticator_points_at_the_lms_public_and_internal_urls(environ):
+    environ |= {"LMS_PUBLIC_URL": "https://lms.example.org/", "LMS_INTERNAL_URL": "http://lms:8000"}
+    auth = authenticator(configured(environ))
+    assert auth.authorize_url == "https://lms.example.org/o/authorize/"
+    assert auth.token_url == "http://lms:8000/o/token/"
+    assert auth.userdata_url == "http://lms:8000/o/userinfo/"
+    assert auth.logout_redirect_url == "https://lms.example.org/"
+
+
+def test_internal_url_defaults_to_the_public_url(environ):
+    auth = authenticator(configured(environ))
+    assert auth.authorize_url == "http://127.0.0.1:8000/o/authorize/"
+    assert auth.token_url == "http://127.0.0.1:8000/o/token/"
+
+
+def test_authenticator_claims_groups_and_pkce(environ):
+    environ |= {"HUB_OAUTH_CLIENT_ID": "hub", "HUB_OAUTH_CLIENT_SECRET": "s3cret"}
+    auth = authenticator(configured(environ))
+    assert auth.scope == ["openid", "profile", "email", "groups"]
+    assert auth.username_claim == "preferred_username"
+    assert auth.manage_groups is True
+    assert auth.auth_state_groups_key == "oauth_user.groups"
+    assert auth.admin_groups == {"staff"}
+    assert auth.enable_pkce is True
+    assert auth.basic_auth is False  # client_secret_post
+    assert (auth.client_id, auth.client_secret) == ("hub", "s3cret")
+    assert auth.oauth_callback_url == "http://127.0.0.1:8001/hub/oauth_callback"
+    assert auth.enable_auth_state is True
+    assert auth.allow_all is False
+
+
+def test_client_secret_from_file(environ, tmp_path):
+    secret = tmp_path / "client-secret"
+    secret.write_text("from-a-file\n")
+    environ["HUB_OAUTH_CLIENT_SECRET_FILE"] = str(secret)
+    assert authenticator(configured(environ)).client_secret == "from-a-file"
+
+
+def test_generated_secrets_are_stable_and_private(environ, tmp_path):
+    first, second = configured(environ), configured(environ)
+    assert first.ConfigurableHTTPProxy.auth_token == second.ConfigurableHTTPProxy.auth_token
+    assert first["CryptKeeper"]["keys"] == second["CryptKeeper"]["keys"]
+    for name in ("hub-proxy-token", "hub-crypt-key", "hub-oauth-client-secret"):
+        assert (tmp_path / "var" / "secrets" / name).stat().st_mode & 0o077 == 0
+
+
+def test_hub_urls_database_and_defaults(environ, tmp_path):
+    c = configured(environ)
+    assert c.JupyterHub.bind_url == "http://127.0.0.1:8001"
+    assert c.JupyterHub.hub_bind_url == "http://127.0.0.1:8081"
+    assert c.ConfigurableHTTPProxy.api_url == "http://127.0.0.1:8002"  # not the public :8001
+    assert c.JupyterHub.db_url == f"sqlite:///{tmp_path / 'var' / 'hub' / 'jupyterhub.sqlite'}"
+    assert c.Spawner.default_url == "/lab"
+    assert c.JupyterHub.cleanup_servers is False
+    assert c.JupyterHub.implicit_spawn_seconds > 0
+
+
+def test_database_url_from_env(environ):
+    environ["HUB_DB_URL"] = "postgresql://hub:pw@db/hub"
+    assert configured(environ).JupyterHub.db_url == "postgresql://hub:pw@db/hub"
+
+
+def test_instructor_role_per_course_reaches_only_that_courses_learners(environ):
+    roles = {role["name"]: role for role in configured(environ).JupyterHub.load_roles}
+    role = roles["instructor-python-101"]
+    assert role["groups"] == ["formgrade-python-101"]
+    assert {
+        "admin:servers!group=nbgrader-python-101",
+        "list:users!group=nbgrader-python-101",
+        "read:users!group=nbgrader-python-101",
+        "access:servers!group=nbgrader-python-101",
+    } <= set(role["scopes"])
+    unfiltered = [s for s in role["scopes"] if "!" not in s]
+    assert unfiltered == ["admin-ui"]  # the page only; every power is filtered to the course
+    assert not any("service=" in s for s in role["scopes"])  # grader not enabled yet
+    _check_scopes_exist(role["scopes"])
+
+
+def test_grader_service_access_is_added_when_enabled(environ):
+    environ["HUB_GRADER_SERVICE"] = "grader"
+    roles = {role["name"]: role for role in configured(environ).JupyterHub.load_roles}
+    assert "access:services!service=grader" in roles["instructor-python-101"]["scopes"]
+
+
+def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
+    environ["HUB_IDLE_TIMEOUT"] = "900"
+    c = configured(environ)
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "idle-culler"
+    assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
+    assert "--timeout=900" in service["command"]
+    roles = {role["name"]: role for role in c.JupyterHub.load_roles}
+    culler = roles["idle-culler"]
+    assert culler["services"] == ["idle-culler"]
+    assert set(culler["scopes"]) == {
+        "list:users", "read:users:activity", "read:servers", "delete:servers"
+    }
+    _check_scopes_exist(culler["scopes"])
+
+
+def test_idle_timeout_zero_disables_culling(environ):
+    environ["HUB_IDLE_TIMEOUT"] = "0"
+    c = configured(environ)
+    assert c.JupyterHub.services == []
+    assert "idle-culler" not in [role["name"] for role in c.JupyterHub.load_roles]
+
+
+def test_docker_spawner_and_its_network(environ):
+    environ |= {"HUB_SPAWNER": "docker", "HUB_DOCKER_NETWORK": "studio-net"}
+    c = configured(environ)
+    assert c.JupyterHub.spawner_class is StudioDockerSpawner
+    assert c.StudioDockerSpawner.network_name == "studio-net"
+    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"  # containers reach the hub API
+    assert c.JupyterHub.hub_connect_url == "http://127.0.0.1:8081"  # services use loopback
+
+
+def test_local_spawner_when_asked(environ, tmp_path):
+    environ["HUB_SPAWNER"] = "local"
+    c = configure(Config(), environ, probe=lambda: pytest.fail("must not probe docker"))
+    assert c.JupyterHub.spawner_class is StudioLocalSpawner
+    assert c.StudioLocalSpawner.users_dir == str(tmp_path / "var" / "hub" / "users")
+
+
+@pytest.mark.parametrize(("answers", "expected"), [(True, "docker"), (False, "local")])
+def test_auto_picks_docker_only_when_the_engine_answers(answers, expected):
+    assert choose_spawner({}, probe=lambda: answers) == expected
+
+
+def test_unknown_spawner_choice_is_refused():
+    with pytest.raises(SettingError, match="HUB_SPAWNER"):
+        choose_spawner({"HUB_SPAWNER": "kubernetes"})
+
+
+def test_profiles_from_env_reach_the_config(environ):
+    environ["HUB_PROFILE_LEARNER_MEM"] = "768M"
+    assert configured(environ).ResourceProfiles.profiles["learner"]["mem_limit"] == "768M"
+
+
+def test_templates_extend_jupyterhubs_error_page(environ):
+    c = configured(environ)
+    (path,) = c.JupyterHub.template_paths
+    page = (__import__("pathlib").Path(path) / "error.html").read_text()
+    assert '{% extends "templates/error.html" %}' in page
+    assert c.JupyterHub.template_vars == {"lms_url": "http://127.0.0.1:8000"}
+
+
+def test_jupyterhub_config_py_loads(environ, monkeypatch):
+    from traitlets.config.loader import PyFileConfigLoader
+
+    from tests.unit.hub.conftest import REPO
+
+    for key, value in environ.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("HUB_SPAWNER", "local")
+    c = PyFileConfigLoader("jupyterhub_config.py", path=str(REPO)).load_config()
+    assert c.JupyterHub.authenticator_class is StudioAuthenticator
+    assert c.JupyterHub.spawner_class is StudioLocalSpawner
