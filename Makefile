@@ -8,19 +8,23 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The tests' PostgreSQL (make test installs and starts it; see .ci/provision).
 TEST_DATABASE_URL ?= postgres://studio:studio@127.0.0.1:5432/studio
 
-.PHONY: up test bench lint install
+.PHONY: up test bench lint install images
 
 install:
 	@.ci/provision venv
 
 up: install
-	@$(PY) -m lms.up
+	@.ci/provision proxy
+	@$(PY) -m hub.up
+
+images:
+	@.ci/provision images
 
 lint: install
 	@$(VENV)/bin/ruff check .
 
 test: install lint
-	@.ci/provision postgres
+	@.ci/provision postgres docker images
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -1,6 +1,7 @@
 """``python -m lms.up``: prepare the LMS on embedded defaults and serve it with gunicorn.
 
-Migrates, seeds the demo (accounts, courses, enrollments), collects static files, prints the URL
+Migrates, seeds the demo (accounts, courses, enrollments), registers the hub as OIDC client when
+HUB_OAUTH_CLIENT_ID is set (``make up`` sets it), collects static files, prints the URL
 and the demo logins, then replaces itself with gunicorn in the foreground, so Ctrl-C reaches
 gunicorn directly and it shuts down cleanly. Settings: lms.settings.dev unless
 DJANGO_SETTINGS_MODULE says otherwise.
@@ -24,16 +25,19 @@ def prepare() -> None:
     call_command("migrate", interactive=False, verbosity=0)
     call_command("collectstatic", interactive=False, verbosity=0)
     call_command("seed_demo")
+    if os.environ.get("HUB_OAUTH_CLIENT_ID"):
+        call_command("register_hub_client")  # make up: the hub signs in through this LMS
 
 
 def serve() -> None:
     gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    workers = os.environ.get("LMS_WORKERS", "2")
+    workers = os.environ.get("LMS_WORKERS", "3")
     print(f"LMS: http://{BIND}/  (Ctrl-C stops it)", flush=True)
     os.execv(  # noqa: S606 - replaces this process on purpose (signals go to gunicorn)
         gunicorn,
-        [gunicorn, "lms.wsgi", "--bind", BIND, "--workers", workers, "--threads", "4",
-         "--access-logfile", "-", "--graceful-timeout", "5"],
+        # Sync workers: no idle keep-alive connections to wait for, so Ctrl-C stops promptly.
+        [gunicorn, "lms.wsgi", "--bind", BIND, "--workers", workers,
+         "--access-logfile", "-", "--graceful-timeout", "10"],
     )
 
 

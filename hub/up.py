@@ -1,0 +1,148 @@
+"""``make up``: the whole studio on this machine, in the foreground, until Ctrl-C.
+
+Starts the LMS (``python -m lms.up``: migrations, demo accounts and course, gunicorn) and, once it
+answers, JupyterHub with its proxy. It shares one generated OAuth client secret between them, so
+the LMS registers the hub as its OIDC client on start. The spawner is Docker when an engine
+answers (the learner image is built first, cached) and the local process spawner otherwise, and
+it says which. Ctrl-C (or SIGTERM) stops the hub, its learners' servers and the LMS.
+
+This module starts the LMS as a separate process; it never imports it (see docs/architecture.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from hub.config import docker_engine_answers
+from hub.settings import REPO_ROOT, env_str, generated_secret, var_dir
+
+BIN = Path(sys.executable).parent
+STOP_SECONDS = 45  # JupyterHub stops services (up to ~15 s) and then every learner's server
+
+
+def log(message: str) -> None:
+    print(f"\033[1;34m==>\033[0m {message}", flush=True)
+
+
+def wait_until_answers(url: str, process: subprocess.Popen, what: str, timeout: float) -> None:
+    """Poll ``url`` until it answers 200; fail if ``process`` dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"{what} exited (code {process.returncode}) before answering {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:  # refused, or an HTTP error while the proxy has no route yet
+            pass
+        time.sleep(0.5)
+    raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s")
+
+
+def choose_spawner(env: dict[str, str]) -> str:
+    """Docker when an engine answers (and the learner image builds), else the local spawner."""
+    wanted = env_str("HUB_SPAWNER", "auto", env)
+    if wanted == "auto":
+        wanted = "docker" if docker_engine_answers() else "local"
+    if wanted == "docker":
+        log("Docker engine answers: learners get hardened containers (building the image)")
+        subprocess.run([str(REPO_ROOT / "images" / "build"), "notebook"], check=True)  # noqa: S603
+    else:
+        log("No Docker engine: learners' servers run as LOCAL PROCESSES, NOT ISOLATED "
+            "(development only)")
+    return wanted
+
+
+def studio_environment() -> dict[str, str]:
+    env = dict(os.environ)
+    secret_file = var_dir(env) / "secrets" / "hub-oauth-client-secret"
+    generated_secret(secret_file)
+    env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
+    env.setdefault("HUB_OAUTH_CLIENT_SECRET_FILE", str(secret_file))
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    return env
+
+
+def print_summary(env: dict[str, str], spawner: str) -> None:
+    accounts_file = var_dir(env) / "secrets" / "demo-accounts.json"
+    accounts = json.loads(accounts_file.read_text()) if accounts_file.exists() else {}
+    lms = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", env)
+    hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env)
+    print(f"\n  Python Learning Studio is up (spawner: {spawner})\n"
+          f"    LMS:        {lms}/\n    JupyterHub: {hub}/\n  Demo logins (username / password):")
+    for username, password in accounts.items():
+        print(f"    {username:<12} {password}")
+    print("  Ctrl-C stops everything.\n", flush=True)
+
+
+def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
+    """Start a part of the studio in its own session, so a terminal's Ctrl-C reaches only this
+    supervisor, which then stops the parts in order."""
+    return subprocess.Popen(command, env=env, cwd=REPO_ROOT, start_new_session=True)  # noqa: S603
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    """Stop the parts last-started first (the hub stops learners' servers and its proxy before
+    the LMS goes), then end whatever is left in their process groups."""
+    for process in reversed(processes):
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                log(f"{process.args[0]} did not stop within {STOP_SECONDS} s: killing it")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the proxy, the culler, stray workers
+        process.wait()
+
+
+def _stop_on_signal(signum, frame) -> None:
+    raise KeyboardInterrupt  # every stop signal stops the studio the same way as Ctrl-C
+
+
+def main() -> int:
+    env = studio_environment()
+    spawner = choose_spawner(env)
+    env["HUB_SPAWNER"] = spawner
+    processes: list[subprocess.Popen] = []
+    # Installed explicitly: a shell's background job inherits SIGINT ignored, and so would the
+    # parts (a handler, unlike an ignore, is reset to the default in the children).
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop_on_signal)
+    try:
+        lms = start([sys.executable, "-m", "lms.up"], env)
+        processes.append(lms)
+        lms_url = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", env)
+        wait_until_answers(f"{lms_url}/.well-known/openid-configuration", lms, "The LMS", 300)
+        # make up stops learners' servers with the hub; production hubs leave them running.
+        hub = start(
+            [str(BIN / "jupyterhub"), "-f", "jupyterhub_config.py",
+             "--JupyterHub.cleanup_servers=True"],
+            env,
+        )
+        processes.append(hub)
+        hub_url = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env)
+        wait_until_answers(f"{hub_url}/hub/health", hub, "JupyterHub", 120)
+        print_summary(env, spawner)
+        while all(p.poll() is None for p in processes):
+            time.sleep(0.5)
+        log("a part of the studio stopped; stopping the rest")
+        return 1
+    except KeyboardInterrupt:
+        log("stopping the studio")
+        return 0
+    finally:
+        stop(processes)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

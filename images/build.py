@@ -1,0 +1,517 @@
+# This script exists to run docker, debootstrap, tar and pip with arguments it builds itself.
+# ruff: noqa: S603, S607
+"""Build the studio's Docker images offline, cached by a content hash of their inputs.
+
+    images/build notebook            build pls-notebook:latest (and the local base it needs)
+    images/build --check notebook    exit 0 when the image is up to date, 1 when it would be rebuilt
+    images/build --base-image debian:bookworm-slim notebook   use a public base (production)
+
+Nothing is pulled from a registry and the containers never reach PyPI:
+
+1. base: ``pls-base:bookworm`` is a ``debootstrap --variant=minbase`` root filesystem imported with
+   ``docker import``. The tarball is cached under ``var/cache/images/base/``.
+2. wheelhouse: the host downloads every wheel the image needs with ``pip download``, resolved for
+   the image's interpreter (Debian 12's Python 3.11.2, glibc 2.36, x86_64), not the host's, so a
+   wheel whose ``Requires-Python`` the image cannot meet is never chosen. Pins come from the repo's
+   ``constraints.txt`` with ``images/<name>/constraints-image.txt`` laid over it (an overlay line
+   replaces the repo pin of the same package). Cached under ``var/cache/images/wheelhouse/<key>/``.
+3. image: ``docker build`` of ``images/<name>/Dockerfile`` in a context assembled under
+   ``var/cache/images/context/<name>/``; a build stage installs from the wheelhouse, the final stage
+   copies only the virtualenv. The image carries the hash of its inputs as the label
+   ``org.pythonlearningstudio.inputs`` (and as a second tag): equal hash, no rebuild.
+
+Only the standard library is used, so this runs with any Python >= 3.11.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+IMAGES = ROOT / "images"
+CACHE = Path(os.environ.get("IMAGES_CACHE", ROOT / "var" / "cache" / "images"))
+LABEL = "org.pythonlearningstudio.inputs"
+# Bump when this script changes how an image is made, so every image is rebuilt once.
+RECIPE = "3"
+
+# The local base: what `FROM debian:bookworm-slim` would give, made with debootstrap.
+BASE_IMAGE = "pls-base:bookworm"
+BASE_SUITE = "bookworm"
+DEBIAN_MIRROR = os.environ.get("DEBIAN_MIRROR", "http://deb.debian.org/debian")
+DEBIAN_SECURITY = os.environ.get("DEBIAN_SECURITY_MIRROR", "http://deb.debian.org/debian-security")
+
+# The interpreter and platform of the images (Debian 12): wheels are resolved for these.
+TARGET_PYTHON = "3.11.2"
+TARGET_ABI = "cp311"
+TARGET_GLIBC_MINOR = 36
+TARGET_ARCH = "x86_64"
+
+
+@dataclass
+class Target:
+    """One image this script builds: its folder under images/ and what goes into its venv."""
+
+    name: str
+    tag: str
+    requirements: list[str] = field(default_factory=list)
+
+    @property
+    def folder(self) -> Path:
+        return IMAGES / self.name
+
+
+def notebook_requirements() -> list[str]:
+    """The `notebook` extra of pyproject.toml, plus jupyterhub-singleuser and pip."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    # jupyterhub: for `jupyterhub-singleuser`, at the hub's version (pinned by constraints.txt).
+    return [*project["optional-dependencies"]["notebook"], "jupyterhub", "pip"]
+
+
+TARGETS = {
+    "notebook": lambda: Target("notebook", "pls-notebook", notebook_requirements()),
+}
+
+
+class BuildError(Exception):
+    """A failure with a message for the person running the build."""
+
+
+# -- progress ------------------------------------------------------------------------------------
+
+
+class Progress:
+    """One line per step with its elapsed seconds (rewritten in place on a terminal)."""
+
+    def __init__(self, stream=sys.stdout):
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.label: str | None = None
+        self.started = 0.0
+        self.t0 = time.monotonic()
+
+    def begin(self, label: str) -> None:
+        self.end()
+        self.label, self.started = label, time.monotonic()
+        if self.tty:
+            self.stream.write(f"  ...     {label}")
+            self.stream.flush()
+
+    def end(self, note: str = "") -> None:
+        if self.label is None:
+            return
+        elapsed = time.monotonic() - self.started
+        line = f"  {elapsed:6.1f}s {self.label}{'  ' + note if note else ''}"
+        self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
+        self.stream.flush()
+        self.label = None
+
+    def say(self, message: str) -> None:
+        self.end()
+        self.stream.write(f"==> {message}\n")
+        self.stream.flush()
+
+    def total(self) -> float:
+        return time.monotonic() - self.t0
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def digest(*parts: str | bytes) -> str:
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(part.encode() if isinstance(part, str) else part)
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def tree_digest(folder: Path) -> str:
+    """Hash of every file under folder: relative paths, modes and contents."""
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0")
+        h.update(b"x" if os.access(path, os.X_OK) else b"-")
+        h.update(path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def run(cmd: list[str], log: Path, **kwargs) -> None:
+    """Run cmd with its output appended to log; on failure show the log's tail."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n")
+        out.flush()
+        result = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False, **kwargs)
+    if result.returncode != 0:
+        raise BuildError(f"{cmd[0]} failed (exit {result.returncode}); see {log}\n{tail(log)}")
+
+
+def tail(log: Path, lines: int = 30) -> str:
+    text = log.read_text(errors="replace").splitlines()[-lines:]
+    return "\n".join("    " + line for line in text)
+
+
+def require_docker() -> None:
+    if shutil.which("docker") is None:
+        raise BuildError("the docker CLI is not installed: run `.ci/provision docker`")
+    probe = subprocess.run(["docker", "info"], capture_output=True, text=True, check=False)
+    if probe.returncode != 0:
+        raise BuildError(
+            "the Docker engine is not running (`docker info` failed): start it with "
+            "`.ci/provision docker`\n    " + (probe.stderr.strip().splitlines() or [""])[-1]
+        )
+
+
+def image_label(ref: str) -> str | None:
+    """The inputs hash an image was built from, or None when the image does not exist."""
+    fmt = "{{index .Config.Labels \"" + LABEL + "\"}}"
+    probe = subprocess.run(
+        ["docker", "image", "inspect", "--format", fmt, ref],
+        capture_output=True, text=True, check=False,
+    )
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def image_id(ref: str) -> str | None:
+    probe = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Id}}", ref],
+        capture_output=True, text=True, check=False,
+    )
+    return probe.stdout.strip() if probe.returncode == 0 else None
+
+
+def canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def requirement_name(line: str) -> str:
+    return canonical(re.split(r"[\s=<>!~;\[@]", line.strip(), maxsplit=1)[0])
+
+
+def merged_constraints(target: Target) -> str:
+    """constraints.txt with the image's overlay laid over it (overlay pins win)."""
+    overlay_file = target.folder / "constraints-image.txt"
+    overlay = [
+        line.strip()
+        for line in (overlay_file.read_text().splitlines() if overlay_file.exists() else [])
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    replaced = {requirement_name(line) for line in overlay}
+    base = [
+        line.strip()
+        for line in (ROOT / "constraints.txt").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+        and requirement_name(line) not in replaced
+    ]
+    return "\n".join([*base, *overlay]) + "\n"
+
+
+# -- the base image ------------------------------------------------------------------------------
+
+# Run inside the fresh root filesystem: the same trimming debian:bookworm-slim does.
+BASE_TIDY = f"""\
+set -e
+cat > /etc/apt/sources.list <<EOF
+deb {DEBIAN_MIRROR} {BASE_SUITE} main
+deb {DEBIAN_MIRROR} {BASE_SUITE}-updates main
+deb {DEBIAN_SECURITY} {BASE_SUITE}-security main
+EOF
+cat > /etc/dpkg/dpkg.cfg.d/docker-slim <<EOF
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+path-exclude /usr/share/lintian/*
+EOF
+cat > /etc/apt/apt.conf.d/docker-clean <<EOF
+DPkg::Post-Invoke {{ "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; }};
+APT::Update::Post-Invoke {{ "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/*.bin || true"; }};
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+EOF
+echo 'APT::Install-Recommends "false";' > /etc/apt/apt.conf.d/docker-no-recommends
+find /usr/share/doc -mindepth 1 -not -name copyright -not -type d -delete
+rm -rf /usr/share/man/* /usr/share/info/* /usr/share/locale/* /usr/share/lintian/*
+apt-get clean
+rm -rf /var/lib/apt/lists/* /var/cache/apt/*.bin /var/log/*.log /var/log/apt/* /tmp/*
+echo pls-base > /etc/hostname
+"""
+
+
+def base_key() -> str:
+    return digest(RECIPE, "base", BASE_SUITE, DEBIAN_MIRROR, DEBIAN_SECURITY, BASE_TIDY)
+
+
+def ensure_base(progress: Progress, log: Path, force: bool = False) -> str:
+    """Make pls-base:bookworm from debootstrap (tarball cached); return its inputs hash."""
+    key = base_key()
+    if not force and image_label(BASE_IMAGE) == key:
+        progress.say(f"{BASE_IMAGE} is up to date")
+        return key
+    cache = CACHE / "base"
+    tarball = cache / f"{BASE_SUITE}-{key[:16]}.tar"
+    if not tarball.exists():
+        if shutil.which("debootstrap") is None:
+            if os.geteuid() != 0:
+                raise BuildError("debootstrap is missing: apt-get install debootstrap")
+            progress.begin("apt-get install debootstrap")
+            run(["apt-get", "install", "-y", "-qq", "debootstrap"], log,
+                env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"})
+        rootfs = cache / f"rootfs-{key[:16]}"
+        shutil.rmtree(rootfs, ignore_errors=True)
+        progress.begin(f"debootstrap --variant=minbase {BASE_SUITE} (from {DEBIAN_MIRROR})")
+        run(["debootstrap", "--variant=minbase", BASE_SUITE, str(rootfs), DEBIAN_MIRROR], log)
+        progress.begin("trim the root filesystem like debian:bookworm-slim")
+        run(["chroot", str(rootfs), "/bin/sh", "-c", BASE_TIDY], log)
+        partial = tarball.with_suffix(".partial")
+        with partial.open("wb") as out:
+            subprocess.run(["tar", "--numeric-owner", "-C", str(rootfs), "-c", "."],
+                           stdout=out, check=True)
+        partial.rename(tarball)
+        shutil.rmtree(rootfs)
+        for old in cache.glob(f"{BASE_SUITE}-*.tar"):
+            if old != tarball:
+                old.unlink()
+    progress.begin(f"docker import {tarball.name} -> {BASE_IMAGE}")
+    run([
+        "docker", "import",
+        "--change", f"LABEL {LABEL}={key}",
+        "--change", "ENV LANG=C.UTF-8",
+        "--change", "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "--change", 'CMD ["bash"]',
+        str(tarball), BASE_IMAGE,
+    ], log)
+    progress.end()
+    return key
+
+
+# -- the wheelhouse ------------------------------------------------------------------------------
+
+
+def target_platforms() -> list[str]:
+    """Every manylinux tag glibc 2.36 runs (pip does not expand manylinux_2_X by itself)."""
+    tags = [f"manylinux_2_{minor}_{TARGET_ARCH}" for minor in range(TARGET_GLIBC_MINOR, 16, -1)]
+    return [*tags, f"manylinux2014_{TARGET_ARCH}", f"manylinux2010_{TARGET_ARCH}",
+            f"manylinux1_{TARGET_ARCH}", f"linux_{TARGET_ARCH}"]
+
+
+def host_python() -> str:
+    """A Python with pip for `pip download`: the repo's venv, else this interpreter."""
+    venv = ROOT / ".venv" / "bin" / "python"
+    return str(venv) if venv.exists() else sys.executable
+
+
+def wheelhouse_key(requirements: str, constraints: str) -> str:
+    return digest(RECIPE, "wheels", TARGET_PYTHON, TARGET_ABI, *target_platforms(),
+                  requirements, constraints)
+
+
+def ensure_wheelhouse(requirements: str, constraints: str, progress: Progress, log: Path) -> Path:
+    key = wheelhouse_key(requirements, constraints)
+    house = CACHE / "wheelhouse" / key[:16]
+    if (house / ".complete").exists():
+        progress.say(f"wheelhouse {key[:16]} is cached ({len(list(house.glob('*.whl')))} wheels)")
+        return house
+    shutil.rmtree(house, ignore_errors=True)
+    house.mkdir(parents=True)
+    (house / "requirements.txt").write_text(requirements)
+    (house / "constraints.txt").write_text(constraints)
+    progress.begin(f"pip download for CPython {TARGET_PYTHON}, manylinux_2_{TARGET_GLIBC_MINOR}")
+    cmd = [host_python(), "-m", "pip", "download", "--disable-pip-version-check",
+           "--dest", str(house), "--only-binary=:all:",
+           "--python-version", TARGET_PYTHON, "--implementation", "cp",
+           "--abi", TARGET_ABI, "--abi", "abi3", "--abi", "none",
+           "-r", str(house / "requirements.txt"), "-c", str(house / "constraints.txt")]
+    for platform in target_platforms():
+        cmd += ["--platform", platform]
+    try:
+        # Bounded: with every package pinned pip resolves in seconds; a pin the image's Python
+        # cannot run makes pip backtrack for ages instead of failing, so stop it and say why.
+        run(cmd, log, timeout=900)
+    except subprocess.TimeoutExpired as exc:
+        raise BuildError(
+            "pip download did not finish in 15 minutes: some pin in constraints.txt probably "
+            f"needs a newer Python than the image's {TARGET_PYTHON}; pin a version it can run "
+            "in images/<name>/constraints-image.txt"
+        ) from exc
+    (house / ".complete").write_text(key + "\n")
+    progress.end(f"{len(list(house.glob('*.whl')))} wheels")
+    for old in (CACHE / "wheelhouse").iterdir():
+        if old != house and old.is_dir():
+            shutil.rmtree(old, ignore_errors=True)
+    return house
+
+
+# -- the image -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """Everything that determines one image, and the hash of it."""
+
+    target: Target
+    base_ref: str
+    base_identity: str
+    requirements: str
+    constraints: str
+
+    @property
+    def key(self) -> str:
+        return digest(RECIPE, self.target.name, self.base_ref, self.base_identity,
+                      tree_digest(self.target.folder), self.requirements, self.constraints)
+
+
+def plan(target: Target, base_ref: str | None) -> Plan:
+    if base_ref is None:  # the local debootstrap base, identified by its own inputs
+        ref, identity = BASE_IMAGE, "local:" + base_key()
+    else:  # a public or preloaded base, identified by its image id
+        ref = base_ref
+        identity = image_id(base_ref) or ""
+        if not identity:
+            raise BuildError(f"base image {base_ref} is not present: `docker pull {base_ref}`")
+    return Plan(target, ref, identity, "\n".join(target.requirements) + "\n",
+                merged_constraints(target))
+
+
+def assemble_context(p: Plan, house: Path) -> Path:
+    """The docker build context: images/<name>/ plus the wheelhouse (hard links, not copies)."""
+    ctx = CACHE / "context" / p.target.name
+    shutil.rmtree(ctx, ignore_errors=True)
+    shutil.copytree(p.target.folder, ctx)
+    (ctx / "wheelhouse").mkdir()
+    for wheel in house.glob("*.whl"):
+        try:
+            os.link(wheel, ctx / "wheelhouse" / wheel.name)
+        except OSError:
+            shutil.copy2(wheel, ctx / "wheelhouse" / wheel.name)
+    (ctx / "requirements.txt").write_text(p.requirements)
+    (ctx / "constraints.txt").write_text(p.constraints)
+    return ctx
+
+
+STEP = re.compile(r"^Step (\d+)/(\d+) : (.*)$")
+
+
+def docker_build(p: Plan, ctx: Path, progress: Progress, log: Path) -> None:
+    """Run the legacy builder (the engine here has no buildx) and show one line per step."""
+    key = p.key
+    cmd = ["docker", "build", "--rm", "--force-rm",
+           "--build-arg", f"BASE_IMAGE={p.base_ref}",
+           "--label", f"{LABEL}={key}",
+           "-t", f"{p.target.tag}:latest", "-t", f"{p.target.tag}:{key[:12]}", str(ctx)]
+    env = {**os.environ, "DOCKER_BUILDKIT": "0"}
+    with log.open("a") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n")
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=env, bufsize=1)
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            out.write(line)
+            match = STEP.match(line.rstrip("\n"))
+            if match:
+                number, count, instruction = match.groups()
+                short = instruction if len(instruction) <= 70 else instruction[:67] + "..."
+                progress.begin(f"step {number:>2}/{count} {short}")
+            elif line.startswith(" ---> Using cache"):
+                progress.end("(cached)")
+        code = proc.wait()
+    if code != 0:
+        progress.end("FAILED")
+        raise BuildError(f"docker build of {p.target.tag} failed (exit {code}); see {log}\n"
+                         + tail(log))
+    progress.end()
+
+
+def drop_old_tags(p: Plan) -> None:
+    """Remove this image's tags from earlier input hashes (their layers go with them)."""
+    listing = subprocess.run(
+        ["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}", p.target.tag],
+        capture_output=True, text=True, check=False,
+    ).stdout.split()
+    keep = {f"{p.target.tag}:latest", f"{p.target.tag}:{p.key[:12]}"}
+    stale = [ref for ref in listing if ref not in keep]
+    if stale:
+        subprocess.run(["docker", "image", "rm", *stale], capture_output=True, check=False)
+
+
+def build(name: str, base_ref: str | None, force: bool) -> int:
+    progress = Progress()
+    target = TARGETS[name]()
+    log = CACHE / "logs" / f"{name}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    log.write_text("")
+    require_docker()
+    p = plan(target, base_ref)
+    key = p.key
+    if not force and image_label(f"{target.tag}:latest") == key:
+        progress.say(f"{target.tag}:latest is up to date (inputs {key[:12]}); nothing to build")
+        return 0
+    progress.say(f"building {target.tag}:latest (inputs {key[:12]}); log: {log}")
+    if base_ref is None:
+        ensure_base(progress, log)
+    house = ensure_wheelhouse(p.requirements, p.constraints, progress, log)
+    progress.begin("assemble the build context")
+    ctx = assemble_context(p, house)
+    progress.end()
+    docker_build(p, ctx, progress, log)
+    shutil.rmtree(ctx, ignore_errors=True)
+    drop_old_tags(p)
+    size = subprocess.run(
+        ["docker", "image", "inspect", "--format", "{{.Size}}", f"{target.tag}:latest"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    mb = f"{int(size) / 1e6:.0f} MB" if size.isdigit() else "?"
+    progress.say(f"built {target.tag}:latest ({mb}) in {progress.total():.1f} s")
+    return 0
+
+
+def check(name: str, base_ref: str | None) -> int:
+    """0 when the image exists and was built from the current inputs, else 1."""
+    target = TARGETS[name]()
+    require_docker()
+    key = plan(target, base_ref).key
+    found = image_label(f"{target.tag}:latest")
+    if found == key:
+        print(f"{target.tag}:latest is up to date (inputs {key[:12]})")
+        return 0
+    state = "missing" if found is None else f"stale (built from {found[:12] or '?'})"
+    print(f"{target.tag}:latest is {state}; current inputs {key[:12]}")
+    return 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="images/build", description=__doc__.split("\n")[0])
+    parser.add_argument("images", nargs="*", default=["notebook"], choices=sorted(TARGETS),
+                        help="which images to build (default: notebook)")
+    parser.add_argument("--check", action="store_true",
+                        help="build nothing; exit 0 when every named image is up to date")
+    parser.add_argument("--force", action="store_true", help="rebuild even when up to date")
+    parser.add_argument("--base-image", default=os.environ.get("BASE_IMAGE") or None,
+                        help="a base image already in the engine (e.g. debian:bookworm-slim) "
+                        f"instead of the local {BASE_IMAGE}; also read from $BASE_IMAGE")
+    args = parser.parse_args(argv)
+    try:
+        codes = [check(n, args.base_image) if args.check else build(n, args.base_image, args.force)
+                 for n in args.images]
+    except BuildError as exc:
+        print(f"images/build: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("images/build: interrupted", file=sys.stderr)
+        return 130
+    return max(codes, default=0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""The learner image, pls-notebook:latest: what a learner's container runs, checked from outside."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+LABEL = "org.pythonlearningstudio.inputs"
+MAX_IMAGE_BYTES = 1_200_000_000
+# Where the Dockerfile's build stage keeps the wheelhouse and the pins: paths inside the image.
+BUILD_LEFTOVERS = ("/tmp/wheelhouse", "/tmp/build", "/home/jovyan/.cache/pip", "/root/.cache/pip")  # noqa: S108
+
+
+def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the docker CLI and capture its output as text."""
+    return subprocess.run(
+        ["docker", *args], capture_output=True, text=True, check=check, timeout=timeout
+    )
+
+
+def run_in(image: str, *command: str, env: dict[str, str] | None = None) -> str:
+    """Run command in a throwaway container of image (no network) and return its stdout."""
+    flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+    return docker("run", "--rm", "--network=none", *flags, image, *command).stdout
+
+
+def test_build_produces_the_image_labelled_with_its_inputs_hash(notebook_image):
+    labels = json.loads(docker("image", "inspect", "--format", "{{json .Config.Labels}}",
+                               notebook_image).stdout)
+    assert len(labels[LABEL]) == 64
+
+
+def test_container_runs_as_jovyan_uid_1000_in_the_work_directory(notebook_image):
+    assert run_in(notebook_image, "id").split()[:2] == ["uid=1000(jovyan)", "gid=100(users)"]
+    assert run_in(notebook_image, "pwd").strip() == "/home/jovyan/work"
+    assert run_in(notebook_image, "sh", "-c", "echo $HOME").strip() == "/home/jovyan"
+
+
+def test_python_is_311_and_imports_the_course_libraries(notebook_image):
+    out = run_in(notebook_image, "python", "-c",
+                 "import sys, numpy, pandas, matplotlib, nbgrader, jupyterlab;"
+                 "print(sys.prefix, *sys.version_info[:2])")
+    assert out.split() == ["/opt/venv", "3", "11"]
+
+
+def test_matplotlib_draws_without_a_display(notebook_image):
+    out = run_in(notebook_image, "python", "-c",
+                 "import matplotlib.pyplot as plt; plt.plot([1, 2]);"
+                 "plt.savefig('/tmp/p.png'); print(open('/tmp/p.png','rb').read(4))")
+    assert "PNG" in out
+
+
+def test_singleuser_server_is_the_hubs_jupyterhub_version(notebook_image):
+    assert run_in(notebook_image, "jupyterhub-singleuser", "--version").strip() == version(
+        "jupyterhub"
+    )
+
+
+def test_jupyter_ai_and_its_mcp_server_are_not_installed(notebook_image):
+    out = run_in(notebook_image, "python", "-c",
+                 "import importlib.util as u;"
+                 "print([m for m in ('jupyter_ai', 'jupyter_server_mcp', 'fastmcp')"
+                 " if u.find_spec(m)])")
+    assert out.strip() == "[]"
+
+
+def test_no_wheelhouse_pip_cache_compiler_or_sudo_in_the_image(notebook_image):
+    for path in BUILD_LEFTOVERS:
+        result = docker("run", "--rm", "--network=none", "--user=0", notebook_image, "ls", path,
+                        check=False)
+        assert result.returncode != 0, f"{path} is in the image: {result.stdout[:200]}"
+    for tool in ("gcc", "cc", "g++", "make", "sudo"):
+        assert docker("run", "--rm", "--network=none", notebook_image, "sh", "-c",
+                      f"command -v {tool}", check=False).returncode != 0, f"{tool} is installed"
+    size = int(docker("image", "inspect", "--format", "{{.Size}}", notebook_image).stdout)
+    assert size < MAX_IMAGE_BYTES, f"image is {size / 1e6:.0f} MB"
+
+
+def test_pip_cannot_reach_an_index_from_the_image(notebook_image):
+    env = run_in(notebook_image, "env")
+    assert "PIP_NO_INDEX=1" in env.splitlines()
+
+
+# What a server started in the image actually loads (the `extension list` commands show only the
+# user, sys-prefix and system config directories, not JUPYTER_CONFIG_PATH).
+ENABLED_NBGRADER_EXTENSIONS = """
+from jupyter_server.serverapp import ServerApp
+from jupyterlab_server.config import get_page_config
+from jupyter_core.paths import jupyter_path
+app = ServerApp()
+app.initialize(argv=[])
+print(*sorted(k.rsplit(".", 1)[1] for k, v in app.jpserver_extensions.items()
+              if v and k.startswith("nbgrader.")))
+disabled = get_page_config(jupyter_path("labextensions"))["disabledExtensions"]
+print(*sorted(k.split(":")[1] for k in disabled if k.startswith("@jupyter/nbgrader:")))
+"""
+
+
+def nbgrader_extensions(image: str, env: dict[str, str] | None = None) -> tuple[set, set]:
+    """(enabled server extensions, disabled lab plugins) of nbgrader in a server of image."""
+    server, lab = run_in(image, "python", "-c", ENABLED_NBGRADER_EXTENSIONS, env=env).splitlines()
+    return set(server.split()), set(lab.split())
+
+
+def test_learners_get_no_formgrader_and_instructors_can_turn_it_on(notebook_image):
+    server, lab_disabled = nbgrader_extensions(notebook_image)
+    assert server == {"assignment_list", "validate_assignment"}
+    assert lab_disabled == {"formgrader", "course-list", "create-assignment"}
+
+    server, lab_disabled = nbgrader_extensions(
+        notebook_image, env={"JUPYTER_CONFIG_PATH": "/opt/venv/etc/jupyter-instructor"}
+    )
+    assert server == {"assignment_list", "validate_assignment", "formgrader", "course_list"}
+    assert lab_disabled == set()
+
+
+def test_jupyter_lab_in_a_container_answers_api_status(notebook_image):
+    token = uuid.uuid4().hex
+    name = f"pls-test-lab-{uuid.uuid4().hex[:8]}"
+    docker("run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8888", notebook_image,
+           "jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
+           f"--IdentityProvider.token={token}")
+    try:
+        port = docker("port", name, "8888/tcp").stdout.split()[0].rsplit(":", 1)[1]
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
+                                         headers={"Authorization": f"token {token}"})
+        status = None
+        for _ in range(240):  # bounded: about a minute on a loaded machine; ~1.5 s is typical
+            try:
+                with urllib.request.urlopen(request, timeout=2) as response:
+                    status = json.load(response)
+                    break
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.25)
+        logs = docker("logs", name, check=False)
+        assert status is not None, f"no answer from /api/status:\n{logs.stdout}{logs.stderr}"
+        assert "started" in status and "kernels" in status
+    finally:
+        docker("rm", "-f", name, check=False)
+
+
+def test_second_build_is_a_no_op_that_keeps_the_image(notebook_image):
+    before = docker("image", "inspect", "--format", "{{.Id}}", notebook_image).stdout.strip()
+    build = subprocess.run([str(ROOT / "images" / "build"), "notebook"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=300, check=False)
+    assert build.returncode == 0, build.stderr
+    assert "up to date" in build.stdout
+    after = docker("image", "inspect", "--format", "{{.Id}}", notebook_image).stdout.strip()
+    assert after == before
+    check = subprocess.run([str(ROOT / "images" / "build"), "--check", "notebook"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert check.returncode == 0, check.stdout + check.stderr
