@@ -27,6 +27,7 @@ from traitlets import Bool, Dict, Unicode, default
 
 from hub.errors import ImageMissing, SpawnFailed
 from hub.materials import container_binds, copy_command
+from hub.profiles import INSTRUCTOR
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
 
 WORK_VOLUME_TEMPLATE = "pls-work-{username}"
@@ -58,6 +59,13 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
     ).tag(config=True)
 
     tmp_size = Unicode("256m", help="Size cap of the tmpfs mounted on /tmp.").tag(config=True)
+
+    instructor_config_path = Unicode(
+        "/opt/venv/etc/jupyter-instructor",
+        help="""JUPYTER_CONFIG_PATH for servers with the instructor profile: in the studio's image
+        it turns nbgrader's formgrader, course list and create-assignment back on (they are off
+        for learners; see images/README.md). Empty: the same configuration for everyone.""",
+    ).tag(config=True)
 
     network_internal = Bool(
         True,
@@ -169,6 +177,8 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
             if key not in ALLOWED_ENV and not key.startswith(ALLOWED_ENV_PREFIXES):
                 self.log.warning("Not passing %s into %s's container", key, self.user.name)
                 env.pop(key)
+        if self.plan and self.plan.profile.name == INSTRUCTOR and self.instructor_config_path:
+            env["JUPYTER_CONFIG_PATH"] = self.instructor_config_path
         return env
 
     async def start(self):

@@ -144,6 +144,16 @@ def test_instructor_container_gets_the_instructor_profile(make_user, hub):
     assert host["PidsLimit"] == 1024
 
 
+def test_only_instructors_servers_get_nbgraders_instructor_tools(make_user, hub):
+    instructor = make_spawner(make_user("ines", ["formgrade-python-101"]), hub)
+    learner = make_spawner(make_user("alice", ["nbgrader-python-101"]), hub)
+    start(instructor)
+    start(learner)
+    instructor_env = created(instructor)[0]["environment"]
+    assert instructor_env["JUPYTER_CONFIG_PATH"] == "/opt/venv/etc/jupyter-instructor"
+    assert "JUPYTER_CONFIG_PATH" not in created(learner)[0]["environment"]
+
+
 def test_staff_get_the_instructor_profile_too(make_user, hub):
     spawner = make_spawner(make_user("root-admin", ["staff"], admin=True), hub)
     start(spawner)
