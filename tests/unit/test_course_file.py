@@ -2,33 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-import yaml
 
 from courses.course_file import CourseFileError, load_course
 
-PYTHON_101 = Path(__file__).resolve().parents[2] / "courses" / "python-101"
 
-
-@pytest.fixture
-def course_copy(tmp_path) -> Path:
-    folder = tmp_path / "python-101"
-    shutil.copytree(PYTHON_101, folder)
-    return folder
-
-
-def rewrite(folder: Path, change) -> None:
-    path = folder / "course.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def test_demo_course_reads_with_lessons_and_assignments():
-    course = load_course(PYTHON_101)
+def test_demo_course_reads_with_lessons_and_assignments(python101_dir):
+    course = load_course(python101_dir)
     assert course.slug == "python-101"
     assert len(course.lessons) >= 4
     assert [a.name for a in course.assignments] == [
@@ -92,8 +72,10 @@ def test_demo_course_reads_with_lessons_and_assignments():
         ),
     ],
 )
-def test_malformed_course_file_names_file_field_and_problem(course_copy, change, field, problem):
-    rewrite(course_copy, change)
+def test_malformed_course_file_names_file_field_and_problem(
+    course_copy, change, field, problem, edit_course_yml
+):
+    edit_course_yml(course_copy, change)
     with pytest.raises(CourseFileError) as error:
         load_course(course_copy)
     assert error.value.path == str(course_copy / "course.yml")
@@ -120,6 +102,6 @@ def test_broken_assignment_notebook_is_reported(course_copy):
         load_course(course_copy)
 
 
-def test_bare_off_in_yaml_means_tutor_off(course_copy):
-    rewrite(course_copy, lambda d: d["assignments"][0].update(tutor=False))
+def test_bare_off_in_yaml_means_tutor_off(course_copy, edit_course_yml):
+    edit_course_yml(course_copy, lambda d: d["assignments"][0].update(tutor=False))
     assert load_course(course_copy).assignments[0].tutor == "off"

@@ -3,11 +3,7 @@ half-way) changes nothing."""
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
 import pytest
-import yaml
 from django.core.management import CommandError, call_command
 from wagtail.models import Page, Revision
 
@@ -17,27 +13,12 @@ from lms.courses import course_import
 from lms.courses.course_import import import_course
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
 
-PYTHON_101 = Path(__file__).resolve().parents[3] / "courses" / "python-101"
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def course_copy(tmp_path) -> Path:
-    folder = tmp_path / "python-101"
-    shutil.copytree(PYTHON_101, folder)
-    return folder
-
-
-def edit(folder: Path, change) -> None:
-    path = folder / "course.yml"
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def test_import_creates_course_lessons_and_assignments():
+def test_import_creates_course_lessons_and_assignments(python101_dir):
     instructor = InstructorFactory(username="instructor")
-    report = import_course(PYTHON_101)
+    report = import_course(python101_dir)
 
     course = CoursePage.objects.get(slug="python-101")
     assert report.course == course and course.live
@@ -60,17 +41,17 @@ def test_import_creates_course_lessons_and_assignments():
     assert report.warnings == []
 
 
-def test_reimport_changes_nothing_and_adds_no_revisions():
-    import_course(PYTHON_101)
+def test_reimport_changes_nothing_and_adds_no_revisions(python101_dir):
+    import_course(python101_dir)
     pages, revisions = Page.objects.count(), Revision.objects.count()
 
-    report = import_course(PYTHON_101)
+    report = import_course(python101_dir)
 
     assert not report.changed
     assert (Page.objects.count(), Revision.objects.count()) == (pages, revisions)
 
 
-def test_reimport_applies_edits_and_unpublishes_removed_lessons(course_copy):
+def test_reimport_applies_edits_and_unpublishes_removed_lessons(course_copy, edit_course_yml):
     import_course(course_copy)
 
     def change(data):
@@ -78,7 +59,7 @@ def test_reimport_applies_edits_and_unpublishes_removed_lessons(course_copy):
         data["lessons"].pop()  # the last lesson is gone from course.yml
         data["assignments"][1]["tutor"] = "full"
 
-    edit(course_copy, change)
+    edit_course_yml(course_copy, change)
     report = import_course(course_copy)
 
     course = CoursePage.objects.get(slug="python-101")
@@ -90,15 +71,15 @@ def test_reimport_applies_edits_and_unpublishes_removed_lessons(course_copy):
     assert AssignmentPage.objects.get(nbgrader_name="ps2-functions").tutor_policy == "full"
 
 
-def test_missing_instructor_account_is_a_warning_not_an_error():
-    report = import_course(PYTHON_101)
+def test_missing_instructor_account_is_a_warning_not_an_error(python101_dir):
+    report = import_course(python101_dir)
     assert report.warnings == [
         "instructor 'instructor' has no account yet: enroll them after they sign up"
     ]
 
 
-def test_bad_file_names_the_problem_and_writes_nothing(course_copy):
-    edit(course_copy, lambda data: data["assignments"][2].pop("title"))
+def test_bad_file_names_the_problem_and_writes_nothing(course_copy, edit_course_yml):
+    edit_course_yml(course_copy, lambda data: data["assignments"][2].pop("title"))
     pages = Page.objects.count()
 
     with pytest.raises(CourseFileError) as error:
@@ -109,7 +90,7 @@ def test_bad_file_names_the_problem_and_writes_nothing(course_copy):
     assert not CoursePage.objects.exists()
 
 
-def test_failure_half_way_rolls_back_every_write(monkeypatch):
+def test_failure_half_way_rolls_back_every_write(monkeypatch, python101_dir):
     InstructorFactory(username="instructor")
 
     def explode(*args, **kwargs):
@@ -117,7 +98,7 @@ def test_failure_half_way_rolls_back_every_write(monkeypatch):
 
     monkeypatch.setattr(course_import, "enroll", explode)  # the last step of an import
     with pytest.raises(RuntimeError):
-        import_course(PYTHON_101)
+        import_course(python101_dir)
 
     assert not CoursePage.objects.exists()
     assert not LessonPage.objects.exists()
@@ -131,9 +112,9 @@ def test_command_reports_bad_file_and_nothing_imported(course_copy, capsys):
         call_command("import_course", str(course_copy))
 
 
-def test_command_imports_and_says_so(capsys):
-    call_command("import_course", str(PYTHON_101))
-    call_command("import_course", str(PYTHON_101))
+def test_command_imports_and_says_so(capsys, python101_dir):
+    call_command("import_course", str(python101_dir))
+    call_command("import_course", str(python101_dir))
     out = capsys.readouterr().out
     assert "python-101: created: course python-101" in out
     assert "python-101: already up to date" in out
