@@ -147,6 +147,7 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     if docker:
         c.JupyterHub.spawner_class = StudioDockerSpawner
         c.StudioDockerSpawner.network_name = env_str("HUB_DOCKER_NETWORK", "pls-notebooks", environ)
+        c.StudioDockerSpawner.prefix = env_str("HUB_DOCKER_PREFIX", "pls", environ)
         c.StudioDockerSpawner.network_internal = env_bool(
             "HUB_DOCKER_NETWORK_INTERNAL", True, environ
         )

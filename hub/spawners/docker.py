@@ -30,7 +30,7 @@ from hub.materials import container_binds, copy_command
 from hub.profiles import INSTRUCTOR
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
 
-WORK_VOLUME_TEMPLATE = "pls-work-{username}"
+WORK_VOLUME_TEMPLATE = "{prefix}-work-{username}"  # dockerspawner fills in both
 
 # Environment variables a learner's container may receive: JupyterHub's own (one secret, the
 # server's API token) plus informational limits. Anything else is dropped in get_env.

@@ -132,8 +132,14 @@ def test_docker_spawner_and_its_network(environ):
     c = configured(environ)
     assert c.JupyterHub.spawner_class is StudioDockerSpawner
     assert c.StudioDockerSpawner.network_name == "studio-net"
+    assert c.StudioDockerSpawner.prefix == "pls"  # containers pls-<user>, volumes pls-work-<user>
     assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"  # containers reach the hub API
     assert c.JupyterHub.hub_connect_url == "http://127.0.0.1:8081"  # services use loopback
+
+
+def test_docker_prefix_from_env(environ):
+    environ |= {"HUB_SPAWNER": "docker", "HUB_DOCKER_PREFIX": "pls-test"}
+    assert configured(environ).StudioDockerSpawner.prefix == "pls-test"
 
 
 def test_local_spawner_when_asked(environ, tmp_path):

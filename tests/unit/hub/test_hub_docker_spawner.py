@@ -17,6 +17,7 @@ from hub.errors import ImageMissing
 from hub.materials import CONTAINER_MATERIALS_DIR
 from hub.profiles import profiles_from_env
 from hub.spawners import StudioDockerSpawner
+from hub.spawners.docker import WORK_VOLUME_TEMPLATE
 from tests.unit.hub.conftest import COURSES
 
 GiB = 1024**3
@@ -154,6 +155,14 @@ def test_only_instructors_servers_get_nbgraders_instructor_tools(make_user, hub)
     assert "JUPYTER_CONFIG_PATH" not in created(learner)[0]["environment"]
 
 
+def test_prefix_names_containers_and_work_volumes_apart(make_user, hub):
+    spawner = make_spawner(make_user("alice", ["nbgrader-python-101"]), hub, prefix="pls-test")
+    start(spawner)
+    kwargs, host = created(spawner)
+    assert kwargs["name"] == "pls-test-alice"
+    assert "pls-test-work-alice:/home/jovyan/work:rw" in host["Binds"]
+
+
 def test_staff_get_the_instructor_profile_too(make_user, hub):
     spawner = make_spawner(make_user("root-admin", ["staff"], admin=True), hub)
     start(spawner)
@@ -278,7 +287,7 @@ def test_missing_image_fails_the_spawn_with_how_to_build_it(make_user, hub):
 )
 def test_unsafe_usernames_are_escaped_to_docker_safe_names(make_user, hub, name):
     spawner = make_spawner(make_user(name), hub)
-    volume = spawner.format_volume_name("pls-work-{username}", spawner)
+    volume = spawner.format_volume_name(WORK_VOLUME_TEMPLATE, spawner)
     for docker_name in (spawner.object_name, volume):
         assert docker_name.replace("-", "").isalnum() and docker_name.isascii()
         assert docker_name == docker_name.lower()
@@ -288,7 +297,7 @@ def test_unsafe_usernames_are_escaped_to_docker_safe_names(make_user, hub, name)
 def test_escaping_never_maps_two_usernames_to_one_volume(make_user, hub):
     names = ["a-b", "a_b", "a.b", "a b", "A-b", "a-2db", "a--b", "ab"]
     volumes = {
-        spawner.format_volume_name("pls-work-{username}", spawner)
+        spawner.format_volume_name(WORK_VOLUME_TEMPLATE, spawner)
         for spawner in (make_spawner(make_user(n), hub) for n in names)
     }
     assert len(volumes) == len(names)  # escaping is injective: '-' itself is escaped

@@ -1,0 +1,313 @@
+"""The real studio (LMS + JupyterHub with the Docker spawner), started once per test session.
+
+``studio`` runs ``python -m hub.up`` (what ``make up`` runs) as a subprocess with its own session,
+on a temporary ``STUDIO_VAR_DIR`` and on ports of its own (18000, 18001, ... when free), so it
+never touches a developer's ``var/`` or a running ``make up``. Learners' containers go on the
+``pls-test-notebooks`` network. At the end the studio gets SIGTERM, and no learner container may
+be left behind.
+
+``studio.login(username)`` signs in like a browser: the hub sends it to the LMS, which shows its
+login form; the form is submitted with its CSRF token and ``next``, and the LMS sends it back to
+the hub's OAuth callback. ``studio.spawn(session)`` then starts the server through the hub's API
+and waits (bounded) until ``/user/<name>/api/status`` answers 200 through the proxy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[3]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+NETWORK = "pls-test-notebooks"
+# Containers and volumes of the test studio are named apart from a developer's `make up`.
+CONTAINER_PREFIX = "pls-test"
+DEMO_USERS = ("learner1", "learner2", "instructor", "admin")
+PREFERRED_PORTS = {"lms": 18000, "hub": 18001, "proxy_api": 18002, "hub_api": 18081}
+START_SECONDS = 300  # LMS migrations + seeding, then the hub
+SPAWN_SECONDS = 150
+STOP_SECONDS = 90  # hub.up waits up to 45 s for the hub, then stops the LMS
+# Variables of a developer's shell or of the test run that must not reach the test studio.
+ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_")
+ENV_DROPPED = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a last run
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the hub API listens on every interface
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(preferred: int, taken: set[int]) -> int:
+    if preferred not in taken and _port_is_free(preferred):
+        return preferred
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("0.0.0.0", 0))  # noqa: S104
+            port = sock.getsockname()[1]
+        if port not in taken:
+            return port
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    """The ``docker`` CLI; stdout and stderr as text."""
+    result = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"docker {' '.join(args)}:\n{result.stderr}"
+    return result
+
+
+def container_name(username: str) -> str:
+    return f"{CONTAINER_PREFIX}-{username}"
+
+
+def inspect(name: str) -> dict:
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def exec_in(username: str, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``command`` in the user's container (as the container's user)."""
+    return docker("exec", container_name(username), *command, timeout=timeout, check=False)
+
+
+def _existing(kind: str, names) -> set[str]:
+    if kind == "container":
+        listed = docker("container", "ls", "-a", "--format", "{{.Names}}", check=False)
+    else:
+        listed = docker("volume", "ls", "--format", "{{.Name}}", check=False)
+    return set(listed.stdout.split()) & set(names)
+
+
+class _Forms(HTMLParser):
+    """Every <form>'s action and its named inputs' values."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append((attrs.get("action") or "", {}))
+        elif tag in {"input", "button"} and self.forms and attrs.get("name"):
+            self.forms[-1][1].setdefault(attrs["name"], attrs.get("value") or "")
+
+
+@dataclass
+class Studio:
+    lms_url: str
+    hub_url: str
+    hub_api_port: int
+    var_dir: Path
+    passwords: dict[str, str]
+    sessions: dict[str, requests.Session] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # -- signing in ---------------------------------------------------------------------------
+
+    def login(self, username: str, spawn: bool = True) -> requests.Session:
+        """A browser-like session signed in to the hub through the LMS's login form, with the
+        user's server started and answering (unless ``spawn`` is false). One session per user
+        per test session."""
+        if username in self.sessions:
+            if spawn:
+                self.spawn(username)  # returns at once when the server answers
+            return self.sessions[username]
+        session = requests.Session()
+        page = session.get(f"{self.hub_url}/hub/login?next=/hub/home", timeout=30)
+        assert page.status_code == 200, (page.status_code, page.url)
+        assert page.url.startswith(f"{self.lms_url}/login/"), page.url
+        parser = _Forms()
+        parser.feed(page.text)
+        action, form = next((a, f) for a, f in parser.forms if "password" in f)
+        assert form.get("csrfmiddlewaretoken"), "the LMS login form has no CSRF token"
+        assert "next" in form, "the LMS login form does not carry next"
+        form.update(username=username, password=self.passwords[username])
+        landed = session.post(urljoin(page.url, action), data=form, timeout=60)
+        assert landed.status_code == 200, (landed.status_code, landed.url, landed.text[:500])
+        assert landed.url.startswith(f"{self.hub_url}/hub/"), landed.url
+        assert session.cookies.get("jupyterhub-hub-login"), "no hub login cookie"
+        self.sessions[username] = session
+        self.tokens[username] = self._api_token(session, username)
+        if spawn:
+            self.spawn(username)
+        return session
+
+    def _api_token(self, session: requests.Session, username: str) -> str:
+        """A hub API token of the user's own, created with the browser session (cookie + XSRF)."""
+        xsrf = session.cookies.get("_xsrf", path="/hub/") or session.cookies.get("_xsrf")
+        assert xsrf, "the hub set no _xsrf cookie"
+        response = session.post(
+            f"{self.hub_url}/hub/api/users/{username}/tokens",
+            json={"note": "integration test", "expires_in": 3600},
+            headers={"X-XSRFToken": xsrf},
+            timeout=30,
+        )
+        assert response.status_code == 201, (response.status_code, response.text)
+        return response.json()["token"]
+
+    def api(self, username: str, method: str, path: str, **kwargs) -> requests.Response:
+        """The hub's REST API with ``username``'s token."""
+        headers = {"Authorization": f"token {self.tokens[username]}"}
+        return requests.request(
+            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def spawn(self, username: str) -> None:
+        """Start the user's server and wait until it answers through the proxy."""
+        started = self.api(username, "POST", f"/users/{username}/server")
+        assert started.status_code in {201, 202, 400}, (started.status_code, started.text)
+        session = self.sessions[username]
+        deadline = time.monotonic() + SPAWN_SECONDS
+        last = None
+        while time.monotonic() < deadline:
+            model = self.api(username, "GET", f"/users/{username}").json()
+            server = (model.get("servers") or {}).get("", {})
+            if server.get("ready"):
+                # Through the proxy with the browser session: the lab page sends it through the
+                # server's own OAuth with the hub (its API answers 403 instead of redirecting).
+                last = session.get(f"{self.hub_url}/user/{username}/lab", timeout=30)
+                if last.status_code == 200 and self.server_status(session, username) == 200:
+                    return
+            elif not server.get("pending") and started.status_code != 400:
+                raise AssertionError(f"{username}'s server is neither pending nor ready: {model}")
+            time.sleep(0.5)
+        raise AssertionError(
+            f"{username}'s server did not answer within {SPAWN_SECONDS} s "
+            f"(last: {last and (last.status_code, last.url)})"
+        )
+
+    def server_status(self, session: requests.Session, username: str) -> int:
+        """The status code of ``/user/<username>/api/status`` for ``session``."""
+        return session.get(f"{self.hub_url}/user/{username}/api/status", timeout=30).status_code
+
+    # The Docker helpers, for the tests (test modules cannot import this conftest).
+    network = NETWORK
+    docker = staticmethod(docker)
+    exec_in = staticmethod(exec_in)
+    inspect = staticmethod(inspect)
+    container_name = staticmethod(container_name)
+
+    def hub_health(self) -> int:
+        return requests.get(f"{self.hub_url}/hub/health", timeout=10).status_code
+
+
+def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"hub.up exited ({process.returncode}) before {url} answered:\n"
+                        + log.read_text(errors="replace")[-4000:])
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=3).status_code == 200:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {timeout} s:\n"
+                + log.read_text(errors="replace")[-4000:])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_SECONDS)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # anything hub.up left in its session
+    process.wait()
+
+
+@pytest.fixture(scope="session")
+def studio(tmp_path_factory) -> Studio:
+    """The whole studio, Docker spawner, on a temporary var dir and ports of its own."""
+    provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
+        [str(ROOT / ".ci" / "provision"), "docker", "images"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
+    )
+    assert provisioned.returncode == 0, f"provisioning:\n{provisioned.stdout}\n{provisioned.stderr}"
+
+    containers = [container_name(user) for user in DEMO_USERS]
+    for name in _existing("container", containers):  # left over by an interrupted run
+        docker("rm", "-f", name, check=False)
+    volumes = [f"{CONTAINER_PREFIX}-work-{user}" for user in DEMO_USERS]
+    volumes_before = _existing("volume", volumes)
+    network_before = docker("network", "inspect", NETWORK, check=False).returncode == 0
+
+    taken: set[int] = set()
+    ports = {}
+    for name, preferred in PREFERRED_PORTS.items():
+        ports[name] = _free_port(preferred, taken)
+        taken.add(ports[name])
+    lms_url = f"http://127.0.0.1:{ports['lms']}"
+    hub_url = f"http://127.0.0.1:{ports['hub']}"
+    var_dir = tmp_path_factory.mktemp("studio-var")
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
+    }
+    env.update(
+        STUDIO_VAR_DIR=str(var_dir),
+        LMS_BIND=f"127.0.0.1:{ports['lms']}",
+        LMS_PUBLIC_URL=lms_url,
+        LMS_WORKERS="2",
+        STUDIO_HUB_URL=hub_url,
+        HUB_BIND_URL=hub_url,
+        HUB_OAUTH_CALLBACK_URL=f"{hub_url}/hub/oauth_callback",
+        HUB_API_BIND_URL=f"http://0.0.0.0:{ports['hub_api']}",
+        HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
+        HUB_SPAWNER="docker",
+        HUB_DOCKER_NETWORK=NETWORK,
+        HUB_DOCKER_PREFIX=CONTAINER_PREFIX,
+        HUB_IDLE_TIMEOUT="0",  # no culler: these tests do not exercise it
+    )
+    log = var_dir / "studio.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "hub.up"], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        _wait_until_answers(f"{lms_url}/.well-known/openid-configuration", process, log,
+                            START_SECONDS)
+        _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
+        passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
+        yield Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords)
+    finally:
+        _stop(process)
+        left = _existing("container", containers)
+        for name in left:
+            docker("rm", "-f", name, check=False)
+        for volume in _existing("volume", volumes) - volumes_before:
+            docker("volume", "rm", "-f", volume, check=False)
+        if not network_before:
+            docker("network", "rm", NETWORK, check=False)
+        print(f"studio log: {log}", file=sys.stderr)
+    assert not left, f"hub.up left containers behind: {sorted(left)}"
+
+
+@pytest.fixture(scope="session")
+def learner1(studio) -> requests.Session:
+    return studio.login("learner1")
+
+
+@pytest.fixture(scope="session")
+def learner2(studio) -> requests.Session:
+    return studio.login("learner2")
