@@ -28,24 +28,22 @@ def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -
     return value or default
 
 
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+def _env_number(name, default, convert, expected, environ):
     raw = env_str(name, "", environ)
     if not raw:
         return default
     try:
-        return int(raw)
+        return convert(raw)
     except ValueError:
-        raise SettingError(name, raw, "must be a whole number") from None
+        raise SettingError(name, raw, expected) from None
+
+
+def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
+    return _env_number(name, default, int, "must be a whole number", environ)
 
 
 def env_float(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
-    raw = env_str(name, "", environ)
-    if not raw:
-        return default
-    try:
-        return float(raw)
-    except ValueError:
-        raise SettingError(name, raw, "must be a number") from None
+    return _env_number(name, default, float, "must be a number", environ)
 
 
 def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
