@@ -311,3 +311,91 @@ def learner1(studio) -> requests.Session:
 @pytest.fixture(scope="session")
 def learner2(studio) -> requests.Session:
     return studio.login("learner2")
+
+
+# -- a studio of a test module's own (tests that stop parts of it) ------------------------------
+
+
+@dataclass
+class OwnStudio:
+    """A second studio, apart from the session's: its own ports, var dir and Docker names
+    (``prefix``), and the ``hub.up`` process that runs it."""
+
+    studio: Studio
+    process: subprocess.Popen
+    prefix: str
+    network: str
+    log: Path
+
+    def container_name(self, username: str) -> str:
+        return f"{self.prefix}-{username}"
+
+
+@contextlib.contextmanager
+def own_studio(tmp_path_factory, prefix: str, preferred_ports: dict[str, int], **extra_env):
+    """Start ``python -m hub.up`` like the ``studio`` fixture, with Docker names under
+    ``prefix``; on exit stop it and remove its containers, volumes and network."""
+    network = f"{prefix}-notebooks"
+    containers = [f"{prefix}-{user}" for user in DEMO_USERS]
+    volumes = [f"{prefix}-work-{user}" for user in DEMO_USERS]
+    for name in _existing("container", containers):
+        docker("rm", "-f", name, check=False)
+    for volume in _existing("volume", volumes):  # only a test studio uses this prefix
+        docker("volume", "rm", "-f", volume, check=False)
+    taken: set[int] = set()
+    ports = {}
+    for name, preferred in preferred_ports.items():
+        ports[name] = _free_port(preferred, taken)
+        taken.add(ports[name])
+    lms_url = f"http://127.0.0.1:{ports['lms']}"
+    hub_url = f"http://127.0.0.1:{ports['hub']}"
+    var_dir = tmp_path_factory.mktemp(f"{prefix}-var")
+    env = {
+        key: value for key, value in os.environ.items()
+        if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
+    }
+    env.update(
+        STUDIO_VAR_DIR=str(var_dir),
+        LMS_BIND=f"127.0.0.1:{ports['lms']}",
+        LMS_PUBLIC_URL=lms_url,
+        LMS_WORKERS="2",
+        STUDIO_HUB_URL=hub_url,
+        HUB_BIND_URL=hub_url,
+        HUB_OAUTH_CALLBACK_URL=f"{hub_url}/hub/oauth_callback",
+        HUB_API_BIND_URL=f"http://0.0.0.0:{ports['hub_api']}",
+        HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
+        HUB_SPAWNER="docker",
+        HUB_DOCKER_NETWORK=network,
+        HUB_DOCKER_PREFIX=prefix,
+        HUB_IDLE_TIMEOUT="0",
+    )
+    env.update(extra_env)
+    log = var_dir / "studio.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "hub.up"], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        _wait_until_answers(f"{lms_url}/.well-known/openid-configuration", process, log,
+                            START_SECONDS)
+        _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
+        passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
+        studio = Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords)
+        yield OwnStudio(studio, process, prefix, network, log)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGCONT)  # a test may have paused the supervisor
+        _stop(process)
+        for name in _existing("container", containers):
+            docker("rm", "-f", name, check=False)
+        for volume in _existing("volume", volumes):
+            docker("volume", "rm", "-f", volume, check=False)
+        docker("network", "rm", network, check=False)
+        print(f"{prefix} studio log: {log}", file=sys.stderr)
+
+
+@pytest.fixture(scope="session")
+def own_studio_factory():
+    """``own_studio`` for test modules (which cannot import this conftest)."""
+    return own_studio
