@@ -131,7 +131,8 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     timeout = env_int("HUB_IDLE_TIMEOUT", 3600, environ)
     services = []
     if timeout > 0:
-        services.append(idle_culler_service(timeout))
+        every = env_int("HUB_IDLE_CULL_EVERY", 0, environ) or None
+        services.append(idle_culler_service(timeout, every))
         roles.append(idle_culler_role())
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles

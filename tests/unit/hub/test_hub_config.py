@@ -104,6 +104,12 @@ def test_grader_service_access_is_added_when_enabled(environ):
     assert "access:services!service=grader" in roles["instructor-python-101"]["scopes"]
 
 
+def test_idle_culler_checks_as_often_as_configured(environ):
+    environ |= {"HUB_IDLE_TIMEOUT": "10", "HUB_IDLE_CULL_EVERY": "5"}
+    (service,) = configured(environ).JupyterHub.services
+    assert {"--timeout=10", "--cull-every=5"} <= set(service["command"])
+
+
 def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
     environ["HUB_IDLE_TIMEOUT"] = "900"
     c = configured(environ)
@@ -111,6 +117,7 @@ def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
     assert service["name"] == "idle-culler"
     assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
     assert "--timeout=900" in service["command"]
+    assert "--cull-every=225" in service["command"]  # a quarter of the timeout, 60 to 600 s
     roles = {role["name"]: role for role in c.JupyterHub.load_roles}
     culler = roles["idle-culler"]
     assert culler["services"] == ["idle-culler"]
