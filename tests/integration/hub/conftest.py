@@ -32,7 +32,6 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[3]
 PYTHON = ROOT / ".venv" / "bin" / "python"
-NETWORK = "pls-test-notebooks"
 # Containers and volumes of the test studio are named apart from a developer's `make up`.
 CONTAINER_PREFIX = "pls-test"
 DEMO_USERS = ("learner1", "learner2", "instructor", "admin")
@@ -201,7 +200,7 @@ class Studio:
         return session.get(f"{self.hub_url}/user/{username}/api/status", timeout=30).status_code
 
     # The Docker helpers, for the tests (test modules cannot import this conftest).
-    network = NETWORK
+    network = f"{CONTAINER_PREFIX}-notebooks"
     docker = staticmethod(docker)
     exec_in = staticmethod(exec_in)
     inspect = staticmethod(inspect)
@@ -237,70 +236,12 @@ def _stop(process: subprocess.Popen) -> None:
 
 @pytest.fixture(scope="session")
 def studio(tmp_path_factory) -> Studio:
-    """The whole studio, Docker spawner, on a temporary var dir and ports of its own."""
-    provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
-        [str(ROOT / ".ci" / "provision"), "docker", "images"],
-        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
-    )
-    assert provisioned.returncode == 0, f"provisioning:\n{provisioned.stdout}\n{provisioned.stderr}"
-
-    containers = [container_name(user) for user in DEMO_USERS]
-    for name in _existing("container", containers):  # left over by an interrupted run
-        docker("rm", "-f", name, check=False)
-    volumes = [f"{CONTAINER_PREFIX}-work-{user}" for user in DEMO_USERS]
-    volumes_before = _existing("volume", volumes)
-    network_before = docker("network", "inspect", NETWORK, check=False).returncode == 0
-
-    taken: set[int] = set()
-    ports = {}
-    for name, preferred in PREFERRED_PORTS.items():
-        ports[name] = _free_port(preferred, taken)
-        taken.add(ports[name])
-    lms_url = f"http://127.0.0.1:{ports['lms']}"
-    hub_url = f"http://127.0.0.1:{ports['hub']}"
-    var_dir = tmp_path_factory.mktemp("studio-var")
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
-    }
-    env.update(
-        STUDIO_VAR_DIR=str(var_dir),
-        LMS_BIND=f"127.0.0.1:{ports['lms']}",
-        LMS_PUBLIC_URL=lms_url,
-        LMS_WORKERS="2",
-        STUDIO_HUB_URL=hub_url,
-        HUB_BIND_URL=hub_url,
-        HUB_OAUTH_CALLBACK_URL=f"{hub_url}/hub/oauth_callback",
-        HUB_API_BIND_URL=f"http://0.0.0.0:{ports['hub_api']}",
-        HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
-        HUB_SPAWNER="docker",
-        HUB_DOCKER_NETWORK=NETWORK,
-        HUB_DOCKER_PREFIX=CONTAINER_PREFIX,
-        HUB_IDLE_TIMEOUT="0",  # no culler: these tests do not exercise it
-    )
-    log = var_dir / "studio.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(PYTHON), "-m", "hub.up"], cwd=ROOT, env=env, stdout=out,
-            stderr=subprocess.STDOUT, start_new_session=True,
-        )
-    try:
-        _wait_until_answers(f"{lms_url}/.well-known/openid-configuration", process, log,
-                            START_SECONDS)
-        _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
-        passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
-        yield Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords)
-    finally:
-        _stop(process)
-        left = _existing("container", containers)
-        for name in left:
-            docker("rm", "-f", name, check=False)
-        for volume in _existing("volume", volumes) - volumes_before:
-            docker("volume", "rm", "-f", volume, check=False)
-        if not network_before:
-            docker("network", "rm", NETWORK, check=False)
-        print(f"studio log: {log}", file=sys.stderr)
-    assert not left, f"hub.up left containers behind: {sorted(left)}"
+    """The whole studio, Docker spawner, on a temporary var dir and ports of its own; stopping
+    it must leave no learner container behind."""
+    with own_studio(
+        tmp_path_factory, CONTAINER_PREFIX, PREFERRED_PORTS, expect_clean_stop=True
+    ) as own:
+        yield own.studio
 
 
 @pytest.fixture(scope="session")
@@ -332,9 +273,21 @@ class OwnStudio:
 
 
 @contextlib.contextmanager
-def own_studio(tmp_path_factory, prefix: str, preferred_ports: dict[str, int], **extra_env):
-    """Start ``python -m hub.up`` like the ``studio`` fixture, with Docker names under
-    ``prefix``; on exit stop it and remove its containers, volumes and network."""
+def own_studio(
+    tmp_path_factory,
+    prefix: str,
+    preferred_ports: dict[str, int],
+    expect_clean_stop: bool = False,
+    **extra_env,
+):
+    """Start ``python -m hub.up`` with Docker names under ``prefix``; on exit stop it and remove
+    its containers, volumes and network. ``expect_clean_stop``: fail if hub.up itself left a
+    learner container (tests that kill the hub on purpose cannot promise that)."""
+    provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
+        [str(ROOT / ".ci" / "provision"), "docker", "images"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
+    )
+    assert provisioned.returncode == 0, f"provisioning:\n{provisioned.stdout}\n{provisioned.stderr}"
     network = f"{prefix}-notebooks"
     containers = [f"{prefix}-{user}" for user in DEMO_USERS]
     volumes = [f"{prefix}-work-{user}" for user in DEMO_USERS]
@@ -387,12 +340,15 @@ def own_studio(tmp_path_factory, prefix: str, preferred_ports: dict[str, int], *
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGCONT)  # a test may have paused the supervisor
         _stop(process)
-        for name in _existing("container", containers):
+        left = _existing("container", containers)
+        for name in left:
             docker("rm", "-f", name, check=False)
         for volume in _existing("volume", volumes):
             docker("volume", "rm", "-f", volume, check=False)
         docker("network", "rm", network, check=False)
         print(f"{prefix} studio log: {log}", file=sys.stderr)
+    if expect_clean_stop:
+        assert not left, f"hub.up left containers behind: {sorted(left)}"
 
 
 @pytest.fixture(scope="session")
