@@ -19,41 +19,19 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.support.studio import ROOT
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
-PYTHON = ROOT / ".venv" / "bin" / "python"
 COURSE = "python-101"
 LEARNER_GROUP = f"nbgrader-{COURSE}"
 INSTRUCTOR_GROUP = f"formgrade-{COURSE}"
 RESTART_PREFIX = "pls-test2"
 RESTART_PORTS = {"lms": 18100, "hub": 18101, "proxy_api": 18102, "hub_api": 18181}
 HUB_START_SECONDS = 120
-ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_")
-ENV_DROPPED = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def lms_shell(studio, code: str) -> str:
-    """Run ``code`` in ``python -m lms shell`` against the studio's own LMS (its SQLite under
-    the studio's var dir); its stdout."""
-    env = {
-        key: value for key, value in os.environ.items()
-        if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
-    }
-    env.update(
-        STUDIO_VAR_DIR=str(studio.var_dir),
-        DJANGO_SETTINGS_MODULE="lms.settings.dev",
-        LMS_PUBLIC_URL=studio.lms_url,
-    )
-    result = subprocess.run(
-        [str(PYTHON), "-m", "lms", "shell", "-c", code],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert result.returncode == 0, f"lms shell:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 SET_ROLE = """
@@ -74,7 +52,7 @@ print(json.dumps({{"role": before}}))
 def set_enrollment_role(studio, username: str, role: str, user_role: str = "") -> str:
     """Enroll ``username`` in the course with ``role`` through the LMS's own service (as the
     admin does); optionally set the user's studio role. The user's studio role before."""
-    out = lms_shell(studio, SET_ROLE.format(
+    out = studio.lms_shell(SET_ROLE.format(
         username=username, course=COURSE, role=role, user_role=user_role))
     return json.loads(out.strip().splitlines()[-1])["role"]
 
@@ -207,6 +185,3 @@ def test_hub_restart_keeps_running_servers_reachable(restart_studio):
             os.killpg(hub.pid, signal.SIGKILL)  # its proxy
         hub.wait()
 
-
-# Idle culling is not tested here: hub.services.idle_culler_service runs the culler every
-# max(60, timeout // 4) seconds and HUB_IDLE_TIMEOUT is the only setting (see the report).

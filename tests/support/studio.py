@@ -1,0 +1,357 @@
+"""The real studio (LMS + JupyterHub), started by tests the way ``make up`` starts it.
+
+``own_studio(...)`` runs ``python -m hub.up`` as a subprocess with its own session, on a temporary
+``STUDIO_VAR_DIR``, on ports of its own (the preferred ones when free) and with Docker names under
+a prefix of its own, so it never touches a developer's ``var/`` or a running ``make up``. On exit
+the studio gets SIGTERM, and every container and volume under its prefix is removed.
+
+``Studio.login(username)`` signs in like a browser: the hub sends it to the LMS, which shows its
+login form; the form is submitted with its CSRF token and ``next``, and the LMS sends it back to
+the hub's OAuth callback. ``Studio.spawn(username)`` then starts the server through the hub's API
+and waits (bounded) until ``/user/<name>/api/status`` answers 200 through the proxy.
+
+The fixtures built on it live in the conftest.py of each test folder that needs a studio
+(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import urljoin
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+# The session studio's containers and volumes are named apart from a developer's `make up`.
+CONTAINER_PREFIX = "pls-test"
+PREFERRED_PORTS = {"lms": 18000, "hub": 18001, "proxy_api": 18002, "hub_api": 18081}
+START_SECONDS = 300  # LMS migrations + seeding, then the hub
+SPAWN_SECONDS = 150
+STOP_SECONDS = 90  # hub.up waits up to 45 s for the hub, then stops the LMS
+# Variables of a developer's shell or of the test run that must not reach the test studio.
+ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_")
+ENV_DROPPED = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
+
+
+def studio_env() -> dict[str, str]:
+    """This process's environment without what a developer's shell or the test run set for a
+    studio of their own."""
+    return {
+        key: value for key, value in os.environ.items()
+        if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
+    }
+
+
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a last run
+        try:
+            sock.bind(("0.0.0.0", port))  # noqa: S104 - the hub API listens on every interface
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(preferred: int, taken: set[int]) -> int:
+    if preferred not in taken and _port_is_free(preferred):
+        return preferred
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("0.0.0.0", 0))  # noqa: S104
+            port = sock.getsockname()[1]
+        if port not in taken:
+            return port
+
+
+def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.CompletedProcess:
+    """The ``docker`` CLI; stdout and stderr as text."""
+    result = subprocess.run(
+        ["docker", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if check:
+        assert result.returncode == 0, f"docker {' '.join(args)}:\n{result.stderr}"
+    return result
+
+
+def container_name(username: str) -> str:
+    return f"{CONTAINER_PREFIX}-{username}"
+
+
+def inspect(name: str) -> dict:
+    return json.loads(docker("inspect", name).stdout)[0]
+
+
+def exec_in(username: str, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run ``command`` in the user's container (as the container's user)."""
+    return docker("exec", container_name(username), *command, timeout=timeout, check=False)
+
+
+def under_prefix(kind: str, prefix: str) -> set[str]:
+    """Names of the containers (``kind="container"``) or volumes of a studio's ``prefix``."""
+    if kind == "container":
+        listed = docker("container", "ls", "-a", "--format", "{{.Names}}", check=False)
+        start = f"{prefix}-"
+    else:
+        listed = docker("volume", "ls", "--format", "{{.Name}}", check=False)
+        start = f"{prefix}-work-"
+    return {name for name in listed.stdout.split() if name.startswith(start)}
+
+
+class _Forms(HTMLParser):
+    """Every <form>'s action and its named inputs' values."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "form":
+            self.forms.append((attrs.get("action") or "", {}))
+        elif tag in {"input", "button"} and self.forms and attrs.get("name"):
+            self.forms[-1][1].setdefault(attrs["name"], attrs.get("value") or "")
+
+
+@dataclass
+class Studio:
+    lms_url: str
+    hub_url: str
+    hub_api_port: int
+    var_dir: Path
+    passwords: dict[str, str]
+    sessions: dict[str, requests.Session] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    # -- signing in ---------------------------------------------------------------------------
+
+    def login(self, username: str, spawn: bool = True) -> requests.Session:
+        """A browser-like session signed in to the hub through the LMS's login form, with the
+        user's server started and answering (unless ``spawn`` is false). One session per user
+        per test session."""
+        if username in self.sessions:
+            if spawn:
+                self.spawn(username)  # returns at once when the server answers
+            return self.sessions[username]
+        session = requests.Session()
+        page = session.get(f"{self.hub_url}/hub/login?next=/hub/home", timeout=30)
+        assert page.status_code == 200, (page.status_code, page.url)
+        assert page.url.startswith(f"{self.lms_url}/login/"), page.url
+        parser = _Forms()
+        parser.feed(page.text)
+        action, form = next((a, f) for a, f in parser.forms if "password" in f)
+        assert form.get("csrfmiddlewaretoken"), "the LMS login form has no CSRF token"
+        assert "next" in form, "the LMS login form does not carry next"
+        form.update(username=username, password=self.passwords[username])
+        landed = session.post(urljoin(page.url, action), data=form, timeout=60)
+        assert landed.status_code == 200, (landed.status_code, landed.url, landed.text[:500])
+        assert landed.url.startswith(f"{self.hub_url}/hub/"), landed.url
+        assert session.cookies.get("jupyterhub-hub-login"), "no hub login cookie"
+        self.sessions[username] = session
+        self.tokens[username] = self._api_token(session, username)
+        if spawn:
+            self.spawn(username)
+        return session
+
+    def _api_token(self, session: requests.Session, username: str) -> str:
+        """A hub API token of the user's own, created with the browser session (cookie + XSRF)."""
+        xsrf = session.cookies.get("_xsrf", path="/hub/") or session.cookies.get("_xsrf")
+        assert xsrf, "the hub set no _xsrf cookie"
+        response = session.post(
+            f"{self.hub_url}/hub/api/users/{username}/tokens",
+            json={"note": "integration test", "expires_in": 3600},
+            headers={"X-XSRFToken": xsrf},
+            timeout=30,
+        )
+        assert response.status_code == 201, (response.status_code, response.text)
+        return response.json()["token"]
+
+    def api(self, username: str, method: str, path: str, **kwargs) -> requests.Response:
+        """The hub's REST API with ``username``'s token."""
+        headers = {"Authorization": f"token {self.tokens[username]}"}
+        return requests.request(
+            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
+        )
+
+    def spawn(self, username: str) -> None:
+        """Start the user's server and wait until it answers through the proxy."""
+        started = self.api(username, "POST", f"/users/{username}/server")
+        assert started.status_code in {201, 202, 400}, (started.status_code, started.text)
+        session = self.sessions[username]
+        deadline = time.monotonic() + SPAWN_SECONDS
+        last = None
+        while time.monotonic() < deadline:
+            model = self.api(username, "GET", f"/users/{username}").json()
+            server = (model.get("servers") or {}).get("", {})
+            if server.get("ready"):
+                # Through the proxy with the browser session: the lab page sends it through the
+                # server's own OAuth with the hub (its API answers 403 instead of redirecting).
+                last = session.get(f"{self.hub_url}/user/{username}/lab", timeout=30)
+                if last.status_code == 200 and self.server_status(session, username) == 200:
+                    return
+            elif not server.get("pending") and started.status_code != 400:
+                raise AssertionError(f"{username}'s server is neither pending nor ready: {model}")
+            time.sleep(0.5)
+        raise AssertionError(
+            f"{username}'s server did not answer within {SPAWN_SECONDS} s "
+            f"(last: {last and (last.status_code, last.url)})"
+        )
+
+    def server_status(self, session: requests.Session, username: str) -> int:
+        """The status code of ``/user/<username>/api/status`` for ``session``."""
+        return session.get(f"{self.hub_url}/user/{username}/api/status", timeout=30).status_code
+
+    def lms_shell(self, code: str) -> str:
+        """Run ``code`` in ``python -m lms shell`` against this studio's own LMS (its SQLite
+        under the studio's var dir), as an admin at the LMS's console would; its stdout."""
+        env = studio_env()
+        env.update(
+            STUDIO_VAR_DIR=str(self.var_dir),
+            DJANGO_SETTINGS_MODULE="lms.settings.dev",
+            LMS_PUBLIC_URL=self.lms_url,
+        )
+        result = subprocess.run(
+            [str(PYTHON), "-m", "lms", "shell", "-c", code],
+            cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert result.returncode == 0, f"lms shell:\n{result.stdout}\n{result.stderr}"
+        return result.stdout
+
+    # The Docker helpers, for the tests (test modules cannot import this conftest).
+    network = f"{CONTAINER_PREFIX}-notebooks"
+    docker = staticmethod(docker)
+    exec_in = staticmethod(exec_in)
+    inspect = staticmethod(inspect)
+    container_name = staticmethod(container_name)
+
+    def hub_health(self) -> int:
+        return requests.get(f"{self.hub_url}/hub/health", timeout=10).status_code
+
+
+def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"hub.up exited ({process.returncode}) before {url} answered:\n"
+                        + log.read_text(errors="replace")[-4000:])
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=3).status_code == 200:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"{url} did not answer within {timeout} s:\n"
+                + log.read_text(errors="replace")[-4000:])
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            process.wait(timeout=STOP_SECONDS)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # anything hub.up left in its session
+    process.wait()
+
+
+# -- a studio of a test module's own (tests that stop parts of it) ------------------------------
+
+
+@dataclass
+class OwnStudio:
+    """A second studio, apart from the session's: its own ports, var dir and Docker names
+    (``prefix``), and the ``hub.up`` process that runs it."""
+
+    studio: Studio
+    process: subprocess.Popen
+    prefix: str
+    network: str
+    log: Path
+
+    def container_name(self, username: str) -> str:
+        return f"{self.prefix}-{username}"
+
+
+@contextlib.contextmanager
+def own_studio(
+    tmp_path_factory,
+    prefix: str,
+    preferred_ports: dict[str, int],
+    expect_clean_stop: bool = False,
+    **extra_env,
+):
+    """Start ``python -m hub.up`` with Docker names under ``prefix``; on exit stop it and remove
+    its containers, volumes and network. ``expect_clean_stop``: fail if hub.up itself left a
+    learner container (tests that kill the hub on purpose cannot promise that)."""
+    provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
+        [str(ROOT / ".ci" / "provision"), "docker", "images"],
+        cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
+    )
+    assert provisioned.returncode == 0, f"provisioning:\n{provisioned.stdout}\n{provisioned.stderr}"
+    network = f"{prefix}-notebooks"
+    for name in under_prefix("container", prefix):  # only a test studio uses this prefix
+        docker("rm", "-f", name, check=False)
+    for volume in under_prefix("volume", prefix):
+        docker("volume", "rm", "-f", volume, check=False)
+    taken: set[int] = set()
+    ports = {}
+    for name, preferred in preferred_ports.items():
+        ports[name] = _free_port(preferred, taken)
+        taken.add(ports[name])
+    lms_url = f"http://127.0.0.1:{ports['lms']}"
+    hub_url = f"http://127.0.0.1:{ports['hub']}"
+    var_dir = tmp_path_factory.mktemp(f"{prefix}-var")
+    env = studio_env()
+    env.update(
+        STUDIO_VAR_DIR=str(var_dir),
+        LMS_BIND=f"127.0.0.1:{ports['lms']}",
+        LMS_PUBLIC_URL=lms_url,
+        LMS_WORKERS="2",
+        STUDIO_HUB_URL=hub_url,
+        HUB_BIND_URL=hub_url,
+        HUB_OAUTH_CALLBACK_URL=f"{hub_url}/hub/oauth_callback",
+        HUB_API_BIND_URL=f"http://0.0.0.0:{ports['hub_api']}",
+        HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
+        HUB_SPAWNER="docker",
+        HUB_DOCKER_NETWORK=network,
+        HUB_DOCKER_PREFIX=prefix,
+        HUB_IDLE_TIMEOUT="0",
+    )
+    env.update(extra_env)
+    log = var_dir / "studio.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(PYTHON), "-m", "hub.up"], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        _wait_until_answers(f"{lms_url}/.well-known/openid-configuration", process, log,
+                            START_SECONDS)
+        _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
+        passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
+        studio = Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords)
+        yield OwnStudio(studio, process, prefix, network, log)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(process.pid, signal.SIGCONT)  # a test may have paused the supervisor
+        _stop(process)
+        left = under_prefix("container", prefix)
+        for name in left:
+            docker("rm", "-f", name, check=False)
+        for volume in under_prefix("volume", prefix):
+            docker("volume", "rm", "-f", volume, check=False)
+        docker("network", "rm", network, check=False)
+        print(f"{prefix} studio log: {log}", file=sys.stderr)
+    if expect_clean_stop:
+        assert not left, f"hub.up left containers behind: {sorted(left)}"
+
+
