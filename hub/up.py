@@ -84,6 +84,24 @@ def print_summary(env: dict[str, str], spawner: str) -> None:
     print("  Ctrl-C stops everything.\n", flush=True)
 
 
+def keep_files_private(env: dict[str, str]) -> None:
+    """Local fallback only: learners' servers run as accounts of their own on this machine
+    (hub/spawners/local.py), so what the studio writes under the var dir (the LMS's and the
+    hub's SQLite databases, with sessions, tokens and OAuth secrets) must be unreadable to
+    others. New files get mode 0600 (umask 077, inherited by the LMS and the hub); databases
+    written by an earlier run are closed up. The folders on the way to learners' own folders
+    (``<var>/hub/users/<name>``) stay passable but not listable (0711): each learner's account
+    must reach its folder."""
+    os.umask(0o077)
+    var = var_dir(env)
+    for folder in (var, var / "hub"):
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o711)
+    for folder in (var, var / "hub", var / "grader"):
+        for database in folder.glob("*.sqlite*"):
+            database.chmod(0o600)
+
+
 def start(command: list[str], env: dict[str, str]) -> subprocess.Popen:
     """Start a part of the studio in its own session, so a terminal's Ctrl-C reaches only this
     supervisor, which then stops the parts in order."""
@@ -113,6 +131,8 @@ def main() -> int:
     env = studio_environment()
     spawner = choose_spawner(env)
     env["HUB_SPAWNER"] = spawner
+    if spawner == "local":
+        keep_files_private(env)
     processes: list[subprocess.Popen] = []
     # Installed explicitly: a shell's background job inherits SIGINT ignored, and so would the
     # parts (a handler, unlike an ignore, is reset to the default in the children).

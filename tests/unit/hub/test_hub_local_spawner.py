@@ -1,26 +1,40 @@
-"""The local development spawner: rlimits, a folder per user, materials, collision-free ports.
+"""The local development spawner: an OS account per user when the hub is root, rlimits, a folder
+per user, materials, collision-free ports.
 
-These start real child processes (a sleeping Python instead of Jupyter) through the spawner's
-own start(), and read their limits from /proc.
+These start real child processes (a sleeping program instead of Jupyter) through the spawner's
+own start(), and read their identity and limits from /proc. The account tests need root, as
+`make test` runs: they create the system accounts ``pls-unit-alice`` and ``pls-unit-bob`` and
+delete them at the end. Their folders live in a temporary folder outside pytest's own (which is
+private to root), and the sleeping program is ``/bin/sleep``: an unprivileged account must be
+able to reach both.
 """
 
 import asyncio
+import grp
 import logging
 import os
+import pwd
 import resource
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
+from hub.errors import SpawnFailed
 from hub.profiles import profiles_from_env
-from hub.spawners import StudioLocalSpawner
-from hub.spawners.local import count_tasks_of_uid, rlimits_preexec
+from hub.spawners import StudioLocalSpawner, local
+from hub.spawners.local import account_name, count_tasks_of_uid, server_preexec
 from tests.unit.hub.conftest import COURSES
 
 GiB = 1024**3
 SLEEPER = [sys.executable, "-c", "import time; time.sleep(60)"]
+SLEEP = ["/bin/sleep", "60"]  # reachable by any account
+ACCOUNT_TEMPLATE = "pls-unit-{username}"
+ACCOUNT_USERS = ("alice", "bob")
+ENSURE_ACCOUNT = StudioLocalSpawner.ensure_account  # make_spawner replaces it
 
 
 def proc_limits(pid):
@@ -32,20 +46,42 @@ def proc_limits(pid):
     return limits
 
 
+def proc_status(pid) -> dict[str, list[int]]:
+    """The Uid, Gid and Groups lines of /proc/<pid>/status."""
+    found = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in {"Uid", "Gid", "Groups"}:
+            found[key] = [int(part) for part in value.split()]
+    return found
+
+
+def proc_environ(pid) -> dict[str, str]:
+    entries = Path(f"/proc/{pid}/environ").read_bytes().decode().split("\0")
+    return dict(entry.split("=", 1) for entry in entries if "=" in entry)
+
+
 @pytest.fixture
 def make_spawner(hub, tmp_path, monkeypatch):
+    """Spawners of a hub that does not run as root: servers run as the hub's own user."""
     created = []
     monkeypatch.setattr(StudioLocalSpawner, "_allocators", {})
+    monkeypatch.setattr(local, "hub_is_root", lambda: False)
+
+    def no_account(self):
+        raise AssertionError("a hub that is not root makes no accounts")
+
+    monkeypatch.setattr(StudioLocalSpawner, "ensure_account", no_account)
 
     def make(user, **config):
+        config.setdefault("users_dir", str(tmp_path / "users"))
+        config.setdefault("cmd", SLEEPER)
         spawner = StudioLocalSpawner(
             user=user,
             hub=hub,
             api_token=f"token-of-{user.name}",
             oauth_client_id=f"jupyterhub-user-{user.name}",
             courses_dir=str(COURSES),
-            users_dir=str(tmp_path / "users"),
-            cmd=SLEEPER,
             **config,
         )
         spawner.resource_profiles.profiles = profiles_from_env({})
@@ -58,22 +94,143 @@ def make_spawner(hub, tmp_path, monkeypatch):
             asyncio.run(spawner.stop(now=True))
 
 
-def test_preexec_sets_memory_process_and_cpu_limits_in_the_child(tmp_path):
-    limits = {
-        resource.RLIMIT_AS: GiB,
-        resource.RLIMIT_NPROC: 4000,
-        resource.RLIMIT_CPU: 90,
-    }
-    child = subprocess.Popen(SLEEPER, preexec_fn=rlimits_preexec(str(tmp_path), limits))
+# -- as root: an OS account per user ----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def unit_accounts():
+    """The names of the accounts the account tests may create; deleted at the end."""
+    names = [account_name(ACCOUNT_TEMPLATE, user) for user in ACCOUNT_USERS]
+    yield names
+    for name in names:
+        subprocess.run(["userdel", name], capture_output=True, check=False)
+
+
+@pytest.fixture
+def reachable_dir():
+    """A temporary folder any account may pass through (pytest's own is private to root)."""
+    folder = Path(tempfile.mkdtemp(prefix="pls-unit-"))
+    folder.chmod(0o711)
+    yield folder
+    shutil.rmtree(folder)
+
+
+@pytest.fixture
+def make_account_spawner(make_spawner, reachable_dir, unit_accounts, monkeypatch):
+    """Spawners of a hub running as root: each user's server runs as ``pls-unit-<name>``."""
+    monkeypatch.setattr(local, "hub_is_root", lambda: True)
+    monkeypatch.setattr(StudioLocalSpawner, "ensure_account", ENSURE_ACCOUNT)
+
+    def make(user, **config):
+        config.setdefault("users_dir", str(reachable_dir / "users"))
+        config.setdefault("cmd", SLEEP)
+        config.setdefault("account_template", ACCOUNT_TEMPLATE)
+        return make_spawner(user, **config)
+
+    return make
+
+
+def test_as_root_each_user_gets_a_system_account_of_their_own(make_account_spawner, make_user):
+    alice = make_account_spawner(make_user("alice")).ensure_account()
+    bob = make_account_spawner(make_user("bob")).ensure_account()
+    assert alice.pw_name == "pls-unit-alice"
+    assert 0 < alice.pw_uid < 1000 and alice.pw_uid != bob.pw_uid  # system accounts, distinct
+    assert alice.pw_shell == "/usr/sbin/nologin"
+    assert "alice" in alice.pw_gecos
+    assert grp.getgrgid(alice.pw_gid).gr_name == "pls-unit-alice"
+    assert os.getgrouplist(alice.pw_name, alice.pw_gid) == [alice.pw_gid]  # no other group
+    again = make_account_spawner(make_user("alice")).ensure_account()
+    assert again.pw_uid == alice.pw_uid
+
+
+def test_as_root_the_server_runs_as_the_users_account_with_the_profiles_limits(
+    make_account_spawner, make_user, reachable_dir, caplog
+):
+    spawner = make_account_spawner(make_user("alice"), cpu_seconds=120)
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(spawner.start())
+    account = pwd.getpwnam("pls-unit-alice")
+    assert "not isolated — development only" in caplog.text
+    assert "pls-unit-alice" in caplog.text
+    status = proc_status(spawner.pid)
+    assert status["Uid"] == [account.pw_uid] * 4
+    assert status["Gid"] == [account.pw_gid] * 4
+    assert status["Groups"] == [account.pw_gid]
+    limits = proc_limits(spawner.pid)
+    assert limits["Max address space"] == (str(GiB), str(GiB))
+    assert limits["Max cpu time"] == ("120", "120")
+    assert limits["Max processes"] == ("512", "512")  # the account ran nothing before
+    users = reachable_dir / "users"
+    home = users / "alice"
+    assert Path(f"/proc/{spawner.pid}/cwd").resolve() == home.resolve()
+    assert home.stat().st_uid == account.pw_uid and home.stat().st_mode & 0o777 == 0o700
+    assert (home / "work").stat().st_uid == account.pw_uid
+    assert users.stat().st_mode & 0o777 == 0o711  # pass through, not list the others
+    environ = proc_environ(spawner.pid)
+    assert environ["USER"] == "pls-unit-alice" and environ["HOME"] == str(home)
+
+
+def test_an_existing_account_not_made_for_the_user_is_refused(make_account_spawner, make_user):
+    spawner = make_account_spawner(make_user("alice"), account_template="nobody")
+    with pytest.raises(SpawnFailed, match="nobody exists but was not created for alice"):
+        asyncio.run(spawner.start())
+    assert not spawner.pid
+
+
+def test_a_folder_from_before_the_account_is_handed_over_without_following_links(
+    make_account_spawner, make_user, reachable_dir
+):
+    home = reachable_dir / "users" / "alice"
+    (home / "work").mkdir(parents=True)
+    (home / "work" / "notes.py").write_text("mine")
+    outside = reachable_dir / "hub-secret"
+    outside.write_text("the hub's")
+    (home / "work" / "link").symlink_to(outside)
+    spawner = make_account_spawner(make_user("alice"))
+    asyncio.run(spawner.start())
+    uid = pwd.getpwnam("pls-unit-alice").pw_uid
+    assert (home / "work" / "notes.py").stat().st_uid == uid
+    assert (home / "work" / "link").lstat().st_uid == uid
+    assert outside.stat().st_uid == 0
+
+
+def test_spawn_names_the_folder_the_account_cannot_pass(
+    make_account_spawner, make_user, reachable_dir
+):
+    private = reachable_dir / "private"
+    private.mkdir(mode=0o700)
+    shutil.copy("/bin/sleep", private / "sleep")
+    spawner = make_account_spawner(make_user("alice"), cmd=[str(private / "sleep"), "60"])
+    with pytest.raises(SpawnFailed, match=f"cannot reach {private}\\."):
+        asyncio.run(spawner.start())
+    assert not spawner.pid and not spawner.port
+
+
+def test_long_usernames_get_a_short_unique_account_name():
+    first = account_name("pls-{username}", "a" * 30 + "x1")
+    second = account_name("pls-{username}", "a" * 30 + "x2")
+    assert len(first) <= 32 and len(second) <= 32 and first != second
+    assert first == account_name("pls-{username}", "a" * 30 + "x1")
+    assert account_name("pls-{username}", "learner1") == "pls-learner1"
+
+
+def test_preexec_sets_the_limits_then_becomes_the_account_in_its_folder(reachable_dir):
+    limits = {resource.RLIMIT_AS: GiB, resource.RLIMIT_NPROC: 4000, resource.RLIMIT_CPU: 90}
+    nobody = pwd.getpwnam("nobody")
+    child = subprocess.Popen(SLEEP, preexec_fn=server_preexec(str(reachable_dir), limits, "nobody"))
     try:
         found = proc_limits(child.pid)
         assert found["Max address space"] == (str(GiB), str(GiB))
         assert found["Max processes"] == ("4000", "4000")
         assert found["Max cpu time"] == ("90", "90")
-        assert Path(f"/proc/{child.pid}/cwd").resolve() == tmp_path.resolve()
+        assert proc_status(child.pid)["Uid"] == [nobody.pw_uid] * 4
+        assert Path(f"/proc/{child.pid}/cwd").resolve() == reachable_dir.resolve()
     finally:
         child.kill()
         child.wait()
+
+
+# -- a hub that is not root: the hub's own user -------------------------------------------------
 
 
 def test_learner_server_runs_with_the_profiles_limits(make_spawner, make_user, tmp_path, caplog):
@@ -81,6 +238,8 @@ def test_learner_server_runs_with_the_profiles_limits(make_spawner, make_user, t
     with caplog.at_level(logging.WARNING):
         ip, port = asyncio.run(spawner.start())
     assert "not isolated — development only" in caplog.text
+    assert "Runs as the hub's own user" in caplog.text
+    assert proc_status(spawner.pid)["Uid"][0] == os.getuid()
     limits = proc_limits(spawner.pid)
     assert limits["Max address space"][0] == str(GiB)
     assert limits["Max cpu time"][0] == "120"
@@ -119,8 +278,10 @@ def test_materials_copy_keeps_a_learners_edits(make_spawner, make_user, tmp_path
     lesson = tmp_path / "users" / "alice" / "work" / "python-101" / "lessons" / "01-basics.ipynb"
     lesson.parent.mkdir(parents=True)
     lesson.write_text("my edits")
-    asyncio.run(make_spawner(make_user("alice", ["nbgrader-python-101"])).start())
+    spawner = make_spawner(make_user("alice", ["nbgrader-python-101"]))
+    asyncio.run(spawner.start())
     assert lesson.read_text() == "my edits"
+    assert (lesson.parent / "02-control-flow.ipynb").is_file()  # the rest is copied
 
 
 def test_simultaneous_spawns_never_share_a_port(make_spawner, make_user):
@@ -155,7 +316,7 @@ def test_restored_server_keeps_its_port_after_a_hub_restart(make_spawner, make_u
     restored.pid = 0  # the fixture stops the process through `first`
 
 
-def test_runs_jupyterhub_singleuser_from_the_hubs_python(hub, make_user):
+def test_runs_jupyterhub_singleuser_from_the_hubs_python_never_as_root(hub, make_user):
     spawner = StudioLocalSpawner(user=make_user("alice"), hub=hub)
     assert spawner.cmd == [sys.executable, "-m", "jupyterhub.singleuser"]
-    assert ("--allow-root" in spawner.get_args()) == (os.geteuid() == 0)
+    assert "--allow-root" not in spawner.get_args()
