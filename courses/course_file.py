@@ -12,7 +12,7 @@ Schema (``?`` marks optional keys; paths are relative to the course folder)::
     summary: One paragraph.
     syllabus?: Markdown text      # rendered on the course page
     enrollment?: open | closed    # default: open (learners may enroll themselves)
-    image?: pls-notebook:latest   # learner notebook image; default below
+    image?: pls-notebook:latest   # learner notebook image; default: the studio's (HUB_IMAGE)
     profile?: learner             # resource profile name; default: learner
     instructors?: [username, ...]
     lessons:
@@ -44,7 +44,6 @@ from typing import Any
 import yaml
 
 COURSE_FILE_NAME = "course.yml"
-DEFAULT_IMAGE = "pls-notebook:latest"
 DEFAULT_PROFILE = "learner"
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 ASSIGNMENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
@@ -112,7 +111,7 @@ class CourseSpec:
     summary: str
     syllabus: str = ""
     enrollment: str = "open"
-    image: str = DEFAULT_IMAGE
+    image: str = ""  # empty: the studio's default image
     profile: str = DEFAULT_PROFILE
     instructors: tuple[str, ...] = ()
     lessons: tuple[LessonSpec, ...] = ()
@@ -171,7 +170,7 @@ class _Reader:
             summary=self.text(data, "summary"),
             syllabus=self.text(data, "syllabus", required=False),
             enrollment=enrollment,
-            image=self.text(data, "image", required=False) or DEFAULT_IMAGE,
+            image=self.text(data, "image", required=False),
             profile=self.text(data, "profile", required=False) or DEFAULT_PROFILE,
             instructors=tuple(self.strings(data, "instructors", "instructors")),
             lessons=lessons,

@@ -17,7 +17,7 @@ from pathlib import Path
 from traitlets import Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
-from courses.course_file import DEFAULT_IMAGE, CourseSpec
+from courses.course_file import CourseSpec
 from hub.courses import STAFF_GROUP, CourseCatalog, instructor_courses, learner_courses
 from hub.materials import Material, course_materials
 from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
@@ -59,7 +59,7 @@ class StudioSpawnerMixin(LoggingConfigurable):
     ).tag(config=True)
 
     default_image = Unicode(
-        DEFAULT_IMAGE,
+        "pls-notebook:latest",
         help="Notebook image for users whose courses and profile name none.",
     ).tag(config=True)
 
@@ -85,7 +85,7 @@ class StudioSpawnerMixin(LoggingConfigurable):
         else:
             profile_name = "learner"
         profile = self.resource_profiles.get(profile_name)
-        images = {course.image for course in courses}
+        images = {course.image for course in courses if course.image}
         if len(images) > 1:
             self.log.warning(
                 "%s's courses name different images %s: using %s's",
@@ -93,7 +93,8 @@ class StudioSpawnerMixin(LoggingConfigurable):
                 sorted(images),
                 courses[0].slug,
             )
-        image = profile.image or (courses[0].image if courses else self.default_image)
+        named = next((course.image for course in courses if course.image), "")
+        image = profile.image or named or self.default_image
         release_root = Path(self.release_root) if self.release_root else None
         materials = tuple(m for course in courses for m in course_materials(course, release_root))
         return SpawnPlan(profile=profile, image=image, courses=courses, materials=materials)

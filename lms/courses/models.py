@@ -50,8 +50,9 @@ class CoursePage(Page):
     )
     notebook_image = models.CharField(
         max_length=200,
-        default="pls-notebook:latest",
-        help_text="Docker image of the learners' notebook servers for this course.",
+        blank=True,
+        help_text="Docker image of the learners' notebook servers for this course "
+        "(empty: the studio's default image).",
     )
     resource_profile = models.CharField(
         max_length=50,

@@ -192,6 +192,19 @@ def test_course_image_comes_from_course_yml(make_user, hub, tmp_path):
     assert created(spawner)[0]["image"] == "py101:2"
 
 
+def test_course_naming_no_image_gets_the_studios_default_image(make_user, hub, tmp_path):
+    shutil.copytree(COURSES / "python-101", tmp_path / "python-101")
+    course_yml = tmp_path / "python-101" / "course.yml"
+    course_yml.write_text(course_yml.read_text().replace("image: pls-notebook:latest\n", ""))
+    engine = FakeEngine(images=["site-default:1"])
+    user = make_user("alice", ["nbgrader-python-101"])
+    spawner = make_spawner(
+        user, hub, engine, courses_dir=tmp_path, default_image="site-default:1"
+    )
+    start(spawner)
+    assert created(spawner)[0]["image"] == "site-default:1"
+
+
 def test_user_without_a_known_course_gets_the_default_image(make_user, hub):
     spawner = make_spawner(make_user("alice", ["nbgrader-not-a-course"]), hub)
     start(spawner)
