@@ -4,6 +4,7 @@
 :mod:`hub.settings`) is listed in ``docs/configuration.md``, section "Hub". Importing this module
 does nothing; :func:`configure` reads the course folders, creates missing secrets under
 ``var/secrets/`` and, with ``HUB_SPAWNER=auto``, asks the Docker engine whether it answers.
+``HUB_SPAWNER=kubernetes`` imports KubeSpawner (the ``cluster`` extra) only then.
 """
 
 from __future__ import annotations
@@ -31,13 +32,14 @@ from hub.settings import (
     generated_secret,
     var_dir,
 )
-from hub.spawners import StudioDockerSpawner, StudioLocalSpawner
+from hub.spawners import StudioDockerSpawner, StudioLocalSpawner, StudioSwarmSpawner
 
 log = logging.getLogger("hub.config")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
-SPAWNER_CHOICES = ("docker", "local", "auto")
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with Docker (see configure)
+SPAWNER_CHOICES = ("docker", "swarm", "kubernetes", "local", "auto")
+CLUSTER_SPAWNERS = ("swarm", "kubernetes")  # learners' servers on other machines
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with containers (see configure)
 
 
 def docker_engine_answers(timeout: float = 3.0) -> bool:
@@ -56,7 +58,8 @@ def docker_engine_answers(timeout: float = 3.0) -> bool:
 
 
 def choose_spawner(environ: Mapping[str, str], probe=docker_engine_answers) -> str:
-    """``docker`` or ``local`` from ``HUB_SPAWNER`` (``auto``: docker if an engine answers)."""
+    """One of SPAWNER_CHOICES but ``auto`` from ``HUB_SPAWNER`` (``auto``: ``docker`` if an
+    engine answers, else ``local``; a cluster is never guessed)."""
     choice = env_str("HUB_SPAWNER", "auto", environ).lower()
     if choice not in SPAWNER_CHOICES:
         raise SettingError("HUB_SPAWNER", choice, f"must be one of {', '.join(SPAWNER_CHOICES)}")
@@ -64,6 +67,33 @@ def choose_spawner(environ: Mapping[str, str], probe=docker_engine_answers) -> s
         choice = "docker" if probe() else "local"
         log.warning("HUB_SPAWNER=auto: using the %s spawner", choice)
     return choice
+
+
+def cluster_hub_url(spawner: str, environ: Mapping[str, str]) -> str:
+    """``HUB_CONNECT_URL``, required on a cluster: no default address would be right."""
+    url = env_str("HUB_CONNECT_URL", "", environ)
+    if not url:
+        raise SettingError(
+            "HUB_CONNECT_URL",
+            url,
+            f"is required with HUB_SPAWNER={spawner}: the hub's API as servers on the cluster "
+            "reach it, e.g. http://hub:8081",
+        )
+    return url
+
+
+def kube_spawner_class():
+    """StudioKubeSpawner, imported only for HUB_SPAWNER=kubernetes (the ``cluster`` extra)."""
+    try:
+        from hub.spawners.kubernetes import StudioKubeSpawner
+    except ImportError as exc:
+        raise SettingError(
+            "HUB_SPAWNER",
+            "kubernetes",
+            f"needs jupyterhub-kubespawner (pip install 'python-learning-studio[hub,cluster]'): "
+            f"{exc}",
+        ) from None
+    return StudioKubeSpawner
 
 
 def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers):
@@ -75,16 +105,20 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     hub_dir.mkdir(parents=True, exist_ok=True)
     spawner = choose_spawner(environ, probe)
     docker = spawner == "docker"
+    containers = spawner != "local"
 
     # -- the hub and its proxy --------------------------------------------------------------
     lms_public = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", environ).rstrip("/")
     c.JupyterHub.bind_url = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", environ)
     # With Docker, containers reach the hub's API at the notebook network's gateway (the host),
-    # so the API listens on every interface; hub-managed services still use loopback.
-    default_api = f"http://{ALL_INTERFACES}:8081" if docker else "http://127.0.0.1:8081"
+    # so the API listens on every interface; hub-managed services still use loopback. On a
+    # cluster, servers (and, with Kubernetes, the proxy's own pod) use the hub's service address.
+    default_api = f"http://{ALL_INTERFACES}:8081" if containers else "http://127.0.0.1:8081"
     c.JupyterHub.hub_bind_url = env_str("HUB_API_BIND_URL", default_api, environ)
     api = urlparse(c.JupyterHub.hub_bind_url)
-    if api.hostname in {ALL_INTERFACES, "::"}:
+    if spawner in CLUSTER_SPAWNERS:
+        c.JupyterHub.hub_connect_url = cluster_hub_url(spawner, environ)
+    elif api.hostname in {ALL_INTERFACES, "::"}:
         c.JupyterHub.hub_connect_url = f"http://127.0.0.1:{api.port or 8081}"
     c.ConfigurableHTTPProxy.api_url = env_str("HUB_PROXY_API_URL", "http://127.0.0.1:8002", environ)
     c.ConfigurableHTTPProxy.auth_token = env_secret(
@@ -145,16 +179,27 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     c.StudioSpawnerMixin.release_root = env_str("HUB_RELEASE_DIR", "", environ)
     c.StudioSpawnerMixin.default_image = env_str("HUB_IMAGE", "pls-notebook:latest", environ)
     c.ResourceProfiles.profiles = profiles_from_env(environ)
-    if docker:
-        c.JupyterHub.spawner_class = StudioDockerSpawner
+    if spawner in ("docker", "swarm"):  # the Swarm spawner is a Docker spawner: same settings
         c.StudioDockerSpawner.network_name = env_str("HUB_DOCKER_NETWORK", "pls-notebooks", environ)
         c.StudioDockerSpawner.prefix = env_str("HUB_DOCKER_PREFIX", "pls", environ)
+    if docker:
+        c.JupyterHub.spawner_class = StudioDockerSpawner
         c.StudioDockerSpawner.network_internal = env_bool(
             "HUB_DOCKER_NETWORK_INTERNAL", True, environ
         )
         connect = env_str("HUB_CONNECT_URL", "", environ)
         if connect:
             c.StudioDockerSpawner.hub_connect_url = connect
+    elif spawner == "swarm":
+        c.JupyterHub.spawner_class = StudioSwarmSpawner
+        c.StudioSwarmSpawner.volume_driver = env_str("HUB_SWARM_VOLUME_DRIVER", "", environ)
+    elif spawner == "kubernetes":
+        c.JupyterHub.spawner_class = kube_spawner_class()
+        c.StudioKubeSpawner.storage_capacity = env_str("HUB_KUBE_STORAGE", "1Gi", environ)
+        storage_class = env_str("HUB_KUBE_STORAGE_CLASS", "", environ)
+        if storage_class:  # unset: the cluster's default class ("" would ask for none)
+            c.StudioKubeSpawner.storage_class = storage_class
+        c.StudioKubeSpawner.materials_claim = env_str("HUB_KUBE_MATERIALS_CLAIM", "", environ)
     else:
         c.JupyterHub.spawner_class = StudioLocalSpawner
         c.StudioLocalSpawner.users_dir = str(hub_dir / "users")

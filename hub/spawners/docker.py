@@ -38,6 +38,21 @@ ALLOWED_ENV_PREFIXES = ("JUPYTERHUB_",)
 ALLOWED_ENV = {"JUPYTER_IMAGE_SPEC", "MEM_LIMIT", "CPU_LIMIT", "MEM_GUARANTEE", "CPU_GUARANTEE"}
 
 
+def server_env(spawner, env: dict[str, str], allowed: set[str], where: str) -> dict[str, str]:
+    """What a container or pod of ``spawner``'s gets of the hub's ``env``: the ``JUPYTERHUB_*``
+    variables (the user's own token among them) and ``allowed``, nothing else; instructors also
+    get nbgrader's instructor tools (``JUPYTER_CONFIG_PATH``)."""
+    env.pop("JPY_API_TOKEN", None)  # deprecated duplicate of JUPYTERHUB_API_TOKEN
+    for key in list(env):
+        if key not in allowed and not key.startswith(ALLOWED_ENV_PREFIXES):
+            spawner.log.warning("Not passing %s into %s's %s", key, spawner.user.name, where)
+            env.pop(key)
+    plan = spawner.plan
+    if plan and plan.profile.name == INSTRUCTOR and spawner.instructor_config_path:
+        env["JUPYTER_CONFIG_PATH"] = spawner.instructor_config_path
+    return env
+
+
 class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
     """DockerSpawner hardened for learners and driven by resource profiles."""
 
@@ -171,15 +186,7 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
         return command
 
     def get_env(self):
-        env = super().get_env()
-        env.pop("JPY_API_TOKEN", None)  # deprecated duplicate of JUPYTERHUB_API_TOKEN
-        for key in list(env):
-            if key not in ALLOWED_ENV and not key.startswith(ALLOWED_ENV_PREFIXES):
-                self.log.warning("Not passing %s into %s's container", key, self.user.name)
-                env.pop(key)
-        if self.plan and self.plan.profile.name == INSTRUCTOR and self.instructor_config_path:
-            env["JUPYTER_CONFIG_PATH"] = self.instructor_config_path
-        return env
+        return server_env(self, super().get_env(), ALLOWED_ENV, "container")
 
     async def start(self):
         plan = self.spawn_plan()

@@ -163,7 +163,12 @@ def test_auto_picks_docker_only_when_the_engine_answers(answers, expected):
 
 def test_unknown_spawner_choice_is_refused():
     with pytest.raises(SettingError, match="HUB_SPAWNER"):
-        choose_spawner({"HUB_SPAWNER": "kubernetes"})
+        choose_spawner({"HUB_SPAWNER": "nomad"})
+
+
+@pytest.mark.parametrize("choice", ["swarm", "kubernetes"])
+def test_a_cluster_spawner_is_chosen_only_when_asked(choice):
+    assert choose_spawner({"HUB_SPAWNER": choice}, probe=lambda: pytest.fail("no probe")) == choice
 
 
 def test_profiles_from_env_reach_the_config(environ):
