@@ -26,6 +26,8 @@ Only the standard library is used, so this runs with any Python >= 3.11.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import os
 import re
@@ -490,6 +492,20 @@ def check(name: str, base_ref: str | None) -> int:
     return 1
 
 
+@contextlib.contextmanager
+def build_lock():
+    """One build at a time per cache: two builds filling the same wheelhouse or base tarball at
+    once leave a cache that looks complete and is not. A second build waits for the first."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / "build.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print("images/build: another build is running; waiting for it", file=sys.stderr)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="images/build", description=__doc__.split("\n")[0])
     parser.add_argument("images", nargs="*", default=["notebook"], choices=sorted(TARGETS),
@@ -502,8 +518,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"instead of the local {BASE_IMAGE}; also read from $BASE_IMAGE")
     args = parser.parse_args(argv)
     try:
-        codes = [check(n, args.base_image) if args.check else build(n, args.base_image, args.force)
-                 for n in args.images]
+        if args.check:
+            codes = [check(n, args.base_image) for n in args.images]
+        else:
+            with build_lock():
+                codes = [build(n, args.base_image, args.force) for n in args.images]
     except BuildError as exc:
         print(f"images/build: error: {exc}", file=sys.stderr)
         return 2

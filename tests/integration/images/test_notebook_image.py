@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
+from contextlib import contextmanager
 from importlib.metadata import version
 from pathlib import Path
 
@@ -125,29 +127,61 @@ def test_learners_get_no_formgrader_and_instructors_can_turn_it_on(notebook_imag
     assert lab_disabled == set()
 
 
-def test_jupyter_lab_in_a_container_answers_api_status(notebook_image):
+@contextmanager
+def running_lab(image: str, env: dict[str, str] | None = None):
+    """A `jupyter lab` in a container of image, published on a loopback port; yields a function
+    that GETs a path of it with the token (None while the server does not answer yet)."""
     token = uuid.uuid4().hex
     name = f"pls-test-lab-{uuid.uuid4().hex[:8]}"
-    docker("run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8888", notebook_image,
+    flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
+    docker("run", "-d", "--rm", "--name", name, "-p", "127.0.0.1::8888", *flags, image,
            "jupyter", "lab", "--ip=0.0.0.0", "--port=8888", "--no-browser",
            f"--IdentityProvider.token={token}")
     try:
         port = docker("port", name, "8888/tcp").stdout.split()[0].rsplit(":", 1)[1]
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/status",
-                                         headers={"Authorization": f"token {token}"})
-        status = None
-        for _ in range(240):  # bounded: about a minute on a loaded machine; ~1.5 s is typical
-            try:
-                with urllib.request.urlopen(request, timeout=2) as response:
-                    status = json.load(response)
-                    break
-            except (urllib.error.URLError, ConnectionError, OSError):
-                time.sleep(0.25)
-        logs = docker("logs", name, check=False)
-        assert status is not None, f"no answer from /api/status:\n{logs.stdout}{logs.stderr}"
-        assert "started" in status and "kernels" in status
+
+        def get(path: str) -> str:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                             headers={"Authorization": f"token {token}"})
+            for _ in range(240):  # bounded: about a minute on a loaded machine; ~1.5 s is typical
+                try:
+                    with urllib.request.urlopen(request, timeout=2) as response:
+                        return response.read().decode()
+                except (urllib.error.URLError, ConnectionError, OSError):
+                    time.sleep(0.25)
+            logs = docker("logs", name, check=False)
+            pytest.fail(f"no answer from {path}:\n{logs.stdout}{logs.stderr}")
+
+        yield get
     finally:
         docker("rm", "-f", name, check=False)
+
+
+def test_jupyter_lab_in_a_container_answers_api_status(notebook_image):
+    with running_lab(notebook_image) as get:
+        status = json.loads(get("/api/status"))
+    assert "started" in status and "kernels" in status
+
+
+ANNOUNCEMENTS = "@jupyterlab/apputils-extension:announcements"
+PAGE_CONFIG = re.compile(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                         re.DOTALL)
+
+
+def lab_page_config(get) -> dict:
+    """The page config the running lab sends to the browser with its /lab page."""
+    match = PAGE_CONFIG.search(get("/lab"))
+    assert match, "no jupyter-config-data in the /lab page"
+    return json.loads(match.group(1))
+
+
+@pytest.mark.parametrize("env", [{}, {"JUPYTER_CONFIG_PATH": "/opt/venv/etc/jupyter-instructor"}],
+                         ids=["learner", "instructor"])
+def test_lab_never_asks_about_or_fetches_jupyter_news(notebook_image, env):
+    with running_lab(notebook_image, env) as get:
+        config = lab_page_config(get)
+    assert ANNOUNCEMENTS in config["disabledExtensions"]
+    assert ANNOUNCEMENTS in config["lockedExtensions"]  # the plugin manager cannot turn it on
 
 
 def test_second_build_is_a_no_op_that_keeps_the_image(notebook_image):
