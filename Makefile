@@ -24,7 +24,7 @@ lint: install
 	@$(VENV)/bin/ruff check .
 
 test: install lint
-	@.ci/provision postgres docker images
+	@.ci/provision postgres docker images browser
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install

@@ -1,0 +1,103 @@
+"""End-to-end fixtures: the whole studio and Debian's Chromium, driven by Playwright.
+
+The studio is :func:`tests.support.studio.own_studio` under the ``pls-e2e`` prefix, on ports of
+its own, so the browser tests run beside the hub integration tests and a developer's ``make up``.
+The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
+never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
+
+Screenshots go to the test's tmp dir; :func:`screenshot` also keeps the last one of each test in
+``var/e2e/`` (gitignored) so a person can look at it after the run, and the terminal summary
+lists them.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+
+from tests.support.studio import ROOT, OwnStudio, Studio, own_studio
+
+E2E_PREFIX = "pls-e2e"
+E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581}
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and nothing that phones home (the machines have no internet).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 900}
+ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
+KEPT_SCREENSHOTS_DIR = ROOT / "var" / "e2e"
+_kept = pytest.StashKey[list[Path]]()
+
+
+@pytest.fixture(scope="session")
+def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
+    """LMS + JupyterHub with the Docker spawner, as ``make up`` runs them; containers and
+    volumes under ``pls-e2e-`` are removed afterwards."""
+    with own_studio(tmp_path_factory, E2E_PREFIX, E2E_PORTS) as own:
+        yield own
+
+
+@pytest.fixture(scope="session")
+def studio(e2e_studio) -> Studio:
+    """The studio's URLs and the demo users' passwords."""
+    return e2e_studio.studio
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, closed after each test module: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, which would break every later
+    test that calls ``asyncio.run``."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `.ci/provision browser`"
+    # Playwright's assertions wait 5 s by default: too short for the LMS on a busy machine.
+    expect.set_options(timeout=ACTION_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile: no cookies, so the test starts signed in nowhere."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(ACTION_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
+    """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``;
+    the latest one of the test is also copied to ``var/e2e/<test name>.png``."""
+    kept = KEPT_SCREENSHOTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', request.node.name)}.png"
+    request.config.stash.setdefault(_kept, [])
+
+    def take(page: Page, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path))
+        KEPT_SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, kept)
+        if kept not in request.config.stash[_kept]:
+            request.config.stash[_kept].append(kept)
+        print(f"screenshot: {path} (kept as {kept})")
+        return path
+
+    return take
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    kept = config.stash.get(_kept, [])
+    if kept:
+        terminalreporter.section("end-to-end screenshots")
+        for path in kept:
+            terminalreporter.write_line(str(path))
