@@ -1,0 +1,33 @@
+"""``python -m grading serve`` (the API, with its workers) and ``python -m grading worker``
+(workers only, e.g. on another machine sharing ``GRADER_DB_URL`` and ``GRADER_ROOT``)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from grading.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m grading", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("serve", help="run the API and GRADER_WORKERS workers (none when 0)")
+    commands.add_parser("worker", help="run GRADER_WORKERS workers (at least one)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s grader %(levelname)s %(message)s")
+    settings = Settings.from_env()
+    if args.command == "serve":
+        from grading.app import serve
+
+        serve(settings)
+    else:
+        from grading.worker import run_workers
+
+        run_workers(settings)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

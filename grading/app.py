@@ -1,0 +1,424 @@
+"""The grader's HTTP API: a tornado application run as the JupyterHub service ``grader``.
+
+Handlers stay thin: :class:`GraderHandler` identifies the caller (``grading.auth``), each handler
+checks the caller's role in the course, then calls ``grading.services`` (writes) or
+``grading.selectors`` (reads) off the event loop. Errors are JSON ``{"error", "message"}``.
+
+Submissions are streamed to a spooled temporary file and checked against
+``GRADER_MAX_SUBMISSION_BYTES`` while they arrive; what comes past the limit (or all of a body
+whose declared ``Content-Length`` is over it) is read and dropped, then answered 413. Answering
+before the body is read would close the connection under a client (or the hub's proxy) that is
+still sending, which then sees a reset instead of the answer. Only a body over
+``UNREAD_BODY_BYTES`` is cut off unanswered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import signal
+import tempfile
+from collections.abc import Callable
+from http import HTTPStatus
+from typing import Any, TypeVar
+from urllib.parse import urlparse
+
+from jupyterhub.services.auth import (
+    HubOAuth,
+    HubOAuthCallbackHandler,
+    HubOAuthenticated,
+    UserNotAllowed,
+)
+from tornado.httpserver import HTTPServer
+from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
+
+from grading import selectors, services
+from grading.archive import pack
+from grading.auth import Caller, hub_auth
+from grading.services import CourseOps, ServiceError
+from grading.settings import Settings
+from grading.store import Database
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+COURSE = r"(?P<course>[a-z0-9]+(?:-[a-z0-9]+)*)"
+ASSIGNMENT = r"(?P<assignment>[A-Za-z0-9][A-Za-z0-9_-]*)"
+SUBMISSION = r"(?P<submission_id>[0-9a-f]{32})"
+SPOOL_BYTES = 1024 * 1024  # uploads up to this size stay in memory
+UNREAD_BODY_BYTES = 1024**3  # bodies up to this size are read (and dropped) to answer 413
+
+
+class GraderHandler(HubOAuthenticated, RequestHandler):
+    """Every API handler: the caller must be a hub user the hub vouches for."""
+
+    current_user: Caller
+
+    def initialize(self) -> None:
+        self.hub_auth = self.settings["hub_auth"]
+
+    @property
+    def db(self) -> Database:
+        return self.settings["db"]
+
+    @property
+    def grader(self) -> Settings:
+        return self.settings["grader"]
+
+    @property
+    def ops(self) -> CourseOps:
+        return self.settings["course_ops"]()
+
+    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run blocking work (database, files, nbgrader) off the event loop."""
+        call = functools.partial(function, *args, **kwargs)
+        return await IOLoop.current().run_in_executor(None, call)
+
+    async def prepare(self) -> None:
+        model = await self.hub_auth.get_user(self, sync=False)
+        if model is None:
+            browser = "Authorization" not in self.request.headers
+            if browser and self.request.method in {"GET", "HEAD"}:
+                self.redirect(self.get_login_url())  # a browser: sign in through the hub
+                return
+            raise ServiceError(401, "unauthenticated", "Sign in to the hub: send "
+                               "'Authorization: token <hub API token>' or use the hub's login.")
+        try:
+            model = self.check_hub_user(model)
+        except UserNotAllowed:
+            raise ServiceError(403, "forbidden", f"{model.get('name')} may not use the grader "
+                               "service (the hub has not granted access to it).") from None
+        self.current_user = Caller.from_hub_model(model)
+
+    # -- who may -----------------------------------------------------------------------------
+
+    def require_member(self, course: str) -> None:
+        if not self.current_user.belongs_to(course):
+            raise ServiceError(403, "forbidden",
+                               f"{self.current_user.name} is not in the course {course}.")
+
+    def require_instructor(self, course: str) -> None:
+        if not self.current_user.teaches(course):
+            raise ServiceError(403, "forbidden", f"Only instructors of {course} may do this.")
+
+    def require_learner(self, course: str) -> None:
+        if not self.current_user.learns(course):
+            raise ServiceError(403, "forbidden", f"Only learners of {course} may submit.")
+
+    # -- answers ------------------------------------------------------------------------------
+
+    def send_json(self, body: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body))
+
+    def send_archive(self, data: bytes, filename: str) -> None:
+        self.set_header("Content-Type", "application/gzip")
+        self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
+        self.finish(data)
+
+    def json_body(self) -> dict[str, Any]:
+        """The request's JSON object; an empty body is ``{}``."""
+        if not self.request.body.strip():
+            return {}
+        try:
+            body = json.loads(self.request.body)
+        except ValueError:
+            raise ServiceError(400, "invalid", "The body is not JSON.") from None
+        if not isinstance(body, dict):
+            raise ServiceError(400, "invalid", "The body must be a JSON object.")
+        return body
+
+    def submission_ids(self) -> list[str] | None:
+        """``{"submissions": [ids]}`` from the body, or None for ``{}`` (all)."""
+        body = self.json_body()
+        unknown = set(body) - {"submissions"}
+        if unknown:
+            raise ServiceError(400, "invalid", f"Unknown fields: {', '.join(sorted(unknown))}.")
+        ids = body.get("submissions")
+        if ids is None:
+            return None
+        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
+            raise ServiceError(400, "invalid", "submissions must be a list of submission ids.")
+        return ids
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ServiceError):
+            code, message = error.code, error.message
+        elif isinstance(error, HTTPError):
+            code = HTTPStatus(status_code).phrase.lower().replace(" ", "-")
+            message = error.log_message or HTTPStatus(status_code).description
+        else:
+            code, message = "internal", "The grader failed to answer; the error is in its log."
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": code, "message": message}))
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ServiceError):
+            status_code = error.status
+        super().send_error(status_code, **kwargs)
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, ServiceError):
+            log.info("%s %s: %s %s", self.request.method, self.request.path, value.status,
+                     value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class AssignmentsHandler(GraderHandler):
+    async def get(self, course: str) -> None:
+        self.require_member(course)
+        listed = await self.run(selectors.assignments, self.db, course, self.current_user.name)
+        self.send_json({"assignments": listed})
+
+
+class ReleaseHandler(GraderHandler):
+    async def get(self, course: str, assignment: str) -> None:
+        self.require_member(course)
+        if await self.run(selectors.release_of, self.db, course, assignment) is None:
+            raise services.not_found(f"{assignment!r} is not released in {course}")
+        folder = await self.run(
+            self.ops.released_files, self.grader.nbgrader_course_dir(course), assignment
+        )
+        self.send_archive(await self.run(pack, folder), f"{assignment}.tar.gz")
+
+    async def post(self, course: str, assignment: str) -> None:
+        self.require_instructor(course)
+        options = self.json_body()
+        release, created = await self.run(
+            services.release, self.db, self.grader, self.ops, course, assignment, options
+        )
+        self.send_json(
+            {
+                "assignment": release.assignment,
+                "released_at": selectors.iso(release.released_at),
+                "due_at": selectors.iso(release.due_at),
+                "late_policy": release.late_policy,
+                "feedback": "auto" if release.feedback_auto else "manual",
+                "notebooks": release.notebooks,
+            },
+            201 if created else 200,
+        )
+
+    async def delete(self, course: str, assignment: str) -> None:
+        self.require_instructor(course)
+        await self.run(services.unrelease, self.db, self.grader, self.ops, course, assignment)
+        self.set_status(204)
+        self.finish()
+
+
+@stream_request_body
+class SubmissionsHandler(GraderHandler):
+    """``GET``: the caller's submissions (instructors: everyone's, or ``?learner=``).
+    ``POST``: a new submission, streamed into a spooled file while its size is checked."""
+
+    upload: tempfile.SpooledTemporaryFile | None = None
+    received = 0
+    too_large = False
+
+    async def prepare(self) -> None:
+        await super().prepare()
+        if self._finished or self.request.method != "POST":
+            return
+        course, assignment = self.path_kwargs["course"], self.path_kwargs["assignment"]
+        self.require_learner(course)
+        if await self.run(selectors.release_of, self.db, course, assignment) is None:
+            raise services.not_found(f"{assignment!r} is not released in {course}")
+        declared = self.request.headers.get("Content-Length")
+        if declared and declared.isdigit() and int(declared) > self.grader.max_submission_bytes:
+            self.too_large = True  # drop the body as it arrives; post() answers 413
+            return
+        # closed in post() or on_finish(): the request outlives this method
+        self.upload = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+
+    def refuse_too_large(self) -> None:
+        raise ServiceError(
+            413, "too-large",
+            f"The upload is larger than {self.grader.max_submission_bytes} bytes: remove large "
+            "outputs or data files from the assignment folder and submit again.",
+        )
+
+    def data_received(self, chunk: bytes) -> None:
+        if self.upload is None:  # refused already, or not a POST: drop what still arrives
+            return
+        self.received += len(chunk)
+        if self.received > self.grader.max_submission_bytes:
+            self.too_large = True
+            self.upload.close()
+            self.upload = None
+            return
+        self.upload.write(chunk)
+
+    async def get(self, course: str, assignment: str) -> None:
+        self.require_member(course)
+        learner = self.get_query_argument("learner", None)
+        if not self.current_user.teaches(course):
+            if learner not in (None, self.current_user.name):
+                raise ServiceError(403, "forbidden", "Learners see only their own submissions.")
+            learner = self.current_user.name
+        found = await self.run(selectors.submissions, self.db, course, assignment, learner)
+        self.send_json({"submissions": [selectors.submission_json(s) for s in found]})
+
+    async def post(self, course: str, assignment: str) -> None:
+        if self.too_large:
+            self.refuse_too_large()
+        upload = self.upload
+        assert upload is not None
+        try:
+            upload.seek(0)
+            submission = await self.run(
+                services.submit, self.db, self.grader, course, assignment,
+                self.current_user.name, upload,
+            )
+        finally:
+            upload.close()
+        self.send_json(selectors.submission_json(submission), 202)
+
+    def on_finish(self) -> None:
+        if self.upload is not None:
+            self.upload.close()
+
+
+class FeedbackFilesHandler(GraderHandler):
+    async def get(self, course: str, assignment: str, submission_id: str) -> None:
+        self.require_member(course)
+        found = await self.run(selectors.submission, self.db, course, assignment, submission_id)
+        caller = self.current_user
+        if found is None or not (caller.teaches(course) or found.learner == caller.name):
+            raise services.not_found(f"no submission {submission_id} of {assignment!r}")
+        folder = selectors.feedback_folder(found, released_only=not caller.teaches(course))
+        if folder is None:
+            raise services.not_found("No feedback for this submission yet.")
+        data = await self.run(pack, folder, [".html"])
+        self.send_archive(data, f"{assignment}-{submission_id}-feedback.tar.gz")
+
+
+class RegradeHandler(GraderHandler):
+    async def post(self, course: str, assignment: str) -> None:
+        self.require_instructor(course)
+        ids = self.submission_ids()
+        queued = await self.run(services.regrade, self.db, course, assignment, ids)
+        self.send_json({"submissions": queued}, 202)
+
+
+class FeedbackReleaseHandler(GraderHandler):
+    async def post(self, course: str, assignment: str) -> None:
+        self.require_instructor(course)
+        ids = self.submission_ids()
+        released = await self.run(
+            services.release_feedback, self.db, course, assignment, ids,
+            bool(self.grader.lms_token),
+        )
+        self.send_json({"released": released})
+
+
+class GradesCSVHandler(GraderHandler):
+    async def get(self, course: str) -> None:
+        self.require_instructor(course)
+        text = await self.run(selectors.grades_csv, self.db, course)
+        self.set_header("Content-Type", "text/csv; charset=UTF-8")
+        self.set_header("Content-Disposition", f'attachment; filename="{course}-grades.csv"')
+        self.finish(text)
+
+
+class OAuthCallbackHandler(HubOAuthCallbackHandler):
+    def initialize(self) -> None:
+        self.hub_auth = self.settings["hub_auth"]
+
+
+class HealthHandler(RequestHandler):
+    """``GET api/health``: the service answers (no sign-in; for supervisors and tests)."""
+
+    def get(self) -> None:
+        self.finish({"status": "ok"})
+
+
+class NotFoundHandler(GraderHandler):
+    async def prepare(self) -> None:
+        raise services.not_found(f"No such grader API path: {self.request.path}")
+
+
+def make_app(
+    settings: Settings,
+    db: Database,
+    course_ops: Callable[[], CourseOps] = services.nbgrader_course_ops,
+    auth: HubOAuth | None = None,
+) -> Application:
+    """The application. ``course_ops`` returns what release and fetch call (by default
+    ``grading.nbgrader_course``); tests pass fakes."""
+    auth = auth or hub_auth(settings.service_name)
+    prefix = auth.base_url  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/grader/
+    api = f"{prefix}api/courses/{COURSE}"
+    on = f"{api}/assignments/{ASSIGNMENT}"
+    return Application(
+        [
+            (f"{prefix}oauth_callback", OAuthCallbackHandler),
+            (f"{prefix}api/health", HealthHandler),
+            (f"{api}/assignments", AssignmentsHandler),
+            (f"{on}/release", ReleaseHandler),
+            (f"{on}/submissions", SubmissionsHandler),
+            (f"{on}/submissions/{SUBMISSION}/feedback", FeedbackFilesHandler),
+            (f"{on}/regrade", RegradeHandler),
+            (f"{on}/feedback", FeedbackReleaseHandler),
+            (f"{api}/grades.csv", GradesCSVHandler),
+        ],
+        default_handler_class=NotFoundHandler,
+        hub_auth=auth,
+        db=db,
+        grader=settings,
+        course_ops=course_ops,
+        cookie_secret=settings.cookie_secret(),
+        login_url=auth.login_url,
+    )
+
+
+def serve(
+    settings: Settings,
+    course_ops: Callable[[], CourseOps] = services.nbgrader_course_ops,
+    with_workers: bool = True,
+) -> None:
+    """``python -m grading serve``: the API on ``JUPYTERHUB_SERVICE_URL``, and ``GRADER_WORKERS``
+    worker processes beside it (none when 0). SIGTERM stops the API, then the workers."""
+    from grading.worker import WorkerPool  # the worker pool is only this command's business
+
+    db = Database(settings.db_url)
+    services.remove_stale_incoming(settings)
+    pool = WorkerPool(settings, settings.workers) if with_workers and settings.workers else None
+    if pool:
+        pool.start()
+    app = make_app(settings, db, course_ops)
+    url = urlparse(settings.service_url)
+
+    async def main() -> None:
+        server = HTTPServer(
+            app, xheaders=True,
+            max_body_size=max(UNREAD_BODY_BYTES, settings.max_submission_bytes),
+        )
+        server.listen(url.port or 80, url.hostname or "127.0.0.1")
+        log.info("grader API on %s (prefix %s), %s workers", settings.service_url,
+                 app.settings["hub_auth"].base_url, pool.count if pool else 0)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        checker = PeriodicCallback(pool.check, 5000) if pool else None
+        if checker:
+            checker.start()
+        await stop.wait()
+        if checker:
+            checker.stop()
+        server.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        if pool:
+            pool.stop()
+        db.dispose()

@@ -1,0 +1,65 @@
+"""Who is calling: the hub identifies the caller, the hub groups say what they are in a course.
+
+Identification is JupyterHub's own ``HubOAuth``: a request's ``Authorization: token <hub API
+token>`` header (a learner's server sends its ``JUPYTERHUB_API_TOKEN``), or the OAuth cookie a
+browser got from the service's ``oauth_callback``. The hub answers with the user's name, admin
+flag and groups; the token must also carry ``access:services!service=<name>`` (the hub grants
+it; without it the caller is refused with 403).
+
+Course roles follow nbgrader's JupyterHub convention, which the LMS mirrors into hub groups at
+each login: ``nbgrader-<course>`` for learners, ``formgrade-<course>`` for instructors; hub admins
+are instructors of every course. Nothing else grants anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jupyterhub.services.auth import HubOAuth
+
+LEARNER_GROUP_PREFIX = "nbgrader-"
+INSTRUCTOR_GROUP_PREFIX = "formgrade-"
+HUB_CACHE_SECONDS = 60  # how long a token's answer from the hub (groups included) is reused
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A hub user (or service) the hub vouched for."""
+
+    name: str
+    kind: str = "user"
+    admin: bool = False
+    groups: frozenset[str] = frozenset()
+
+    @classmethod
+    def from_hub_model(cls, model: Mapping[str, Any]) -> Caller:
+        return cls(
+            name=str(model["name"]),
+            kind=str(model.get("kind", "user")),
+            admin=bool(model.get("admin", False)),
+            groups=frozenset(model.get("groups") or ()),
+        )
+
+    def learns(self, course: str) -> bool:
+        return self.kind == "user" and f"{LEARNER_GROUP_PREFIX}{course}" in self.groups
+
+    def teaches(self, course: str) -> bool:
+        if self.kind != "user":
+            return False
+        return self.admin or f"{INSTRUCTOR_GROUP_PREFIX}{course}" in self.groups
+
+    def belongs_to(self, course: str) -> bool:
+        return self.learns(course) or self.teaches(course)
+
+
+def hub_auth(service_name: str) -> HubOAuth:
+    """JupyterHub's ``HubOAuth`` configured from the environment the hub gives a service
+    (``JUPYTERHUB_API_TOKEN``, ``JUPYTERHUB_API_URL``, ``JUPYTERHUB_SERVICE_PREFIX``,
+    ``JUPYTERHUB_CLIENT_ID``, ``JUPYTERHUB_OAUTH_CALLBACK_URL``, ...); callers need the access
+    scope of the service, also when the hub did not say so."""
+    auth = HubOAuth(cache_max_age=HUB_CACHE_SECONDS)
+    if not auth.access_scopes:
+        auth.access_scopes = {f"access:services!service={service_name}"}
+    return auth

@@ -1,0 +1,970 @@
+"""nbgrader course directories: release an assignment, autograde one submission in a sandbox.
+
+One nbgrader course directory per course, ``GRADER_ROOT/courses/<slug>/``::
+
+    nbgrader_config.json      CourseDirectory root, course_id and db_url (for nbgrader's tools)
+    studio_course.json        where the course folder (course.yml, source/) is
+    gradebook.db              nbgrader's gradebook (SQLite, WAL) unless a db_url is given
+    source/<assignment>/      copy of courses/<slug>/source/<assignment>/, taken at each release
+    release/<assignment>/     what learners fetch (nbgrader generate_assignment)
+    manifests/<assignment>.json   the released notebooks' nbgrader cells: the tamper check's
+                              reference (the gradebook keeps the cells *with* hidden tests)
+    submitted/, autograded/, feedback/<learner>/<assignment>/   nbgrader's own steps
+    feedback-out/<learner>/<assignment>/<stamp>/  the feedback of one grading, for the caller
+    locks/<learner>.lock      one grading per learner and course at a time (all processes)
+
+Autograding a submission is nbgrader's own ``Autograde`` converter with two changes, made the
+way nbgrader is meant to be extended (its preprocessor lists):
+
+- sanitize: :class:`FlagTampering` runs before ``OverwriteCells``. It compares each cell's
+  nbgrader metadata, checksum and (for locked cells) source with the release, records what was
+  changed, puts the release's values back and refuses a notebook whose graded or answer cells
+  are missing. ``ClearOutput`` already drops any output the learner saved.
+- autograde: ``Execute`` is replaced by :class:`SandboxedExecute`, which runs the sanitized
+  notebook in a fresh container (:mod:`grading.sandbox`) and takes back only the outputs; then
+  :class:`FailTamperedCells` makes each tampered test cell fail before ``SaveAutoGrades``;
+  ``AssignLatePenalties`` uses :class:`StudioLatePenalty`, the course's late policy.
+
+Feedback is nbgrader's ``GenerateFeedback`` with the hidden tests' source removed
+(``ClearHiddenTests``): a learner may resubmit, so the feedback must not hand them the tests.
+
+nbgrader is imported with this module, once per process: it costs seconds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import datetime as dt
+import fcntl
+import json
+import logging
+import math
+import os
+import re
+import secrets
+import shutil
+import sqlite3
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+from nbformat import NotebookNode
+from nbgrader import utils as nbgrader_utils
+from nbgrader.api import Gradebook
+from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
+from nbgrader.converters.base import NbGraderException
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.nbgraderformat import SchemaTooNewError, SchemaTooOldError
+from nbgrader.nbgraderformat import ValidationError as MetadataError
+from nbgrader.plugins import BasePlugin
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearHiddenTests,
+    ClearOutput,
+    DeduplicateIds,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+from traitlets import Dict, Float, Instance, Integer, Unicode
+from traitlets.config import Config
+
+from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
+from grading.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+GRADED = "graded"
+INVALID = "invalid"
+LEARNER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # hub usernames (lms.accounts)
+MIB = 1024 * 1024
+DAY_SECONDS = 86400
+CENT = Decimal("0.01")
+CONFIG_FILE = "nbgrader_config.json"
+STUDIO_FILE = "studio_course.json"
+TIMESTAMP_FILE = "timestamp.txt"
+METADATA_KEY = "pls_grading"
+# nbgrader's own skip list, plus what never belongs in a sandbox.
+IGNORED = (".ipynb_checkpoints", "__pycache__", "feedback", TIMESTAMP_FILE)
+FEEDBACK_KEEP_SECONDS = 3600
+# Error names a cell gets from the runner (pls_grading.execute) or from this module.
+TIMEOUT_ERRORS = {"CellTimeoutError"}
+RESTART_ERRORS = {"KernelRestarted"}
+NOT_RUN_ERRORS = {"NotRun", "SandboxStopped"}
+NBGRADER_FLAGS = ("grade", "solution", "locked", "task")
+
+
+class SubmissionInvalid(Exception):
+    """A submission that cannot be graded; the message is for the learner."""
+
+
+class NotReleased(LookupError):
+    """The assignment was never released (no manifest) or is not released now."""
+
+
+# -- results -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    course: str
+    assignment: str
+    released_at: dt.datetime
+    release_dir: Path
+    notebooks: tuple[str, ...]
+    files: tuple[str, ...]
+    max_score: float
+
+
+@dataclass(frozen=True)
+class AutogradeResult:
+    """What grading one submission gave.
+
+    ``status``: ``graded``, or ``invalid`` when the notebook cannot be graded (``message`` says
+    why). ``score`` is before any late penalty: the LMS applies the late policy to it itself;
+    ``late_penalty`` is what nbgrader's gradebook and the feedback take off by the same rule
+    (the whole score when the policy refuses the submission, ``counts`` False). ``breakdown``:
+    one ``{"id", "notebook", "score", "max_score"}`` per graded cell. ``feedback_dir``: this
+    grading's feedback HTML, in a folder of its own that is kept for an hour (copy it).
+    ``flags``: what happened, for instructors (``tampered``, ``timeout``, ``kernel-restarted``,
+    ``output-truncated``, ``sandbox-stopped``, ``missing-notebook``, ``late``).
+    """
+
+    status: str
+    score: float
+    max_score: float
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+    feedback_dir: Path | None = None
+    message: str = ""
+    late: bool = False
+    days_late: int = 0
+    late_penalty: float = 0.0
+    counts: bool = True
+    flags: tuple[str, ...] = ()
+    timing: dict[str, float] = field(default_factory=dict)
+
+
+# -- the course directory ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Course:
+    """An nbgrader course directory and where its course folder is."""
+
+    root: Path
+    slug: str
+    course_folder: Path
+    db_url: str
+
+    def coursedir(self, **traits: str) -> CourseDirectory:
+        return CourseDirectory(
+            root=str(self.root), course_id=self.slug, db_url=self.db_url, **traits
+        )
+
+    def path(self, step: str, assignment: str, learner: str = ".") -> Path:
+        return (self.root / step / learner / assignment).resolve()
+
+    def manifest_path(self, assignment: str) -> Path:
+        return self.root / "manifests" / f"{assignment}.json"
+
+    def manifest(self, assignment: str) -> dict[str, Any]:
+        path = self.manifest_path(assignment)
+        if not path.is_file():
+            raise NotReleased(f"{assignment!r} was never released in {self.slug}")
+        return json.loads(path.read_text(encoding="utf-8"))
+
+    def image(self) -> str:
+        return load_course(self.course_folder).image
+
+    @contextlib.contextmanager
+    def learner_lock(self, learner: str) -> Iterator[None]:
+        """One grading of ``learner`` in this course at a time, across processes: nbgrader
+        keeps one submission per learner and assignment, and creates the learner's row on
+        first use (two processes doing that at once would collide)."""
+        folder = self.root / "locks"
+        folder.mkdir(exist_ok=True)
+        with open(folder / f"{learner}.lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def default_db_url(course_dir: Path) -> str:
+    """SQLite in the course directory, waiting up to 30 s for another process's write."""
+    return f"sqlite:///{course_dir / 'gradebook.db'}?timeout=30"
+
+
+def prepare_course(
+    course_dir: Path | str, course_folder: Path | str, db_url: str | None = None
+) -> Course:
+    """Create (or update) the nbgrader course directory for the course in ``course_folder``
+    (the folder holding ``course.yml``). ``db_url``: nbgrader's gradebook (default: SQLite in
+    the course directory); the same for every process that grades this course."""
+    root = Path(course_dir).resolve()
+    spec = load_course(course_folder)
+    if root.name != spec.slug:
+        raise ValueError(f"{root} is not the course directory of {spec.slug!r}")
+    course = Course(root, spec.slug, Path(course_folder).resolve(), db_url or default_db_url(root))
+    for step in ("source", "release", "submitted", "autograded", "feedback", "manifests"):
+        (root / step).mkdir(parents=True, exist_ok=True)
+    config = {
+        "CourseDirectory": {"root": str(root), "course_id": course.slug, "db_url": course.db_url}
+    }
+    write_json(root / CONFIG_FILE, config, mode=0o600)  # a PostgreSQL URL holds a password
+    write_json(root / STUDIO_FILE, {"course_folder": str(course.course_folder)})
+    if course.db_url.startswith("sqlite:///"):
+        database = course.db_url.removeprefix("sqlite:///").split("?")[0]
+        with contextlib.closing(sqlite3.connect(database, timeout=30)) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")  # readers never wait for a writer
+    # A new gradebook runs nbgrader's `alembic heads`, found on PATH, to stamp its schema.
+    path = os.environ.get("PATH", "")
+    os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), path])
+    try:
+        with Gradebook(course.db_url, course.slug):
+            pass  # creates the tables and the course row once, not in racing workers
+    finally:
+        os.environ["PATH"] = path
+    return course
+
+
+def open_course(course_dir: Path | str) -> Course:
+    """The course directory, prepared on first use from the course folder that
+    ``grading.settings`` names for its slug (``STUDIO_COURSES_DIR/<slug>``)."""
+    root = Path(course_dir).resolve()
+    try:
+        studio = json.loads((root / STUDIO_FILE).read_text(encoding="utf-8"))
+        config = json.loads((root / CONFIG_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        from grading.settings import Settings
+
+        return prepare_course(root, Settings.from_env().studio_course_dir(root.name))
+    return Course(
+        root=root,
+        slug=config["CourseDirectory"]["course_id"],
+        course_folder=Path(studio["course_folder"]),
+        db_url=config["CourseDirectory"]["db_url"],
+    )
+
+
+def write_json(path: Path, data: Any, mode: int = 0o644) -> None:
+    """Write ``path`` whole or not at all (a reader never sees half a file)."""
+    partial = path.with_name(f".{path.name}.{secrets.token_hex(4)}")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=1, default=str)
+    os.replace(partial, path)
+
+
+def check_name(kind: str, value: str, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise ValueError(f"{kind} {value!r} is not a valid name")
+    return value
+
+
+def nbgrader_config(**sections: dict[str, Any]) -> Config:
+    config = Config()
+    for section, values in sections.items():
+        for name, value in values.items():
+            setattr(config[section], name, value)
+    return config
+
+
+# -- release -------------------------------------------------------------------------------------
+
+
+def release(course_dir: Path | str, assignment: str) -> ReleaseInfo:
+    """Release ``assignment``: copy its source from the course folder, run nbgrader's
+    ``GenerateAssignment`` (solutions and hidden tests removed, cells locked, checksums; the
+    gradebook learns the cells) into ``release/<assignment>/`` and record the manifest."""
+    check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
+    course = open_course(course_dir)
+    source = course.course_folder / "source" / assignment
+    if not any(source.glob("*.ipynb")):
+        raise NotReleased(f"{course.slug} has no notebooks in source/{assignment}/")
+    target = course.path("source", assignment)
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*IGNORED))
+    coursedir = course.coursedir(assignment_id=assignment)
+    config = nbgrader_config(BaseConverter={"force": True})
+    converter = GenerateAssignment(coursedir=coursedir, config=config, log=log)
+    try:
+        converter.start()
+    except NbGraderException as exc:
+        raise RuntimeError(f"nbgrader could not release {assignment}: {exc}") from exc
+    released_at = dt.datetime.now(dt.UTC)
+    write_json(course.manifest_path(assignment), build_manifest(course, assignment, released_at))
+    return release_info(course, assignment)
+
+
+def build_manifest(course: Course, assignment: str, released_at: dt.datetime) -> dict[str, Any]:
+    """Each released notebook's nbgrader cells as learners received them."""
+    notebooks: dict[str, dict[str, Any]] = {}
+    for path in sorted(course.path("release", assignment).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        cells = {}
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta and meta.get("grade_id"):
+                cells[meta["grade_id"]] = {
+                    "cell_type": cell.cell_type,
+                    **{flag: bool(meta.get(flag, False)) for flag in NBGRADER_FLAGS},
+                    "points": float(meta.get("points", 0)) if meta.get("grade") else None,
+                    "checksum": meta.get("checksum"),
+                }
+        notebooks[path.stem] = cells
+    return {"released_at": released_at.isoformat(), "notebooks": notebooks}
+
+
+def release_info(course: Course, assignment: str) -> ReleaseInfo:
+    manifest = course.manifest(assignment)
+    folder = released_files(course.root, assignment)
+    files = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    return ReleaseInfo(
+        course=course.slug,
+        assignment=assignment,
+        released_at=dt.datetime.fromisoformat(manifest["released_at"]),
+        release_dir=folder,
+        notebooks=tuple(sorted(manifest["notebooks"])),
+        files=tuple(files),
+        max_score=manifest_points(manifest),
+    )
+
+
+def manifest_points(manifest: dict[str, Any]) -> float:
+    return sum(
+        cell["points"] or 0.0
+        for cells in manifest["notebooks"].values()
+        for cell in cells.values()
+        if cell["grade"]
+    )
+
+
+def unrelease(course_dir: Path | str, assignment: str) -> None:
+    """Withdraw the released files. The gradebook, the manifest and every submission stay,
+    so submissions can still be (re)graded."""
+    check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
+    folder = open_course(course_dir).path("release", assignment)
+    if folder.exists():
+        shutil.rmtree(folder)
+
+
+def released_files(course_dir: Path | str, assignment: str) -> Path:
+    """The folder learners fetch for ``assignment`` (raises NotReleased if there is none)."""
+    check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
+    folder = Path(course_dir).resolve() / "release" / assignment
+    if not folder.is_dir():
+        raise NotReleased(f"{assignment!r} is not released")
+    return folder
+
+
+# -- sanitize: tampering and missing cells ---------------------------------------------------------
+
+
+class FlagTampering(NbGraderPreprocessor):
+    """Compare each nbgrader cell with the release, put the release's metadata back and record
+    every change in the notebook's metadata (``pls_grading.tampered``: grade id -> what).
+
+    Runs before nbgrader's ``OverwriteCells``, which restores sources from the gradebook: the
+    gradebook's checksums include the hidden tests, so only the release can tell a learner's
+    edit from the hidden tests being put back. Graded and answer cells that are missing make
+    the notebook invalid."""
+
+    manifest = Dict(help="The assignment's manifest (see build_manifest).").tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        notebook = resources["nbgrader"]["notebook"]
+        expected = self.manifest["notebooks"].get(notebook, {})
+        tampered: dict[str, list[str]] = {}
+        seen: set[str] = set()
+        for cell in nb.cells:
+            meta = cell.metadata.get("nbgrader")
+            if not meta or not meta.get("grade_id"):
+                if meta is not None and any(meta.get(f) for f in NBGRADER_FLAGS):
+                    tampered.setdefault("(no id)", []).append("nbgrader metadata without an id")
+                    del cell.metadata["nbgrader"]
+                continue
+            grade_id = meta["grade_id"]
+            release = expected.get(grade_id)
+            if release is None:
+                tampered.setdefault(grade_id, []).append("unknown cell id")
+                del cell.metadata["nbgrader"]
+                continue
+            seen.add(grade_id)
+            changes = self.restore(cell, release)
+            if changes:
+                tampered[grade_id] = changes
+        missing = [
+            grade_id
+            for grade_id, release in expected.items()
+            if (release["grade"] or release["solution"]) and grade_id not in seen
+        ]
+        if missing:
+            raise SubmissionInvalid(
+                f"{notebook}.ipynb is missing cells that are graded or hold answers "
+                f"({', '.join(missing)}). Fetch the assignment again (or restore the cells) "
+                "and copy your answers into it."
+            )
+        nb.metadata[METADATA_KEY] = {"tampered": tampered}  # whatever the learner put there
+        if tampered:
+            self.log.warning("%s: changed cells %s", notebook, tampered)
+        return nb, resources
+
+    @staticmethod
+    def restore(cell: NotebookNode, release: dict[str, Any]) -> list[str]:
+        """Put the release's cell type, flags, points and checksum back; what differed."""
+        meta = cell.metadata.nbgrader
+        changes = []
+        if cell.cell_type != release["cell_type"]:
+            changes.append("cell type")
+        for flag in NBGRADER_FLAGS:
+            if bool(meta.get(flag, False)) != release[flag]:
+                changes.append(flag)
+            meta[flag] = release[flag]
+        if release["grade"]:
+            try:
+                points = float(meta.get("points", 0))
+            except (TypeError, ValueError):
+                points = math.nan
+            if points != release["points"]:
+                changes.append("points")
+            meta["points"] = release["points"]
+        else:
+            meta.pop("points", None)
+        if meta.get("checksum") != release["checksum"]:
+            changes.append("checksum")
+        meta["checksum"] = release["checksum"]
+        locked = release["locked"] and not release["solution"]
+        if (
+            locked
+            and cell.cell_type == release["cell_type"]
+            and nbgrader_utils.compute_checksum(cell) != release["checksum"]
+        ):
+            changes.append("source of a locked cell")
+        return changes
+
+
+class SubmissionAutograde(Autograde):
+    """nbgrader's Autograde, keeping the exception that failed a notebook (nbgrader logs it
+    and raises a generic NbGraderException after all notebooks)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.failures: list[tuple[str, BaseException]] = []
+
+    def convert_single_notebook(self, notebook_filename: str) -> None:
+        try:
+            super().convert_single_notebook(notebook_filename)
+        except Exception as exc:
+            self.failures.append((Path(notebook_filename).stem, exc))
+            raise
+
+
+# -- autograde: the sandbox and tampered cells -----------------------------------------------------
+
+
+class SandboxedExecute(NbGraderPreprocessor):
+    """nbgrader's Execute step, run in a fresh container (:class:`grading.sandbox.Sandbox`)
+    instead of this process.
+
+    The sanitized notebook goes in with the assignment's other files (its data, from the
+    autograded folder); only outputs and execution counts come back, cell by cell, so nothing
+    else of the notebook can be changed from inside. When the sandbox stops without a result,
+    every code cell fails with the reason."""
+
+    sandbox = Instance(Sandbox, allow_none=True, help="The sandbox to run notebooks in.").tag(
+        config=True
+    )
+    image = Unicode("", help="The course's image (empty: the sandbox's default).").tag(config=True)
+    max_files_bytes = Integer(
+        16 * MIB, help="Most bytes of data files sent along with the notebook."
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        files = data_files(Path(resources["metadata"]["path"]), self.max_files_bytes)
+        run = (self.sandbox or Sandbox()).run(nb, files=files, image=self.image or None)
+        record = nb.metadata.setdefault(METADATA_KEY, {})
+        record["sandbox"] = {"seconds": round(run.seconds, 3), "warm": run.warm, **run.timing}
+        merged = run.notebook is not None and merge_outputs(nb, run.notebook)
+        if not merged:
+            reason = run.stopped or "the sandbox's result did not match the notebook"
+            record["stopped"] = reason
+            for cell in nb.cells:
+                if cell.cell_type == "code":
+                    cell.outputs = [error_output("SandboxStopped", reason)]
+        return nb, resources
+
+
+def data_files(folder: Path, max_bytes: int) -> dict[str, bytes]:
+    """The regular files beside the notebook (not notebooks, not links), for the sandbox."""
+    files: dict[str, bytes] = {}
+    total = 0
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if (
+            path.is_symlink()
+            or not path.is_file()
+            or path.suffix == ".ipynb"
+            or any(part in IGNORED for part in relative.parts)
+        ):
+            continue
+        total += path.stat().st_size
+        if total > max_bytes:
+            raise SubmissionInvalid(
+                f"The assignment's files add up to more than {max_bytes // MIB} MiB."
+            )
+        files[relative.as_posix()] = path.read_bytes()
+    return files
+
+
+def merge_outputs(nb: NotebookNode, executed: dict[str, Any]) -> bool:
+    """Copy outputs and execution counts from the executed copy; False if it does not match."""
+    cells = executed.get("cells")
+    if not isinstance(cells, list) or len(cells) != len(nb.cells):
+        return False
+    if any(
+        not isinstance(c, dict) or c.get("cell_type") != o.cell_type
+        for c, o in zip(cells, nb.cells, strict=True)
+    ):
+        return False
+    for cell, result in zip(nb.cells, cells, strict=True):
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.from_dict(o) for o in result.get("outputs") or []]
+            cell.execution_count = result.get("execution_count")
+    language = (executed.get("metadata") or {}).get("language_info")
+    if isinstance(language, dict):
+        nb.metadata["language_info"] = nbformat.from_dict(language)
+    return True
+
+
+def error_output(ename: str, evalue: str) -> NotebookNode:
+    return nbformat.v4.new_output(
+        "error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]
+    )
+
+
+class FailTamperedCells(NbGraderPreprocessor):
+    """Make each test cell that ``FlagTampering`` found changed fail, so nbgrader's
+    ``SaveAutoGrades`` gives it no points and the feedback says why."""
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        tampered = nb.metadata.get(METADATA_KEY, {}).get("tampered", {})
+        for cell in nb.cells:
+            grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if cell.cell_type == "code" and grade_id in tampered and nbgrader_utils.is_grade(cell):
+                what = ", ".join(tampered[grade_id])
+                cell.outputs.append(
+                    error_output(
+                        "TamperedCell",
+                        f"this test cell was changed ({what}); it earns no points. Fetch the "
+                        "assignment again and copy your answers into the fresh copy.",
+                    )
+                )
+        return nb, resources
+
+
+class StudioLatePenalty(BasePlugin):
+    """The course's late policy (``courses.course_file.LatePolicy``) as an nbgrader late
+    submission plugin, computed exactly like the LMS does (``lms.gradebook.services``): per
+    started day late, a percentage of the score, rounded half up to cents; a refused
+    submission loses its whole score."""
+
+    mode = Unicode("reject", help="reject, accept or penalty").tag(config=True)
+    percent_per_day = Float(0.0, help="Percent of the score per started day late.").tag(config=True)
+    cutoff_days = Integer(0, help="Days after which late work is refused (0: never).").tag(
+        config=True
+    )
+
+    def late_submission_penalty(self, student_id: str, score: float, total_seconds: float):
+        days = math.ceil(total_seconds / DAY_SECONDS)
+        return penalty_points(
+            LatePolicy(self.mode, self.percent_per_day, self.cutoff_days), days, score
+        )
+
+
+def penalty_points(policy: LatePolicy, days_late: int, score: float) -> float:
+    if days_late <= 0 or policy.mode == "accept":
+        return 0.0
+    if policy.mode == "penalty" and not (policy.cutoff_days and days_late > policy.cutoff_days):
+        percent = min(Decimal(days_late) * Decimal(str(policy.percent_per_day)), Decimal(100))
+        points = Decimal(str(score)) * percent / 100
+        return float(points.quantize(CENT, rounding=ROUND_HALF_UP))
+    return float(score)
+
+
+def days_late(due_at: dt.datetime | None, submitted_at: dt.datetime) -> int:
+    """Started days after the due date (1 s late is 1 day); 0 when on time."""
+    if due_at is None or submitted_at <= due_at:
+        return 0
+    return math.ceil((submitted_at - due_at).total_seconds() / DAY_SECONDS)
+
+
+def refused(policy: LatePolicy, days: int) -> bool:
+    return days > 0 and (
+        policy.mode == "reject"
+        or (policy.mode == "penalty" and bool(policy.cutoff_days) and days > policy.cutoff_days)
+    )
+
+
+# -- autograde -----------------------------------------------------------------------------------
+
+_sandbox: Sandbox | None = None
+
+
+def default_sandbox() -> Sandbox:
+    """This process's sandbox (and so its warm pool), made on first use."""
+    global _sandbox
+    if _sandbox is None:
+        _sandbox = Sandbox()
+    return _sandbox
+
+
+def autograde(
+    course_dir: Path | str,
+    assignment: str,
+    learner: str,
+    submission_dir: Path | str,
+    due_at: dt.datetime | None = None,
+    late_policy: LatePolicy | None = None,
+    *,
+    submitted_at: dt.datetime | None = None,
+    sandbox: Sandbox | None = None,
+) -> AutogradeResult:
+    """Autograde one submission: ``submission_dir`` is the learner's assignment folder as
+    submitted (``<notebook>.ipynb`` and any data files). ``submitted_at`` is when the grader
+    received it (default: the folder's modification time); a ``timestamp.txt`` in the folder
+    is the learner's and is ignored. Learner code runs only in the sandbox.
+
+    Returns ``invalid`` for a notebook that cannot be graded (not a notebook, cells missing,
+    nbgrader metadata broken). Raises for the grader's own problems (no Docker engine, no
+    image, a database error): grading it again later may work."""
+    started = time.monotonic()
+    check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
+    check_name("learner", learner, LEARNER_PATTERN)
+    course = open_course(course_dir)
+    manifest = course.manifest(assignment)
+    submission_dir = Path(submission_dir)
+    if submitted_at is None:
+        submitted_at = dt.datetime.fromtimestamp(submission_dir.stat().st_mtime, dt.UTC)
+    policy = late_policy or LatePolicy()
+    late_days = days_late(due_at, submitted_at)
+    with course.learner_lock(learner):
+        try:
+            missing = stage_submission(
+                course, assignment, learner, submission_dir, submitted_at, manifest
+            )
+        except SubmissionInvalid as exc:
+            return invalid_result(manifest, str(exc), late_days)
+        set_due_date(course, assignment, due_at)
+        staged = time.monotonic()
+        converter = SubmissionAutograde(
+            coursedir=course.coursedir(assignment_id=assignment, student_id=learner),
+            config=autograde_config(course, manifest, policy, sandbox or default_sandbox()),
+            log=log,
+        )
+        try:
+            converter.start()
+        except NbGraderException:
+            problem = learner_problem(converter.failures)
+            if problem is None:
+                raise
+            return invalid_result(manifest, problem, late_days)
+        graded = time.monotonic()
+        feedback = generate_feedback(course, assignment, learner)
+        result = collect_result(
+            course, assignment, learner, manifest, policy, late_days, missing, feedback
+        )
+    timing = {
+        "stage": staged - started,
+        "autograde": graded - staged,
+        "feedback": time.monotonic() - graded,
+        **result.timing,
+    }
+    return dataclasses.replace(result, timing=timing)
+
+
+def stage_submission(
+    course: Course,
+    assignment: str,
+    learner: str,
+    submission_dir: Path,
+    submitted_at: dt.datetime,
+    manifest: dict[str, Any],
+) -> list[str]:
+    """Copy the submission into ``submitted/<learner>/<assignment>/`` (regular files only, no
+    links), stamped with ``submitted_at``, after checking that its notebooks can be read.
+    Returns the assignment's notebooks that are not in the submission."""
+    if not submission_dir.is_dir():
+        raise SubmissionInvalid("The submission has no files.")
+    expected = sorted(manifest["notebooks"])
+    present = [name for name in expected if (submission_dir / f"{name}.ipynb").is_file()]
+    if not present:
+        names = ", ".join(f"{name}.ipynb" for name in expected)
+        raise SubmissionInvalid(f"The submission has none of the assignment's notebooks ({names}).")
+    for name in present:
+        check_notebook(submission_dir / f"{name}.ipynb")
+    target = course.path("submitted", assignment, learner)
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    for path in sorted(submission_dir.rglob("*")):
+        relative = path.relative_to(submission_dir)
+        if path.is_symlink() or not path.is_file() or any(p in IGNORED for p in relative.parts):
+            continue
+        (target / relative).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / relative, follow_symlinks=False)
+    (target / TIMESTAMP_FILE).write_text(submitted_at.astimezone(dt.UTC).isoformat())
+    return [name for name in expected if name not in present]
+
+
+def check_notebook(path: Path, max_bytes: int = 32 * MIB) -> None:
+    """Raise SubmissionInvalid, with a sentence for the learner, unless ``path`` is an
+    nbformat 4 notebook."""
+    advice = (
+        "Download the notebook again from JupyterLab, or fetch the assignment again and copy "
+        "your answers into it."
+    )
+    if path.stat().st_size > max_bytes:
+        raise SubmissionInvalid(f"{path.name} is larger than {max_bytes // MIB} MiB. {advice}")
+    try:
+        text = path.read_text(encoding="utf-8")
+        nb = nbformat.reads(text, as_version=4)
+        nbformat.validate(nb)
+    except UnicodeDecodeError:
+        raise SubmissionInvalid(f"{path.name} is not UTF-8 text. {advice}") from None
+    except nbformat.reader.NotJSONError:
+        raise SubmissionInvalid(f"{path.name} is not a notebook (not JSON). {advice}") from None
+    except Exception as exc:  # nbformat raises many kinds for many kinds of damage
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise SubmissionInvalid(
+            f"{path.name} is not a valid notebook ({reason}). {advice}"
+        ) from None
+
+
+def set_due_date(course: Course, assignment: str, due_at: dt.datetime | None) -> None:
+    """nbgrader's gradebook computes lateness from its assignment's due date (naive UTC)."""
+    naive = due_at.astimezone(dt.UTC).replace(tzinfo=None) if due_at else None
+    with Gradebook(course.db_url, course.slug) as gb:
+        if gb.find_assignment(assignment).duedate != naive:
+            gb.update_or_create_assignment(assignment, duedate=naive)
+
+
+def autograde_config(
+    course: Course, manifest: dict[str, Any], policy: LatePolicy, sandbox: Sandbox
+) -> Config:
+    return nbgrader_config(
+        BaseConverter={"force": True},
+        Autograde={
+            "sanitize_preprocessors": [
+                ClearOutput, DeduplicateIds, OverwriteKernelspec, FlagTampering, OverwriteCells,
+                CheckCellMetadata,
+            ],
+            "autograde_preprocessors": [
+                SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                FailTamperedCells, SaveAutoGrades, AssignLatePenalties, CheckCellMetadata,
+            ],
+        },
+        FlagTampering={"manifest": manifest},
+        SandboxedExecute={"sandbox": sandbox, "image": course.image()},
+        AssignLatePenalties={"plugin_class": StudioLatePenalty},
+        StudioLatePenalty={
+            "mode": policy.mode,
+            "percent_per_day": float(policy.percent_per_day),
+            "cutoff_days": int(policy.cutoff_days),
+        },
+    )  # fmt: skip
+
+
+def learner_problem(failures: list[tuple[str, BaseException]]) -> str | None:
+    """A message for the learner when a notebook failed for the notebook's reasons; None when
+    it failed for the grader's (the exception is then raised again by the caller)."""
+    for notebook, exc in failures:
+        if isinstance(exc, SubmissionInvalid):
+            return str(exc)
+        if isinstance(exc, MetadataError | SchemaTooOldError | SchemaTooNewError):
+            return (
+                f"The nbgrader information in {notebook}.ipynb's cells is damaged, so it cannot "
+                "be graded. Fetch the assignment again and copy your answers into the fresh copy."
+            )
+        if isinstance(exc, nbformat.ValidationError | nbformat.reader.NotJSONError):
+            return f"{notebook}.ipynb is not a valid notebook."
+    for _notebook, exc in failures:
+        raise exc
+    return None
+
+
+def generate_feedback(course: Course, assignment: str, learner: str) -> Path:
+    """nbgrader's GenerateFeedback without the hidden tests' source, copied to a folder of
+    this grading's own (``feedback-out/``; folders older than an hour are removed)."""
+    config = nbgrader_config(
+        BaseConverter={"force": True},
+        GenerateFeedback={
+            "preprocessors": [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor],
+        },
+        ClearHiddenTests={"enforce_metadata": False},
+    )
+    converter = GenerateFeedback(
+        coursedir=course.coursedir(assignment_id=assignment, student_id=learner),
+        config=config,
+        log=log,
+    )
+    converter.start()
+    out = course.root / "feedback-out" / learner / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    now = time.time()
+    for old in out.iterdir():
+        if now - old.stat().st_mtime > FEEDBACK_KEEP_SECONDS:
+            shutil.rmtree(old, ignore_errors=True)
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
+    target = out / f"{stamp}-{secrets.token_hex(4)}"
+    shutil.copytree(course.path("feedback", assignment, learner), target)
+    return target
+
+
+# -- the result ----------------------------------------------------------------------------------
+
+
+def invalid_result(manifest: dict[str, Any], message: str, late_days: int) -> AutogradeResult:
+    return AutogradeResult(
+        status=INVALID,
+        score=0.0,
+        max_score=manifest_points(manifest),
+        message=message,
+        late=late_days > 0,
+        days_late=late_days,
+    )
+
+
+def collect_result(
+    course: Course,
+    assignment: str,
+    learner: str,
+    manifest: dict[str, Any],
+    policy: LatePolicy,
+    late_days: int,
+    missing: list[str],
+    feedback: Path,
+) -> AutogradeResult:
+    breakdown = []
+    with Gradebook(course.db_url, course.slug) as gb:
+        submission = gb.find_submission(assignment, learner)
+        score = float(submission.score)
+        max_score = float(submission.max_score)
+        penalty = float(submission.late_submission_penalty or 0.0)
+        manual = bool(submission.needs_manual_grade)
+        for notebook in sorted(submission.notebooks, key=lambda n: n.name):
+            for grade in sorted(notebook.grades, key=lambda g: g.name):
+                breakdown.append(
+                    {
+                        "id": grade.name,
+                        "notebook": notebook.name,
+                        "score": float(grade.score),
+                        "max_score": float(grade.max_score),
+                    }
+                )
+    flags, notes, timing = executed_notes(course, assignment, learner)
+    flags.extend(["missing-notebook"] * bool(missing))
+    counts = not refused(policy, late_days)
+    parts = [f"{format_points(score)} of {format_points(max_score)} points."]
+    if missing:
+        names = ", ".join(f"{m}.ipynb" for m in missing)
+        parts.append(f"Not submitted, so no points: {names}.")
+    parts.extend(notes)
+    if manual:
+        parts.append("Some answers are graded by your instructor; the score may still change.")
+    if late_days:
+        flags.append("late")
+        when = f"Submitted {late_days} day{'s' * (late_days != 1)} after the due date"
+        if not counts:
+            parts.append(
+                f"{when}: late work is not accepted for this assignment, so this "
+                "submission does not count."
+            )
+        elif penalty:
+            parts.append(f"{when}: late penalty of {format_points(penalty)} points.")
+        else:
+            parts.append(f"{when}: accepted as late.")
+    return AutogradeResult(
+        status=GRADED,
+        score=score,
+        max_score=max_score,
+        breakdown=breakdown,
+        feedback_dir=feedback,
+        message=" ".join(parts),
+        late=late_days > 0,
+        days_late=late_days,
+        late_penalty=penalty,
+        counts=counts,
+        flags=tuple(dict.fromkeys(flags)),
+        timing=timing,
+    )
+
+
+def executed_notes(
+    course: Course, assignment: str, learner: str
+) -> tuple[list[str], list[str], dict[str, float]]:
+    """Flags and sentences for the learner from the autograded notebooks: tampering, time
+    limits, kernel restarts, dropped output, a sandbox that stopped; and the sandbox's
+    timing."""
+    flags: list[str] = []
+    notes: list[str] = []
+    timing: dict[str, float] = {}
+    for path in sorted(course.path("autograded", assignment, learner).glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        record = nb.metadata.get(METADATA_KEY, {})
+        timing = {k: v for k, v in record.get("sandbox", {}).items() if isinstance(v, int | float)}
+        tampered = record.get("tampered") or {}
+        if tampered:
+            flags.append("tampered")
+            notes.append(
+                f"{path.name}: cells were changed where they must not be "
+                f"({', '.join(sorted(tampered))}); changed test cells earn no points."
+            )
+        if record.get("stopped"):
+            flags.append("sandbox-stopped")
+            notes.append(f"{path.name} could not be run to the end: {record['stopped']}.")
+            continue
+        errors = [
+            (cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}", o)
+            for index, cell in enumerate(nb.cells)
+            if cell.cell_type == "code"
+            for o in cell.outputs
+            if o.output_type == "error"
+        ]
+        timed_out = sorted({where for where, o in errors if o.ename in TIMEOUT_ERRORS})
+        if timed_out:
+            flags.append("timeout")
+            notes.append(f"{path.name}: stopped at the time limit: {', '.join(timed_out)}.")
+        if any(o.ename in RESTART_ERRORS for _, o in errors):
+            flags.append("kernel-restarted")
+            notes.append(f"{path.name}: the kernel had to be restarted (see the feedback).")
+        if any(o.ename in NOT_RUN_ERRORS for _, o in errors):
+            notes.append(f"{path.name}: some cells were not run (see the feedback).")
+        dropped = any(
+            o.output_type == "stream" and "dropped by the grader" in o.get("text", "")
+            for cell in nb.cells
+            if cell.cell_type == "code"
+            for o in cell.outputs
+        )
+        if dropped:
+            flags.append("output-truncated")
+            notes.append(f"{path.name}: output beyond the grader's limit was dropped.")
+    return flags, notes, timing
+
+
+def format_points(value: float) -> str:
+    return f"{value:g}"

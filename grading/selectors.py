@@ -1,0 +1,177 @@
+"""What the API reads: assignments, submissions, feedback folders, the counting grades.
+
+Reads only; who may see what is decided by the handlers (``grading.app``) before they call
+these. The counting grade of ``grades.csv`` follows the LMS's rule (``lms.gradebook.services``,
+written down in docs/architecture.md): the latest on-time graded submission, else the latest
+accepted late one; ``reject`` refuses late work, ``accept`` takes it, ``penalty`` takes
+``percent_per_day`` % of the score off per started day late, up to ``cutoff_days`` (0: none).
+The LMS's gradebook stays the record; this CSV is the grader's view of the same rule.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from grading.store import Database, Release, Submission, SubmissionStatus
+
+DAY = dt.timedelta(days=1)
+
+
+def iso(value: dt.datetime | None) -> str | None:
+    """ISO 8601 in UTC, ``Z`` spelled ``+00:00`` as Python and the LMS write it."""
+    return value.astimezone(dt.UTC).isoformat() if value else None
+
+
+def submission_json(submission: Submission) -> dict[str, Any]:
+    """A Submission as docs/grading.md defines it."""
+    return {
+        "id": submission.id,
+        "course": submission.course,
+        "assignment": submission.assignment,
+        "learner": submission.learner,
+        "submitted_at": iso(submission.submitted_at),
+        "status": submission.status,
+        "late": submission.late,
+        "score": submission.score,
+        "max_score": submission.max_score,
+        "message": submission.message,
+    }
+
+
+def release_of(db: Database, course: str, assignment: str) -> Release | None:
+    with db.transaction() as session:
+        return session.get(Release, (course, assignment))
+
+
+def submissions(
+    db: Database, course: str, assignment: str | None = None, learner: str | None = None
+) -> list[Submission]:
+    """Submissions of a course (or one assignment, or one learner's), oldest first."""
+    query = select(Submission).where(Submission.course == course)
+    if assignment is not None:
+        query = query.where(Submission.assignment == assignment)
+    if learner is not None:
+        query = query.where(Submission.learner == learner)
+    with db.transaction() as session:
+        return list(session.scalars(query.order_by(Submission.submitted_at, Submission.id)))
+
+
+def submission(db: Database, course: str, assignment: str, submission_id: str) -> Submission | None:
+    with db.transaction() as session:
+        found = session.get(Submission, submission_id)
+    if found is None or (found.course, found.assignment) != (course, assignment):
+        return None
+    return found
+
+
+def assignments(db: Database, course: str, learner: str) -> list[dict[str, Any]]:
+    """The course's released assignments, each with ``learner``'s own submissions and the ids
+    of those whose feedback ``learner`` may fetch."""
+    with db.transaction() as session:
+        releases = list(session.scalars(
+            select(Release).where(Release.course == course).order_by(Release.assignment)
+        ))
+    own = submissions(db, course, learner=learner)
+    listed = []
+    for release in releases:
+        mine = [s for s in own if s.assignment == release.assignment]
+        listed.append({
+            "assignment": release.assignment,
+            "released_at": iso(release.released_at),
+            "due_at": iso(release.due_at),
+            "notebooks": list(release.notebooks or []),
+            "submissions": [submission_json(s) for s in mine],
+            "feedback": [s.id for s in mine if feedback_folder(s) is not None],
+        })
+    return listed
+
+
+def feedback_folder(found: Submission, released_only: bool = True) -> Path | None:
+    """The submission's feedback files, if there are any (and, for learners, released)."""
+    if (released_only and not found.feedback_released) or not found.feedback_path:
+        return None
+    folder = Path(found.feedback_path)
+    return folder if folder.is_dir() else None
+
+
+# -- the counting grade -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CountingGrade:
+    learner: str
+    assignment: str
+    submission: Submission
+    days_late: int
+    penalty: float
+
+    @property
+    def final_score(self) -> float:
+        return round(max((self.submission.score or 0.0) - self.penalty, 0.0), 2)
+
+
+def _lateness(release: Release | None, found: Submission) -> tuple[int, bool, float]:
+    """(started days late, rejected, penalty points) under the release's late policy."""
+    if release is None or release.due_at is None or found.submitted_at <= release.due_at:
+        return 0, False, 0.0
+    days = math.ceil((found.submitted_at - release.due_at) / DAY)
+    policy = release.policy
+    if policy.mode == "accept":
+        return days, False, 0.0
+    if policy.mode == "penalty":
+        if policy.cutoff_days and days > policy.cutoff_days:
+            return days, True, 0.0
+        percent = min(days * policy.percent_per_day, 100.0)
+        return days, False, round((found.score or 0.0) * percent / 100, 2)
+    return days, True, 0.0
+
+
+def counting_grades(db: Database, course: str) -> list[CountingGrade]:
+    """One grade per learner and assignment that has one, by assignment then learner."""
+    with db.transaction() as session:
+        rows = session.scalars(select(Release).where(Release.course == course))
+        releases = {r.assignment: r for r in rows}
+    by_key: dict[tuple[str, str], list[tuple[Submission, int, float]]] = {}
+    for found in submissions(db, course):
+        if found.status != SubmissionStatus.GRADED:
+            continue
+        days, rejected, penalty = _lateness(releases.get(found.assignment), found)
+        if rejected:
+            continue
+        by_key.setdefault((found.assignment, found.learner), []).append((found, days, penalty))
+    grades = []
+    for (assignment, learner), candidates in sorted(by_key.items()):
+        pool = [c for c in candidates if c[1] == 0] or candidates
+        chosen, days, penalty = max(
+            pool, key=lambda c: (c[0].submitted_at, c[0].graded_at or c[0].submitted_at, c[0].id)
+        )
+        grades.append(CountingGrade(learner, assignment, chosen, days, penalty))
+    return grades
+
+
+CSV_COLUMNS = [
+    "course", "assignment", "learner", "submission_id", "submitted_at", "late", "days_late",
+    "score", "max_score", "late_penalty", "final_score",
+]
+
+
+def grades_csv(db: Database, course: str) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for grade in counting_grades(db, course):
+        found = grade.submission
+        writer.writerow([
+            course, grade.assignment, grade.learner, found.id, iso(found.submitted_at),
+            "yes" if grade.days_late else "no", grade.days_late, found.score, found.max_score,
+            grade.penalty, grade.final_score,
+        ])
+    return out.getvalue()

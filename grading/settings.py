@@ -1,0 +1,157 @@
+"""The grader's settings, read once from the environment into a :class:`Settings`.
+
+This module is the only reader of ``GRADER_*`` variables (and of the few shared ones the grader
+needs: ``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_INTERNAL_URL``, ``LMS_GRADER_TOKEN``).
+The ``JUPYTERHUB_*`` variables the hub sets for a service are read by JupyterHub's own
+``HubOAuth``; only the service's name and URL are read here. Reading never writes anything except
+:meth:`Settings.cookie_secret`, which creates its file on first use when no secret is given.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MIB = 1024 * 1024
+
+T = TypeVar("T")
+
+
+class SettingError(ValueError):
+    """An environment variable with a value the grader cannot use."""
+
+    def __init__(self, name: str, value: str, expected: str) -> None:
+        super().__init__(f"{name}={value!r}: {expected}")
+
+
+def _text(environ: Mapping[str, str], name: str, default: str = "") -> str:
+    return environ.get(name, "").strip() or default
+
+
+def _number(
+    environ: Mapping[str, str],
+    name: str,
+    default: T,
+    convert: Callable[[str], T],
+    minimum: float,
+) -> T:
+    raw = _text(environ, name)
+    if not raw:
+        return default
+    try:
+        value = convert(raw)
+    except ValueError:
+        value = None
+    if value is None or value < minimum:  # type: ignore[operator]
+        kind = "a whole number" if convert is int else "a number"
+        raise SettingError(name, raw, f"must be {kind}, at least {minimum:g}")
+    return value
+
+
+def _secret(environ: Mapping[str, str], name: str) -> str:
+    """``NAME``, or the content of the file ``NAME_FILE`` names (Docker secrets); '' if neither."""
+    value = _text(environ, name)
+    if value:
+        return value
+    path = _text(environ, f"{name}_FILE")
+    return Path(path).read_text(encoding="utf-8").strip() if path else ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the grader's processes need to know, with the variable each comes from."""
+
+    var_dir: Path
+    """``STUDIO_VAR_DIR`` (default ``var/`` in the repository)."""
+    courses_dir: Path
+    """``STUDIO_COURSES_DIR`` (default ``courses/``): the course folders, ``<slug>/course.yml``."""
+    root: Path
+    """``GRADER_ROOT`` (default ``<var>/grader``): nbgrader course directories and submissions."""
+    db_url: str
+    """``GRADER_DB_URL`` (default SQLite at ``<var>/grader/grader.sqlite``)."""
+    workers: int
+    """``GRADER_WORKERS`` (default: the number of CPUs); ``0`` runs no workers with ``serve``."""
+    max_submission_bytes: int
+    """``GRADER_MAX_SUBMISSION_BYTES`` (default 20 MiB): the largest upload, and the most its
+    files may add up to once unpacked."""
+    max_submission_files: int
+    """``GRADER_MAX_SUBMISSION_FILES`` (default 200): the most files one upload may hold."""
+    lease_seconds: float
+    """``GRADER_LEASE_SECONDS`` (default 30): how long a claimed job is a worker's without a
+    renewal; a job of a crashed worker is claimed again after at most this long."""
+    max_attempts: int
+    """``GRADER_MAX_ATTEMPTS`` (default 3): a job that failed this often is given up."""
+    poll_seconds: float
+    """``GRADER_POLL_SECONDS`` (default 0.5): how often an idle worker looks for a job."""
+    lms_url: str
+    """``LMS_INTERNAL_URL`` (default ``LMS_PUBLIC_URL``, then ``http://127.0.0.1:8000``)."""
+    lms_token: str
+    """``LMS_GRADER_TOKEN`` (or ``LMS_GRADER_TOKEN_FILE``): empty means grades are not pushed."""
+    service_name: str
+    """``JUPYTERHUB_SERVICE_NAME`` (default ``grader``), set by the hub."""
+    service_url: str
+    """``JUPYTERHUB_SERVICE_URL`` (default ``http://127.0.0.1:10101``): where the API listens."""
+    cookie_secret_value: str
+    """``GRADER_COOKIE_SECRET`` (or ``_FILE``); empty: generated into ``<var>/secrets/``."""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        var_dir = Path(_text(env, "STUDIO_VAR_DIR", str(REPO_ROOT / "var"))).resolve()
+        root = Path(_text(env, "GRADER_ROOT", str(var_dir / "grader"))).resolve()
+        courses_dir = Path(_text(env, "STUDIO_COURSES_DIR", str(REPO_ROOT / "courses")))
+        lms_public = _text(env, "LMS_PUBLIC_URL", "http://127.0.0.1:8000")
+        return cls(
+            var_dir=var_dir,
+            courses_dir=courses_dir.resolve(),
+            root=root,
+            db_url=_text(env, "GRADER_DB_URL", f"sqlite:///{var_dir / 'grader' / 'grader.sqlite'}"),
+            workers=_number(env, "GRADER_WORKERS", os.cpu_count() or 1, int, 0),
+            max_submission_bytes=_number(env, "GRADER_MAX_SUBMISSION_BYTES", 20 * MIB, int, 1),
+            max_submission_files=_number(env, "GRADER_MAX_SUBMISSION_FILES", 200, int, 1),
+            lease_seconds=_number(env, "GRADER_LEASE_SECONDS", 30.0, float, 1),
+            max_attempts=_number(env, "GRADER_MAX_ATTEMPTS", 3, int, 1),
+            poll_seconds=_number(env, "GRADER_POLL_SECONDS", 0.5, float, 0.01),
+            lms_url=_text(env, "LMS_INTERNAL_URL", lms_public).rstrip("/"),
+            lms_token=_secret(env, "LMS_GRADER_TOKEN"),
+            service_name=_text(env, "JUPYTERHUB_SERVICE_NAME", "grader"),
+            service_url=_text(env, "JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"),
+            cookie_secret_value=_secret(env, "GRADER_COOKIE_SECRET"),
+        )
+
+    # -- where things live -----------------------------------------------------------------
+
+    def studio_course_dir(self, slug: str) -> Path:
+        """The course folder in the repository's sense: ``course.yml`` and ``source/``."""
+        return self.courses_dir / slug
+
+    def nbgrader_course_dir(self, slug: str) -> Path:
+        """The course's nbgrader course directory, owned by ``grading.nbgrader_course``."""
+        return self.root / "courses" / slug
+
+    @property
+    def submissions_dir(self) -> Path:
+        """One folder per submission, ``<id>/files/`` (as uploaded) and ``<id>/feedback/``."""
+        return self.root / "submissions"
+
+    def cookie_secret(self) -> bytes:
+        """The secret signing the hub OAuth cookie: stable across restarts so browsers stay
+        signed in, and shared by every instance behind one URL."""
+        if self.cookie_secret_value:
+            return self.cookie_secret_value.encode()
+        path = self.var_dir / "secrets" / "grader-cookie-secret"
+        if not path.is_file():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process created it first: use theirs
+                pass
+            else:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(secrets.token_hex(32) + "\n")
+        return path.read_text(encoding="utf-8").strip().encode()

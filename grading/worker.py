@@ -1,0 +1,345 @@
+"""Worker processes: claim a job, grade the submission (or push its grade), record, finish.
+
+A worker runs one job at a time, in a loop:
+
+- ``autograde``: the submission is marked ``grading`` and handed to ``grade(submission) ->
+  Result`` (by default :func:`nbgrader_grade`, which calls ``grading.nbgrader_course.autograde``;
+  tests inject their own). The result, a copy of its feedback folder, the end of the job and —
+  when an LMS is configured — a ``push`` job are committed in one transaction, and only while
+  the worker still holds the job's lease: a worker that lost its job to another (it stalled past
+  its lease) records nothing, so each submission's grade is recorded once.
+- ``push``: the recorded grade goes to the LMS (``grading.lms``); the LMS write is idempotent by
+  submission id, so a push repeated after a crash leaves one grade. A push the LMS refuses with
+  4xx (other than 401/403, which a corrected token fixes) is given up at once.
+
+:class:`WorkerPool` runs ``GRADER_WORKERS`` worker processes (``python -m grading worker``, or
+beside the API with ``python -m grading serve``) and restarts one that dies. SIGTERM stops a
+worker after its current job; a worker killed outright (SIGKILL, a crash, a lost machine) leaves
+its job to be claimed again once the lease runs out.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import threading
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from courses.course_file import LatePolicy
+from grading.lms import GradePush, LMSClient, LMSRejected
+from grading.queue import ClaimedJob, LeaseKeeper, claim, enqueue, fail, finish, holds
+from grading.settings import Settings
+from grading.store import (
+    Database,
+    JobKind,
+    Release,
+    Submission,
+    SubmissionStatus,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+
+RESULT_STATUSES = (SubmissionStatus.GRADED, SubmissionStatus.INVALID)
+
+
+@dataclass(frozen=True)
+class Result:
+    """What grading one submission gives (``grading.nbgrader_course.AutogradeResult`` has the
+    same fields). ``status``: ``graded``, or ``invalid`` when the notebook cannot be graded
+    (``message`` says why, for the learner)."""
+
+    status: str
+    score: float
+    max_score: float
+    breakdown: list[dict[str, Any]] = field(default_factory=list)
+    feedback_dir: Path | None = None
+    message: str = ""
+
+
+Grade = Callable[[Submission], Any]
+"""``grade(submission) -> Result`` (any object with ``Result``'s fields will do)."""
+GradeFactory = Callable[[Settings, Database], Grade]
+
+
+class LeaseLost(Exception):
+    """Another worker holds the job now: this worker's result is dropped."""
+
+
+def nbgrader_grade(settings: Settings, db: Database) -> Grade:
+    """The production ``grade``: nbgrader's autograde of the submission in a sandbox."""
+    from grading import nbgrader_course  # written beside this module; imported when used
+
+    def grade(submission: Submission):
+        with db.transaction() as session:
+            release = session.get(Release, (submission.course, submission.assignment))
+        return nbgrader_course.autograde(
+            settings.nbgrader_course_dir(submission.course),
+            submission.assignment,
+            submission.learner,
+            Path(submission.files_path),
+            release.due_at if release else None,
+            release.policy if release else LatePolicy(),
+        )
+
+    return grade
+
+
+def feedback_html(feedback_path: str | None) -> str:
+    """The submission's feedback as one HTML text (the LMS shows it in a sandboxed frame)."""
+    if not feedback_path or not Path(feedback_path).is_dir():
+        return ""
+    pages = sorted(Path(feedback_path).rglob("*.html"))
+    return "\n".join(page.read_text(encoding="utf-8", errors="replace") for page in pages)
+
+
+class Worker:
+    """One worker: :meth:`run_once` takes and runs at most one job."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        grade: Grade,
+        lms: LMSClient | None,
+        worker_id: str,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.grade = grade
+        self.lms = lms
+        self.worker_id = worker_id
+
+    def run(self, stop: threading.Event) -> None:
+        """Run jobs until ``stop`` is set (checked between jobs)."""
+        log.info("worker %s started", self.worker_id)
+        while not stop.is_set():
+            try:
+                busy = self.run_once()
+            except Exception:  # the database is away: wait, then try again
+                log.exception("worker %s: cannot take a job", self.worker_id)
+                busy = False
+            if not busy:
+                stop.wait(self.settings.poll_seconds)
+        log.info("worker %s stopped", self.worker_id)
+
+    def run_once(self) -> bool:
+        """Claim one job and run it; ``False`` when there was none."""
+        job = claim(
+            self.db, self.worker_id, self.settings.lease_seconds, self.settings.max_attempts
+        )
+        if job is None:
+            return False
+        log.info("worker %s: job %s (%s of %s, attempt %s)", self.worker_id, job.id, job.kind,
+                 job.submission_id, job.attempts)
+        with LeaseKeeper(self.db, job, self.settings.lease_seconds):
+            try:
+                if job.kind == JobKind.AUTOGRADE:
+                    self._autograde(job)
+                elif job.kind == JobKind.PUSH:
+                    self._push(job)
+                else:
+                    raise ValueError(f"unknown job kind {job.kind!r}")
+            except LeaseLost:
+                log.warning("worker %s: job %s was taken over; result dropped", self.worker_id,
+                            job.id)
+            except LMSRejected as exc:
+                fail(self.db, job, str(exc), self.settings.max_attempts,
+                     give_up=exc.status not in {401, 403})
+            except Exception as exc:
+                log.exception("worker %s: job %s failed", self.worker_id, job.id)
+                error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
+                fail(self.db, job, error, self.settings.max_attempts)
+        return True
+
+    # -- autograde ------------------------------------------------------------------------------
+
+    def _autograde(self, job: ClaimedJob) -> None:
+        with self.db.transaction() as session:
+            if not holds(session, job):
+                raise LeaseLost
+            submission = session.get(Submission, job.submission_id)
+            if submission is None:
+                raise LookupError(f"no submission {job.submission_id}")
+            submission.status = SubmissionStatus.GRADING
+        result = self.grade(submission)
+        if result.status not in RESULT_STATUSES:
+            raise ValueError(f"grade() answered status {result.status!r}; "
+                             f"expected one of {', '.join(RESULT_STATUSES)}")
+        feedback = self._keep_feedback(job, getattr(result, "feedback_dir", None))
+        try:
+            self._record(job, result, feedback)
+        except BaseException:
+            if feedback:
+                shutil.rmtree(feedback, ignore_errors=True)
+            raise
+
+    def _keep_feedback(self, job: ClaimedJob, source: Path | str | None) -> Path | None:
+        """Copy the feedback folder beside the submission, under a name of this attempt's own,
+        so a later grading of the learner's next submission cannot overwrite it."""
+        if not source or not Path(source).is_dir():
+            return None
+        target = self.settings.submissions_dir / job.submission_id / (
+            f"feedback-{job.id}-{job.attempts}"
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(source, target)
+        return target
+
+    def _record(self, job: ClaimedJob, result, feedback: Path | None) -> None:
+        now = utcnow()
+        with self.db.transaction() as session:
+            if not finish(session, job, now):
+                raise LeaseLost
+            submission = session.get(Submission, job.submission_id)
+            release = session.get(Release, (submission.course, submission.assignment))
+            submission.status = result.status
+            submission.score = float(result.score or 0)
+            submission.max_score = float(result.max_score or 0)
+            submission.breakdown = list(getattr(result, "breakdown", None) or [])
+            submission.message = getattr(result, "message", "") or ""
+            submission.graded_at = now
+            submission.feedback_path = str(feedback) if feedback else None
+            if release is not None and release.feedback_auto:
+                submission.feedback_released = True
+            if self.lms is not None:
+                enqueue(session, submission.id, JobKind.PUSH, now)
+        log.info("submission %s: %s %s/%s", job.submission_id, result.status, result.score,
+                 result.max_score)
+
+    # -- push ---------------------------------------------------------------------------------
+
+    def _push(self, job: ClaimedJob) -> None:
+        with self.db.transaction() as session:
+            if not holds(session, job):
+                raise LeaseLost
+            submission = session.get(Submission, job.submission_id)
+        if self.lms is None:
+            raise RuntimeError("no LMS configured (LMS_GRADER_TOKEN): cannot push grades")
+        if submission.status in RESULT_STATUSES:
+            self.lms.push(
+                GradePush(
+                    course=submission.course,
+                    assignment=submission.assignment,
+                    learner=submission.learner,
+                    submission_id=submission.id,
+                    score=submission.score or 0.0,
+                    max_score=submission.max_score or 0.0,
+                    status=submission.status,
+                    submitted_at=submission.submitted_at,
+                    graded_at=submission.graded_at or utcnow(),
+                    feedback_html=(
+                        feedback_html(submission.feedback_path)
+                        if submission.feedback_released else ""
+                    ),
+                    breakdown=submission.breakdown or [],
+                )
+            )
+        now = utcnow()
+        with self.db.transaction() as session:
+            if not finish(session, job, now):
+                raise LeaseLost
+            if submission.status in RESULT_STATUSES:
+                session.get(Submission, job.submission_id).pushed_at = now
+
+
+# -- processes --------------------------------------------------------------------------------
+
+
+def lms_client(settings: Settings) -> LMSClient | None:
+    if not settings.lms_token:
+        log.warning("LMS_GRADER_TOKEN is not set: grades are recorded but not pushed to the LMS")
+        return None
+    return LMSClient(settings.lms_url, settings.lms_token)
+
+
+def worker_process(settings: Settings, index: int, grade_factory: GradeFactory) -> None:
+    """The body of one worker process (a module-level function: processes are spawned)."""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s worker-{index} %(levelname)s %(message)s"
+    )
+    stop = threading.Event()
+
+    def request_stop(_signum, _frame) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    db = Database(settings.db_url, create=False)
+    worker_id = f"{socket.gethostname()}:{os.getpid()}:{index}"
+    try:
+        Worker(settings, db, grade_factory(settings, db), lms_client(settings), worker_id).run(stop)
+    finally:
+        db.dispose()
+
+
+class WorkerPool:
+    """``count`` worker processes; :meth:`check` restarts those that died."""
+
+    def __init__(
+        self, settings: Settings, count: int, grade_factory: GradeFactory = nbgrader_grade
+    ) -> None:
+        self.settings = settings
+        self.count = count
+        self.grade_factory = grade_factory
+        self.context = multiprocessing.get_context("spawn")  # no inherited engine or locks
+        self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * count
+        self.stopping = False
+
+    def start(self) -> None:
+        Database(self.settings.db_url).dispose()  # tables exist before any worker starts
+        for index in range(self.count):
+            self._start(index)
+
+    def _start(self, index: int) -> None:
+        process = self.context.Process(
+            target=worker_process,
+            args=(self.settings, index, self.grade_factory),
+            name=f"grader-worker-{index}",
+        )
+        process.start()
+        self.processes[index] = process
+
+    def check(self) -> None:
+        """Restart dead workers (called every few seconds: a crash loop is slowed by it)."""
+        for index, process in enumerate(self.processes):
+            if self.stopping or process is None or process.is_alive():
+                continue
+            log.error("worker %s exited (%s): restarting it", index, process.exitcode)
+            self._start(index)
+
+    def stop(self, timeout: float | None = None) -> None:
+        """SIGTERM every worker and wait for them (each finishes its current job first)."""
+        self.stopping = True
+        for process in self.processes:
+            if process is not None and process.is_alive():
+                process.terminate()
+        for process in self.processes:
+            if process is not None:
+                process.join(timeout)
+
+
+def run_workers(settings: Settings, grade_factory: GradeFactory = nbgrader_grade) -> None:
+    """``python -m grading worker``: ``GRADER_WORKERS`` processes until SIGTERM or Ctrl-C."""
+    stop = threading.Event()
+
+    def request_stop(_signum, _frame) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    pool = WorkerPool(settings, max(settings.workers, 1), grade_factory)
+    pool.start()
+    log.info("%s grader workers started", pool.count)
+    while not stop.wait(1.0):
+        pool.check()
+    pool.stop()

@@ -1,0 +1,620 @@
+"""The grader's HTTP API behind a real JupyterHub: who may do what, uploads, durability.
+
+Why this hub and not the whole studio (``tests/support/studio.py``): the grader meets the hub
+only through the hub's REST API (``/hub/api/user`` for a token, ``/hub/api/oauth2/*`` for a
+browser) and its proxy; the LMS, OIDC and Docker add nothing to these checks and minutes to
+each run. So this module starts a real ``jupyterhub`` (with its real configurable-http-proxy)
+with the DummyAuthenticator, the course groups the LMS would mirror, and ``grader`` as an
+external service whose process the tests start and kill themselves. nbgrader's side
+(``grading.nbgrader_course``) is a fake that writes plain files, and no workers run: grading
+itself is tested in ``test_queue_*`` and, with nbgrader, by its own tests.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import io
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tarfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from grading.settings import Settings
+from grading.store import Database, Job, Release, Submission
+
+pytestmark = [pytest.mark.slow]
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[2]
+PYTHON = ROOT / ".venv" / "bin" / "python"
+START_SECONDS = 60
+GRADER_TOKEN = "grader-service-token-for-tests-0123456789"
+ADMIN_TOKEN = "tests-admin-service-token-0123456789"
+MAX_BYTES = 50_000
+GROUPS = {
+    "nbgrader-python-101": ["grace", "linus"],
+    "formgrade-python-101": ["ada"],
+    "nbgrader-data-201": ["katherine"],
+    "formgrade-data-201": ["barbara"],
+    "visitors": ["outsider"],  # a hub user the hub gives no access to the grader
+}
+NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(url: str, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"{process.args} exited ({process.returncode}):\n"
+                        + log.read_text(errors="replace")[-4000:])
+        with contextlib.suppress(requests.RequestException):
+            if requests.get(url, timeout=3, allow_redirects=False).status_code == 200:
+                return
+        time.sleep(0.2)
+    pytest.fail(f"{url} did not answer within {START_SECONDS} s:\n"
+                + log.read_text(errors="replace")[-4000:])
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+# -- the hub --------------------------------------------------------------------------------------
+
+HUB_CONFIG = """
+c = get_config()  # noqa
+c.JupyterHub.bind_url = "http://127.0.0.1:{proxy}"
+c.JupyterHub.hub_bind_url = "http://127.0.0.1:{hub_api}"
+c.ConfigurableHTTPProxy.api_url = "http://127.0.0.1:{proxy_api}"
+c.ConfigurableHTTPProxy.pid_file = "{folder}/proxy.pid"
+c.JupyterHub.db_url = "sqlite:///{folder}/hub.sqlite"
+c.JupyterHub.cookie_secret_file = "{folder}/cookie-secret"
+c.JupyterHub.authenticator_class = "dummy"
+c.Authenticator.admin_users = {{"root"}}
+c.JupyterHub.services = [
+    {{"name": "grader", "url": "http://127.0.0.1:{grader}", "api_token": "{grader_token}",
+      "oauth_no_confirm": True}},
+    {{"name": "tests", "api_token": "{admin_token}"}},
+]
+c.JupyterHub.load_groups = {groups}
+c.JupyterHub.load_roles = [
+    {{"name": "grader-users", "scopes": ["access:services!service=grader"],
+      "groups": {granted}}},
+    {{"name": "admin", "services": ["tests"]}},
+]
+"""
+
+
+@dataclass
+class Hub:
+    url: str  # the proxy: what browsers and learners' servers use
+    api_url: str
+    grader_port: int
+    folder: Path
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def token(self, username: str) -> str:
+        """A hub API token of ``username``'s (as a learner's server has one)."""
+        if username not in self.tokens:
+            response = requests.post(
+                f"{self.api_url}/users/{username}/tokens",
+                headers={"Authorization": f"token {ADMIN_TOKEN}"},
+                json={"note": "grader tests", "expires_in": 3600}, timeout=30,
+            )
+            assert response.status_code == 201, response.text
+            self.tokens[username] = response.json()["token"]
+        return self.tokens[username]
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory) -> Hub:
+    folder = tmp_path_factory.mktemp("hub")
+    ports = {name: free_port() for name in ("proxy", "proxy_api", "hub_api", "grader")}
+    granted = [g for g in GROUPS if g != "visitors"]
+    (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
+        folder=folder, grader_token=GRADER_TOKEN, admin_token=ADMIN_TOKEN,
+        groups=repr({name: {"users": users} for name, users in GROUPS.items()}),
+        granted=repr(granted), **ports,
+    ))
+    log = folder / "hub.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", "jupyterhub_config.py"],
+            cwd=folder, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            env={k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")},
+        )
+    try:
+        url = f"http://127.0.0.1:{ports['proxy']}"
+        wait_for(f"{url}/hub/health", process, log)
+        yield Hub(url, f"http://127.0.0.1:{ports['hub_api']}/hub/api", ports["grader"], folder)
+    finally:
+        stop(process)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)  # the proxy it started
+
+
+# -- the grader -----------------------------------------------------------------------------------
+
+
+class FakeCourseOps:
+    """``grading.nbgrader_course`` for these tests: "releases" by writing the student version
+    where nbgrader would, in the grader's process."""
+
+    def release(self, course_dir: Path, assignment: str) -> None:
+        folder = self.released_files(course_dir, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / f"{assignment}.ipynb").write_bytes(NOTEBOOK)
+
+    def unrelease(self, course_dir: Path, assignment: str) -> None:
+        for path in self.released_files(course_dir, assignment).glob("*"):
+            path.unlink()
+
+    def released_files(self, course_dir: Path, assignment: str) -> Path:
+        return course_dir / "release" / assignment
+
+
+def serve_with_fakes() -> None:
+    """The grader process's entry point: the real app, fake nbgrader side, no workers."""
+    import logging
+
+    from grading.app import serve
+
+    logging.basicConfig(level=logging.INFO)
+    serve(Settings.from_env(), course_ops=FakeCourseOps, with_workers=False)
+
+
+@dataclass
+class Grader:
+    process: subprocess.Popen
+    url: str  # the API as learners reach it (through the proxy, or directly)
+    var_dir: Path
+    log: Path
+
+    def settings(self) -> Settings:
+        return Settings.from_env({"STUDIO_VAR_DIR": str(self.var_dir)})
+
+    def rows(self, model) -> list:
+        db = Database(self.settings().db_url, create=False)
+        try:
+            with db.transaction() as session:
+                return list(session.scalars(select(model)))
+        finally:
+            db.dispose()
+
+
+def start_grader(hub: Hub, folder: Path, port: int) -> Grader:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTERHUB_", "GRADER_"))}
+    env.update(
+        JUPYTERHUB_API_TOKEN=GRADER_TOKEN,
+        JUPYTERHUB_API_URL=hub.api_url,
+        JUPYTERHUB_SERVICE_NAME="grader",
+        JUPYTERHUB_SERVICE_PREFIX="/services/grader/",
+        JUPYTERHUB_SERVICE_URL=f"http://127.0.0.1:{port}",
+        JUPYTERHUB_CLIENT_ID="service-grader",
+        JUPYTERHUB_OAUTH_CALLBACK_URL="/services/grader/oauth_callback",
+        STUDIO_VAR_DIR=str(folder),
+        STUDIO_COURSES_DIR=str(ROOT / "courses"),
+        GRADER_WORKERS="0",
+        GRADER_MAX_SUBMISSION_BYTES=str(MAX_BYTES),
+        GRADER_MAX_SUBMISSION_FILES="20",
+    )
+    code = f"import sys; sys.path.insert(0, {str(HERE)!r}); " \
+           "import test_service_api; test_service_api.serve_with_fakes()"
+    log = folder / "grader.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([str(PYTHON), "-c", code], cwd=ROOT, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT)
+    direct = f"http://127.0.0.1:{port}/services/grader/api"
+    wait_for(f"{direct}/health", process, log)
+    return Grader(process, direct, folder, log)
+
+
+@pytest.fixture(scope="module")
+def grader(hub, tmp_path_factory) -> Grader:
+    """The grader the hub routes ``/services/grader/`` to; requests go through the proxy."""
+    started = start_grader(hub, tmp_path_factory.mktemp("grader"), hub.grader_port)
+    started.url = f"{hub.url}/services/grader/api"
+    yield started
+    stop(started.process)
+
+
+@pytest.fixture(autouse=True)
+def empty_grader(request):
+    """Each test starts from a grader with nothing released and no submissions."""
+    if "grader" not in request.fixturenames:
+        return
+    grader = request.getfixturevalue("grader")
+    db = Database(grader.settings().db_url)
+    with db.transaction() as session:
+        for model in (Job, Submission, Release):
+            for row in session.scalars(select(model)):
+                session.delete(row)
+            session.flush()
+    db.dispose()
+    shutil.rmtree(grader.settings().submissions_dir, ignore_errors=True)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def call(hub: Hub, grader: Grader, user: str, method: str, path: str, **kwargs):
+    headers = kwargs.pop("headers", {})
+    headers.setdefault("Authorization", f"token {hub.token(user)}")
+    return requests.request(method, f"{grader.url}/{path}", headers=headers, timeout=30,
+                            allow_redirects=False, **kwargs)
+
+
+def tar_of(files: dict[str, bytes], links: dict[str, str] | None = None) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+        for name, target in (links or {}).items():
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.SYMTYPE
+            info.linkname = target
+            archive.addfile(info)
+    return buffer.getvalue()
+
+
+PS1 = "courses/python-101/assignments/ps1-basics"
+
+
+@pytest.fixture
+def released(hub, grader) -> None:
+    response = call(hub, grader, "ada", "POST", f"{PS1}/release")
+    assert response.status_code in {200, 201}, response.text
+
+
+def submit(hub, grader, user: str, data: bytes, **kwargs):
+    return call(hub, grader, user, "POST", f"{PS1}/submissions", data=data,
+                headers={"Content-Type": "application/gzip"}, **kwargs)
+
+
+def graded_with_feedback(grader: Grader, submission_id: str) -> None:
+    """What a worker leaves behind: the grade and a feedback folder (not released)."""
+    folder = grader.settings().submissions_dir / submission_id / "feedback-1-1"
+    folder.mkdir(parents=True)
+    (folder / "ps1-basics.html").write_text(f"<p>feedback {submission_id}</p>")
+    db = Database(grader.settings().db_url, create=False)
+    with db.transaction() as session:
+        row = session.get(Submission, submission_id)
+        row.status, row.score, row.max_score = "graded", 7.0, 10.0
+        row.feedback_path, row.graded_at = str(folder), dt.datetime.now(dt.UTC)
+    db.dispose()
+
+
+# -- signing in -------------------------------------------------------------------------------
+
+
+def test_a_request_without_a_token_is_401_with_a_message(grader):
+    response = requests.post(f"{grader.url}/{PS1}/submissions", data=b"x", timeout=30)
+    assert response.status_code == 401
+    assert response.json()["error"] == "unauthenticated"
+    assert "hub" in response.json()["message"]
+
+
+def test_a_token_the_hub_does_not_know_is_401(grader):
+    response = requests.get(f"{grader.url}/courses/python-101/assignments", timeout=30,
+                            headers={"Authorization": "token not-a-real-token"})
+    assert response.status_code == 401
+
+
+def test_a_hub_user_without_access_to_the_grader_is_refused(hub, grader):
+    response = call(hub, grader, "outsider", "GET", "courses/python-101/assignments")
+    assert response.status_code == 403
+    assert "may not use the grader" in response.json()["message"]
+
+
+def test_a_browser_signs_in_through_hub_oauth_and_uses_the_cookie(hub, grader, released):
+    browser = requests.Session()
+    login = browser.get(f"{hub.url}/hub/login", timeout=30)
+    assert login.status_code == 200
+    signed_in = browser.post(
+        f"{hub.url}/hub/login?next=/hub/home", timeout=30,
+        data={"username": "grace", "password": "any", "_xsrf": browser.cookies.get("_xsrf")},
+    )
+    assert signed_in.status_code == 200, signed_in.url
+    answer = browser.get(f"{grader.url}/courses/python-101/assignments", timeout=30)
+    assert answer.status_code == 200, (answer.url, answer.text[:300])
+    assert answer.history and "/hub/api/oauth2/authorize" in answer.history[0].headers["Location"]
+    assert [a["assignment"] for a in answer.json()["assignments"]] == ["ps1-basics"]
+    assert browser.cookies.get("service-grader", path="/services/grader/")
+
+
+# -- learners ---------------------------------------------------------------------------------
+
+
+def test_learners_see_released_assignments_with_their_own_submissions(hub, grader, released):
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()
+    submit(hub, grader, "linus", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    response = call(hub, grader, "grace", "GET", "courses/python-101/assignments")
+    assert response.status_code == 200
+    (assignment,) = response.json()["assignments"]
+    assert assignment["assignment"] == "ps1-basics"
+    assert assignment["due_at"] == "2027-01-31T23:59:00+00:00"
+    assert assignment["notebooks"] == ["ps1-basics.ipynb"]
+    assert [s["id"] for s in assignment["submissions"]] == [mine["id"]]
+    assert assignment["feedback"] == []
+
+
+def test_nothing_is_listed_before_a_release(hub, grader):
+    response = call(hub, grader, "grace", "GET", "courses/python-101/assignments")
+    assert response.json() == {"assignments": []}
+    fetch = call(hub, grader, "grace", "GET", f"{PS1}/release")
+    assert fetch.status_code == 404
+    assert fetch.json()["error"] == "not-found"
+
+
+def test_a_learner_fetches_the_released_files(hub, grader, released):
+    response = call(hub, grader, "grace", "GET", f"{PS1}/release")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/gzip"
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
+        assert archive.getnames() == ["ps1-basics.ipynb"]
+        assert archive.extractfile("ps1-basics.ipynb").read() == NOTEBOOK
+
+
+def test_a_submission_is_answered_202_once_it_is_committed(hub, grader, released):
+    response = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert set(body) == {"id", "course", "assignment", "learner", "submitted_at", "status",
+                         "late", "score", "max_score", "message"}
+    assert (body["learner"], body["status"], body["late"], body["score"]) == (
+        "grace", "queued", False, None
+    )
+    (row,) = grader.rows(Submission)
+    assert row.id == body["id"]
+    assert dt.datetime.fromisoformat(body["submitted_at"]) == row.submitted_at
+    (job,) = grader.rows(Job)
+    assert (job.submission_id, job.kind) == (body["id"], "autograde")
+    files = grader.settings().submissions_dir / body["id"] / "files"
+    assert (files / "ps1-basics.ipynb").read_bytes() == NOTEBOOK
+
+
+def test_a_learner_cannot_submit_as_someone_else(hub, grader, released):
+    response = call(
+        hub, grader, "grace", "POST", f"{PS1}/submissions?learner=linus",
+        data=tar_of({"ps1-basics.ipynb": NOTEBOOK}),
+        headers={"Content-Type": "application/gzip", "X-Learner": "linus"},
+    )
+    assert response.status_code == 202
+    assert response.json()["learner"] == "grace"
+    assert [row.learner for row in grader.rows(Submission)] == ["grace"]
+
+
+def test_instructors_and_other_courses_learners_cannot_submit(hub, grader, released):
+    for user in ("ada", "katherine"):
+        response = submit(hub, grader, user, tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+        assert response.status_code == 403, user
+    assert grader.rows(Submission) == []
+
+
+def test_a_learner_cannot_read_another_learners_submissions(hub, grader, released):
+    submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    linus = submit(hub, grader, "linus", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()
+    own = call(hub, grader, "grace", "GET", f"{PS1}/submissions").json()["submissions"]
+    assert [s["learner"] for s in own] == ["grace"]
+    other = call(hub, grader, "grace", "GET", f"{PS1}/submissions?learner=linus")
+    assert other.status_code == 403
+    assert linus["id"] not in other.text
+
+
+def test_a_learner_cannot_fetch_another_learners_feedback(hub, grader, released):
+    linus = submit(hub, grader, "linus", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    graded_with_feedback(grader, linus)
+    released_feedback = call(hub, grader, "ada", "POST", f"{PS1}/feedback", json={})
+    assert released_feedback.json() == {"released": [linus]}
+    response = call(hub, grader, "grace", "GET", f"{PS1}/submissions/{linus}/feedback")
+    assert response.status_code == 404
+    assert "feedback" not in response.text.lower() or "no submission" in response.text
+
+
+def test_feedback_is_fetched_once_released(hub, grader, released):
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    graded_with_feedback(grader, mine)
+    path = f"{PS1}/submissions/{mine}/feedback"
+    assert call(hub, grader, "grace", "GET", path).status_code == 404
+    assert call(hub, grader, "ada", "GET", path).status_code == 200  # instructors: any time
+    call(hub, grader, "ada", "POST", f"{PS1}/feedback", json={"submissions": [mine]})
+    response = call(hub, grader, "grace", "GET", path)
+    assert response.status_code == 200
+    with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
+        assert archive.extractfile("ps1-basics.html").read().decode() == f"<p>feedback {mine}</p>"
+    listed = call(hub, grader, "grace", "GET", "courses/python-101/assignments").json()
+    assert listed["assignments"][0]["feedback"] == [mine]
+
+
+# -- uploads that are refused ----------------------------------------------------------------
+
+
+def test_an_upload_over_the_limit_is_413_and_nothing_is_kept(hub, grader, released):
+    big = os.urandom(MAX_BYTES + 1)
+    response = submit(hub, grader, "grace", big)
+    assert response.status_code == 413
+    assert response.json()["error"] == "too-large"
+    assert str(MAX_BYTES) in response.json()["message"]
+    assert grader.rows(Submission) == [] and grader.rows(Job) == []
+
+
+def test_a_streamed_upload_without_length_is_cut_off_at_the_limit(hub, grader, released):
+    def chunks():
+        for _ in range(10):
+            yield os.urandom(MAX_BYTES // 5)
+
+    response = submit(hub, grader, "grace", chunks())
+    assert response.status_code == 413
+    assert grader.rows(Submission) == []
+
+
+def test_a_much_larger_upload_still_gets_a_clear_answer(hub, grader, released):
+    response = submit(hub, grader, "grace", os.urandom(MAX_BYTES * 30))
+    assert response.status_code == 413
+    assert "larger than" in response.json()["message"]
+
+
+@pytest.mark.parametrize(
+    ("data", "problem"),
+    [
+        (b"this is not a tar", "not a tar archive"),
+        (tar_of({"ps1-basics.ipynb": NOTEBOOK, "../../../escape.py": b"x"}), "'..'"),
+        (tar_of({"/etc/evil": b"x"}), "absolute paths"),
+        (tar_of({"ps1-basics.ipynb": NOTEBOOK}, links={"secret": "/etc/shadow"}), "links"),
+        (tar_of({f"f{i}.txt": b"x" for i in range(21)}), "more than 20 files"),
+        (tar_of({"zeros.txt": b"\0" * (MAX_BYTES + 1)}), "add up to more than"),
+    ],
+)
+def test_a_malformed_or_unsafe_upload_is_400_and_nothing_is_kept(
+    hub, grader, released, data, problem
+):
+    response = submit(hub, grader, "grace", data)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "invalid"
+    assert problem in response.json()["message"]
+    assert grader.rows(Submission) == [] and grader.rows(Job) == []
+    submissions = grader.settings().submissions_dir
+    assert not [p for p in submissions.rglob("*") if p.is_file()]
+    assert not (grader.var_dir.parent / "escape.py").exists()
+
+
+# -- instructors ------------------------------------------------------------------------------
+
+
+def test_an_instructor_releases_and_unreleases(hub, grader):
+    released = call(hub, grader, "ada", "POST", f"{PS1}/release",
+                    json={"due_at": "2027-02-01T00:00:00+00:00", "feedback": "manual"})
+    assert released.status_code == 201, released.text
+    assert released.json()["due_at"] == "2027-02-01T00:00:00+00:00"
+    assert released.json()["feedback"] == "manual"
+    assert call(hub, grader, "ada", "POST", f"{PS1}/release").status_code == 200
+    listed = call(hub, grader, "grace", "GET", "courses/python-101/assignments").json()
+    assert [a["assignment"] for a in listed["assignments"]] == ["ps1-basics"]
+    assert call(hub, grader, "ada", "DELETE", f"{PS1}/release").status_code == 204
+    listed = call(hub, grader, "grace", "GET", "courses/python-101/assignments").json()
+    assert listed == {"assignments": []}
+    assert call(hub, grader, "ada", "DELETE", f"{PS1}/release").status_code == 404
+
+
+def test_a_malformed_release_body_is_400(hub, grader):
+    response = call(hub, grader, "ada", "POST", f"{PS1}/release", data=b"{not json",
+                    headers={"Content-Type": "application/json"})
+    assert response.status_code == 400
+    assert response.json() == {"error": "invalid", "message": "The body is not JSON."}
+
+
+def test_instructors_see_every_submission_or_one_learners(hub, grader, released):
+    for user in ("grace", "linus"):
+        submit(hub, grader, user, tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    every = call(hub, grader, "ada", "GET", f"{PS1}/submissions").json()["submissions"]
+    assert sorted(s["learner"] for s in every) == ["grace", "linus"]
+    one = call(hub, grader, "ada", "GET", f"{PS1}/submissions?learner=linus").json()
+    assert [s["learner"] for s in one["submissions"]] == ["linus"]
+
+
+def test_an_instructor_regrades_and_exports_grades(hub, grader, released):
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    graded_with_feedback(grader, mine)
+    db = Database(grader.settings().db_url, create=False)
+    with db.transaction() as session:
+        for job in session.scalars(select(Job)):
+            job.done_at = dt.datetime.now(dt.UTC)
+    db.dispose()
+    regrade = call(hub, grader, "ada", "POST", f"{PS1}/regrade", json={})
+    assert regrade.status_code == 202
+    assert regrade.json() == {"submissions": [mine]}
+    csv = call(hub, grader, "ada", "GET", "courses/python-101/grades.csv")
+    assert csv.status_code == 200
+    assert csv.headers["Content-Type"].startswith("text/csv")
+    assert csv.text.splitlines()[0].startswith("course,assignment,learner,submission_id")
+
+
+def test_a_hub_admin_is_an_instructor_of_every_course(hub, grader, released):
+    response = call(hub, grader, "root", "GET", f"{PS1}/submissions")
+    assert response.status_code == 200
+    assert call(hub, grader, "root", "GET", "courses/data-201/grades.csv").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", f"{PS1}/release", None),
+        ("DELETE", f"{PS1}/release", None),
+        ("POST", f"{PS1}/regrade", {}),
+        ("POST", f"{PS1}/feedback", {}),
+        ("GET", "courses/python-101/grades.csv", None),
+        ("GET", f"{PS1}/submissions", None),
+        ("GET", "courses/python-101/assignments", None),
+    ],
+)
+def test_an_instructor_of_another_course_is_refused(hub, grader, released, method, path, body):
+    response = call(hub, grader, "barbara", method, path, json=body)
+    assert response.status_code == 403, response.text
+    assert response.json()["error"] == "forbidden"
+    assert grader.rows(Release)[0].assignment == "ps1-basics"  # still released
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", f"{PS1}/release"), ("DELETE", f"{PS1}/release"), ("POST", f"{PS1}/regrade"),
+     ("POST", f"{PS1}/feedback"), ("GET", "courses/python-101/grades.csv")],
+)
+def test_learners_cannot_do_what_instructors_do(hub, grader, released, method, path):
+    response = call(hub, grader, "grace", method, path, json={})
+    assert response.status_code == 403
+    assert "Only instructors of python-101" in response.json()["message"]
+
+
+def test_an_unknown_path_is_a_json_404(hub, grader):
+    response = call(hub, grader, "grace", "GET", "courses/python-101/nothing-here")
+    assert response.status_code == 404
+    assert response.json()["error"] == "not-found"
+
+
+# -- durability -----------------------------------------------------------------------------
+
+
+def test_a_submission_answered_202_survives_a_kill_right_after(hub, tmp_path, released):
+    """``released`` is the shared grader's; this test's grader is its own (own folder and
+    database), released through its own API."""
+    own = start_grader(hub, tmp_path, free_port())
+    try:
+        assert call(hub, own, "ada", "POST", f"{PS1}/release").status_code == 201
+        response = submit(hub, own, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+        os.kill(own.process.pid, signal.SIGKILL)
+        assert response.status_code == 202
+        own.process.wait()
+    finally:
+        stop(own.process)
+    submission_id = response.json()["id"]
+    (row,) = own.rows(Submission)
+    assert (row.id, row.status, row.learner) == (submission_id, "queued", "grace")
+    (job,) = own.rows(Job)
+    assert (job.submission_id, job.done_at) == (submission_id, None)
+    files = own.settings().submissions_dir / submission_id / "files" / "ps1-basics.ipynb"
+    assert files.read_bytes() == NOTEBOOK
+

@@ -1,0 +1,95 @@
+"""The grader's settings: defaults under the studio's var folder, values from the environment,
+clear errors for unusable values."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from grading.settings import MIB, SettingError, Settings
+from grading.store import database_url
+
+
+def test_defaults_live_under_the_studio_var_folder(tmp_path):
+    settings = Settings.from_env({"STUDIO_VAR_DIR": str(tmp_path)})
+    assert settings.root == tmp_path / "grader"
+    assert settings.db_url == f"sqlite:///{tmp_path / 'grader' / 'grader.sqlite'}"
+    assert settings.workers == os.cpu_count()
+    assert settings.max_submission_bytes == 20 * MIB
+    assert settings.lms_url == "http://127.0.0.1:8000"
+    assert settings.lms_token == ""
+    assert settings.courses_dir.name == "courses"
+    assert settings.submissions_dir == tmp_path / "grader" / "submissions"
+    course_dir = settings.nbgrader_course_dir("python-101")
+    assert course_dir == tmp_path / "grader" / "courses" / "python-101"
+
+
+def test_values_come_from_the_environment(tmp_path):
+    settings = Settings.from_env({
+        "STUDIO_VAR_DIR": str(tmp_path),
+        "GRADER_ROOT": str(tmp_path / "elsewhere"),
+        "GRADER_DB_URL": "postgres://u:p@db:5432/grader",
+        "GRADER_WORKERS": "0",
+        "GRADER_MAX_SUBMISSION_BYTES": "1000",
+        "GRADER_LEASE_SECONDS": "12.5",
+        "LMS_PUBLIC_URL": "https://lms.example.org",
+        "LMS_INTERNAL_URL": "http://lms:8000/",
+        "STUDIO_COURSES_DIR": str(tmp_path / "c"),
+    })
+    assert settings.root == tmp_path / "elsewhere"
+    assert settings.db_url == "postgres://u:p@db:5432/grader"
+    assert settings.workers == 0
+    assert settings.max_submission_bytes == 1000
+    assert settings.lease_seconds == 12.5
+    assert settings.lms_url == "http://lms:8000"
+    assert settings.studio_course_dir("python-101") == tmp_path / "c" / "python-101"
+
+
+def test_the_lms_url_defaults_to_the_public_one():
+    settings = Settings.from_env({"LMS_PUBLIC_URL": "https://lms.example.org"})
+    assert settings.lms_url == "https://lms.example.org"
+
+
+def test_the_lms_token_may_come_from_a_file(tmp_path):
+    secret = tmp_path / "token"
+    secret.write_text("tok-from-file\n")
+    assert Settings.from_env({"LMS_GRADER_TOKEN_FILE": str(secret)}).lms_token == "tok-from-file"
+    assert Settings.from_env({"LMS_GRADER_TOKEN": "direct"}).lms_token == "direct"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("GRADER_WORKERS", "many"), ("GRADER_WORKERS", "-1"), ("GRADER_LEASE_SECONDS", "0"),
+     ("GRADER_MAX_SUBMISSION_BYTES", "1.5")],
+)
+def test_unusable_numbers_are_refused_by_name(name, value):
+    with pytest.raises(SettingError, match=name):
+        Settings.from_env({name: value})
+
+
+def test_the_cookie_secret_is_generated_once_and_kept(tmp_path):
+    settings = Settings.from_env({"STUDIO_VAR_DIR": str(tmp_path)})
+    first = settings.cookie_secret()
+    assert len(first) == 64
+    assert settings.cookie_secret() == first
+    assert (tmp_path / "secrets" / "grader-cookie-secret").stat().st_mode & 0o777 == 0o600
+    assert Settings.from_env({"GRADER_COOKIE_SECRET": "given"}).cookie_secret() == b"given"
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgres://u:p@h:5432/g", "postgresql+psycopg"),
+        ("postgresql://u:p@h:5432/g", "postgresql+psycopg"),
+        ("postgresql+psycopg://u:p@h/g", "postgresql+psycopg"),
+        ("sqlite:////tmp/x.sqlite", "sqlite"),
+    ],
+)
+def test_database_urls_use_psycopg_3_or_sqlite(url, driver):
+    assert database_url(url).drivername == driver
+
+
+def test_other_databases_are_refused():
+    with pytest.raises(ValueError, match="neither SQLite nor PostgreSQL"):
+        database_url("mysql://u:p@h/g")

@@ -1,0 +1,255 @@
+"""A worker's round: claim, grade (a fake ``grade``), record, push (a recording LMS), finish."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import io
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from grading import services
+from grading.lms import LMSRejected
+from grading.queue import claim
+from grading.store import Job, JobKind, Submission, SubmissionStatus
+from grading.worker import Result, Worker
+
+
+class RecordingLMS:
+    """Takes every push; ``refuse`` makes it refuse them instead."""
+
+    def __init__(self) -> None:
+        self.pushes = []
+        self.refuse: LMSRejected | None = None
+
+    def push(self, grade):
+        if self.refuse:
+            raise self.refuse
+        self.pushes.append(grade)
+        return {}
+
+
+class FakeGrader:
+    """Grades like nbgrader would: writes feedback to the learner's one feedback folder."""
+
+    def __init__(self, root: Path, status: str = "graded", score: float = 7.5) -> None:
+        self.root = root
+        self.status = status
+        self.score = score
+        self.error: Exception | None = None
+        self.graded: list[str] = []
+        self.during = None
+
+    def __call__(self, submission: Submission) -> Result:
+        self.graded.append(submission.id)
+        if self.during:
+            self.during()
+        if self.error:
+            raise self.error
+        feedback = self.root / "feedback" / submission.learner / submission.assignment
+        feedback.mkdir(parents=True, exist_ok=True)
+        text = (Path(submission.files_path) / "a.ipynb").read_text()
+        (feedback / "a.html").write_text(f"<p>feedback on {text}</p>")
+        return Result(
+            status=self.status, score=self.score if self.status == "graded" else 0,
+            max_score=10, breakdown=[{"id": "t1", "score": self.score, "max_score": 10}],
+            feedback_dir=feedback,
+            message="" if self.status == "graded" else "a.ipynb is not a notebook",
+        )
+
+
+@pytest.fixture
+def lms() -> RecordingLMS:
+    return RecordingLMS()
+
+
+@pytest.fixture
+def grader(tmp_path) -> FakeGrader:
+    return FakeGrader(tmp_path / "nbgrader")
+
+
+@pytest.fixture
+def worker(grader_settings, grader_db, grader, lms) -> Worker:
+    return Worker(grader_settings, grader_db, grader, lms, "w1")
+
+
+@pytest.fixture
+def submitted(grader_db, grader_settings, release_row, tar_of):
+    def submit(content: bytes = b"v1", learner: str = "grace") -> str:
+        data = tar_of({"a.ipynb": content})
+        return services.submit(grader_db, grader_settings, "python-101", "ps1-basics", learner,
+                               io.BytesIO(data)).id
+
+    return submit
+
+
+def row(db, submission_id: str) -> Submission:
+    with db.transaction() as session:
+        return session.get(Submission, submission_id)
+
+
+def jobs(db) -> list[Job]:
+    with db.transaction() as session:
+        return list(session.scalars(select(Job).order_by(Job.id)))
+
+
+def test_a_graded_submission_is_recorded_then_pushed_once(
+    worker, grader_db, release_row, submitted, lms
+):
+    release_row()
+    submission_id = submitted()
+    assert worker.run_once() is True
+    graded = row(grader_db, submission_id)
+    assert (graded.status, graded.score, graded.max_score) == ("graded", 7.5, 10.0)
+    assert graded.breakdown == [{"id": "t1", "score": 7.5, "max_score": 10}]
+    assert graded.feedback_released is True
+    assert graded.graded_at is not None and graded.pushed_at is None
+    assert lms.pushes == []  # the push is a job of its own, committed with the grade
+    assert worker.run_once() is True
+    (push,) = lms.pushes
+    assert (push.submission_id, push.learner, push.score, push.status) == (
+        submission_id, "grace", 7.5, "graded"
+    )
+    assert push.feedback_html == "<p>feedback on v1</p>"
+    assert push.submitted_at == graded.submitted_at
+    assert row(grader_db, submission_id).pushed_at is not None
+    assert worker.run_once() is False
+    assert [(j.kind, j.done_at is not None, j.failed) for j in jobs(grader_db)] == [
+        (JobKind.AUTOGRADE, True, False), (JobKind.PUSH, True, False)
+    ]
+
+
+def test_without_an_lms_grades_are_recorded_and_no_push_is_queued(
+    grader_settings, grader_db, grader, release_row, submitted
+):
+    release_row()
+    submission_id = submitted()
+    assert Worker(grader_settings, grader_db, grader, None, "w1").run_once()
+    assert row(grader_db, submission_id).status == "graded"
+    assert [j.kind for j in jobs(grader_db)] == [JobKind.AUTOGRADE]
+
+
+def test_each_submission_keeps_its_own_feedback(worker, grader_db, release_row, submitted):
+    release_row()
+    first, second = submitted(b"v1"), submitted(b"v2")
+    while worker.run_once():
+        pass
+    for submission_id, text in ((first, "v1"), (second, "v2")):
+        folder = Path(row(grader_db, submission_id).feedback_path)
+        assert folder.is_relative_to(worker.settings.submissions_dir / submission_id)
+        assert (folder / "a.html").read_text() == f"<p>feedback on {text}</p>"
+
+
+def test_held_back_feedback_reaches_the_lms_when_released(
+    worker, grader_db, release_row, submitted, lms
+):
+    release_row(feedback_auto=False)
+    submission_id = submitted()
+    while worker.run_once():
+        pass
+    assert [p.feedback_html for p in lms.pushes] == [""]
+    assert row(grader_db, submission_id).feedback_released is False
+    services.release_feedback(grader_db, "python-101", "ps1-basics", None, push=True)
+    while worker.run_once():
+        pass
+    assert [p.feedback_html for p in lms.pushes] == ["", "<p>feedback on v1</p>"]
+    assert {p.submission_id for p in lms.pushes} == {submission_id}
+
+
+def test_an_invalid_notebook_is_recorded_and_pushed_as_invalid(
+    worker, grader_db, grader, release_row, submitted, lms
+):
+    release_row()
+    grader.status = "invalid"
+    submission_id = submitted()
+    while worker.run_once():
+        pass
+    invalid = row(grader_db, submission_id)
+    assert (invalid.status, invalid.message) == ("invalid", "a.ipynb is not a notebook")
+    assert [(p.status, p.score) for p in lms.pushes] == [("invalid", 0)]
+
+
+def test_a_grader_error_is_retried_and_finally_marks_the_submission_failed(
+    grader_settings, grader_db, grader, lms, release_row, submitted
+):
+    release_row()
+    grader.error = RuntimeError("docker is not answering")
+    worker = Worker(dataclasses.replace(grader_settings, max_attempts=2), grader_db, grader, lms,
+                    "w1")
+    submission_id = submitted()
+    assert worker.run_once()
+    assert row(grader_db, submission_id).status == SubmissionStatus.QUEUED
+    (job,) = jobs(grader_db)
+    assert "docker is not answering" in job.last_error
+    assert job.run_after > dt.datetime.now(dt.UTC)
+    assert worker.run_once() is False  # not before its retry time
+    with grader_db.transaction() as session:
+        session.get(Job, job.id).run_after = dt.datetime.now(dt.UTC)  # the retry time came
+    assert worker.run_once()
+    failed = row(grader_db, submission_id)
+    assert failed.status == SubmissionStatus.FAILED
+    assert "RuntimeError: docker is not answering" in failed.message
+    assert lms.pushes == []
+
+
+def test_a_result_with_an_unknown_status_is_an_error(
+    grader_settings, grader_db, grader, lms, release_row, submitted
+):
+    release_row()
+    grader.status = "late-rejected"
+    worker = Worker(dataclasses.replace(grader_settings, max_attempts=1), grader_db, grader, lms,
+                    "w1")
+    submission_id = submitted()
+    worker.run_once()
+    failed = row(grader_db, submission_id)
+    assert failed.status == SubmissionStatus.FAILED
+    assert "expected one of graded, invalid" in failed.message
+
+
+def test_a_worker_that_lost_its_job_records_nothing(
+    worker, grader_db, grader, release_row, submitted, lms, grader_settings
+):
+    release_row()
+    submission_id = submitted()
+    taken = {}
+
+    def another_worker_takes_over() -> None:  # this worker stalls past its lease meanwhile
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=grader_settings.lease_seconds + 1)
+        taken["job"] = claim(grader_db, "w2", 30, 3, now=later)
+
+    grader.during = another_worker_takes_over
+    assert worker.run_once()
+    assert taken["job"].submission_id == submission_id
+    stalled = row(grader_db, submission_id)
+    assert (stalled.status, stalled.score, stalled.feedback_path) == ("grading", None, None)
+    assert not list((worker.settings.submissions_dir / submission_id).glob("feedback-*"))
+    assert [j.kind for j in jobs(grader_db)] == [JobKind.AUTOGRADE]
+
+
+def test_a_refused_push_is_given_up_and_the_grade_stays(
+    worker, grader_db, release_row, submitted, lms
+):
+    release_row()
+    submission_id = submitted()
+    worker.run_once()
+    lms.refuse = LMSRejected(400, "grace is not enrolled in the course python-101.")
+    worker.run_once()
+    push = jobs(grader_db)[-1]
+    assert (push.failed, push.done_at is not None) == (True, True)
+    assert "not enrolled" in push.last_error
+    assert row(grader_db, submission_id).status == "graded"
+
+
+def test_a_push_refused_for_its_token_is_retried_later(
+    worker, grader_db, release_row, submitted, lms
+):
+    release_row()
+    submitted()
+    worker.run_once()
+    lms.refuse = LMSRejected(401, "Invalid token.")
+    worker.run_once()
+    push = jobs(grader_db)[-1]
+    assert (push.failed, push.done_at, push.claimed_by) == (False, None, None)
+    assert "Invalid token" in push.last_error
