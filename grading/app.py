@@ -92,7 +92,11 @@ class GraderHandler(HubOAuthenticated, RequestHandler):
         except UserNotAllowed:
             raise ServiceError(403, "forbidden", f"{model.get('name')} may not use the grader "
                                "service (the hub has not granted access to it).") from None
-        self.current_user = Caller.from_hub_model(model)
+        self.current_user = Caller.from_hub_model(model, self.grader.trusted_services)
+        acting_for = self.request.headers.get("X-Studio-User", "")
+        if self.current_user.trusted and acting_for:
+            log.info("%s %s by %s for %s", self.request.method, self.request.path,
+                     self.current_user.name, acting_for[:64])
 
     # -- who may -----------------------------------------------------------------------------
 
@@ -170,6 +174,15 @@ class GraderHandler(HubOAuthenticated, RequestHandler):
                      value.message)
             return
         super().log_exception(typ, value, tb)
+
+
+class CoursesHandler(GraderHandler):
+    """``GET api/courses``: the caller's courses and role in each, from their hub groups
+    (what nbgrader's course list in JupyterLab shows)."""
+
+    async def get(self) -> None:
+        listed = [{"course": c, "role": r} for c, r in self.current_user.courses().items()]
+        self.send_json({"courses": listed})
 
 
 class AssignmentsHandler(GraderHandler):
@@ -361,6 +374,7 @@ def make_app(
         [
             (f"{prefix}oauth_callback", OAuthCallbackHandler),
             (f"{prefix}api/health", HealthHandler),
+            (f"{prefix}api/courses", CoursesHandler),
             (f"{api}/assignments", AssignmentsHandler),
             (f"{on}/release", ReleaseHandler),
             (f"{on}/submissions", SubmissionsHandler),
@@ -394,7 +408,7 @@ def serve(
     if pool:
         pool.start()
     app = make_app(settings, db, course_ops)
-    url = urlparse(settings.service_url)
+    url = urlparse(settings.bind_url)
 
     async def main() -> None:
         server = HTTPServer(
@@ -402,7 +416,7 @@ def serve(
             max_body_size=max(UNREAD_BODY_BYTES, settings.max_submission_bytes),
         )
         server.listen(url.port or 80, url.hostname or "127.0.0.1")
-        log.info("grader API on %s (prefix %s), %s workers", settings.service_url,
+        log.info("grader API on %s (prefix %s), %s workers", settings.bind_url,
                  app.settings["hub_auth"].base_url, pool.count if pool else 0)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

@@ -8,7 +8,9 @@ it; without it the caller is refused with 403).
 
 Course roles follow nbgrader's JupyterHub convention, which the LMS mirrors into hub groups at
 each login: ``nbgrader-<course>`` for learners, ``formgrade-<course>`` for instructors; hub admins
-are instructors of every course. Nothing else grants anything.
+are instructors of every course, and so are the hub services named in
+``GRADER_TRUSTED_SERVICES`` (the LMS, which decides who teaches and acts for them). Nothing else
+grants anything.
 """
 
 from __future__ import annotations
@@ -32,23 +34,46 @@ class Caller:
     kind: str = "user"
     admin: bool = False
     groups: frozenset[str] = frozenset()
+    trusted: bool = False
+    """A hub service the grader trusts to act for instructors (``GRADER_TRUSTED_SERVICES``)."""
 
     @classmethod
-    def from_hub_model(cls, model: Mapping[str, Any]) -> Caller:
+    def from_hub_model(
+        cls, model: Mapping[str, Any], trusted_services: frozenset[str] = frozenset()
+    ) -> Caller:
+        kind = str(model.get("kind", "user"))
+        name = str(model["name"])
         return cls(
-            name=str(model["name"]),
-            kind=str(model.get("kind", "user")),
+            name=name,
+            kind=kind,
             admin=bool(model.get("admin", False)),
             groups=frozenset(model.get("groups") or ()),
+            trusted=kind == "service" and name in trusted_services,
         )
 
     def learns(self, course: str) -> bool:
         return self.kind == "user" and f"{LEARNER_GROUP_PREFIX}{course}" in self.groups
 
     def teaches(self, course: str) -> bool:
+        if self.trusted:
+            return True
         if self.kind != "user":
             return False
         return self.admin or f"{INSTRUCTOR_GROUP_PREFIX}{course}" in self.groups
+
+    def courses(self) -> dict[str, str]:
+        """The courses the caller's groups name: slug -> ``learner`` or ``instructor`` (an
+        instructor who is also in the learners' group is an instructor)."""
+        roles: dict[str, str] = {}
+        if self.kind != "user":
+            return roles
+        for group in sorted(self.groups):
+            if group.startswith(LEARNER_GROUP_PREFIX):
+                roles.setdefault(group.removeprefix(LEARNER_GROUP_PREFIX), "learner")
+        for group in self.groups:
+            if group.startswith(INSTRUCTOR_GROUP_PREFIX):
+                roles[group.removeprefix(INSTRUCTOR_GROUP_PREFIX)] = "instructor"
+        return dict(sorted(roles.items()))
 
     def belongs_to(self, course: str) -> bool:
         return self.learns(course) or self.teaches(course)

@@ -95,9 +95,25 @@ class Settings:
     service_name: str
     """``JUPYTERHUB_SERVICE_NAME`` (default ``grader``), set by the hub."""
     service_url: str
-    """``JUPYTERHUB_SERVICE_URL`` (default ``http://127.0.0.1:10101``): where the API listens."""
+    """``JUPYTERHUB_SERVICE_URL`` (default ``http://127.0.0.1:10101``): the service's URL as
+    the hub's proxy reaches it."""
+    bind_url: str
+    """``GRADER_BIND_URL`` (default: ``service_url``): where the API listens. With Docker,
+    ``http://0.0.0.0:10101``: learners' containers reach the API at the notebook network's
+    gateway, as they reach the hub's."""
+    trusted_services: frozenset[str]
+    """``GRADER_TRUSTED_SERVICES`` (default ``lms``, comma-separated): hub services that act
+    for the instructors of every course. The LMS is one: it decides who teaches a course (the
+    hub's groups come from it) and calls the grader with its own hub token."""
     cookie_secret_value: str
     """``GRADER_COOKIE_SECRET`` (or ``_FILE``); empty: generated into ``<var>/secrets/``."""
+    sandbox: dict[str, object]
+    """The grading sandbox's settings (traits of ``grading.sandbox.Sandbox``):
+    ``GRADER_SANDBOX_IMAGE`` (default ``pls-notebook:latest``: for courses naming no image),
+    ``GRADER_SANDBOX_PREFIX`` (``pls-grading``: containers are ``<prefix>-<hex>``),
+    ``GRADER_SANDBOX_MEM`` (``1g``), ``GRADER_SANDBOX_CPUS`` (1), ``GRADER_SANDBOX_PIDS``
+    (256), ``GRADER_CELL_TIMEOUT`` (30 s per cell), ``GRADER_TIME_LIMIT`` (300 s per
+    notebook), ``GRADER_POOL_SIZE`` (1 container started ahead per worker; 0: none)."""
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -106,6 +122,7 @@ class Settings:
         root = Path(_text(env, "GRADER_ROOT", str(var_dir / "grader"))).resolve()
         courses_dir = Path(_text(env, "STUDIO_COURSES_DIR", str(REPO_ROOT / "courses")))
         lms_public = _text(env, "LMS_PUBLIC_URL", "http://127.0.0.1:8000")
+        service_url = _text(env, "JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101")
         return cls(
             var_dir=var_dir,
             courses_dir=courses_dir.resolve(),
@@ -120,8 +137,24 @@ class Settings:
             lms_url=_text(env, "LMS_INTERNAL_URL", lms_public).rstrip("/"),
             lms_token=_secret(env, "LMS_GRADER_TOKEN"),
             service_name=_text(env, "JUPYTERHUB_SERVICE_NAME", "grader"),
-            service_url=_text(env, "JUPYTERHUB_SERVICE_URL", "http://127.0.0.1:10101"),
+            service_url=service_url,
+            bind_url=_text(env, "GRADER_BIND_URL", service_url),
+            trusted_services=frozenset(
+                name.strip()
+                for name in _text(env, "GRADER_TRUSTED_SERVICES", "lms").split(",")
+                if name.strip()
+            ),
             cookie_secret_value=_secret(env, "GRADER_COOKIE_SECRET"),
+            sandbox={
+                "image": _text(env, "GRADER_SANDBOX_IMAGE", "pls-notebook:latest"),
+                "name_prefix": _text(env, "GRADER_SANDBOX_PREFIX", "pls-grading"),
+                "mem_limit": _text(env, "GRADER_SANDBOX_MEM", "1g"),
+                "cpu_limit": _number(env, "GRADER_SANDBOX_CPUS", 1.0, float, 0.1),
+                "pids_limit": _number(env, "GRADER_SANDBOX_PIDS", 256, int, 16),
+                "cell_timeout": _number(env, "GRADER_CELL_TIMEOUT", 30, int, 1),
+                "time_limit": _number(env, "GRADER_TIME_LIMIT", 300, int, 1),
+                "pool_size": _number(env, "GRADER_POOL_SIZE", 1, int, 0),
+            },
         )
 
     # -- where things live -----------------------------------------------------------------

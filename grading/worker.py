@@ -20,6 +20,7 @@ its job to be claimed again once the lease runs out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -77,6 +78,9 @@ class LeaseLost(Exception):
 def nbgrader_grade(settings: Settings, db: Database) -> Grade:
     """The production ``grade``: nbgrader's autograde of the submission in a sandbox."""
     from grading import nbgrader_course  # written beside this module; imported when used
+    from grading.sandbox import Sandbox
+
+    sandbox = Sandbox(**settings.sandbox)  # this worker's, with its warm pool
 
     def grade(submission: Submission):
         with db.transaction() as session:
@@ -88,6 +92,8 @@ def nbgrader_grade(settings: Settings, db: Database) -> Grade:
             Path(submission.files_path),
             release.due_at if release else None,
             release.policy if release else LatePolicy(),
+            submitted_at=submission.submitted_at,
+            sandbox=sandbox,
         )
 
     return grade
@@ -262,7 +268,22 @@ def lms_client(settings: Settings) -> LMSClient | None:
     return LMSClient(settings.lms_url, settings.lms_token)
 
 
-def worker_process(settings: Settings, index: int, grade_factory: GradeFactory) -> None:
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def stop_with_parent() -> None:
+    """Ask Linux for SIGTERM when the process that started this worker dies: a grader killed
+    outright (SIGKILL, OOM) leaves no worker running on without it; the job it held is claimed
+    again once its lease runs out."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def worker_process(
+    settings: Settings, index: int, grade_factory: GradeFactory, parent: int | None = None
+) -> None:
     """The body of one worker process (a module-level function: processes are spawned)."""
     logging.basicConfig(
         level=logging.INFO, format=f"%(asctime)s worker-{index} %(levelname)s %(message)s"
@@ -274,6 +295,9 @@ def worker_process(settings: Settings, index: int, grade_factory: GradeFactory) 
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    stop_with_parent()
+    if parent is not None and os.getppid() != parent:  # it died before the request took hold
+        return
     db = Database(settings.db_url, create=False)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{index}"
     try:
@@ -303,7 +327,7 @@ class WorkerPool:
     def _start(self, index: int) -> None:
         process = self.context.Process(
             target=worker_process,
-            args=(self.settings, index, self.grade_factory),
+            args=(self.settings, index, self.grade_factory, os.getpid()),
             name=f"grader-worker-{index}",
         )
         process.start()

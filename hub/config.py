@@ -21,7 +21,17 @@ from hub.authenticator import StudioAuthenticator
 from hub.courses import CourseCatalog
 from hub.profiles import profiles_from_env
 from hub.roles import course_roles
-from hub.services import idle_culler_role, idle_culler_service
+from hub.services import (
+    GRADER,
+    SERVER_TOKEN_SCOPES,
+    access_scope,
+    grader_service,
+    grader_users_role,
+    idle_culler_role,
+    idle_culler_service,
+    lms_role,
+    lms_service,
+)
 from hub.settings import (
     SettingError,
     courses_dir,
@@ -38,6 +48,8 @@ log = logging.getLogger("hub.config")
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 SPAWNER_CHOICES = ("docker", "swarm", "kubernetes", "local", "auto")
+GRADER_MODES = ("managed", "external", "off")
+GRADER_PORT = 10101
 CLUSTER_SPAWNERS = ("swarm", "kubernetes")  # learners' servers on other machines
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with containers (see configure)
 
@@ -94,6 +106,43 @@ def kube_spawner_class():
             f"{exc}",
         ) from None
     return StudioKubeSpawner
+
+
+def choose_grader(environ: Mapping[str, str]) -> str:
+    """``HUB_GRADER``: ``managed`` (the hub starts the grader), ``external`` or ``off``."""
+    choice = env_str("HUB_GRADER", "managed", environ).lower()
+    if choice not in GRADER_MODES:
+        raise SettingError("HUB_GRADER", choice, f"must be one of {', '.join(GRADER_MODES)}")
+    return choice
+
+
+# The hub's variables a grader it starts also needs (its own GRADER_* pass through as well).
+GRADER_SHARED_ENV = (
+    "PATH", "LANG", "LC_ALL", "DOCKER_HOST", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR",
+    "LMS_PUBLIC_URL", "LMS_INTERNAL_URL", "LMS_GRADER_TOKEN", "LMS_GRADER_TOKEN_FILE",
+)
+
+
+def grader_environment(environ: Mapping[str, str], containers: bool) -> dict[str, str]:
+    """The environment of the grader the hub starts (JupyterHub adds its ``JUPYTERHUB_*``):
+    the studio's folders, the LMS and its grader token, the Docker engine, every ``GRADER_*``.
+    With containers it listens on every interface, like the hub's API: learners' servers reach
+    it at the notebook network's gateway."""
+    env = {
+        key: value
+        for key, value in environ.items()
+        if key in GRADER_SHARED_ENV or key.startswith("GRADER_")
+    }
+    env.setdefault("PATH", os.defpath)
+    image = env_str("HUB_IMAGE", "", environ)
+    if image:  # the sandbox grades a course that names no image in the studio's default one
+        env.setdefault("GRADER_SANDBOX_IMAGE", image)
+    env["STUDIO_VAR_DIR"] = str(var_dir(environ))
+    env["STUDIO_COURSES_DIR"] = str(courses_dir(environ))
+    if containers and "GRADER_BIND_URL" not in env:
+        port = urlparse(env_str("HUB_GRADER_URL", "", environ)).port or GRADER_PORT
+        env["GRADER_BIND_URL"] = f"http://{ALL_INTERFACES}:{port}"
+    return env
 
 
 def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers):
@@ -158,8 +207,7 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
 
     # -- RBAC: one instructor role per course, the culler's role ----------------------------
     catalog = CourseCatalog(courses_dir(environ))
-    grader = env_str("HUB_GRADER_SERVICE", "", environ) or None
-    roles = course_roles(catalog.slugs(), grader)
+    roles = course_roles(catalog.slugs())
 
     # -- idle culling --------------------------------------------------------------------------
     timeout = env_int("HUB_IDLE_TIMEOUT", 3600, environ)
@@ -168,6 +216,29 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
         every = env_int("HUB_IDLE_CULL_EVERY", 0, environ) or None
         services.append(idle_culler_service(timeout, every))
         roles.append(idle_culler_role())
+
+    # -- the grader, and the LMS's token for it ----------------------------------------------
+    grader = choose_grader(environ)
+    if grader != "off":
+        grader_url = env_str("HUB_GRADER_URL", f"http://127.0.0.1:{GRADER_PORT}", environ)
+        environment = grader_environment(environ, containers) if grader == "managed" else None
+        services.append(grader_service(grader_url, environment))
+        roles.append(grader_users_role(catalog.slugs()))
+        lms_token = env_secret("HUB_LMS_SERVICE_TOKEN", environ) or generated_secret(
+            secrets_dir / "hub-lms-service-token"
+        )
+        services.append(lms_service(lms_token))
+        roles.append(lms_role())
+        # Learners' servers call the grader with their own token (nbgrader's exchange).
+        c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, access_scope(GRADER)]
+        port = urlparse(grader_url).port or GRADER_PORT
+        c.StudioSpawnerMixin.service_urls = {
+            "PLS_GRADER_URL": env_str(
+                "HUB_GRADER_SERVER_URL",
+                f"http://{{hub_host}}:{port}/services/{GRADER}/api",
+                environ,
+            )
+        }
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
 
@@ -176,7 +247,13 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     c.Spawner.http_timeout = 120
     c.Spawner.start_timeout = 180
     c.StudioSpawnerMixin.courses_dir = str(catalog.root)
-    c.StudioSpawnerMixin.release_root = env_str("HUB_RELEASE_DIR", "", environ)
+    # The grader's released assignments are copied in at each start (on Docker, bound
+    # read-only); the local fallback's learners fetch them in the Assignments panel instead,
+    # because the grader's folders are private to the studio's own user there.
+    grader_releases = str(var / "grader" / "courses" / "{slug}" / "release")
+    c.StudioSpawnerMixin.release_root = env_str(
+        "HUB_RELEASE_DIR", grader_releases if grader == "managed" and containers else "", environ
+    )
     c.StudioSpawnerMixin.default_image = env_str("HUB_IMAGE", "pls-notebook:latest", environ)
     c.ResourceProfiles.profiles = profiles_from_env(environ)
     if spawner in ("docker", "swarm"):  # the Swarm spawner is a Docker spawner: same settings

@@ -43,14 +43,21 @@ class Material:
     target: PurePosixPath
 
 
-def release_dir(course: CourseSpec, release_root: Path | None) -> Path:
+def release_dir(course: CourseSpec, release_root: Path | str | None) -> Path:
     """Where the course's released (student) assignment folders are: ``<release_root>/<slug>``
-    when a release root is configured, else nbgrader's ``<course folder>/release``."""
-    return release_root / course.slug if release_root else course.root / "release"
+    when a release root is configured, the root itself with ``{slug}`` filled in when it
+    names the slug (the grader's ``courses/{slug}/release``), else nbgrader's
+    ``<course folder>/release``."""
+    if not release_root:
+        return course.root / "release"
+    root = str(release_root)
+    if "{slug}" in root:
+        return Path(root.replace("{slug}", course.slug))
+    return Path(root) / course.slug
 
 
 def course_materials(
-    course: CourseSpec, release_root: Path | None = None, now: dt.datetime | None = None
+    course: CourseSpec, release_root: Path | str | None = None, now: dt.datetime | None = None
 ) -> list[Material]:
     """Every file a learner of ``course`` should have, lessons first."""
     now = now or dt.datetime.now(dt.UTC)

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from hub.courses import instructor_group, learner_group
 
 
-def instructor_scopes(slug: str, grader_service: str | None = None) -> list[str]:
+def instructor_scopes(slug: str) -> list[str]:
     """Scopes an instructor of ``slug`` holds over the course's learners."""
     learners = f"group={learner_group(slug)}"
     scopes = [
@@ -25,20 +25,19 @@ def instructor_scopes(slug: str, grader_service: str | None = None) -> list[str]
         f"admin:servers!{learners}",
         f"access:servers!{learners}",
     ]
-    if grader_service:
-        scopes.append(f"access:services!service={grader_service}")
     return scopes
 
 
-def instructor_role(slug: str, grader_service: str | None = None) -> dict:
+def instructor_role(slug: str) -> dict:
     return {
         "name": f"instructor-{slug}",
         "description": f"Instructors of {slug}: manage and open the course's learners' servers",
-        "scopes": instructor_scopes(slug, grader_service),
+        "scopes": instructor_scopes(slug),
         "groups": [instructor_group(slug)],
     }
 
 
-def course_roles(slugs: Iterable[str], grader_service: str | None = None) -> list[dict]:
-    """One instructor role per course slug, in slug order."""
-    return [instructor_role(slug, grader_service) for slug in sorted(set(slugs))]
+def course_roles(slugs: Iterable[str]) -> list[dict]:
+    """One instructor role per course slug, in slug order. (Calling the grader is granted to
+    learners and instructors alike: ``hub.services.grader_users_role``.)"""
+    return [instructor_role(slug) for slug in sorted(set(slugs))]

@@ -1,8 +1,10 @@
 """``make up``: the whole studio on this machine, in the foreground, until Ctrl-C.
 
 Starts the LMS (``python -m lms.up``: migrations, demo accounts and course, gunicorn) and, once it
-answers, JupyterHub with its proxy. It shares one generated OAuth client secret between them, so
-the LMS registers the hub as its OIDC client on start. The spawner is Docker when an engine
+answers, JupyterHub with its proxy and the services it manages (the idle culler, the grader and
+its workers). The parts share secrets generated once (:data:`SHARED_SECRETS`): the LMS registers
+the hub as its OIDC client, gives the grader's service account its token, and calls the grader
+for instructors with its own hub token. The spawner is Docker when an engine
 answers (the learner image is built first, cached) and the local process spawner otherwise, and
 it says which. Ctrl-C (or SIGTERM) stops the hub, its learners' servers and the LMS.
 
@@ -62,12 +64,30 @@ def choose_spawner(env: dict[str, str]) -> str:
     return wanted
 
 
+# Secrets two parts of the studio share: (file under var/secrets/, the variables naming it).
+SHARED_SECRETS = {
+    # the hub's OIDC client secret: the LMS registers the hub with it
+    "hub-oauth-client-secret": ("HUB_OAUTH_CLIENT_SECRET_FILE",),
+    # the grader's LMS API token: the LMS sets it on the grader's service account
+    "lms-grader-token": ("LMS_GRADER_TOKEN_FILE",),
+    # the LMS's hub token: the hub registers the `lms` service with it, the LMS calls the grader
+    "hub-lms-service-token": ("HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"),
+}
+
+
 def studio_environment() -> dict[str, str]:
+    """The environment of the parts: the shared secrets generated once under var/secrets/ and
+    named by file, and where the LMS reaches the grader (through the hub's proxy)."""
     env = dict(os.environ)
-    secret_file = var_dir(env) / "secrets" / "hub-oauth-client-secret"
-    generated_secret(secret_file)
+    for name, variables in SHARED_SECRETS.items():
+        secret_file = var_dir(env) / "secrets" / name
+        generated_secret(secret_file)
+        for variable in variables:
+            env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
-    env.setdefault("HUB_OAUTH_CLIENT_SECRET_FILE", str(secret_file))
+    hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env).rstrip("/")
+    if env_str("HUB_GRADER", "managed", env) != "off":
+        env.setdefault("LMS_GRADER_API_URL", f"{hub}/services/grader/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 

@@ -41,12 +41,14 @@ ALLOWED_ENV = {"JUPYTER_IMAGE_SPEC", "MEM_LIMIT", "CPU_LIMIT", "MEM_GUARANTEE", 
 def server_env(spawner, env: dict[str, str], allowed: set[str], where: str) -> dict[str, str]:
     """What a container or pod of ``spawner``'s gets of the hub's ``env``: the ``JUPYTERHUB_*``
     variables (the user's own token among them) and ``allowed``, nothing else; instructors also
-    get nbgrader's instructor tools (``JUPYTER_CONFIG_PATH``)."""
+    get nbgrader's instructor tools (``JUPYTER_CONFIG_PATH``), and every server the studio's
+    service URLs (``service_urls``)."""
     env.pop("JPY_API_TOKEN", None)  # deprecated duplicate of JUPYTERHUB_API_TOKEN
     for key in list(env):
         if key not in allowed and not key.startswith(ALLOWED_ENV_PREFIXES):
             spawner.log.warning("Not passing %s into %s's %s", key, spawner.user.name, where)
             env.pop(key)
+    env.update(spawner.service_env(env.get("JUPYTERHUB_API_URL")))
     plan = spawner.plan
     if plan and plan.profile.name == INSTRUCTOR and spawner.instructor_config_path:
         env["JUPYTER_CONFIG_PATH"] = spawner.instructor_config_path

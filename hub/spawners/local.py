@@ -292,6 +292,11 @@ class StudioLocalSpawner(StudioSpawnerMixin, LocalProcessSpawner):
         account = self.account.pw_name if self.account else None
         return server_preexec(str(self.home_dir), self.rlimits(self.plan), account)
 
+    def get_env(self):
+        env = super().get_env()
+        env.update(self.service_env(env.get("JUPYTERHUB_API_URL")))
+        return env
+
     def user_env(self, env):
         env["USER"] = self.account.pw_name if self.account else self.user.name
         env["HOME"] = str(self.home_dir)

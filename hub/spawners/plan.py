@@ -12,9 +12,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
+from urllib.parse import urlparse
 
-from traitlets import Instance, Unicode, default
+from traitlets import Dict, Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from courses.course_file import CourseSpec
@@ -55,7 +55,19 @@ class StudioSpawnerMixin(LoggingConfigurable):
     release_root = Unicode(
         "",
         help="""Folder holding released (student-version) assignments as
-        <release_root>/<slug>/<assignment>/. Empty: nbgrader's <course folder>/release/.""",
+        <release_root>/<slug>/<assignment>/, or, when it contains {slug}, the course's release
+        folder itself (e.g. the grader's var/grader/courses/{slug}/release). Empty: nbgrader's
+        <course folder>/release/.""",
+    ).tag(config=True)
+
+    service_urls = Dict(
+        key_trait=Unicode(),
+        value_trait=Unicode(),
+        help="""Environment variable -> URL of a studio service as the user's server reaches
+        it, e.g. {"PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api"}; {hub_host}
+        is the host at which the server reaches the hub's API (on Docker, the notebook
+        network's gateway). The only additions to a server's environment: no secrets, the
+        server's own hub token is its credential.""",
     ).tag(config=True)
 
     default_image = Unicode(
@@ -68,6 +80,11 @@ class StudioSpawnerMixin(LoggingConfigurable):
     @default("resource_profiles")
     def _resource_profiles_default(self):
         return ResourceProfiles(parent=self)
+
+    def service_env(self, hub_api_url: str | None) -> dict[str, str]:
+        """:attr:`service_urls` with ``{hub_host}`` filled in from ``hub_api_url``."""
+        host = urlparse(hub_api_url or "").hostname or "127.0.0.1"
+        return {name: url.replace("{hub_host}", host) for name, url in self.service_urls.items()}
 
     def spawn_plan(self) -> SpawnPlan:
         groups = group_names(self.user)
@@ -95,6 +112,7 @@ class StudioSpawnerMixin(LoggingConfigurable):
             )
         named = next((course.image for course in courses if course.image), "")
         image = profile.image or named or self.default_image
-        release_root = Path(self.release_root) if self.release_root else None
-        materials = tuple(m for course in courses for m in course_materials(course, release_root))
+        materials = tuple(
+            m for course in courses for m in course_materials(course, self.release_root or None)
+        )
         return SpawnPlan(profile=profile, image=image, courses=courses, materials=materials)

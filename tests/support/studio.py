@@ -287,11 +287,15 @@ def own_studio(
     prefix: str,
     preferred_ports: dict[str, int],
     expect_clean_stop: bool = False,
+    grader: bool = False,
     **extra_env,
 ):
     """Start ``python -m hub.up`` with Docker names under ``prefix``; on exit stop it and remove
     its containers, volumes and network. ``expect_clean_stop``: fail if hub.up itself left a
-    learner container (tests that kill the hub on purpose cannot promise that)."""
+    learner container (tests that kill the hub on purpose cannot promise that). ``grader``: the
+    hub also runs the grader service, as ``make up`` does, on the port ``preferred_ports``
+    names ``grader`` (its sandboxes are named under the prefix too); without it the studio runs
+    no grader (``HUB_GRADER=off``): most tests do not grade, and its workers cost CPU."""
     provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
         [str(ROOT / ".ci" / "provision"), "docker", "images"],
         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
@@ -325,7 +329,14 @@ def own_studio(
         HUB_DOCKER_NETWORK=network,
         HUB_DOCKER_PREFIX=prefix,
         HUB_IDLE_TIMEOUT="0",
+        HUB_GRADER="off",
     )
+    if grader:
+        env.update(
+            HUB_GRADER="managed",
+            HUB_GRADER_URL=f"http://127.0.0.1:{ports['grader']}",
+            GRADER_SANDBOX_PREFIX=f"{prefix}-grading",
+        )
     env.update(extra_env)
     log = var_dir / "studio.log"
     with log.open("wb") as out:

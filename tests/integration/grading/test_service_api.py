@@ -40,6 +40,8 @@ PYTHON = ROOT / ".venv" / "bin" / "python"
 START_SECONDS = 60
 GRADER_TOKEN = "grader-service-token-for-tests-0123456789"
 ADMIN_TOKEN = "tests-admin-service-token-0123456789"
+LMS_TOKEN = "tests-lms-service-token-0123456789"  # the hub service `lms`, trusted by the grader
+OTHER_SERVICE_TOKEN = "tests-other-service-token-0123456789"  # allowed in, trusted for nothing
 MAX_BYTES = 50_000
 GROUPS = {
     "nbgrader-python-101": ["grace", "linus"],
@@ -97,12 +99,16 @@ c.JupyterHub.services = [
     {{"name": "grader", "url": "http://127.0.0.1:{grader}", "api_token": "{grader_token}",
       "oauth_no_confirm": True}},
     {{"name": "tests", "api_token": "{admin_token}"}},
+    {{"name": "lms", "api_token": "{lms_token}"}},
+    {{"name": "other", "api_token": "{other_token}"}},
 ]
 c.JupyterHub.load_groups = {groups}
 c.JupyterHub.load_roles = [
     {{"name": "grader-users", "scopes": ["access:services!service=grader"],
       "groups": {granted}}},
     {{"name": "admin", "services": ["tests"]}},
+    {{"name": "grader-callers", "scopes": ["access:services!service=grader"],
+      "services": ["lms", "other"]}},
 ]
 """
 
@@ -135,6 +141,7 @@ def hub(tmp_path_factory) -> Hub:
     granted = [g for g in GROUPS if g != "visitors"]
     (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
         folder=folder, grader_token=GRADER_TOKEN, admin_token=ADMIN_TOKEN,
+        lms_token=LMS_TOKEN, other_token=OTHER_SERVICE_TOKEN,
         groups=repr({name: {"users": users} for name, users in GROUPS.items()}),
         granted=repr(granted), **ports,
     ))
@@ -261,7 +268,8 @@ def empty_grader(request):
 
 def call(hub: Hub, grader: Grader, user: str, method: str, path: str, **kwargs):
     headers = kwargs.pop("headers", {})
-    headers.setdefault("Authorization", f"token {hub.token(user)}")
+    if "Authorization" not in headers:  # a user's own token unless the test sends another
+        headers["Authorization"] = f"token {hub.token(user)}"
     return requests.request(method, f"{grader.url}/{path}", headers=headers, timeout=30,
                             allow_redirects=False, **kwargs)
 
@@ -587,6 +595,36 @@ def test_learners_cannot_do_what_instructors_do(hub, grader, released, method, p
     response = call(hub, grader, "grace", method, path, json={})
     assert response.status_code == 403
     assert "Only instructors of python-101" in response.json()["message"]
+
+
+def test_the_lms_service_acts_for_instructors_of_every_course(hub, grader):
+    headers = {"Authorization": f"token {LMS_TOKEN}", "X-Studio-User": "ada"}
+    released = call(hub, grader, "-", "POST", f"{PS1}/release", headers=headers, json={})
+    assert released.status_code == 201, released.text
+    listed = call(hub, grader, "-", "GET", f"{PS1}/submissions", headers=headers)
+    assert listed.status_code == 200 and listed.json() == {"submissions": []}
+    other_course = call(hub, grader, "-", "GET", "courses/data-201/grades.csv", headers=headers)
+    assert other_course.status_code == 200
+    assert "by lms for ada" in grader.log.read_text()  # who asked, in the grader's log
+
+
+def test_a_service_the_grader_does_not_trust_is_no_instructor(hub, grader):
+    headers = {"Authorization": f"token {OTHER_SERVICE_TOKEN}", "X-Studio-User": "ada"}
+    response = call(hub, grader, "-", "POST", f"{PS1}/release", headers=headers, json={})
+    assert response.status_code == 403
+    assert grader.rows(Release) == []
+
+
+def test_callers_see_their_courses_and_role_in_each(hub, grader):
+    def courses(user: str) -> list[dict]:
+        response = call(hub, grader, user, "GET", "courses")
+        assert response.status_code == 200, response.text
+        return response.json()["courses"]
+
+    assert courses("grace") == [{"course": "python-101", "role": "learner"}]
+    assert courses("barbara") == [{"course": "data-201", "role": "instructor"}]
+    headers = {"Authorization": f"token {LMS_TOKEN}"}
+    assert call(hub, grader, "-", "GET", "courses", headers=headers).json() == {"courses": []}
 
 
 def test_an_unknown_path_is_a_json_404(hub, grader):

@@ -93,3 +93,35 @@ def test_database_urls_use_psycopg_3_or_sqlite(url, driver):
 def test_other_databases_are_refused():
     with pytest.raises(ValueError, match="neither SQLite nor PostgreSQL"):
         database_url("mysql://u:p@h/g")
+
+
+def test_the_api_listens_where_the_hub_reaches_it_unless_told_otherwise(tmp_path):
+    hub_given = {"STUDIO_VAR_DIR": str(tmp_path), "JUPYTERHUB_SERVICE_URL": "http://127.0.0.1:9"}
+    assert Settings.from_env(hub_given).bind_url == "http://127.0.0.1:9"
+    bound = Settings.from_env({**hub_given, "GRADER_BIND_URL": "http://0.0.0.0:9"})
+    assert (bound.bind_url, bound.service_url) == ("http://0.0.0.0:9", "http://127.0.0.1:9")
+
+
+def test_the_lms_is_the_trusted_service_by_default(tmp_path):
+    assert Settings.from_env({"STUDIO_VAR_DIR": str(tmp_path)}).trusted_services == {"lms"}
+    named = Settings.from_env(
+        {"STUDIO_VAR_DIR": str(tmp_path), "GRADER_TRUSTED_SERVICES": " lms, ops ,"}
+    )
+    assert named.trusted_services == {"lms", "ops"}
+
+
+def test_the_sandbox_is_configured_from_the_environment(tmp_path):
+    from grading.sandbox import Sandbox
+
+    settings = Settings.from_env({
+        "STUDIO_VAR_DIR": str(tmp_path), "GRADER_SANDBOX_PREFIX": "pls-test-grading",
+        "GRADER_SANDBOX_MEM": "512m", "GRADER_CELL_TIMEOUT": "5", "GRADER_POOL_SIZE": "0",
+        "GRADER_SANDBOX_IMAGE": "site:1",
+    })
+    sandbox = Sandbox(**settings.sandbox)
+    assert (sandbox.name_prefix, sandbox.mem_limit, sandbox.cell_timeout) == (
+        "pls-test-grading", "512m", 5
+    )
+    assert (sandbox.pool_size, sandbox.image, sandbox.pids_limit) == (0, "site:1", 256)
+    with pytest.raises(SettingError, match="GRADER_CELL_TIMEOUT"):
+        Settings.from_env({"STUDIO_VAR_DIR": str(tmp_path), "GRADER_CELL_TIMEOUT": "0"})

@@ -253,3 +253,51 @@ def test_a_push_refused_for_its_token_is_retried_later(
     push = jobs(grader_db)[-1]
     assert (push.failed, push.done_at, push.claimed_by) == (False, None, None)
     assert "Invalid token" in push.last_error
+
+
+def idle_grade(settings, db):
+    """A grade factory for worker processes that never get a job."""
+    return lambda submission: None
+
+
+POOL_PROGRAM = """
+import sys, time
+from grading.settings import Settings
+from grading.worker import WorkerPool
+from tests.unit.grading.test_service_worker import idle_grade
+pool = WorkerPool(Settings.from_env({"STUDIO_VAR_DIR": sys.argv[1]}), 2, idle_grade)
+pool.start()
+print(" ".join(str(p.pid) for p in pool.processes), flush=True)
+time.sleep(600)
+"""
+
+
+def test_workers_stop_when_the_grader_that_started_them_is_killed(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", POOL_PROGRAM, str(tmp_path)], stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[3],
+    )
+    try:
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2
+        started = 0
+        while started < 2:  # both running their loop (not still unpickling from the parent)
+            line = parent.stderr.readline()
+            assert line, "the workers did not start"
+            started += " started" in line
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 30  # a bound, not a measurement: they stop at once
+        while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in workers):
+            time.sleep(0.1)
+        alive = [p for p in workers if Path(f"/proc/{p}").exists()
+                 and "Z" not in Path(f"/proc/{p}/stat").read_text().split()[2]]
+        assert alive == []
+    finally:
+        parent.kill()

@@ -94,27 +94,117 @@ def test_instructor_role_per_course_reaches_only_that_courses_learners(environ):
     } <= set(role["scopes"])
     unfiltered = [s for s in role["scopes"] if "!" not in s]
     assert unfiltered == ["admin-ui"]  # the page only; every power is filtered to the course
-    assert not any("service=" in s for s in role["scopes"])  # grader not enabled yet
+    assert not any("service=" in s for s in role["scopes"])  # the grader: grader-users
     _check_scopes_exist(role["scopes"])
 
 
-def test_grader_service_access_is_added_when_enabled(environ):
-    environ["HUB_GRADER_SERVICE"] = "grader"
-    roles = {role["name"]: role for role in configured(environ).JupyterHub.load_roles}
-    assert "access:services!service=grader" in roles["instructor-python-101"]["scopes"]
+def services_by_name(c) -> dict[str, dict]:
+    return {service["name"]: service for service in c.JupyterHub.services}
+
+
+def roles_by_name(c) -> dict[str, dict]:
+    return {role["name"]: role for role in c.JupyterHub.load_roles}
+
+
+def test_the_hub_starts_the_grader_with_the_studios_folders_and_the_lms(environ, tmp_path):
+    environ |= {"LMS_INTERNAL_URL": "http://lms:8000", "LMS_GRADER_TOKEN_FILE": "/run/t",
+                "GRADER_WORKERS": "3", "HUB_OAUTH_CLIENT_SECRET": "not-for-the-grader"}
+    grader = services_by_name(configured(environ))["grader"]
+    assert grader["url"] == "http://127.0.0.1:10101"
+    assert grader["command"] == [sys.executable, "-m", "grading", "serve"]
+    assert grader["oauth_no_confirm"] is True
+    env = grader["environment"]
+    assert env["STUDIO_VAR_DIR"] == str(tmp_path / "var")
+    assert env["STUDIO_COURSES_DIR"] == environ["STUDIO_COURSES_DIR"]
+    assert (env["LMS_INTERNAL_URL"], env["LMS_GRADER_TOKEN_FILE"]) == ("http://lms:8000", "/run/t")
+    assert env["GRADER_WORKERS"] == "3"
+    assert "HUB_OAUTH_CLIENT_SECRET" not in env  # the hub's own secrets stay the hub's
+    assert "GRADER_BIND_URL" not in env  # local servers reach it on loopback
+
+
+def test_the_grader_grades_in_the_studios_default_image(environ):
+    environ["HUB_IMAGE"] = "site-notebook:3"
+    env = services_by_name(configured(environ))["grader"]["environment"]
+    assert env["GRADER_SANDBOX_IMAGE"] == "site-notebook:3"
+
+
+def test_learners_and_instructors_may_call_the_grader_and_their_servers_tokens_too(environ):
+    c = configured(environ)
+    role = roles_by_name(c)["grader-users"]
+    assert role["scopes"] == ["access:services!service=grader"]
+    assert {"nbgrader-python-101", "formgrade-python-101"} <= set(role["groups"])
+    assert "access:services!service=grader" in c.Spawner.server_token_scopes
+    assert {"users:activity!user", "access:servers!server"} <= set(c.Spawner.server_token_scopes)
+    _check_scopes_exist(role["scopes"] + c.Spawner.server_token_scopes)
+
+
+def test_servers_learn_the_graders_url_and_nothing_secret(environ):
+    c = configured(environ)
+    assert c.StudioSpawnerMixin.service_urls == {
+        "PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api"
+    }
+
+
+def test_with_docker_the_grader_listens_where_containers_reach_it(environ, tmp_path):
+    environ["HUB_SPAWNER"] = "docker"
+    c = configured(environ, docker=True)
+    assert services_by_name(c)["grader"]["environment"]["GRADER_BIND_URL"] == "http://0.0.0.0:10101"
+    releases = tmp_path / "var" / "grader" / "courses" / "{slug}" / "release"
+    assert c.StudioSpawnerMixin.release_root == str(releases)  # the grader's releases
+
+
+def test_the_local_fallback_leaves_released_assignments_to_the_assignments_panel(environ):
+    environ["HUB_SPAWNER"] = "local"
+    assert configured(environ).StudioSpawnerMixin.release_root == ""
+
+
+def test_the_lms_gets_a_hub_token_that_may_only_call_the_grader(environ, tmp_path):
+    c = configured(environ)
+    lms = services_by_name(c)["lms"]
+    token_file = tmp_path / "var" / "secrets" / "hub-lms-service-token"
+    assert lms["api_token"] == token_file.read_text().strip()
+    assert token_file.stat().st_mode & 0o077 == 0
+    assert "command" not in lms and "url" not in lms
+    role = roles_by_name(c)["lms-service"]
+    assert (role["services"], role["scopes"]) == (["lms"], ["access:services!service=grader"])
+
+
+def test_an_external_grader_is_routed_but_not_started(environ):
+    environ |= {"HUB_GRADER": "external", "HUB_GRADER_URL": "http://grader:10101",
+                "HUB_GRADER_SERVER_URL": "http://grader:10101/services/grader/api"}
+    c = configured(environ)
+    grader = services_by_name(c)["grader"]
+    assert grader["url"] == "http://grader:10101"
+    assert "command" not in grader and "environment" not in grader
+    assert c.StudioSpawnerMixin.service_urls["PLS_GRADER_URL"] == (
+        "http://grader:10101/services/grader/api"
+    )
+
+
+def test_grader_off_leaves_no_grader_no_lms_token_and_plain_server_tokens(environ):
+    environ["HUB_GRADER"] = "off"
+    c = configured(environ)
+    assert set(services_by_name(c)) == {"idle-culler"}
+    assert not {"grader-users", "lms-service"} & set(roles_by_name(c))
+    assert "server_token_scopes" not in c.Spawner
+
+
+def test_an_unknown_grader_mode_is_refused(environ):
+    environ["HUB_GRADER"] = "sometimes"
+    with pytest.raises(SettingError, match="HUB_GRADER"):
+        configured(environ)
 
 
 def test_idle_culler_checks_as_often_as_configured(environ):
     environ |= {"HUB_IDLE_TIMEOUT": "10", "HUB_IDLE_CULL_EVERY": "5"}
-    (service,) = configured(environ).JupyterHub.services
+    service = services_by_name(configured(environ))["idle-culler"]
     assert {"--timeout=10", "--cull-every=5"} <= set(service["command"])
 
 
 def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
     environ["HUB_IDLE_TIMEOUT"] = "900"
     c = configured(environ)
-    (service,) = c.JupyterHub.services
-    assert service["name"] == "idle-culler"
+    service = services_by_name(c)["idle-culler"]
     assert service["command"][:3] == [sys.executable, "-m", "jupyterhub_idle_culler"]
     assert "--timeout=900" in service["command"]
     assert "--cull-every=225" in service["command"]  # a quarter of the timeout, 60 to 600 s
@@ -130,7 +220,7 @@ def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
 def test_idle_timeout_zero_disables_culling(environ):
     environ["HUB_IDLE_TIMEOUT"] = "0"
     c = configured(environ)
-    assert c.JupyterHub.services == []
+    assert "idle-culler" not in services_by_name(c)
     assert "idle-culler" not in [role["name"] for role in c.JupyterHub.load_roles]
 
 

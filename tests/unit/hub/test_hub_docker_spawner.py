@@ -258,6 +258,16 @@ def test_container_environment_holds_no_secret_but_the_users_hub_token(make_user
     }
 
 
+def test_container_learns_the_graders_url_at_the_networks_gateway(make_user, hub):
+    spawner = make_spawner(
+        make_user("alice", ["nbgrader-python-101"]), hub,
+        service_urls={"PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api"},
+    )
+    start(spawner)
+    env = created(spawner)[0]["environment"]
+    assert env["PLS_GRADER_URL"] == "http://172.30.0.1:10101/services/grader/api"
+
+
 def test_container_reaches_the_hub_api_at_the_networks_gateway(make_user, hub):
     spawner = make_spawner(make_user("alice", ["nbgrader-python-101"]), hub)
     start(spawner)

@@ -274,6 +274,16 @@ def test_local_env_passes_no_hub_secrets(make_spawner, make_user, monkeypatch):
     assert "JUPYTERHUB_API_TOKEN=token-of-alice" in environ
 
 
+def test_local_server_learns_the_graders_url_on_loopback(make_spawner, make_user):
+    spawner = make_spawner(
+        make_user("alice", ["nbgrader-python-101"]),
+        service_urls={"PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api"},
+    )
+    asyncio.run(spawner.start())
+    environ = Path(f"/proc/{spawner.pid}/environ").read_bytes().decode().split("\0")
+    assert "PLS_GRADER_URL=http://127.0.0.1:10101/services/grader/api" in environ
+
+
 def test_materials_copy_keeps_a_learners_edits(make_spawner, make_user, tmp_path):
     lesson = tmp_path / "users" / "alice" / "work" / "python-101" / "lessons" / "01-basics.ipynb"
     lesson.parent.mkdir(parents=True)

@@ -46,6 +46,17 @@ def test_released_assignments_after_their_release_date(tmp_path):
     assert not any("ps1-basics" in t for t in early)
 
 
+def test_a_release_root_naming_the_slug_is_the_courses_release_folder(tmp_path):
+    folder = tmp_path / "grader" / "courses" / "python-101" / "release" / "ps1-basics"
+    folder.mkdir(parents=True)
+    (folder / "ps1-basics.ipynb").write_text("{}")
+    root = str(tmp_path / "grader" / "courses" / "{slug}" / "release")
+    (material,) = [m for m in course_materials(COURSE, root) if "ps1-basics" in str(m.target)]
+    assert (material.source, str(material.target)) == (
+        folder / "ps1-basics.ipynb", "python-101/ps1-basics/ps1-basics.ipynb"
+    )
+
+
 def test_symlinks_in_a_release_folder_are_not_followed(tmp_path):
     folder = released(tmp_path, "ps1-basics")
     solution = COURSES / "python-101" / "source" / "ps1-basics" / "ps1-basics.ipynb"

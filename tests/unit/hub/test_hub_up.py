@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from hub.up import keep_files_private
+from hub.up import keep_files_private, studio_environment
 
 
 @pytest.fixture
@@ -43,3 +43,23 @@ def test_local_fallback_keeps_the_way_to_learners_folders_passable_not_listable(
 
     for folder in (var, var / "hub"):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o711, folder
+
+
+def test_parts_share_generated_secrets_by_file_and_the_lms_finds_the_grader(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("HUB_BIND_URL", "http://127.0.0.1:9001")
+    for name in ("HUB_GRADER", "LMS_GRADER_API_URL", "LMS_GRADER_TOKEN_FILE",
+                 "HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    env = studio_environment()
+    secrets = tmp_path / "secrets"
+    assert env["LMS_GRADER_TOKEN_FILE"] == str(secrets / "lms-grader-token")
+    assert env["HUB_LMS_SERVICE_TOKEN_FILE"] == env["LMS_HUB_SERVICE_TOKEN_FILE"]
+    for variable in ("LMS_GRADER_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"):
+        secret = tmp_path / env[variable]
+        assert len(secret.read_text().strip()) >= 32
+        assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert env["LMS_GRADER_API_URL"] == "http://127.0.0.1:9001/services/grader/api"
+    assert studio_environment() == env  # generated once, the same at every start
