@@ -16,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("lms.api.urls")),
     path("", include("lms.accounts.urls")),
     path("", include("lms.courses.urls")),
+    path("", include("lms.gradebook.urls")),
 ]
 
 if settings.DEBUG:

@@ -22,17 +22,51 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from lms.gradebook.grader import GraderError, GraderNotConfigured, GraderRefused, GraderUnavailable
+
 AUTHENTICATION_CLASSES = [TokenAuthentication, OAuth2Authentication, SessionAuthentication]
+
+
+class GraderFailed(exceptions.APIException):
+    """The grader could not do what an instructor asked: its message, with a fitting status."""
+
+    def __init__(self, error: GraderError) -> None:
+        super().__init__(error.message, code=_grader_code(error))
+        self.status_code = _grader_status(error)
+
+
+def _grader_status(error: GraderError) -> int:
+    """The grader's own 4xx (400, 404, 409...) for a refusal; 502 when it refused the LMS's
+    credentials (the caller is not to blame); 503 when it is missing or down; 504 on timeout."""
+    if isinstance(error, GraderUnavailable):
+        return 504 if error.timed_out else 503
+    if isinstance(error, GraderNotConfigured):
+        return 503
+    if isinstance(error, GraderRefused) and error.status not in {401, 403}:
+        return error.status
+    return 502
+
+
+def _grader_code(error: GraderError) -> str:
+    if isinstance(error, GraderRefused):
+        return error.code
+    return "grader-not-configured" if isinstance(error, GraderNotConfigured) else "grader-down"
 
 
 def api_exception_handler(exc, context):
     """DRF's handler, plus: a service's ``ValidationError`` is a 400 with its messages by field,
-    and its ``PermissionDenied`` a 403 that keeps its message (DRF's own drops it)."""
+    its ``PermissionDenied`` a 403 that keeps its message (DRF's own drops it), and a
+    ``GraderError`` the grader's message with ``grader_error`` (its code)."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
-    return exception_handler(exc, context)
+    elif isinstance(exc, GraderError):
+        exc = GraderFailed(exc)
+    response = exception_handler(exc, context)
+    if isinstance(exc, GraderFailed) and response is not None:
+        response.data["grader_error"] = exc.get_codes()
+    return response
 
 
 class StudioAPIMixin:

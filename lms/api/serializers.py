@@ -18,6 +18,7 @@ from lms.courses.models import (
     TutorPolicy,
 )
 from lms.courses.selectors import hub_groups
+from lms.gradebook.grader import SUBMISSION_STATUSES
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import final_percent, final_score
 
@@ -280,3 +281,64 @@ class GradebookSerializer(serializers.Serializer):
     points = serializers.DecimalField(max_digits=9, decimal_places=2)
     assignments = GradebookAssignmentSerializer(many=True)
     learners = GradebookRowSerializer(many=True, source="rows")
+
+
+# --- The instructors' actions on the grader (answers the LMS relays) ------------------------
+
+
+class LatePolicySerializer(serializers.Serializer):
+    mode = serializers.ChoiceField(choices=["reject", "accept", "penalty"])
+    percent_per_day = serializers.FloatField()
+    cutoff_days = serializers.IntegerField()
+
+
+class ReleaseSerializer(serializers.Serializer):
+    """The grader's release: the due date and late policy it got from the assignment page."""
+
+    assignment = serializers.CharField(help_text="The nbgrader assignment name.")
+    released_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    late_policy = LatePolicySerializer()
+    feedback = serializers.ChoiceField(
+        choices=["auto", "manual"], help_text="auto: learners get feedback once graded."
+    )
+    notebooks = serializers.ListField(child=serializers.CharField())
+    created = serializers.BooleanField(help_text="False when it was released already.")
+
+
+class GraderSubmissionSerializer(serializers.Serializer):
+    """A submission as the grader keeps it (docs/grading.md)."""
+
+    id = serializers.CharField(help_text="The grader's submission id: the grade's submission_id.")
+    learner = serializers.CharField()
+    submitted_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.ChoiceField(choices=SUBMISSION_STATUSES)
+    late = serializers.BooleanField()
+    score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    max_score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
+    message = serializers.CharField(allow_blank=True)
+
+
+class GraderSubmissionsSerializer(serializers.Serializer):
+    submissions = GraderSubmissionSerializer(many=True)
+
+
+class RegradeSerializer(serializers.Serializer):
+    submissions = serializers.ListField(
+        child=serializers.CharField(max_length=100),
+        required=False,
+        allow_empty=False,
+        help_text="The submission ids to regrade; leave out to regrade every submission.",
+    )
+
+
+class QueuedSerializer(serializers.Serializer):
+    submissions = serializers.ListField(
+        child=serializers.CharField(), help_text="The ids queued for grading again."
+    )
+
+
+class FeedbackReleasedSerializer(serializers.Serializer):
+    released = serializers.ListField(
+        child=serializers.CharField(), help_text="The ids whose feedback was released now."
+    )

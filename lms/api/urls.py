@@ -20,6 +20,7 @@ SCHEMA_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GradeStatusEnum": "lms.gradebook.models.GradeStatus",
         "ProgressStatusEnum": "lms.courses.models.ProgressStatus",
+        "SubmissionStatusEnum": "lms.gradebook.grader.SUBMISSION_STATUSES",
     },
 }
 

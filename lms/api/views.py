@@ -8,11 +8,17 @@ Who may do what (anonymous callers always get 401, see ``lms.api.base``):
 ``POST courses/{slug}/enroll/``             any signed-in user, where enrollment is open
 ``POST courses/{slug}/leave/``              any signed-in user (their own enrollment)
 ``GET courses/{slug}/gradebook/``           the course's instructors, staff
+``GET courses/{slug}/grades.csv``           the course's instructors, staff (from the grader)
 ``GET courses/{slug}/lessons/``             any signed-in user (live lessons)
 ``GET courses/{slug}/assignments/``         any signed-in user: released assignments; the
                                             course's instructors and staff also unreleased
                                             ones; hints and tutor policy for the course's
                                             enrolled people and staff only (null otherwise)
+``POST|DELETE …/{name}/release/``           the course's instructors, staff: release and
+                                            unrelease in the grader (``…`` is
+                                            ``courses/{slug}/assignments``)
+``GET …/{name}/submissions/``               the course's instructors, staff (from the grader)
+``POST …/{name}/regrade/``, ``feedback/``   the course's instructors, staff (in the grader)
 ``GET enrollments/``                        own; instructors also their courses'; staff all
 ``GET progress/``                           own; instructors also their courses'; staff all
 ``POST|PUT progress/``                      a learner of the course, for themselves
@@ -35,6 +41,7 @@ from drf_spectacular.utils import (
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -45,7 +52,6 @@ from lms.courses.selectors import (
     enrollment_of,
     enrollments_visible_to,
     in_course,
-    is_course_instructor,
     is_learner,
     live_courses,
     live_lessons,
@@ -57,16 +63,26 @@ from lms.gradebook.models import Grade
 from lms.gradebook.selectors import (
     course_gradebook,
     grade_distribution,
+    grader_submissions,
+    grades_csv,
     grades_in_course,
     grades_visible_to,
     grades_with_details,
+    may_manage_grading,
     submission_target,
 )
-from lms.gradebook.services import record_grade
+from lms.gradebook.services import (
+    record_grade,
+    regrade_submissions,
+    release_assignment,
+    release_feedback,
+    unrelease_assignment,
+)
 
 from . import serializers
 from .base import StudioAPIMixin
-from .permissions import CanPushGrades
+from .permissions import CanPushGrades, ManagesGrading
+from .renderers import CSVRenderer
 from .throttling import EnrollmentRateThrottle
 
 
@@ -76,6 +92,16 @@ def _course_param(description: str) -> OpenApiParameter:
 
 COURSE_IN_PATH = OpenApiParameter(
     "course_slug", str, OpenApiParameter.PATH, description="The course slug."
+)
+GRADER_ERRORS = {
+    403: OpenApiResponse(description="Only the course's instructors (and staff)."),
+    502: OpenApiResponse(description="The grader refused the LMS's credentials."),
+    503: OpenApiResponse(description="No grader is configured, or it cannot be reached."),
+    504: OpenApiResponse(description="The grader did not answer in time."),
+}
+GRADER_ERRORS_TEXT = (
+    " Errors carry the grader's message in `detail` and its code in `grader_error`; a refusal "
+    "by the grader keeps its status (e.g. 404: not released)."
 )
 
 
@@ -136,7 +162,7 @@ class CourseViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         """Learners x assignments with the counting grades, and each assignment's grade
         distribution. The course's instructors and staff only."""
         course = self.get_object()
-        if not is_course_instructor(request.user, course):
+        if not may_manage_grading(request.user, course):
             raise PermissionDenied("Only the course's instructors see its gradebook.")
         book = course_gradebook(course)
         distribution = grade_distribution(book.assignments)
@@ -156,6 +182,26 @@ class CourseViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
             "rows": book.rows,
         }
         return Response(serializers.GradebookSerializer(data).data)
+
+    @extend_schema(
+        responses={(200, "text/csv"): OpenApiTypes.STR, **GRADER_ERRORS},
+        description="The grader's export: the counting grade of each learner x assignment, as "
+        "CSV (also at `courses/{slug}/grades.csv`). The course's instructors and staff only."
+        + GRADER_ERRORS_TEXT,
+    )
+    @action(detail=True, methods=["get"], renderer_classes=[CSVRenderer])
+    def grades(self, request, slug=None, **kwargs):
+        export = grades_csv(request.user, self.get_object())
+        response = Response(export.content, content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        return response
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        # The CSV export's errors are JSON like every other error of the API.
+        if self.action == "grades" and isinstance(response, Response) and response.exception:
+            request.accepted_renderer = JSONRenderer()
+            request.accepted_media_type = JSONRenderer.media_type
+        return super().finalize_response(request, response, *args, **kwargs)
 
 
 class CourseChildViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
@@ -187,16 +233,98 @@ class LessonViewSet(CourseChildViewSet):
     retrieve=extend_schema(parameters=[COURSE_IN_PATH]),
 )
 class AssignmentViewSet(CourseChildViewSet):
-    """The course's assignments the caller may see, soonest due first, by nbgrader name."""
+    """The course's assignments the caller may see, soonest due first, by nbgrader name.
+
+    The course's instructors (and staff) also act on the grader from here: release (``POST
+    release/``, with the assignment page's due date and late policy) and unrelease (``DELETE
+    release/``), the submissions, regrade and release feedback. The LMS calls the grader for
+    them (``lms.gradebook.grader``)."""
 
     serializer_class = serializers.AssignmentSerializer
     lookup_field = "nbgrader_name"
     lookup_value_regex = r"[^/]+"
+    grading_actions = frozenset({"release", "submissions", "regrade", "feedback"})
+
+    def get_permissions(self):
+        if self.action in self.grading_actions:
+            return [*super().get_permissions(), ManagesGrading()]
+        return super().get_permissions()
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return AssignmentPage.objects.none()
         return assignments_visible_to(self.request.user, self.course)
+
+    @extend_schema(
+        methods=["POST"],
+        parameters=[COURSE_IN_PATH],
+        request=None,
+        responses={200: serializers.ReleaseSerializer, 201: serializers.ReleaseSerializer}
+        | GRADER_ERRORS,
+        description="Release the assignment to learners (201), or again (200) with the "
+        "assignment page's current due date and late policy." + GRADER_ERRORS_TEXT,
+    )
+    @extend_schema(
+        methods=["DELETE"],
+        parameters=[COURSE_IN_PATH],
+        responses={204: None} | GRADER_ERRORS,
+        description="Withdraw the assignment from learners; the grader keeps their "
+        "submissions." + GRADER_ERRORS_TEXT,
+    )
+    @action(detail=True, methods=["post", "delete"])
+    def release(self, request, course_slug=None, nbgrader_name=None):
+        assignment = self.get_object()
+        if request.method == "DELETE":
+            unrelease_assignment(request.user, assignment)
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        release = release_assignment(request.user, assignment)
+        return Response(
+            serializers.ReleaseSerializer(release).data,
+            status=status.HTTP_201_CREATED if release.created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        parameters=[
+            COURSE_IN_PATH,
+            OpenApiParameter("learner", str, description="Only this learner (username)."),
+        ],
+        responses={200: serializers.GraderSubmissionsSerializer} | GRADER_ERRORS,
+        description="Every learner's submissions, as the grader has them." + GRADER_ERRORS_TEXT,
+    )
+    @action(detail=True, methods=["get"])
+    def submissions(self, request, course_slug=None, nbgrader_name=None):
+        learner = request.query_params.get("learner") or None
+        found = grader_submissions(request.user, self.get_object(), self.course, learner)
+        return Response(serializers.GraderSubmissionsSerializer({"submissions": found}).data)
+
+    @extend_schema(
+        parameters=[COURSE_IN_PATH],
+        request=serializers.RegradeSerializer,
+        responses={202: serializers.QueuedSerializer} | GRADER_ERRORS,
+        description="Queue every submission (or the named ones) for autograding again; those "
+        "already waiting are left alone." + GRADER_ERRORS_TEXT,
+    )
+    @action(detail=True, methods=["post"])
+    def regrade(self, request, course_slug=None, nbgrader_name=None):
+        assignment = self.get_object()
+        payload = serializers.RegradeSerializer(data=request.data)
+        payload.is_valid(raise_exception=True)
+        queued = regrade_submissions(
+            request.user, assignment, payload.validated_data.get("submissions")
+        )
+        return Response({"submissions": queued}, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        parameters=[COURSE_IN_PATH],
+        request=None,
+        responses={200: serializers.FeedbackReleasedSerializer} | GRADER_ERRORS,
+        description="Release the feedback of every graded submission to its learner."
+        + GRADER_ERRORS_TEXT,
+    )
+    @action(detail=True, methods=["post"])
+    def feedback(self, request, course_slug=None, nbgrader_name=None):
+        released = release_feedback(request.user, self.get_object())
+        return Response({"released": released})
 
     def get_serializer_context(self):
         context = super().get_serializer_context()

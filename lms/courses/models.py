@@ -213,10 +213,23 @@ class AssignmentPage(CourseChildPage):
         return self.release_at is None or self.release_at <= (now or timezone.now())
 
     def get_context(self, request, *args, **kwargs):
+        """Dates and policies for everybody; a learner's grade for themselves and the course's
+        instructors (``?learner=<username>``: that learner's, for instructors); the grading
+        panel for instructors."""
+        from django.shortcuts import get_object_or_404
+
+        from lms.accounts.models import User
+        from lms.accounts.usernames import normalize_username
+        from lms.gradebook.selectors import assignment_grading_context
+
         from .selectors import assignment_page_context
 
         context = super().get_context(request, *args, **kwargs)
         context.update(assignment_page_context(self, request.user))
+        learner = None
+        if username := normalize_username(request.GET.get("learner", "")):
+            learner = get_object_or_404(User, username=username)
+        context.update(assignment_grading_context(self, context["course"], request.user, learner))
         return context
 
 

@@ -276,15 +276,11 @@ def late_policy_in_words(assignment: AssignmentPage) -> str:
 
 
 def assignment_page_context(assignment: AssignmentPage, user: User) -> dict:
-    """What an assignment page shows: dates and policies, and the learner's grade that counts
-    with its feedback (and their newest submission when that is a different one)."""
+    """What an assignment page shows: dates and policies, and the actions open to ``user``.
+    Grades and the instructors' grading panel come from
+    ``lms.gradebook.selectors.assignment_grading_context``."""
     course = course_of(assignment)
     enrollment = enrollment_of(user, course)
-    counting = latest = None
-    if user.is_authenticated:
-        grades = list(Grade.objects.filter(learner=user, assignment=assignment))
-        latest = grades[0] if grades else None
-        counting = next((g for g in grades if g.counts), None)
     return {
         "course": course,
         "enrollment": enrollment,
@@ -292,8 +288,6 @@ def assignment_page_context(assignment: AssignmentPage, user: User) -> dict:
         "is_instructor": is_course_instructor(user, course),
         "is_released": assignment.is_released(),
         "late_policy_text": late_policy_in_words(assignment),
-        "grade": counting,
-        "latest_submission": latest if latest is not None and latest != counting else None,
         "jupyterlab_url": jupyterlab_url(course.slug) if enrollment is not None else None,
     }
 
@@ -331,8 +325,9 @@ class Dashboard:
 
 def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashboard:
     """A learner's dashboard: their courses with progress, upcoming deadlines (released, due in
-    the future, soonest first) and newest counting grades; the courses they teach. A fixed number
-    of queries, however many courses."""
+    the future, soonest first) and newest counting grades, one per assignment (annotated with
+    ``has_feedback``); the courses they teach. A fixed number of queries, however many
+    courses."""
     enrollments = list(
         Enrollment.objects.filter(user=user, role=EnrollmentRole.LEARNER, course__live=True)
         .select_related("course")
@@ -366,6 +361,8 @@ def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashb
     recent = list(
         Grade.objects.filter(learner=user, counts=True)
         .select_related("assignment")
+        .defer("feedback_html", "assignment__instructions")
+        .annotate(has_feedback=~Q(feedback_html=""))
         .order_by("-graded_at", "-pk")[:grades]
     )
     missing = {_course_path(g.assignment.path) for g in recent} - by_path.keys()

@@ -3,7 +3,12 @@ grade distribution. One place decides each rule; the API, the pages and the admi
 
 Who sees a grade: the learner it belongs to, the instructors of its course, and staff. Nobody
 else, not even the grader service that wrote it (its token may write grades and do nothing
-else with them).
+else with them). ``grades_visible_to`` is that rule as a query, ``may_see_grades_of`` for one
+learner.
+
+Who manages grading (releases and unreleases assignments, regrades, releases feedback, exports
+grades, sees the gradebook and every learner's submissions): the course's instructors and staff,
+``may_manage_grading``. The grader trusts the LMS to decide this (see ``lms.gradebook.grader``).
 
 Who may write grades: a user holding ``gradebook.push_grades`` *explicitly* (directly or through
 a group). Superusers' implicit all-permissions do not count: grades come from the autograder (and
@@ -12,13 +17,14 @@ nbgrader's formgrader, through it), so a hand-written grade would bypass the gra
 
 from __future__ import annotations
 
+import datetime as dt
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
 from django.contrib.auth.models import Permission
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
 
 from lms.accounts.models import User
@@ -28,10 +34,12 @@ from lms.courses.selectors import (
     course_slug_of,
     in_course,
     in_courses,
+    is_course_instructor,
     live_assignments,
     taught_course_ids,
 )
 
+from . import grader
 from .models import Grade, GradeStatus
 
 PUSH_GRADES = ("gradebook", "push_grades")
@@ -56,6 +64,19 @@ def final_score(grade: Grade) -> Decimal:
 
 def final_percent(grade: Grade) -> float:
     return float(final_score(grade)) / float(grade.max_score) * 100 if grade.max_score else 0.0
+
+
+@dataclass(frozen=True)
+class TestsSummary:
+    full_marks: int  # tests with their whole score
+    total: int
+
+
+def tests_summary(grade: Grade) -> TestsSummary:
+    """How many of the submission's tests (``breakdown``) got their whole score."""
+    tests = [t for t in grade.breakdown or [] if isinstance(t, dict)]
+    full = sum(1 for t in tests if float(t.get("score") or 0) >= float(t.get("max_score") or 0))
+    return TestsSummary(full, len(tests))
 
 
 @dataclass(frozen=True)
@@ -108,6 +129,27 @@ def grades_visible_to(user: User) -> QuerySet[Grade]:
     )
 
 
+def may_see_grades_of(viewer: User, learner: User, course: CoursePage) -> bool:
+    """``grades_visible_to`` for one learner of one course: themselves, the course's
+    instructors, staff."""
+    if not viewer.is_authenticated:
+        return False
+    return viewer.pk == learner.pk or is_course_instructor(viewer, course)
+
+
+def may_manage_grading(user: User, course: CoursePage) -> bool:
+    """Only the course's instructors (and staff) release, regrade, release feedback, export
+    grades, and see the gradebook and all submissions."""
+    return is_course_instructor(user, course)
+
+
+def require_grading_rights(user: User, course: CoursePage) -> None:
+    if not may_manage_grading(user, course):
+        raise PermissionDenied(
+            f"Only the instructors of {course.title} manage its assignments and grades."
+        )
+
+
 def grades_in_course(grades: QuerySet[Grade], course: CoursePage) -> QuerySet[Grade]:
     return grades.filter(in_course(course, "assignment"))
 
@@ -132,13 +174,25 @@ def counting_grades(
 
 
 @dataclass(frozen=True)
+class GradebookCell:
+    grade: Grade | None  # the counting grade
+    problem: str | None  # a later submission that does not count: "invalid" or "late-rejected"
+
+
+@dataclass(frozen=True)
 class GradebookRow:
     learner: User
     grades: list[Grade | None]  # the counting grade per assignment, in the gradebook's order
+    problems: list[str | None] | None = None  # per assignment, see GradebookCell
 
     @property
     def total(self) -> Decimal:
         return sum((final_score(g) for g in self.grades if g is not None), Decimal(0))
+
+    @property
+    def cells(self) -> list[GradebookCell]:
+        problems = self.problems or [None] * len(self.grades)
+        return [GradebookCell(g, p) for g, p in zip(self.grades, problems, strict=True)]
 
 
 @dataclass(frozen=True)
@@ -154,8 +208,9 @@ class CourseGradebook:
 
 def course_gradebook(course: CoursePage) -> CourseGradebook:
     """The course's learners (enrolled as learners, by username) x its live assignments (released
-    or not, soonest due first), each cell the counting grade or None. Three queries, however many
-    learners and assignments."""
+    or not, soonest due first), each cell the counting grade or None, and a marker where the
+    learner's newest submission did not count (invalid, or rejected as late). Four queries,
+    however many learners and assignments."""
     assignments = list(live_assignments(course).defer_streamfields())
     enrollments = Enrollment.objects.filter(course=course, role=EnrollmentRole.LEARNER)
     learners = [e.user for e in enrollments.select_related("user").order_by("user__username")]
@@ -166,7 +221,28 @@ def course_gradebook(course: CoursePage) -> CourseGradebook:
     ):
         grade.assignment = by_pk[grade.assignment_id]  # no query per cell for its assignment
         counting[grade.learner_id, grade.assignment_id] = grade
-    rows = [GradebookRow(u, [counting.get((u.pk, a.pk)) for a in assignments]) for u in learners]
+    refused = (
+        Grade.objects.filter(
+            assignment__in=assignments,
+            learner_id__in=enrollments.values("user_id"),
+            status__in=[GradeStatus.INVALID, GradeStatus.LATE_REJECTED],
+        )
+        .order_by("submitted_at", "pk")
+        .values_list("learner_id", "assignment_id", "status", "submitted_at")
+    )
+    problems: dict[tuple[int, int], str] = {}
+    for learner_id, assignment_id, status, submitted_at in refused:
+        kept = counting.get((learner_id, assignment_id))
+        if kept is None or submitted_at > kept.submitted_at:
+            problems[learner_id, assignment_id] = status  # the newest one wins (ordered)
+    rows = [
+        GradebookRow(
+            u,
+            [counting.get((u.pk, a.pk)) for a in assignments],
+            [problems.get((u.pk, a.pk)) for a in assignments],
+        )
+        for u in learners
+    ]
     return CourseGradebook(course, assignments, rows)
 
 
@@ -217,3 +293,146 @@ def grade_distribution(assignments: Iterable[AssignmentPage]) -> dict[int, Distr
         if grade.max_score:
             percents[grade.assignment_id].append(final_percent(grade))
     return {pk: distribution_of(values) for pk, values in percents.items()}
+
+
+# --- The assignment page: a learner's grade, and the instructors' grading panel ------------
+
+
+@dataclass(frozen=True)
+class LearnerGrades:
+    """One learner's grades of one assignment, as someone allowed to see them sees them."""
+
+    learner: User
+    is_own: bool  # the viewer is that learner
+    counting: Grade | None
+    latest: Grade | None  # the newest submission, when it is not the counting one
+
+    @property
+    def has_grades(self) -> bool:
+        return self.counting is not None or self.latest is not None
+
+
+def learner_grades(
+    viewer: User, assignment: AssignmentPage, course: CoursePage, learner: User | None = None
+) -> LearnerGrades | None:
+    """``learner``'s (default: the viewer's) grades of ``assignment``. ``PermissionDenied`` when
+    the viewer may not see them; None for an anonymous viewer."""
+    if not viewer.is_authenticated:
+        return None
+    learner = learner or viewer
+    if not may_see_grades_of(viewer, learner, course):
+        raise PermissionDenied("You may see only your own grades.")
+    grades = list(grades_visible_to(viewer).filter(assignment=assignment, learner=learner))
+    counting = next((g for g in grades if g.counts), None)
+    latest = grades[0] if grades else None
+    return LearnerGrades(
+        learner=learner,
+        is_own=learner.pk == viewer.pk,
+        counting=counting,
+        latest=latest if latest is not None and latest != counting else None,
+    )
+
+
+def assignment_grading_context(
+    assignment: AssignmentPage, course: CoursePage, viewer: User, learner: User | None = None
+) -> dict:
+    """The assignment page's grades part: ``learner``'s (default: the viewer's) grades, when
+    the viewer may see them (``PermissionDenied`` otherwise), and the grading panel for the
+    course's instructors."""
+    grades = learner_grades(viewer, assignment, course, learner)
+    return {
+        "learner_grades": grades,
+        "grade": grades.counting if grades else None,
+        "latest_submission": grades.latest if grades else None,
+        "grading": grading_panel(viewer, assignment, course),
+    }
+
+
+@dataclass(frozen=True)
+class SubmissionRow:
+    submission: grader.Submission
+    learner: User | None  # the LMS account of the submitter (None: unknown to the LMS)
+
+
+@dataclass(frozen=True)
+class GradingPanel:
+    """What the assignment page shows the course's instructors about the grader."""
+
+    available: bool  # a grader is configured
+    problem: str  # why the grader's state is missing ("" when it is shown)
+    released: grader.ReleasedAssignment | None
+    due_date_changed: bool  # released with another due date than the page's
+    submissions: list[SubmissionRow]
+
+    @property
+    def state_known(self) -> bool:
+        return self.available and not self.problem
+
+
+def grading_panel(
+    user: User, assignment: AssignmentPage, course: CoursePage
+) -> GradingPanel | None:
+    """For the course's instructors (None for everybody else): whether the grader has the
+    assignment released (and with which due date) and every learner's submissions, newest first.
+    Two calls to the grader; a grader that is missing or down gives a panel with ``problem``."""
+    if not may_manage_grading(user, course):
+        return None
+    try:
+        client = grader.GraderClient.for_user(user.username)
+    except grader.GraderNotConfigured as missing:
+        return GradingPanel(False, missing.message, None, False, [])
+    try:
+        released = client.released_assignments(course.slug).get(assignment.nbgrader_name)
+        submissions = client.submissions(course.slug, assignment.nbgrader_name)
+    except grader.GraderError as failed:
+        return GradingPanel(True, failed.message, None, False, [])
+    users = {
+        u.username: u for u in User.objects.filter(username__in={s.learner for s in submissions})
+    }
+    rows = [
+        SubmissionRow(s, users.get(s.learner))
+        for s in sorted(
+            submissions,
+            key=lambda s: s.submitted_at or dt.datetime.min.replace(tzinfo=dt.UTC),
+            reverse=True,
+        )
+    ]
+    changed = released is not None and released.due_at != assignment.due_at
+    return GradingPanel(True, "", released, changed, rows)
+
+
+def grader_submissions(
+    user: User, assignment: AssignmentPage, course: CoursePage, learner: str | None = None
+) -> list[grader.Submission]:
+    """Every learner's submissions of ``assignment`` (or one learner's), from the grader: the
+    course's instructors only. Raises ``PermissionDenied`` or a ``GraderError``."""
+    require_grading_rights(user, course)
+    client = grader.GraderClient.for_user(user.username)
+    return client.submissions(course.slug, assignment.nbgrader_name, learner)
+
+
+def grades_csv(user: User, course: CoursePage) -> grader.GradesCSV:
+    """The grader's CSV of the counting grade of each learner x assignment: the course's
+    instructors only. Raises ``PermissionDenied`` or a ``GraderError``."""
+    require_grading_rights(user, course)
+    return grader.GraderClient.for_user(user.username).grades_csv(course.slug)
+
+
+@dataclass(frozen=True)
+class GradebookColumn:
+    assignment: AssignmentPage
+    distribution: Distribution
+
+
+@dataclass(frozen=True)
+class GradebookPage:
+    book: CourseGradebook
+    columns: list[GradebookColumn]
+
+
+def gradebook_page(course: CoursePage) -> GradebookPage:
+    """The instructors' gradebook page: learners x assignments and each assignment's grade
+    distribution. Five queries, however many learners and assignments."""
+    book = course_gradebook(course)
+    distribution = grade_distribution(book.assignments)
+    return GradebookPage(book, [GradebookColumn(a, distribution[a.pk]) for a in book.assignments])

@@ -1,5 +1,7 @@
 """Writes to the gradebook: recording a graded submission pushed by the grader service, deciding
-which grade counts, and the grader's service account. Nothing else writes grades.
+which grade counts, and the grader's service account. Nothing else writes grades. And the
+instructors' actions on the grader (release, unrelease, regrade, release feedback), which change
+the grader's state, not the LMS's.
 
 The rules, in one place:
 
@@ -27,6 +29,7 @@ resubmission never replaces an on-time grade, whatever its score. "Latest" is by
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -38,11 +41,14 @@ from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
 from lms.accounts.models import Role, User
-from lms.courses.models import AssignmentPage, Enrollment, LatePolicyMode
+from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LatePolicyMode
 from lms.courses.selectors import course_of
 
+from . import grader
 from .models import Grade, GradeStatus
-from .selectors import PUSH_GRADES
+from .selectors import PUSH_GRADES, require_grading_rights
+
+log = logging.getLogger(__name__)
 
 DAY = dt.timedelta(days=1)
 CENT = Decimal("0.01")
@@ -220,3 +226,65 @@ def ensure_grader_account(token_key: str) -> tuple[User, bool]:
     Token.objects.filter(user=user).exclude(key=token_key).delete()
     Token.objects.get_or_create(user=user, key=token_key)
     return user, created
+
+
+# --- Instructors' actions on the grader -----------------------------------------------------
+# Each checks who may (lms.gradebook.selectors.may_manage_grading), then calls the grader as
+# that instructor. They raise PermissionDenied, or a grader.GraderError with a sentence to show.
+
+
+def _number(value: Decimal) -> int | float:
+    value = Decimal(value)
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def release_options(assignment: AssignmentPage) -> grader.ReleaseOptions:
+    """What the grader is told at release: the page's due date and late policy; feedback is
+    released to learners as soon as a submission is graded."""
+    return grader.ReleaseOptions(
+        due_at=assignment.due_at,
+        late_policy=grader.LatePolicy(
+            mode=assignment.late_policy,
+            percent_per_day=_number(assignment.late_percent_per_day),
+            cutoff_days=int(assignment.late_cutoff_days),
+        ),
+        feedback="auto",
+    )
+
+
+def _client(user: User, course: CoursePage, action: str, assignment: AssignmentPage | None):
+    require_grading_rights(user, course)
+    what = f"{course.slug}/{assignment.nbgrader_name}" if assignment else course.slug
+    log.info("grader: %s %s by %s", action, what, user.username)
+    return grader.GraderClient.for_user(user.username)
+
+
+def release_assignment(user: User, assignment: AssignmentPage) -> grader.Release:
+    """Release the assignment to learners (again: with the page's current due date and late
+    policy)."""
+    course = course_of(assignment)
+    client = _client(user, course, "release", assignment)
+    return client.release(course.slug, assignment.nbgrader_name, release_options(assignment))
+
+
+def unrelease_assignment(user: User, assignment: AssignmentPage) -> None:
+    """Withdraw the assignment from learners; the grader keeps their submissions."""
+    course = course_of(assignment)
+    _client(user, course, "unrelease", assignment).unrelease(course.slug, assignment.nbgrader_name)
+
+
+def regrade_submissions(
+    user: User, assignment: AssignmentPage, submission_ids: list[str] | None = None
+) -> list[str]:
+    """Queue all the assignment's submissions (or the named ones) for autograding again; the ids
+    queued (those already waiting are left alone)."""
+    course = course_of(assignment)
+    client = _client(user, course, "regrade", assignment)
+    return client.regrade(course.slug, assignment.nbgrader_name, submission_ids)
+
+
+def release_feedback(user: User, assignment: AssignmentPage) -> list[str]:
+    """Let learners see the feedback of every graded submission; the ids released."""
+    course = course_of(assignment)
+    client = _client(user, course, "release feedback", assignment)
+    return client.release_feedback(course.slug, assignment.nbgrader_name)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import dj_database_url
 
+from .secrets import env_secret
+
 LMS_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = LMS_DIR.parent
 VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", REPO_DIR / "var"))
@@ -130,6 +132,15 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "ipynb", "zip"]
 STUDIO_COURSES_DIR = Path(os.environ.get("STUDIO_COURSES_DIR", REPO_DIR / "courses"))
 # The hub's public URL: "Open in JupyterLab" deep-links there (user-redirect).
 STUDIO_HUB_URL = os.environ.get("STUDIO_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
+
+# --- The grader service (lms.gradebook.grader) -----------------------------------------------
+# Its HTTP API as the LMS reaches it, server to server (empty: no grader; the instructor actions
+# say they are unavailable). The token is the hub API token of the hub service ``lms``, which the
+# grader trusts to act for instructors; the LMS decides who is one.
+LMS_GRADER_API_URL = os.environ.get("LMS_GRADER_API_URL", "").rstrip("/")
+LMS_HUB_SERVICE_TOKEN = env_secret("LMS_HUB_SERVICE_TOKEN")
+# Seconds the LMS waits for the grader's answer (a release runs nbgrader: give it time).
+LMS_GRADER_TIMEOUT = float(os.environ.get("LMS_GRADER_TIMEOUT", "30"))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

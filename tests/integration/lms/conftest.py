@@ -13,6 +13,8 @@ from lms.courses.factories import (
 )
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
+from tests.support.fake_grader import TOKEN as FAKE_GRADER_TOKEN
+from tests.support.fake_grader import FakeGrader
 
 
 @pytest.fixture(autouse=True)
@@ -21,6 +23,25 @@ def _real_postgresql(settings):
     assert settings.DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql", (
         "LMS tests need PostgreSQL: run them with `make test` (it sets DATABASE_URL)"
     )
+
+
+@pytest.fixture(autouse=True)
+def _no_grader_unless_a_test_starts_one(settings):
+    """No test talks to a grader the environment may name; ``fake_grader`` starts one."""
+    settings.LMS_GRADER_API_URL = ""
+    settings.LMS_HUB_SERVICE_TOKEN = ""
+
+
+@pytest.fixture
+def fake_grader(settings):
+    """The grader's HTTP API played by a local server (tests/support/fake_grader.py), with the
+    LMS pointed at it; a short timeout, so a hanging grader costs a second."""
+    fake = FakeGrader().start()
+    settings.LMS_GRADER_API_URL = fake.url
+    settings.LMS_HUB_SERVICE_TOKEN = FAKE_GRADER_TOKEN
+    settings.LMS_GRADER_TIMEOUT = 1.0
+    yield fake
+    fake.stop()
 
 
 @pytest.fixture

@@ -446,3 +446,54 @@ def test_signed_in_callers_leave_for_themselves_only(client_as, world, actor, ex
     response = client_as(actor).post("/api/v1/courses/python-101/leave/")
     assert response.status_code == expected
     assert world.other_learner.enrollments.exists()  # nobody else was removed
+
+
+# --- the grading actions and the grade export (the LMS calls the grader for them) ------------
+
+GRADING = [
+    ("post", "/api/v1/courses/python-101/assignments/ps1-basics/release/", 200),  # again
+    ("delete", "/api/v1/courses/python-101/assignments/ps1-basics/release/", 204),
+    ("get", "/api/v1/courses/python-101/assignments/ps1-basics/submissions/", 200),
+    ("post", "/api/v1/courses/python-101/assignments/ps1-basics/regrade/", 202),
+    ("post", "/api/v1/courses/python-101/assignments/ps1-basics/feedback/", 200),
+    ("get", "/api/v1/courses/python-101/grades.csv", 200),
+]
+
+
+@pytest.mark.parametrize(("method", "url", "done"), GRADING)
+@pytest.mark.parametrize(
+    ("actor", "allowed"),
+    [
+        ("learner", False),
+        ("other_learner", False),
+        ("instructor", True),
+        ("other_course_instructor", False),
+        ("staff", True),
+        ("anonymous", False),
+    ],
+)
+def test_only_the_courses_instructors_act_on_the_grader(
+    client_as, world, fake_grader, actor, allowed, method, url, done
+):
+    fake_grader.released["python-101", "ps1-basics"] = {"due_at": None}  # so DELETE succeeds
+
+    response = getattr(client_as(actor), method)(url, {}, format="json")
+
+    if actor == "anonymous":
+        assert_anonymous_challenged(response)
+    elif not allowed:
+        assert response.status_code == 403
+        assert "instructors" in response.json()["detail"]
+    else:
+        assert response.status_code == done, response.content
+        assert [r.acting_for for r in fake_grader.requests] == [getattr(world, actor).username]
+    if not allowed:
+        assert fake_grader.requests == []  # refused by the LMS: the grader never heard of it
+
+
+@pytest.mark.parametrize("actor", ["learner", "other_course_instructor", "anonymous"])
+def test_an_unreleased_assignment_is_not_even_found_by_others(client_as, fake_grader, actor):
+    response = client_as(actor).post("/api/v1/courses/python-101/assignments/ps9-exam/release/")
+
+    assert response.status_code == (401 if actor == "anonymous" else 403)
+    assert fake_grader.requests == []

@@ -16,10 +16,15 @@ ENDPOINTS = {
     "/api/v1/courses/{slug}/enroll/": {"post"},
     "/api/v1/courses/{slug}/leave/": {"post"},
     "/api/v1/courses/{slug}/gradebook/": {"get"},
+    "/api/v1/courses/{slug}/grades/": {"get"},
     "/api/v1/courses/{course_slug}/lessons/": {"get"},
     "/api/v1/courses/{course_slug}/lessons/{slug}/": {"get"},
     "/api/v1/courses/{course_slug}/assignments/": {"get"},
     "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}/": {"get"},
+    "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}/release/": {"post", "delete"},
+    "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}/submissions/": {"get"},
+    "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}/regrade/": {"post"},
+    "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}/feedback/": {"post"},
     "/api/v1/enrollments/": {"get"},
     "/api/v1/enrollments/{id}/": {"get"},
     "/api/v1/progress/": {"get", "post", "put"},
@@ -94,3 +99,17 @@ def test_swagger_ui_files_ship_with_the_sidecar_package():
     dist = Path(drf_spectacular_sidecar.__file__).parent / "static" / "drf_spectacular_sidecar"
     for name in ["swagger-ui-bundle.js", "swagger-ui-standalone-preset.js", "swagger-ui.css"]:
         assert (dist / "swagger-ui-dist" / name).is_file()
+
+
+def test_the_grading_actions_are_documented_with_the_graders_failures(schema):
+    on = "/api/v1/courses/{course_slug}/assignments/{nbgrader_name}"
+    release = schema["paths"][f"{on}/release/"]
+    assert set(release["post"]["responses"]) == {"200", "201", "403", "502", "503", "504"}
+    assert "204" in release["delete"]["responses"]
+    assert "202" in schema["paths"][f"{on}/regrade/"]["post"]["responses"]
+    regrade_body = schema["paths"][f"{on}/regrade/"]["post"]["requestBody"]["content"]
+    ref = regrade_body["application/json"]["schema"]["$ref"]
+    assert "submissions" in schema["components"]["schemas"][ref.rsplit("/", 1)[1]]["properties"]
+    export = schema["paths"]["/api/v1/courses/{slug}/grades/"]["get"]
+    assert "text/csv" in export["responses"]["200"]["content"]
+    assert "grades.csv" in export["description"]

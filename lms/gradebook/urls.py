@@ -1,0 +1,20 @@
+"""Gradebook URLs beside the Wagtail page tree: the instructors' course gradebook and grade
+export, and the assignment page's grading actions. Included before Wagtail's catch-all, so
+``courses/<slug>/gradebook/`` wins over a page of that path: "gradebook" is not a lesson slug."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("courses/<slug:slug>/gradebook/", views.course_gradebook, name="course-gradebook"),
+    path("courses/<slug:slug>/grades.csv", views.grades_csv, name="course-grades-csv"),
+    path("assignments/<int:pk>/release/", views.release, name="assignment-release"),
+    path("assignments/<int:pk>/unrelease/", views.unrelease, name="assignment-unrelease"),
+    path("assignments/<int:pk>/regrade/", views.regrade, name="assignment-regrade"),
+    path(
+        "assignments/<int:pk>/release-feedback/",
+        views.release_feedback,
+        name="assignment-release-feedback",
+    ),
+]
