@@ -347,7 +347,8 @@ class OAuthCallbackHandler(HubOAuthCallbackHandler):
 
 
 class HealthHandler(RequestHandler):
-    """``GET api/health``: the service answers (no sign-in; for supervisors and tests)."""
+    """``GET api/health``: the service answers (no sign-in; for supervisors and tests). The
+    service's root answers the same: the hub checks it when it starts."""
 
     def get(self) -> None:
         self.finish({"status": "ok"})
@@ -374,6 +375,7 @@ def make_app(
         [
             (f"{prefix}oauth_callback", OAuthCallbackHandler),
             (f"{prefix}api/health", HealthHandler),
+            (prefix, HealthHandler),
             (f"{prefix}api/courses", CoursesHandler),
             (f"{api}/assignments", AssignmentsHandler),
             (f"{on}/release", ReleaseHandler),

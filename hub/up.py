@@ -64,14 +64,16 @@ def choose_spawner(env: dict[str, str]) -> str:
     return wanted
 
 
-# Secrets two parts of the studio share: (file under var/secrets/, the variables naming it).
+# Secrets two parts of the studio share: file under var/secrets/ -> (the variables naming it,
+# its random bytes).
 SHARED_SECRETS = {
     # the hub's OIDC client secret: the LMS registers the hub with it
-    "hub-oauth-client-secret": ("HUB_OAUTH_CLIENT_SECRET_FILE",),
-    # the grader's LMS API token: the LMS sets it on the grader's service account
-    "lms-grader-token": ("LMS_GRADER_TOKEN_FILE",),
+    "hub-oauth-client-secret": (("HUB_OAUTH_CLIENT_SECRET_FILE",), 32),
+    # the grader's LMS API token: the LMS sets it on the grader's service account (an API
+    # token key of the LMS holds at most 40 characters: 20 bytes in hex)
+    "lms-grader-token": (("LMS_GRADER_TOKEN_FILE",), 20),
     # the LMS's hub token: the hub registers the `lms` service with it, the LMS calls the grader
-    "hub-lms-service-token": ("HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"),
+    "hub-lms-service-token": (("HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"), 32),
 }
 
 
@@ -79,9 +81,9 @@ def studio_environment() -> dict[str, str]:
     """The environment of the parts: the shared secrets generated once under var/secrets/ and
     named by file, and where the LMS reaches the grader (through the hub's proxy)."""
     env = dict(os.environ)
-    for name, variables in SHARED_SECRETS.items():
+    for name, (variables, nbytes) in SHARED_SECRETS.items():
         secret_file = var_dir(env) / "secrets" / name
-        generated_secret(secret_file)
+        generated_secret(secret_file, nbytes)
         for variable in variables:
             env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")

@@ -319,6 +319,11 @@ def graded_with_feedback(grader: Grader, submission_id: str) -> None:
 # -- signing in -------------------------------------------------------------------------------
 
 
+def test_the_services_root_answers_the_hubs_check_without_a_sign_in(hub, grader):
+    response = requests.get(f"{hub.url}/services/grader/", timeout=30, allow_redirects=False)
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
 def test_a_request_without_a_token_is_401_with_a_message(grader):
     response = requests.post(f"{grader.url}/{PS1}/submissions", data=b"x", timeout=30)
     assert response.status_code == 401

@@ -61,5 +61,7 @@ def test_parts_share_generated_secrets_by_file_and_the_lms_finds_the_grader(
         secret = tmp_path / env[variable]
         assert len(secret.read_text().strip()) >= 32
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    # the LMS takes API token keys of 20 to 40 characters
+    assert len((tmp_path / env["LMS_GRADER_TOKEN_FILE"]).read_text().strip()) == 40
     assert env["LMS_GRADER_API_URL"] == "http://127.0.0.1:9001/services/grader/api"
     assert studio_environment() == env  # generated once, the same at every start
