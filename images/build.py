@@ -15,7 +15,10 @@ Nothing is pulled from a registry and the containers never reach PyPI:
    wheel whose ``Requires-Python`` the image cannot meet is never chosen. Pins come from the repo's
    ``constraints.txt`` with ``images/<name>/constraints-image.txt`` laid over it (an overlay line
    replaces the repo pin of the same package). Cached under ``var/cache/images/wheelhouse/<key>/``.
-3. image: ``docker build`` of ``images/<name>/Dockerfile`` in a context assembled under
+3. local packages: source folders of this repo that a target installs (e.g. ``grading/image``,
+   the sandbox's runner) are built into pure-Python wheels on the host with ``pip wheel --no-deps``;
+   their declared dependencies join the requirements, so the wheelhouse holds those too.
+4. image: ``docker build`` of ``images/<name>/Dockerfile`` in a context assembled under
    ``var/cache/images/context/<name>/``; a build stage installs from the wheelhouse, the final stage
    copies only the virtualenv. The image carries the hash of its inputs as the label
    ``org.pythonlearningstudio.inputs`` (and as a second tag): equal hash, no rebuild.
@@ -45,6 +48,9 @@ CACHE = Path(os.environ.get("IMAGES_CACHE", ROOT / "var" / "cache" / "images"))
 LABEL = "org.pythonlearningstudio.inputs"
 # Bump when this script changes how an image is made, so every image is rebuilt once.
 RECIPE = "3"
+# What building a package leaves in (or Python writes into) its source folder: never an input.
+GENERATED = ("__pycache__", "build", "dist", ".pytest_cache", ".ruff_cache")
+GENERATED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 
 # The local base: what `FROM debian:bookworm-slim` would give, made with debootstrap.
 BASE_IMAGE = "pls-base:bookworm"
@@ -61,11 +67,15 @@ TARGET_ARCH = "x86_64"
 
 @dataclass
 class Target:
-    """One image this script builds: its folder under images/ and what goes into its venv."""
+    """One image this script builds: its folder under images/ and what goes into its venv.
+
+    ``packages`` are source folders of this repo (each with a ``pyproject.toml``) that the image
+    installs as well: there is no index to fetch them from, so the host builds their wheels."""
 
     name: str
     tag: str
     requirements: list[str] = field(default_factory=list)
+    packages: list[Path] = field(default_factory=list)
 
     @property
     def folder(self) -> Path:
@@ -80,7 +90,10 @@ def notebook_requirements() -> list[str]:
 
 
 TARGETS = {
-    "notebook": lambda: Target("notebook", "pls-notebook", notebook_requirements()),
+    # grading/image: pls-grading, which the grading sandbox runs in the course's image.
+    "notebook": lambda: Target(
+        "notebook", "pls-notebook", notebook_requirements(), [ROOT / "grading" / "image"]
+    ),
 }
 
 
@@ -137,10 +150,20 @@ def digest(*parts: str | bytes) -> str:
     return h.hexdigest()
 
 
+def generated(relative: Path) -> bool:
+    """Whether a path under a source folder is a build's or Python's leftover (not source)."""
+    return any(
+        part in GENERATED or part.endswith(GENERATED_SUFFIXES) for part in relative.parts
+    )
+
+
 def tree_digest(folder: Path) -> str:
-    """Hash of every file under folder: relative paths, modes and contents."""
+    """Hash of every source file under folder: relative paths, modes and contents. Leftovers of
+    builds and imports (``__pycache__``, ``build/``, ``*.egg-info``) are left out, so running the
+    tests or building a wheel does not make the image look stale."""
     h = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    files = (p for p in folder.rglob("*") if p.is_file())
+    for path in sorted(p for p in files if not generated(p.relative_to(folder))):
         h.update(str(path.relative_to(folder)).encode() + b"\0")
         h.update(b"x" if os.access(path, os.X_OK) else b"-")
         h.update(path.read_bytes() + b"\0")
@@ -371,7 +394,41 @@ class Plan:
     @property
     def key(self) -> str:
         return digest(RECIPE, self.target.name, self.base_ref, self.base_identity,
-                      tree_digest(self.target.folder), self.requirements, self.constraints)
+                      tree_digest(self.target.folder), self.requirements, self.constraints,
+                      *package_digests(self.target))
+
+
+def package_digests(target: Target) -> list[str]:
+    """One ``<path in the repo>:<hash of its sources>`` per local package of target: a change
+    to a package's files rebuilds the image, and only a change does."""
+    return [f"{package_label(folder)}:{tree_digest(folder)}" for folder in target.packages]
+
+
+def package_label(folder: Path) -> str:
+    with contextlib.suppress(ValueError):
+        return folder.resolve().relative_to(ROOT).as_posix()
+    return str(folder)
+
+
+def package_dependencies(folder: Path) -> list[str]:
+    """The ``[project] dependencies`` of the local package in folder (its pyproject.toml)."""
+    pyproject = folder / "pyproject.toml"
+    if not pyproject.is_file():
+        raise BuildError(f"local package {folder} has no pyproject.toml")
+    return list(tomllib.loads(pyproject.read_text())["project"].get("dependencies", []))
+
+
+def all_requirements(target: Target) -> list[str]:
+    """target's requirements and its local packages' dependencies (those named nowhere yet):
+    the image has no index, so the wheelhouse must hold what the local wheels need."""
+    named = {requirement_name(line) for line in target.requirements}
+    merged = list(target.requirements)
+    for folder in target.packages:
+        for line in package_dependencies(folder):
+            if requirement_name(line) not in named:
+                named.add(requirement_name(line))
+                merged.append(line)
+    return merged
 
 
 def plan(target: Target, base_ref: str | None) -> Plan:
@@ -382,12 +439,53 @@ def plan(target: Target, base_ref: str | None) -> Plan:
         identity = image_id(base_ref) or ""
         if not identity:
             raise BuildError(f"base image {base_ref} is not present: `docker pull {base_ref}`")
-    return Plan(target, ref, identity, "\n".join(target.requirements) + "\n",
+    return Plan(target, ref, identity, "\n".join(all_requirements(target)) + "\n",
                 merged_constraints(target))
 
 
-def assemble_context(p: Plan, house: Path) -> Path:
-    """The docker build context: images/<name>/ plus the wheelhouse (hard links, not copies)."""
+# Wheel file names: name-version(-build)?-python-abi-platform.whl (PEP 427).
+WHEEL_NAME = re.compile(r"^(?P<name>[^-]+)-(?P<version>[^-]+)(-\d[^-]*)?-[^-]+-[^-]+-[^-]+\.whl$")
+
+
+def build_local_wheels(p: Plan, wheels: Path, progress: Progress, log: Path) -> list[str]:
+    """``pip wheel --no-deps`` each local package of the plan into wheels/; returns their
+    ``name==version`` pins. Each package is built from a scratch copy of its sources, because
+    setuptools writes ``build/`` and ``*.egg-info`` into the folder it builds."""
+    wheels.mkdir(parents=True, exist_ok=True)
+    pins = []
+    for folder in p.target.packages:
+        progress.begin(f"pip wheel --no-deps {package_label(folder)}")
+        scratch = CACHE / "packages" / folder.name
+        shutil.rmtree(scratch, ignore_errors=True)
+        shutil.copytree(folder, scratch, ignore=lambda _d, names: [
+            n for n in names if generated(Path(n))
+        ])
+        before = set(wheels.glob("*.whl"))
+        run([host_python(), "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
+             "--wheel-dir", str(wheels), str(scratch)], log)
+        shutil.rmtree(scratch, ignore_errors=True)
+        pins.append(local_pin(folder, set(wheels.glob("*.whl")) - before))
+        progress.end()
+    return pins
+
+
+def local_pin(folder: Path, new: set[Path]) -> str:
+    """``name==version`` of the one wheel built from folder; refuses a non-pure wheel (the
+    host's interpreter and platform are not the image's, and the image has no compiler)."""
+    if len(new) != 1:
+        raise BuildError(f"pip wheel of {folder} made {len(new)} wheels, expected 1")
+    wheel = new.pop().name
+    match = WHEEL_NAME.match(wheel)
+    if not match or not wheel.endswith("-none-any.whl"):
+        raise BuildError(f"{folder} built {wheel}: local packages must be pure Python "
+                         "(a py3-none-any wheel)")
+    return f"{canonical(match['name'])}=={match['version']}"
+
+
+def assemble_context(p: Plan, house: Path, progress: Progress, log: Path) -> Path:
+    """The docker build context: images/<name>/, the wheelhouse (hard links, not copies), the
+    local packages' wheels and their pins (``local-wheels/``, ``local-requirements.txt``, a
+    layer of their own: a change to one reinstalls only them), requirements and constraints."""
     ctx = CACHE / "context" / p.target.name
     shutil.rmtree(ctx, ignore_errors=True)
     shutil.copytree(p.target.folder, ctx)
@@ -397,6 +495,8 @@ def assemble_context(p: Plan, house: Path) -> Path:
             os.link(wheel, ctx / "wheelhouse" / wheel.name)
         except OSError:
             shutil.copy2(wheel, ctx / "wheelhouse" / wheel.name)
+    pins = build_local_wheels(p, ctx / "local-wheels", progress, log)
+    (ctx / "local-requirements.txt").write_text("".join(f"{pin}\n" for pin in pins))
     (ctx / "requirements.txt").write_text(p.requirements)
     (ctx / "constraints.txt").write_text(p.constraints)
     return ctx
@@ -464,7 +564,7 @@ def build(name: str, base_ref: str | None, force: bool) -> int:
         ensure_base(progress, log)
     house = ensure_wheelhouse(p.requirements, p.constraints, progress, log)
     progress.begin("assemble the build context")
-    ctx = assemble_context(p, house)
+    ctx = assemble_context(p, house, progress, log)
     progress.end()
     docker_build(p, ctx, progress, log)
     shutil.rmtree(ctx, ignore_errors=True)

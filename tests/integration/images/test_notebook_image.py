@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import re
+import secrets
 import subprocess
 import time
 import urllib.error
@@ -21,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[3]
 LABEL = "org.pythonlearningstudio.inputs"
 MAX_IMAGE_BYTES = 1_200_000_000
 # Where the Dockerfile's build stage keeps the wheelhouse and the pins: paths inside the image.
-BUILD_LEFTOVERS = ("/tmp/wheelhouse", "/tmp/build", "/home/jovyan/.cache/pip", "/root/.cache/pip")  # noqa: S108
+BUILD_LEFTOVERS = ("/tmp/wheelhouse", "/tmp/local-wheels", "/tmp/build",  # noqa: S108
+                   "/home/jovyan/.cache/pip", "/root/.cache/pip")
 
 
 def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
@@ -195,3 +199,63 @@ def test_second_build_is_a_no_op_that_keeps_the_image(notebook_image):
     check = subprocess.run([str(ROOT / "images" / "build"), "--check", "notebook"], cwd=ROOT,
                            capture_output=True, text=True, timeout=120, check=False)
     assert check.returncode == 0, check.stdout + check.stderr
+
+
+# -- the grading runner (grading/image, pls-grading) ----------------------------------------------
+
+TINY_NOTEBOOK = {
+    "cells": [
+        {"cell_type": "markdown", "metadata": {}, "source": "A tiny notebook"},
+        {"cell_type": "code", "metadata": {}, "source": "answer = 6 * 7\nprint(answer)",
+         "outputs": [], "execution_count": None},
+        {"cell_type": "code", "metadata": {}, "source": "open('data/points.csv').read()",
+         "outputs": [], "execution_count": None},
+    ],
+    "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                "language": "python"}},
+    "nbformat": 4,
+    "nbformat_minor": 5,
+}
+
+
+def run_grading_runner(image: str, request: dict) -> subprocess.CompletedProcess:
+    """`python -m pls_grading.execute` in a network-less throwaway container, request on stdin."""
+    return subprocess.run(
+        ["docker", "run", "-i", "--rm", "--network", "none", image,
+         "python", "-m", "pls_grading.execute", "--cell-timeout", "20"],
+        input=json.dumps(request).encode(), capture_output=True, timeout=180, check=False,
+    )
+
+
+def test_grading_runner_executes_a_notebook_from_stdin_and_signs_the_result(notebook_image):
+    key = secrets.token_bytes(32)
+    files = {"data/points.csv": "YSwxCg=="}  # base64 of "a,1\n"
+    result = run_grading_runner(notebook_image,
+                                {"notebook": TINY_NOTEBOOK, "files": files, "key": key.hex()})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    body, signature = result.stdout.rstrip(b"\n").split(b"\n")
+    assert signature == hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+    executed = json.loads(body)
+    code = [cell for cell in executed["cells"] if cell["cell_type"] == "code"]
+    assert code[0]["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "42\n"}]
+    assert code[1]["outputs"][0]["data"]["text/plain"] == "'a,1\\n'"
+    assert executed["metadata"]["language_info"]["version"].startswith("3.11")
+    assert executed["metadata"]["pls_grading"]["run"]["kernel_restarts"] == 0
+
+
+def test_grading_runner_refuses_a_request_that_is_not_json(notebook_image):
+    result = subprocess.run(
+        ["docker", "run", "-i", "--rm", "--network", "none", notebook_image,
+         "python", "-m", "pls_grading.execute"],
+        input=b"this is not a request", capture_output=True, timeout=180, check=False,
+    )
+    assert result.returncode == 2  # EXIT_BAD_REQUEST: the grader's problem, not the learner's
+    assert result.stdout == b""
+    assert b"not JSON" in result.stderr
+
+
+def test_grading_runner_is_the_repos_pls_grading(notebook_image):
+    installed = run_in(notebook_image, "python", "-c",
+                       "import pls_grading.execute as m, inspect; print(inspect.getsource(m))")
+    source = (ROOT / "grading" / "image" / "pls_grading" / "execute.py").read_text()
+    assert installed == source + "\n"
