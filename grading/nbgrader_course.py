@@ -16,17 +16,18 @@ One nbgrader course directory per course, ``GRADER_ROOT/courses/<slug>/``::
 Autograding a submission is nbgrader's own ``Autograde`` converter with two changes, made the
 way nbgrader is meant to be extended (its preprocessor lists):
 
-- sanitize: :class:`FlagTampering` runs before ``OverwriteCells``. It compares each cell's
-  nbgrader metadata, checksum and (for locked cells) source with the release, records what was
-  changed, puts the release's values back and refuses a notebook whose graded or answer cells
-  are missing. ``ClearOutput`` already drops any output the learner saved.
+- sanitize: :class:`FlagTampering` runs right after ``ClearOutput`` (which drops any output the
+  learner saved), before nbgrader's other steps. It compares each cell's nbgrader metadata,
+  checksum and (for locked cells) source with the release, records what was changed, puts the
+  release's metadata back and refuses a notebook whose graded or answer cells are missing.
 - autograde: ``Execute`` is replaced by :class:`SandboxedExecute`, which runs the sanitized
   notebook in a fresh container (:mod:`grading.sandbox`) and takes back only the outputs; then
   :class:`FailTamperedCells` makes each tampered test cell fail before ``SaveAutoGrades``;
   ``AssignLatePenalties`` uses :class:`StudioLatePenalty`, the course's late policy.
 
 Feedback is nbgrader's ``GenerateFeedback`` with the hidden tests' source removed
-(``ClearHiddenTests``): a learner may resubmit, so the feedback must not hand them the tests.
+(``ClearHiddenTests``), also where a traceback quotes it (:class:`ClearHiddenTracebacks`): a
+learner may resubmit, so the feedback must not hand them the tests.
 
 nbgrader is imported with this module, once per process: it costs seconds.
 """
@@ -103,7 +104,11 @@ FEEDBACK_KEEP_SECONDS = 3600
 TIMEOUT_ERRORS = {"CellTimeoutError"}
 RESTART_ERRORS = {"KernelRestarted"}
 NOT_RUN_ERRORS = {"NotRun", "SandboxStopped"}
+# The notices pls_grading.execute (OutputBudget) and pls_grading.output_cap leave in an output
+# they cut.
+TRUNCATION_NOTICES = ("dropped by the grader", "[output truncated by the grader:")
 NBGRADER_FLAGS = ("grade", "solution", "locked", "task")
+NBGRADER_SCHEMA_VERSION = 3  # the cell metadata schema nbgrader 0.9 writes and validates
 
 
 class SubmissionInvalid(Exception):
@@ -379,10 +384,15 @@ class FlagTampering(NbGraderPreprocessor):
     """Compare each nbgrader cell with the release, put the release's metadata back and record
     every change in the notebook's metadata (``pls_grading.tampered``: grade id -> what).
 
-    Runs before nbgrader's ``OverwriteCells``, which restores sources from the gradebook: the
-    gradebook's checksums include the hidden tests, so only the release can tell a learner's
-    edit from the hidden tests being put back. Graded and answer cells that are missing make
-    the notebook invalid."""
+    Runs before nbgrader's other sanitize steps: ``DeduplicateIds``, ``OverwriteCells`` and
+    ``CheckCellMetadata`` assume well-formed nbgrader metadata and crash (``AttributeError``,
+    ``TypeError``) on what a learner can put there (``"nbgrader": "x"``, a list as an id, a text
+    ``schema_version``), which would fail the grading job instead of answering the learner. So
+    each cell's nbgrader metadata is replaced whole by the release's, and metadata that matches
+    no released cell (unknown or repeated ids, flags without an id, not an object) is removed.
+    ``OverwriteCells`` then restores sources from the gradebook: the gradebook's checksums include
+    the hidden tests, so only the release can tell a learner's edit from the hidden tests being
+    put back. Graded and answer cells that are missing make the notebook invalid."""
 
     manifest = Dict(help="The assignment's manifest (see build_manifest).").tag(config=True)
 
@@ -392,22 +402,21 @@ class FlagTampering(NbGraderPreprocessor):
         tampered: dict[str, list[str]] = {}
         seen: set[str] = set()
         for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if not meta or not meta.get("grade_id"):
-                if meta is not None and any(meta.get(f) for f in NBGRADER_FLAGS):
-                    tampered.setdefault("(no id)", []).append("nbgrader metadata without an id")
-                    del cell.metadata["nbgrader"]
+            if "nbgrader" not in cell.metadata:
                 continue
-            grade_id = meta["grade_id"]
-            release = expected.get(grade_id)
-            if release is None:
-                tampered.setdefault(grade_id, []).append("unknown cell id")
-                del cell.metadata["nbgrader"]
+            meta = cell.metadata["nbgrader"]
+            grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+            if isinstance(grade_id, str) and grade_id in expected and grade_id not in seen:
+                seen.add(grade_id)
+                changes = self.restore(cell, grade_id, expected[grade_id])
+                if changes:
+                    tampered[grade_id] = changes
                 continue
-            seen.add(grade_id)
-            changes = self.restore(cell, release)
-            if changes:
-                tampered[grade_id] = changes
+            problem = self.unmatched(meta, grade_id, seen)
+            if problem:
+                label = grade_id[:80] if isinstance(grade_id, str) and grade_id else "(no id)"
+                tampered.setdefault(label, []).append(problem)
+            del cell.metadata["nbgrader"]
         missing = [
             grade_id
             for grade_id, release in expected.items()
@@ -425,16 +434,27 @@ class FlagTampering(NbGraderPreprocessor):
         return nb, resources
 
     @staticmethod
-    def restore(cell: NotebookNode, release: dict[str, Any]) -> list[str]:
-        """Put the release's cell type, flags, points and checksum back; what differed."""
-        meta = cell.metadata.nbgrader
+    def unmatched(meta: Any, grade_id: Any, seen: set[str]) -> str:
+        """Why nbgrader metadata that matches no released cell is tampering ('' when it is
+        harmless: no id and no flag set, e.g. what nbgrader leaves on a de-duplicated cell)."""
+        if not isinstance(meta, dict):
+            return "nbgrader metadata that is not an object"
+        if isinstance(grade_id, str) and grade_id in seen:
+            return "the id of another cell"
+        if grade_id:
+            return "unknown cell id"
+        if any(meta.get(flag) for flag in NBGRADER_FLAGS):
+            return "nbgrader metadata without an id"
+        return ""
+
+    @staticmethod
+    def restore(cell: NotebookNode, grade_id: str, release: dict[str, Any]) -> list[str]:
+        """Replace the cell's nbgrader metadata by the release's; what differed."""
+        meta = cell.metadata["nbgrader"]
         changes = []
         if cell.cell_type != release["cell_type"]:
             changes.append("cell type")
-        for flag in NBGRADER_FLAGS:
-            if bool(meta.get(flag, False)) != release[flag]:
-                changes.append(flag)
-            meta[flag] = release[flag]
+        changes.extend(f for f in NBGRADER_FLAGS if bool(meta.get(f, False)) != release[f])
         if release["grade"]:
             try:
                 points = float(meta.get("points", 0))
@@ -442,12 +462,9 @@ class FlagTampering(NbGraderPreprocessor):
                 points = math.nan
             if points != release["points"]:
                 changes.append("points")
-            meta["points"] = release["points"]
-        else:
-            meta.pop("points", None)
         if meta.get("checksum") != release["checksum"]:
             changes.append("checksum")
-        meta["checksum"] = release["checksum"]
+        cell.metadata["nbgrader"] = released_metadata(grade_id, release)
         locked = release["locked"] and not release["solution"]
         if (
             locked
@@ -456,6 +473,21 @@ class FlagTampering(NbGraderPreprocessor):
         ):
             changes.append("source of a locked cell")
         return changes
+
+
+def released_metadata(grade_id: str, release: dict[str, Any]) -> NotebookNode:
+    """A cell's nbgrader metadata as generate_assignment wrote it (schema version 3)."""
+    meta: dict[str, Any] = {
+        "grade_id": grade_id,
+        "cell_type": release["cell_type"],
+        "schema_version": NBGRADER_SCHEMA_VERSION,
+        **{flag: release[flag] for flag in NBGRADER_FLAGS},
+    }
+    if release["grade"]:
+        meta["points"] = release["points"]
+    if release["checksum"] is not None:
+        meta["checksum"] = release["checksum"]
+    return nbformat.from_dict(meta)
 
 
 class SubmissionAutograde(Autograde):
@@ -770,7 +802,7 @@ def autograde_config(
         BaseConverter={"force": True},
         Autograde={
             "sanitize_preprocessors": [
-                ClearOutput, DeduplicateIds, OverwriteKernelspec, FlagTampering, OverwriteCells,
+                ClearOutput, FlagTampering, DeduplicateIds, OverwriteKernelspec, OverwriteCells,
                 CheckCellMetadata,
             ],
             "autograde_preprocessors": [
@@ -807,13 +839,70 @@ def learner_problem(failures: list[tuple[str, BaseException]]) -> str | None:
     return None
 
 
+class ClearHiddenTracebacks(NbGraderPreprocessor):
+    """Blank the hidden tests' lines in every error's traceback, before ``ClearHiddenTests``
+    removes them from the source.
+
+    IPython's traceback of a failing test cell quotes the lines around the failing one, hidden
+    tests included (``----> 5 assert initials("Linus") == "L"``), and nbgrader's feedback shows
+    tracebacks as they are: without this, a failed hidden test hands the learner its code.
+    Frames of the learner's own code, the error's name and message are kept."""
+
+    begin_delimiter = Unicode(
+        ClearHiddenTests.begin_test_delimeter.default_value,
+        help="Marks the start of hidden tests (as ClearHiddenTests.begin_test_delimeter).",
+    ).tag(config=True)
+    end_delimiter = Unicode(
+        ClearHiddenTests.end_test_delimeter.default_value,
+        help="Marks the end of hidden tests (as ClearHiddenTests.end_test_delimeter).",
+    ).tag(config=True)
+
+    def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
+        hidden = {line for cell in nb.cells for line in self.hidden_lines(cell.source)}
+        if hidden:
+            for cell in nb.cells:
+                for output in cell.get("outputs", []):
+                    if output.output_type == "error":
+                        output.traceback = [redact(entry, hidden) for entry in output.traceback]
+        return nb, resources
+
+    def hidden_lines(self, source: str) -> list[str]:
+        """The stripped lines of source's hidden test regions, their delimiters included."""
+        lines, inside = [], False
+        for line in source.splitlines():
+            if self.begin_delimiter in line:
+                inside = True
+            if inside and line.strip():
+                lines.append(line.strip())
+            if self.end_delimiter in line:
+                inside = False
+        return lines
+
+
+ANSI_CODES = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# A quoted source line in an IPython traceback, colours removed: "----> 5 code" or "      6 code".
+TRACEBACK_LINE = re.compile(r"^\s*(?:-*>\s*)?\d+\s?(?P<code>.*)$")
+REDACTED = "      [a line of the hidden tests]"
+
+
+def redact(entry: str, hidden: set[str]) -> str:
+    """A traceback entry with each quoted line that is one of ``hidden`` replaced."""
+    kept = []
+    for line in entry.split("\n"):
+        quoted = TRACEBACK_LINE.match(ANSI_CODES.sub("", line))
+        kept.append(REDACTED if quoted and quoted["code"].strip() in hidden else line)
+    return "\n".join(kept)
+
+
 def generate_feedback(course: Course, assignment: str, learner: str) -> Path:
     """nbgrader's GenerateFeedback without the hidden tests' source, copied to a folder of
     this grading's own (``feedback-out/``; folders older than an hour are removed)."""
     config = nbgrader_config(
         BaseConverter={"force": True},
         GenerateFeedback={
-            "preprocessors": [GetGrades, ClearHiddenTests, CSSHTMLHeaderPreprocessor],
+            "preprocessors": [
+                GetGrades, ClearHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
+            ],
         },
         ClearHiddenTests={"enforce_metadata": False},
     )
@@ -949,21 +1038,29 @@ def executed_notes(
         if timed_out:
             flags.append("timeout")
             notes.append(f"{path.name}: stopped at the time limit: {', '.join(timed_out)}.")
-        if any(o.ename in RESTART_ERRORS for _, o in errors):
+        died = sorted({where for where, o in errors if o.ename in RESTART_ERRORS})
+        if died:
             flags.append("kernel-restarted")
-            notes.append(f"{path.name}: the kernel had to be restarted (see the feedback).")
+            notes.append(
+                f"{path.name}: the kernel was restarted after {', '.join(died)} (it ran out of "
+                "memory, was killed or did not stop at the time limit); the cells after it ran "
+                "in a fresh kernel."
+            )
         if any(o.ename in NOT_RUN_ERRORS for _, o in errors):
             notes.append(f"{path.name}: some cells were not run (see the feedback).")
-        dropped = any(
-            o.output_type == "stream" and "dropped by the grader" in o.get("text", "")
-            for cell in nb.cells
-            if cell.cell_type == "code"
-            for o in cell.outputs
-        )
-        if dropped:
+        if any(truncated(cell) for cell in nb.cells if cell.cell_type == "code"):
             flags.append("output-truncated")
             notes.append(f"{path.name}: output beyond the grader's limit was dropped.")
     return flags, notes, timing
+
+
+def truncated(cell: NotebookNode) -> bool:
+    """Whether the grader cut this cell's output: the runner's notice (output it dropped) or
+    the kernel's (``pls_grading.output_cap``, which usually stops a flood first, at its source)."""
+    return any(
+        o.output_type == "stream" and any(m in o.get("text", "") for m in TRUNCATION_NOTICES)
+        for o in cell.outputs
+    )
 
 
 def format_points(value: float) -> str:

@@ -50,10 +50,14 @@ RUNNER_NO_KERNEL = 3
 DOCKER_RUN_FAILED = 125
 DOCKER_CANNOT_INVOKE = 126
 DOCKER_NOT_FOUND = 127
+# Markers in stderr of a run that failed for the grader's reasons. Python 3 quotes the module's
+# name ("No module named 'pls_grading'"), so the marker stops before it: an image without the
+# runner must make the sandbox unavailable (retried later), not give the learner a zero.
 ENGINE_TROUBLE = (
     "Cannot connect to the Docker daemon",
     "No such image",
     "Unable to find image",
+    "No module named 'pls_grading",
     "No module named pls_grading",
     "pull access denied",
 )
@@ -102,10 +106,19 @@ class _Container:
         threading.Thread(target=self._reap, daemon=True).start()
 
     def _reap(self) -> None:
+        """Read the pipes to their end (a runner never blocks on a full one) and wait for the
+        ``docker run`` to exit; after 30 s it is killed. Not ``communicate()``: it flushes the
+        stdin that ``discard`` closed, raises ``ValueError`` and leaves the process unreaped."""
+        timer = threading.Timer(30, self.process.kill)
+        timer.start()
         try:
-            self.process.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+            for pipe in (self.process.stdout, self.process.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    pipe.read()
+                    pipe.close()
+            self.process.wait()
+        finally:
+            timer.cancel()
 
 
 class Sandbox(LoggingConfigurable):

@@ -96,6 +96,11 @@ CAPPED_MESSAGES = {
     "comm_open",
     "comm_msg",
 }
+KERNEL_DIED = (
+    "the kernel died while running this cell: it ran out of memory or was killed; the cells "
+    "after it run in a fresh kernel"
+)
+KERNEL_HUNG = "the kernel was restarted; the cells after this one run in a fresh kernel"
 KERNEL_ARGUMENTS = [
     "--HistoryManager.hist_file=:memory:",  # as nbgrader's Execute: no history database
     "--IPKernelApp.extra_extensions=pls_grading.output_cap",
@@ -389,20 +394,25 @@ class Runner:
                 cell.outputs.append(error_output("NotRun", not_run))
                 continue
             executed += 1
-            reason = ""
+            failures: list[NotebookNode] = []
             try:
                 await client.async_execute_cell(cell, index, execution_count=executed)
             except DeadKernelError:
-                reason = "the kernel died while running this cell (out of memory, or killed)"
+                failures = [error_output("KernelRestarted", KERNEL_DIED)]
             except CellTimeoutError:
-                reason = (
-                    f"the cell ran longer than its time limit ({cell_timeout} s) and did not "
-                    "stop when interrupted"
-                )
+                # Still a timeout (the grader flags it so), and the kernel is restarted.
+                failures = [
+                    error_output(
+                        "CellTimeoutError",
+                        f"the cell ran longer than its time limit ({cell_timeout} s) and did "
+                        "not stop when interrupted",
+                    ),
+                    error_output("KernelRestarted", KERNEL_HUNG),
+                ]
             budget.finish_cell(cell, index)
-            if not reason:
+            if not failures:
                 continue
-            cell.outputs.append(error_output("KernelRestarted", reason))
+            cell.outputs.extend(failures)
             if self.restarts >= self.options.max_restarts:
                 not_run = "the kernel had to be restarted too often"
             elif not await self.restart_kernel():

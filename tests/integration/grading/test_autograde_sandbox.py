@@ -1,0 +1,814 @@
+"""Hostile and broken submissions through the real grading pipeline, against a real Docker engine.
+
+``grading.nbgrader_course`` releases python-101's ps1-basics into a temporary ``GRADER_ROOT``
+(nbgrader's own ``generate_assignment``) and autogrades each submission with nbgrader's
+converters on the host, every notebook run by ``python -m pls_grading.execute`` in a fresh,
+network-less container of the course's image (``pls-notebook:latest``, built from this tree).
+
+Each submission starts from the released notebook with the instructor's solutions filled in
+(they are in the source notebook between ``### BEGIN SOLUTION`` and ``### END SOLUTION``); a
+test then breaks one thing. Every test grades under a learner name of its own, because nbgrader
+keeps one submission per learner and assignment. What a submission's code finds out inside the
+sandbox it prints as one ``PROBE <json>`` line, read back from the autograded notebook.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import html
+import ipaddress
+import json
+import os
+import re
+import resource
+import secrets
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+from nbgrader.api import Gradebook
+from nbgrader.utils import compute_checksum
+
+from courses.course_file import LatePolicy
+from grading import nbgrader_course
+from grading.nbgrader_course import AutogradeResult
+from grading.sandbox import Sandbox, SandboxUnavailable
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[3]
+COURSE = "python-101"
+ASSIGNMENT = "ps1-basics"
+NOTEBOOK = f"{ASSIGNMENT}.ipynb"
+SOURCE = ROOT / "courses" / COURSE / "source" / ASSIGNMENT / NOTEBOOK
+IMAGE = "pls-notebook:latest"
+STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
+TESTS = {"ps1-celsius-tests": 3.0, "ps1-initials-tests": 3.0, "ps1-grade-tests": 4.0}
+PIDS_LIMIT = 256
+MIB = 1024 * 1024
+DUE = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
+
+
+# -- the course, the image and the sandbox -------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def grading_image() -> str:
+    """The course's image, built from this tree (a no-op when up to date), with the runner."""
+    built = subprocess.run([str(ROOT / ".ci" / "provision"), "docker", "images"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=3600, check=False)
+    assert built.returncode == 0, f"provisioning failed:\n{built.stdout}\n{built.stderr}"
+    probe = subprocess.run(["docker", "run", "--rm", "--network", "none", IMAGE, "python", "-c",
+                            "import pls_grading.execute"],
+                           capture_output=True, text=True, timeout=120, check=False)
+    assert probe.returncode == 0, f"{IMAGE} has no pls_grading: {probe.stderr}"
+    return IMAGE
+
+
+@pytest.fixture(scope="module")
+def grader_root(tmp_path_factory) -> Iterator[Path]:
+    """A GRADER_ROOT of this module's own; STUDIO_COURSES_DIR is the repo's courses/."""
+    root = tmp_path_factory.mktemp("grader")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("STUDIO_VAR_DIR", str(root / "var"))
+        patch.setenv("GRADER_ROOT", str(root))
+        patch.setenv("STUDIO_COURSES_DIR", str(ROOT / "courses"))
+        yield root
+
+
+@pytest.fixture(scope="module")
+def course_dir(grader_root, grading_image) -> Path:
+    """python-101's nbgrader course directory with ps1-basics released (prepared on first use
+    from the course folder, as the grader service does)."""
+    folder = grader_root / "courses" / COURSE
+    info = nbgrader_course.release(folder, ASSIGNMENT)
+    assert info.notebooks == (ASSIGNMENT,) and info.max_score == 10
+    return folder
+
+
+@pytest.fixture(scope="module")
+def released(course_dir) -> dict[str, Any]:
+    return json.loads((course_dir / "release" / ASSIGNMENT / NOTEBOOK).read_text())
+
+
+def new_sandbox(**traits: Any) -> Sandbox:
+    """A sandbox for tests: short cell timeout, bounded total time, containers named apart."""
+    settings = {
+        "name_prefix": f"pls-test-grading-{secrets.token_hex(3)}",
+        "pool_size": 0,
+        "cell_timeout": 4,
+        "time_limit": 90,
+        "mem_limit": "512m",
+        "pids_limit": PIDS_LIMIT,
+        **traits,
+    }
+    return Sandbox(**settings)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Iterator[Sandbox]:
+    box = new_sandbox()
+    yield box
+    box.close()
+
+
+def containers_named(prefix: str) -> list[str]:
+    listing = subprocess.run(["docker", "ps", "-a", "--filter", f"name={prefix}", "--format",
+                              "{{.Names}}"], capture_output=True, text=True, timeout=60, check=True)
+    return listing.stdout.split()
+
+
+def wait_until_gone(prefix: str) -> list[str]:
+    """The containers still named ``prefix*`` after giving ``--rm`` up to a minute."""
+    for _ in range(120):
+        left = containers_named(prefix)
+        if not left:
+            return []
+        time.sleep(0.5)
+    return left
+
+
+# -- submissions ---------------------------------------------------------------------------------
+
+
+def solutions() -> dict[str, str]:
+    """The instructor's answer per solution cell: the lines between the solution markers."""
+    answers = {}
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            found = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", cell.source, re.S)
+            answers[meta["grade_id"]] = found.group(1)
+    return answers
+
+
+ANSWER_FUNCTIONS = re.compile(r"celsius_to_fahrenheit\(|initials\(|letter_grade\(")
+
+
+def hidden_test_lines() -> list[str]:
+    """The hidden tests' lines that call the learner's functions (what learners must never
+    see; lines like ``pass`` or ``try:`` are everywhere and tell nothing), stripped."""
+    lines = []
+    for cell in nbformat.read(SOURCE, as_version=4).cells:
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
+                                cell.source, re.S):
+            lines += [line.strip() for line in block.splitlines()
+                      if ANSWER_FUNCTIONS.search(line)]
+    assert len(lines) >= 10, lines
+    return lines
+
+
+def visible_text(page: str) -> str:
+    """An HTML page's text as a reader sees it (highlighting splits code into many tags)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def cell_with_id(notebook: dict[str, Any], grade_id: str) -> dict[str, Any]:
+    return next(c for c in notebook["cells"]
+                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+
+
+def text_of(source: str | list[str]) -> str:
+    return "".join(source) if isinstance(source, list) else source
+
+
+@dataclass
+class Submission:
+    """A learner's copy of the released notebook, as a dict to change before it is written."""
+
+    released: dict[str, Any]
+    notebook: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.notebook = copy.deepcopy(self.released)
+
+    def cell(self, grade_id: str) -> dict[str, Any]:
+        return cell_with_id(self.notebook, grade_id)
+
+    def answer(self, grade_id: str, body: str) -> Submission:
+        """The released answer cell with its stub replaced by ``body`` (the function's body)."""
+        stub = text_of(cell_with_id(self.released, grade_id)["source"])
+        assert STUB in stub
+        self.cell(grade_id)["source"] = stub.replace(STUB, body)
+        return self
+
+    def replace(self, grade_id: str, source: str) -> Submission:
+        self.cell(grade_id)["source"] = source
+        return self
+
+    def add_cell(self, source: str, at: int | None = None) -> Submission:
+        cell = nbformat.v4.new_code_cell(source)
+        self.notebook["cells"].insert(len(self.notebook["cells"]) if at is None else at, cell)
+        return self
+
+    def write(self, folder: Path) -> Path:
+        folder.mkdir(parents=True)
+        (folder / NOTEBOOK).write_text(json.dumps(self.notebook), encoding="utf-8")
+        return folder
+
+
+@pytest.fixture
+def correct(released) -> Callable[[], Submission]:
+    """``correct()``: a fresh submission with every answer right."""
+    answers = solutions()
+
+    def make() -> Submission:
+        submission = Submission(released)
+        for grade_id, body in answers.items():
+            submission.answer(grade_id, body)
+        return submission
+
+    return make
+
+
+def fresh_learner() -> str:
+    return f"t{uuid.uuid4().hex[:12]}"
+
+
+@dataclass
+class Graded:
+    """One autograde's result, and the autograded notebook nbgrader kept."""
+
+    result: AutogradeResult
+    learner: str
+    course_dir: Path
+
+    @property
+    def points(self) -> dict[str, float]:
+        return {row["id"]: row["score"] for row in self.result.breakdown}
+
+    def autograded(self) -> dict[str, Any]:
+        path = self.course_dir / "autograded" / self.learner / ASSIGNMENT / NOTEBOOK
+        return json.loads(path.read_text())
+
+    def outputs(self, index: int) -> list[dict[str, Any]]:
+        return self.autograded()["cells"][index].get("outputs", [])
+
+    def outputs_of(self, grade_id: str) -> list[dict[str, Any]]:
+        cells = self.autograded()["cells"]
+        index = next(i for i, c in enumerate(cells)
+                     if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
+        return self.outputs(index)
+
+    def probe(self, index: int) -> dict[str, Any]:
+        """The ``PROBE <json>`` line cell ``index`` printed."""
+        text = "".join(
+            "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
+            for o in self.outputs(index) if o["output_type"] == "stream"
+        )
+        found = re.search(r"^PROBE (.*)$", text, re.M)
+        assert found, f"cell {index} printed no probe: {self.outputs(index)}"
+        return json.loads(found.group(1))
+
+    def errors_of(self, grade_id: str) -> set[str]:
+        return {o["ename"] for o in self.outputs_of(grade_id) if o["output_type"] == "error"}
+
+
+@pytest.fixture
+def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
+    """``grade(submission, learner=None, box=None, **autograde_kwargs)``: autograde a
+    submission (or raw notebook bytes) in ``box`` (default: the module's sandbox)."""
+
+    def run(submission: Submission | bytes, *, learner: str | None = None,
+            box: Sandbox | None = None, **kwargs: Any) -> Graded:
+        learner = learner or fresh_learner()
+        folder = tmp_path / learner
+        if isinstance(submission, bytes):
+            folder.mkdir()
+            (folder / NOTEBOOK).write_bytes(submission)
+        else:
+            submission.write(folder)
+        result = nbgrader_course.autograde(course_dir, ASSIGNMENT, learner, folder,
+                                           sandbox=box or sandbox, **kwargs)
+        return Graded(result, learner, course_dir)
+
+    return run
+
+
+# -- right and wrong answers ---------------------------------------------------------------------
+
+
+def test_correct_answers_get_full_points(grade, correct):
+    graded = grade(correct())
+    assert graded.result.status == "graded"
+    assert graded.result.score == graded.result.max_score == 10
+    assert graded.points == TESTS
+    assert graded.result.flags == ()
+    assert graded.result.message == "10 of 10 points."
+
+
+def test_hidden_tests_run_but_never_reach_the_feedback(grade, correct):
+    # Splitting on single spaces passes the visible tests and fails the hidden ones.
+    graded = grade(correct().answer(
+        "ps1-initials-answer", '    return "".join(w[0].upper() for w in full_name.split(" "))'))
+    assert graded.points["ps1-initials-tests"] == 0
+    pages = list(graded.result.feedback_dir.rglob("*.html"))
+    feedback = visible_text("".join(page.read_text() for page in pages))
+    assert 'assert initials("Ada Lovelace") == "AL"' in feedback  # the visible tests are there
+    leaked = [line for line in hidden_test_lines() if line in feedback]
+    assert leaked == []
+
+
+def test_partly_wrong_answers_get_partial_credit_per_test(grade, correct):
+    submission = correct()
+    submission.answer("ps1-initials-answer", "    return full_name[:1].upper()")
+    submission.answer("ps1-grade-answer", '    return "A" if score >= 90 else "F"')
+    graded = grade(submission)
+    assert graded.result.status == "graded"
+    assert graded.result.score == 3 and graded.result.max_score == 10
+    assert graded.points == {"ps1-celsius-tests": 3.0, "ps1-initials-tests": 0.0,
+                             "ps1-grade-tests": 0.0}
+    assert {row["max_score"] for row in graded.result.breakdown} == {3.0, 4.0}
+    assert "AssertionError" in graded.errors_of("ps1-initials-tests")
+    assert graded.result.message.startswith("3 of 10 points.")
+
+
+# -- code that never ends, forks or eats memory --------------------------------------------------
+
+
+def test_infinite_loop_times_out_loses_its_points_and_later_cells_still_count(grade, correct):
+    graded = grade(correct().replace("ps1-celsius-answer", "while True:\n    pass\n"))
+    assert graded.result.status == "graded"
+    assert "timeout" in graded.result.flags
+    assert "CellTimeoutError" in graded.errors_of("ps1-celsius-answer")
+    assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}
+    assert "stopped at the time limit: ps1-celsius-answer" in graded.result.message
+
+
+def test_loop_that_ignores_interrupts_is_flagged_timeout_and_the_kernel_restarted(grade, correct):
+    stubborn = ("import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+                "while True:\n    pass\n")
+    graded = grade(correct().replace("ps1-celsius-answer", stubborn))
+    assert {"timeout", "kernel-restarted"} <= set(graded.result.flags)
+    assert graded.errors_of("ps1-celsius-answer") >= {"CellTimeoutError", "KernelRestarted"}
+    assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}
+    assert graded.result.timing["kernel_restarts"] == 1
+
+
+def test_fork_bomb_is_capped_grading_finishes_and_the_host_is_unaffected(grade, correct):
+    bomb = ("import os\nwhile True:\n    try:\n        os.fork()\n"
+            "    except OSError:\n        pass\n")
+    box = new_sandbox()
+    try:
+        graded = grade(correct().replace("ps1-celsius-answer", bomb), box=box)
+    finally:
+        box.close()
+    assert graded.result.status == "graded"
+    assert {"timeout", "kernel-restarted"} <= set(graded.result.flags)
+    assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}  # the later cells still ran
+    assert wait_until_gone(box.name_prefix) == []  # nothing of the bomb outlives the sandbox
+    assert subprocess.run(["true"], check=False).returncode == 0  # the host still forks
+
+
+def test_processes_in_the_sandbox_are_capped_by_the_pids_limit(grade, correct):
+    counting_bomb = (
+        "import json, os, time\nchildren = 0\ntry:\n    while True:\n"
+        "        if os.fork() == 0:\n            time.sleep(300)\n            os._exit(0)\n"
+        "        children += 1\nexcept OSError as exc:\n"
+        "    print('PROBE', json.dumps({'children': children, 'errno': exc.errno}))\n"
+    )
+    graded = grade(correct().add_cell(counting_bomb, at=0))
+    probe = graded.probe(0)
+    assert 0 < probe["children"] < PIDS_LIMIT
+    assert probe["errno"] == 11  # EAGAIN: the pids cgroup refused the next fork
+    assert graded.result.score == 10  # every later cell still ran
+
+
+def test_memory_bomb_is_killed_and_grading_finishes_with_a_clear_message(grade, correct):
+    bomb = "chunks = []\nwhile True:\n    chunks.append(b'x' * (64 * 1024 * 1024))\n"
+    graded = grade(correct().replace("ps1-celsius-answer", bomb))
+    assert graded.result.status == "graded"
+    assert "kernel-restarted" in graded.result.flags
+    assert "KernelRestarted" in graded.errors_of("ps1-celsius-answer")
+    assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}
+    assert "ran out of memory" in graded.result.message
+    assert "ps1-celsius-answer" in graded.result.message
+
+
+# -- what the sandbox lets a submission reach ----------------------------------------------------
+
+
+def bridge_gateway() -> str:
+    """The Docker host's address on the default bridge (its first address)."""
+    inspect = subprocess.run(["docker", "network", "inspect", "bridge"], capture_output=True,
+                             text=True, timeout=60, check=True)
+    config = json.loads(inspect.stdout)[0]["IPAM"]["Config"][0]
+    return config.get("Gateway") or str(next(ipaddress.ip_network(config["Subnet"]).hosts()))
+
+
+CONNECT_PROBE = """
+import json, socket
+results = {}
+for host, port in TARGETS:
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+        results[f"{host}:{port}"] = "connected"
+    except OSError as exc:
+        results[f"{host}:{port}"] = type(exc).__name__
+try:
+    socket.getaddrinfo("pypi.org", 443)
+    results["dns"] = "resolved"
+except OSError as exc:
+    results["dns"] = type(exc).__name__
+print("PROBE", json.dumps(results))
+"""
+
+
+def test_network_is_unreachable_from_the_submission(grade, correct, grading_image):
+    gateway = bridge_gateway()
+    with socket.create_server((gateway, 0)) as on_gateway, \
+            socket.create_server(("127.0.0.1", 0)) as on_loopback:
+        targets = [("1.1.1.1", 443), (gateway, on_gateway.getsockname()[1]),
+                   ("127.0.0.1", on_loopback.getsockname()[1]), ("127.0.0.1", 5432),
+                   (gateway, 5432)]
+        probe = f"TARGETS = {targets!r}\n{CONNECT_PROBE}"
+        # Control: the same code on Docker's default bridge reaches the listener on the host.
+        control = subprocess.run(["docker", "run", "--rm", grading_image, "python", "-c", probe],
+                                 capture_output=True, text=True, timeout=120, check=True)
+        reached = json.loads(control.stdout.split("PROBE ", 1)[1])
+        assert reached[f"{gateway}:{on_gateway.getsockname()[1]}"] == "connected"
+
+        graded = grade(correct().add_cell(probe, at=0))
+    found = graded.probe(0)
+    assert {k: v for k, v in found.items() if v in ("connected", "resolved")} == {}
+    assert set(found) == {f"{h}:{p}" for h, p in targets} | {"dns"}
+    assert graded.result.score == 10
+
+
+FIND_PROBE = """
+import json, os
+found = {"paths": [], "names": [], "contents": [], "environment": [], "mounts": [],
+         "processes": []}
+for path in PATHS:
+    if os.path.exists(path):
+        found["paths"].append(path)
+skip = {"/proc", "/sys", "/dev"} if WHOLE else set()
+for top in (["/"] if WHOLE else WRITABLE):
+    for folder, subfolders, files in os.walk(top):
+        if folder in skip:
+            subfolders[:] = []
+            continue
+        for name in files + subfolders:
+            if name in NAMES or any(n in name for n in NEEDLES):
+                found["names"].append(os.path.join(folder, name))
+        for name in files:
+            path = os.path.join(folder, name)
+            try:
+                if os.path.islink(path) or not os.path.isfile(path):
+                    continue
+                with open(path, "rb") as handle:
+                    data = handle.read(64 * 1024 * 1024)
+            except OSError:
+                continue
+            found["contents"] += [[path, n] for n in NEEDLES if n.encode() in data]
+found["environment"] = sorted(k for k in os.environ if any(
+    word in k.upper() for word in ("GRADER", "LMS", "TOKEN", "SECRET", "PASSWORD", "HUB", "KEY")))
+with open("/proc/self/mountinfo") as handle:
+    found["mounts"] = [line for line in handle if any(n in line for n in NEEDLES + PATHS)]
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    for part in ("cmdline", "environ"):
+        try:
+            with open(f"/proc/{pid}/{part}", "rb") as handle:
+                data = handle.read()
+        except OSError:
+            continue
+        found["processes"] += [[pid, part, n] for n in NEEDLES if n.encode() in data]
+print("PROBE", json.dumps(found))
+"""
+
+
+def test_hidden_tests_grader_root_and_other_learners_are_not_in_the_sandbox(
+    grade, correct, course_dir, grader_root
+):
+    other = fresh_learner()
+    marker = f"MARKER-{secrets.token_hex(8)}"
+    grade(correct().add_cell(f"# {marker}"), learner=other)
+    assert marker in (course_dir / "submitted" / other / ASSIGNMENT / NOTEBOOK).read_text()
+
+    # Names only the grader uses (nbgrader's package in the image has its own gradebook.db and
+    # timestamp.txt test files; a copied gradebook would still hold the hidden tests' lines).
+    needles = [*hidden_test_lines(), marker, other, str(grader_root)]
+    paths = [str(grader_root), str(course_dir / "submitted" / other), str(ROOT)]
+    names = ["studio_course.json", f"{ASSIGNMENT}.json", "feedback-out"]
+    setup = (f"NEEDLES = {needles!r}\nPATHS = {paths!r}\nNAMES = {names!r}\n"
+             "WRITABLE = ['/tmp', '/home', '/var/tmp', '/dev/shm', '/run']\n")
+    submission = correct()
+    submission.add_cell(f"{setup}WHOLE = True\n{FIND_PROBE}", at=0)  # before any test ran
+    submission.add_cell(f"{setup}WHOLE = False\n{FIND_PROBE}")  # after every test ran
+    # Scanning the whole image takes seconds of one CPU: a patient sandbox for this test.
+    box = new_sandbox(cell_timeout=120, time_limit=300)
+    try:
+        graded = grade(submission, box=box)
+    finally:
+        box.close()
+    empty = {"paths": [], "names": [], "contents": [], "environment": [], "mounts": [],
+             "processes": []}
+    assert graded.probe(0) == empty
+    assert graded.probe(len(graded.autograded()["cells"]) - 1) == empty
+    assert graded.result.score == 10
+
+
+def test_a_forged_result_on_the_containers_stdout_is_not_believed(grade, correct):
+    # The learner's code writes a notebook with no failing test where the runner's result goes,
+    # then kills the runner: without the run's key, the signature cannot be right.
+    forge = (
+        "import json, os, signal\n"
+        "fake = {'cells': [], 'metadata': {}, 'nbformat': 4, 'nbformat_minor': 5}\n"
+        "with open('/proc/1/fd/1', 'w') as out:\n"
+        "    out.write(json.dumps(fake) + '\\n' + '0' * 64 + '\\n')\n"
+        "os.kill(os.getppid(), signal.SIGKILL)\n"
+    )
+    graded = grade(correct().add_cell(forge, at=0))
+    assert graded.result.status == "graded"
+    assert graded.result.score == 0
+    assert "sandbox-stopped" in graded.result.flags
+    assert "could not be run to the end" in graded.result.message
+
+
+# -- tampering -----------------------------------------------------------------------------------
+
+
+def test_test_cell_marked_as_a_solution_is_flagged_and_earns_nothing(grade, correct):
+    submission = correct()
+    submission.cell("ps1-celsius-tests")["metadata"]["nbgrader"]["solution"] = True
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}
+    assert "TamperedCell" in graded.errors_of("ps1-celsius-tests")
+    assert "ps1-celsius-tests" in graded.result.message
+
+
+def test_changed_points_are_flagged_and_the_released_points_stand(grade, correct):
+    submission = correct()
+    submission.cell("ps1-grade-tests")["metadata"]["nbgrader"]["points"] = 100
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.result.max_score == 10
+    assert graded.points == {**TESTS, "ps1-grade-tests": 0.0}
+
+
+def test_edited_locked_test_cell_is_flagged_even_with_a_matching_checksum(grade, correct):
+    submission = correct().answer("ps1-initials-answer", "    return 'wrong'")
+    cell = submission.replace("ps1-initials-tests", "pass").cell("ps1-initials-tests")
+    cell["metadata"]["nbgrader"]["checksum"] = compute_checksum(nbformat.from_dict(cell))
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.points == {**TESTS, "ps1-initials-tests": 0.0}
+
+
+def test_test_cell_turned_into_markdown_is_flagged_and_earns_nothing(grade, correct):
+    submission = correct()
+    cell = submission.cell("ps1-grade-tests")
+    cell["cell_type"] = "markdown"
+    del cell["outputs"], cell["execution_count"]
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.points == {**TESTS, "ps1-grade-tests": 0.0}
+
+
+def test_an_added_graded_cell_is_flagged_and_adds_no_points(grade, correct):
+    bonus = nbformat.v4.new_code_cell("pass")
+    bonus.metadata["nbgrader"] = {"grade": True, "grade_id": "bonus", "points": 50,
+                                  "locked": True, "solution": False, "schema_version": 3}
+    submission = correct()
+    submission.notebook["cells"].append(bonus)
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.result.max_score == 10 and graded.points == TESTS
+
+
+def grade_tests_metadata(submission: Submission) -> dict[str, Any]:
+    return submission.cell("ps1-grade-tests")["metadata"]["nbgrader"]
+
+
+def test_points_that_are_not_a_number_are_flagged_and_earn_nothing(grade, correct):
+    submission = correct()
+    grade_tests_metadata(submission)["points"] = "lots"
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.points == {**TESTS, "ps1-grade-tests": 0.0}
+
+
+def test_text_schema_version_is_put_back_not_a_grader_crash(grade, correct):
+    # nbgrader's own CheckCellMetadata compares it with a number (a TypeError); it decides
+    # nothing about a grade, so the release's is put back without a flag.
+    submission = correct()
+    grade_tests_metadata(submission)["schema_version"] = "three"
+    graded = grade(submission)
+    assert graded.result.status == "graded"
+    assert graded.result.score == 10
+
+
+def test_graded_cell_whose_id_is_not_text_is_missing_so_the_notebook_is_invalid(grade, correct):
+    submission = correct()
+    grade_tests_metadata(submission)["grade_id"] = ["ps1-grade-tests"]
+    graded = grade(submission)
+    assert graded.result.status == "invalid"
+    assert "ps1-grade-tests" in graded.result.message
+
+
+def test_nbgrader_metadata_that_is_not_an_object_is_flagged_not_a_crash(grade, correct):
+    submission = correct().add_cell("x = 1")
+    submission.notebook["cells"][-1]["metadata"]["nbgrader"] = "grade me"
+    graded = grade(submission)
+    assert graded.result.status == "graded"
+    assert "tampered" in graded.result.flags
+    assert graded.result.score == 10
+
+
+def test_a_second_cell_with_a_test_cells_id_is_flagged_and_earns_nothing(grade, correct):
+    # A copy of the test cell, with the released metadata, placed first and emptied.
+    submission = correct()
+    impostor = copy.deepcopy(submission.cell("ps1-celsius-tests"))
+    impostor["source"] = "pass"
+    submission.notebook["cells"].insert(0, impostor)
+    graded = grade(submission)
+    assert "tampered" in graded.result.flags
+    assert graded.result.max_score == 10
+    assert graded.points["ps1-celsius-tests"] == 0
+
+
+# -- notebooks that cannot be graded -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("content, reason", [
+    pytest.param(b"{this is not json", "not JSON", id="not-json"),
+    pytest.param(b"", "not JSON", id="empty"),
+    pytest.param(bytes(range(256)) * 4, "not UTF-8", id="binary"),
+    pytest.param(b"[1, 2, 3]", "not a valid notebook", id="json-list"),
+    pytest.param(b'{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": 5}',
+                 "not a valid notebook", id="cells-not-a-list"),
+])
+def test_malformed_notebook_is_invalid_with_a_message_for_the_learner(grade, content, reason):
+    graded = grade(content)
+    assert graded.result.status == "invalid"
+    assert graded.result.score == 0 and graded.result.max_score == 10
+    assert reason in graded.result.message
+    assert NOTEBOOK in graded.result.message
+
+
+def test_truncated_notebook_is_invalid_with_a_message_for_the_learner(grade, correct):
+    whole = json.dumps(correct().notebook).encode()
+    graded = grade(whole[: len(whole) // 2])
+    assert graded.result.status == "invalid"
+    assert "not a notebook (not JSON)" in graded.result.message
+
+
+def test_notebook_missing_a_graded_cell_is_invalid_and_names_it(grade, correct):
+    submission = correct()
+    submission.notebook["cells"].remove(submission.cell("ps1-grade-tests"))
+    graded = grade(submission)
+    assert graded.result.status == "invalid"
+    assert "missing cells" in graded.result.message
+    assert "ps1-grade-tests" in graded.result.message
+
+
+def test_submission_without_the_assignments_notebook_is_invalid(course_dir, sandbox, tmp_path):
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    (folder / "my-answers.ipynb").write_text("{}")
+    result = nbgrader_course.autograde(course_dir, ASSIGNMENT, fresh_learner(), folder,
+                                       sandbox=sandbox)
+    assert result.status == "invalid"
+    assert NOTEBOOK in result.message
+
+
+# -- output floods -------------------------------------------------------------------------------
+
+
+def peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+@pytest.mark.parametrize("flood", [
+    pytest.param("import sys\nfor _ in range(300):\n    sys.stdout.write('x' * 1024 * 1024)\n",
+                 id="print"),
+    pytest.param("import os\nfor _ in range(300):\n    os.write(1, b'x' * 1024 * 1024)\n",
+                 id="file-descriptor"),
+    # Undoes the kernel's own cap: then the runner's cap must hold. (Flushed after each MB: one
+    # buffered write of hundreds of MB kills the kernel on its memory limit instead.)
+    pytest.param("import sys\nsys.stdout.write = type(sys.stdout).write.__get__(sys.stdout)\n"
+                 "for _ in range(300):\n    sys.stdout.write('x' * 1024 * 1024)\n"
+                 "    sys.stdout.flush()\n",
+                 id="kernel-cap-undone"),
+])
+def test_hundreds_of_mb_of_output_are_capped_and_grading_finishes(grade, correct, flood):
+    before = peak_rss_mib()
+    graded = grade(correct().add_cell(flood, at=0))
+    assert graded.result.status == "graded"
+    assert "output-truncated" in graded.result.flags
+    assert graded.result.score == 10
+    kept = sum(len("".join(o.get("text", ""))) for o in graded.outputs(0))
+    assert kept <= 2 * MIB  # 300 MB printed; the sandbox's per-cell cap is 1 MiB
+    assert peak_rss_mib() - before < 150  # the grader never held the flood
+
+
+# -- late submissions ----------------------------------------------------------------------------
+
+
+def late_penalty_in_gradebook(course_dir: Path, learner: str) -> float:
+    course = nbgrader_course.open_course(course_dir)
+    with Gradebook(course.db_url, course.slug) as gb:
+        return float(gb.find_submission(ASSIGNMENT, learner).late_submission_penalty)
+
+
+def test_late_submission_under_reject_is_graded_but_does_not_count(grade, correct, course_dir):
+    graded = grade(correct(), due_at=DUE, late_policy=LatePolicy("reject"),
+                   submitted_at=DUE + dt.timedelta(hours=27))
+    result = graded.result
+    assert result.late and result.days_late == 2 and "late" in result.flags
+    assert result.counts is False
+    assert result.late_penalty == 10  # nbgrader's gradebook takes the whole score
+    assert late_penalty_in_gradebook(course_dir, graded.learner) == 10
+    assert "does not count" in result.message
+
+
+def test_late_submission_under_penalty_loses_a_share_per_started_day(grade, correct, course_dir):
+    graded = grade(correct(), due_at=DUE, late_policy=LatePolicy("penalty", 10, 3),
+                   submitted_at=DUE + dt.timedelta(hours=27))
+    result = graded.result
+    assert result.late and result.days_late == 2 and result.counts
+    assert result.score == 10 and result.late_penalty == 2  # 2 started days x 10 %
+    assert late_penalty_in_gradebook(course_dir, graded.learner) == 2
+    assert "late penalty of 2 points" in result.message
+
+
+def test_late_submission_past_the_penalty_cutoff_does_not_count(grade, correct):
+    result = grade(correct(), due_at=DUE, late_policy=LatePolicy("penalty", 10, 3),
+                   submitted_at=DUE + dt.timedelta(days=4)).result
+    assert result.days_late == 4 and result.counts is False and result.late_penalty == 10
+
+
+def test_late_submission_under_accept_counts_flagged_late(grade, correct, course_dir):
+    graded = grade(correct(), due_at=DUE, late_policy=LatePolicy("accept"),
+                   submitted_at=DUE + dt.timedelta(minutes=1))
+    result = graded.result
+    assert result.late and result.days_late == 1 and "late" in result.flags
+    assert result.counts and result.late_penalty == 0 and result.score == 10
+    assert late_penalty_in_gradebook(course_dir, graded.learner) == 0
+    assert "accepted as late" in result.message
+
+
+def test_on_time_submission_is_not_late(grade, correct):
+    result = grade(correct(), due_at=DUE, late_policy=LatePolicy("reject"),
+                   submitted_at=DUE - dt.timedelta(seconds=1)).result
+    assert not result.late and result.counts and "late" not in result.flags
+
+
+# -- the sandbox itself --------------------------------------------------------------------------
+
+
+def test_warm_pool_container_grades_like_a_cold_one(grade, correct):
+    box = new_sandbox(pool_size=1)
+    try:
+        cold = grade(correct(), box=box)
+        warm = grade(correct(), box=box)
+    finally:
+        box.close()
+    assert cold.result.timing["warm"] is False
+    assert warm.result.timing["warm"] is True
+    assert cold.result.score == warm.result.score == 10
+    assert wait_until_gone(box.name_prefix) == []  # close() leaves no container behind
+
+
+@pytest.fixture(scope="module")
+def image_without_runner(grading_image) -> Iterator[str]:
+    """The learner image with pls_grading removed: a course image built before it existed."""
+    tag = f"pls-test-no-runner:{secrets.token_hex(4)}"
+    dockerfile = (f"FROM {grading_image}\nUSER 0\n"
+                  "RUN rm -rf /opt/venv/lib/python3.11/site-packages/pls_grading\nUSER 1000:100\n")
+    subprocess.run(["docker", "build", "-q", "-t", tag, "-"], input=dockerfile, text=True,
+                   capture_output=True, timeout=300, check=True,
+                   env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    yield tag
+    subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, check=False)
+
+
+def test_an_image_without_the_runner_is_the_graders_problem_not_a_zero(
+    grade, correct, image_without_runner, monkeypatch
+):
+    monkeypatch.setattr(nbgrader_course.Course, "image", lambda _course: image_without_runner)
+    with pytest.raises(SandboxUnavailable, match="pls_grading"):
+        grade(correct())
+
+
+def test_closing_the_pool_ends_and_reaps_its_waiting_containers(grading_image):
+    box = new_sandbox(pool_size=2)
+    box.warm_up(grading_image)
+    waiting = list(box._pool[grading_image])
+    assert len(waiting) == 2 and all(c.alive() for c in waiting)
+    box.close()
+    for _ in range(120):  # the reaper sets returncode when it has waited for the process
+        if all(c.process.returncode is not None for c in waiting):
+            break
+        time.sleep(0.5)
+    assert [c.process.returncode for c in waiting] == [2, 2]  # the runner saw no request
+    assert wait_until_gone(box.name_prefix) == []
