@@ -1,5 +1,7 @@
-"""``python -m grading serve`` (the API, with its workers) and ``python -m grading worker``
-(workers only, e.g. on another machine sharing ``GRADER_DB_URL`` and ``GRADER_ROOT``)."""
+"""``python -m grading serve`` (the API, with its workers), ``python -m grading worker``
+(workers only, e.g. on another machine sharing ``GRADER_DB_URL`` and ``GRADER_ROOT``) and
+``python -m grading formgrader <course>`` (nbgrader's formgrader for the course's instructors,
+as the hub service ``formgrader-<course>``: ``grading.formgrader``)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the API and GRADER_WORKERS workers (none when 0)")
     commands.add_parser("worker", help="run GRADER_WORKERS workers (at least one)")
+    formgrader = commands.add_parser(
+        "formgrader", help="run nbgrader's formgrader of a course as a JupyterHub service"
+    )
+    formgrader.add_argument("course", help="the course's slug")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s grader %(levelname)s %(message)s")
     settings = Settings.from_env()
@@ -22,6 +28,10 @@ def main(argv: list[str] | None = None) -> int:
         from grading.app import serve
 
         serve(settings)
+    elif args.command == "formgrader":
+        from grading.formgrader import serve as serve_formgrader
+
+        serve_formgrader(settings, args.course)
     else:
         from grading.worker import run_workers
 

@@ -400,8 +400,11 @@ def serve(
     course_ops: Callable[[], CourseOps] = services.nbgrader_course_ops,
     with_workers: bool = True,
 ) -> None:
-    """``python -m grading serve``: the API on ``JUPYTERHUB_SERVICE_URL``, and ``GRADER_WORKERS``
-    worker processes beside it (none when 0). SIGTERM stops the API, then the workers."""
+    """``python -m grading serve``: the API on ``JUPYTERHUB_SERVICE_URL``, ``GRADER_WORKERS``
+    worker processes beside it (none when 0), and the scan for grades instructors changed by
+    hand (``grading.manual_grades``, every ``GRADER_GRADEBOOK_SCAN_SECONDS``; 0: none). SIGTERM
+    stops the API, then the workers."""
+    from grading.manual_grades import GradebookWatcher
     from grading.worker import WorkerPool  # the worker pool is only this command's business
 
     db = Database(settings.db_url)
@@ -427,7 +430,12 @@ def serve(
         checker = PeriodicCallback(pool.check, 5000) if pool else None
         if checker:
             checker.start()
+        watcher = GradebookWatcher(db, settings) if settings.gradebook_scan_seconds else None
+        if watcher:
+            watcher.start()
         await stop.wait()
+        if watcher:
+            watcher.stop()
         if checker:
             checker.stop()
         server.stop()

@@ -21,13 +21,22 @@ way nbgrader is meant to be extended (its preprocessor lists):
   checksum and (for locked cells) source with the release, records what was changed, puts the
   release's metadata back and refuses a notebook whose graded or answer cells are missing.
 - autograde: ``Execute`` is replaced by :class:`SandboxedExecute`, which runs the sanitized
-  notebook in a fresh container (:mod:`grading.sandbox`) and takes back only the outputs; then
-  :class:`FailTamperedCells` makes each tampered test cell fail before ``SaveAutoGrades``;
+  notebook in a fresh container (:mod:`grading.sandbox`) and takes back only the outputs, and
+  what the runner's guard found (``pls_grading.guard``: code that changed how cells run); then
+  :class:`FailTamperedCells` makes each tampered test cell fail before ``SaveAutoGrades``, and
+  every graded cell from the first one the guard found tampering before;
   ``AssignLatePenalties`` uses :class:`StudioLatePenalty`, the course's late policy.
 
 Feedback is nbgrader's ``GenerateFeedback`` with the hidden tests' source removed
-(``ClearHiddenTests``), also where a traceback quotes it (:class:`ClearHiddenTracebacks`): a
-learner may resubmit, so the feedback must not hand them the tests.
+(``ClearHiddenTests``), also where an output quotes it (:class:`ClearHiddenTracebacks`: a
+traceback, or a learner's cell that printed it): a learner may resubmit, so the feedback must
+not hand them the tests.
+
+Manual grades: instructors change nbgrader's gradebook in the formgrader (``manual_score``,
+``extra_credit``, comments). :func:`gradebook_entries` reads each learner's gradebook entry with
+a fingerprint of its grades and comments, which ``grading.manual_grades`` compares with the one
+recorded when the grade was last sent; :func:`manual_grades` then regrades nothing, but reads
+the score and breakdown again and regenerates the feedback, under the learner's lock.
 
 nbgrader is imported with this module, once per process: it costs seconds.
 """
@@ -38,6 +47,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
+import hashlib
 import json
 import logging
 import math
@@ -58,7 +68,16 @@ import nbformat
 from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
-from nbgrader.api import Gradebook
+from nbgrader.api import (
+    Assignment,
+    BaseCell,
+    Comment,
+    Grade,
+    Gradebook,
+    Notebook,
+    SubmittedAssignment,
+    SubmittedNotebook,
+)
 from nbgrader.converters import Autograde, GenerateAssignment, GenerateFeedback
 from nbgrader.converters.base import NbGraderException
 from nbgrader.coursedir import CourseDirectory
@@ -83,6 +102,7 @@ from traitlets import Dict, Float, Instance, Integer, Unicode
 from traitlets.config import Config
 
 from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
+from grading.manual_grades import same_submission
 from grading.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
@@ -143,8 +163,9 @@ class AutogradeResult:
     (the whole score when the policy refuses the submission, ``counts`` False). ``breakdown``:
     one ``{"id", "notebook", "score", "max_score"}`` per graded cell. ``feedback_dir``: this
     grading's feedback HTML, in a folder of its own that is kept for an hour (copy it).
-    ``flags``: what happened, for instructors (``tampered``, ``timeout``, ``kernel-restarted``,
-    ``output-truncated``, ``sandbox-stopped``, ``missing-notebook``, ``late``).
+    ``flags``: what happened, for instructors (``tampered``: cells changed where they must not
+    be, or code that changed how cells run; ``timeout``, ``kernel-restarted``,
+    ``output-truncated``, ``sandbox-stopped``, ``missing-notebook``, ``late``, ``graded-by-hand``).
     """
 
     status: str
@@ -159,6 +180,9 @@ class AutogradeResult:
     counts: bool = True
     flags: tuple[str, ...] = ()
     timing: dict[str, float] = field(default_factory=dict)
+    gradebook_fingerprint: str | None = None
+    """The learner's gradebook entry as this grading left it (see :func:`gradebook_entries`):
+    a later difference is an instructor's manual grade."""
 
 
 # -- the course directory ------------------------------------------------------------------------
@@ -532,6 +556,8 @@ class SandboxedExecute(NbGraderPreprocessor):
         record = nb.metadata.setdefault(METADATA_KEY, {})
         record["sandbox"] = {"seconds": round(run.seconds, 3), "warm": run.warm, **run.timing}
         merged = run.notebook is not None and merge_outputs(nb, run.notebook)
+        if merged:
+            record["execution_tampered"] = execution_tampering(run.notebook, nb)
         if not merged:
             reason = run.stopped or "the sandbox's result did not match the notebook"
             record["stopped"] = reason
@@ -589,15 +615,49 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     )
 
 
+def execution_tampering(executed: dict[str, Any], nb: NotebookNode) -> list[dict[str, Any]]:
+    """What the runner's guard found, checked against the notebook: ``[{"cell": index,
+    "grade_id", "found": [parts]}]`` for graded cells only, in cell order. The runner signed
+    it; a record that names no graded cell of this notebook is dropped."""
+    recorded = ((executed.get("metadata") or {}).get(METADATA_KEY) or {}).get("tampering")
+    if not isinstance(recorded, list):
+        return []
+    found = []
+    for entry in recorded:
+        if not isinstance(entry, dict):
+            continue
+        index, parts = entry.get("cell"), entry.get("found")
+        if not isinstance(index, int) or not 0 <= index < len(nb.cells):
+            continue
+        cell = nb.cells[index]
+        if cell.cell_type != "code" or not nbgrader_utils.is_grade(cell):
+            continue
+        if not isinstance(parts, list) or not parts:
+            continue
+        found.append({
+            "cell": index,
+            "grade_id": cell.metadata["nbgrader"].get("grade_id"),
+            "found": [str(part)[:100] for part in parts],
+        })
+    return sorted(found, key=lambda e: e["cell"])
+
+
 class FailTamperedCells(NbGraderPreprocessor):
-    """Make each test cell that ``FlagTampering`` found changed fail, so nbgrader's
-    ``SaveAutoGrades`` gives it no points and the feedback says why."""
+    """Make each test cell that ``FlagTampering`` found changed fail, and every graded cell
+    from the first one the runner's guard found execution tampering before (learner code
+    changed how cells run: the results from there on cannot be trusted), so nbgrader's
+    ``SaveAutoGrades`` gives them no points and the feedback says why."""
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        tampered = nb.metadata.get(METADATA_KEY, {}).get("tampered", {})
-        for cell in nb.cells:
+        record = nb.metadata.get(METADATA_KEY, {})
+        tampered = record.get("tampered", {})
+        execution = record.get("execution_tampered") or []
+        first = execution[0]["cell"] if execution else len(nb.cells)
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code" or not nbgrader_utils.is_grade(cell):
+                continue
             grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-            if cell.cell_type == "code" and grade_id in tampered and nbgrader_utils.is_grade(cell):
+            if grade_id in tampered:
                 what = ", ".join(tampered[grade_id])
                 cell.outputs.append(
                     error_output(
@@ -606,7 +666,21 @@ class FailTamperedCells(NbGraderPreprocessor):
                         "assignment again and copy your answers into the fresh copy.",
                     )
                 )
+            if index >= first:
+                cell.outputs.append(
+                    error_output(
+                        "TamperedExecution",
+                        f"code in this notebook changed how the grader runs cells "
+                        f"({tampering_parts(execution)}) before this cell; the grader undid "
+                        "it, and this and the later graded cells earn no points.",
+                    )
+                )
         return nb, resources
+
+
+def tampering_parts(execution: list[dict[str, Any]]) -> str:
+    """The parts the guard found changed, each once, in the order found."""
+    return ", ".join(dict.fromkeys(part for entry in execution for part in entry["found"]))
 
 
 class StudioLatePenalty(BasePlugin):
@@ -840,13 +914,16 @@ def learner_problem(failures: list[tuple[str, BaseException]]) -> str | None:
 
 
 class ClearHiddenTracebacks(NbGraderPreprocessor):
-    """Blank the hidden tests' lines in every error's traceback, before ``ClearHiddenTests``
-    removes them from the source.
+    """Blank the hidden tests' lines in every error's traceback, and in every text output,
+    before ``ClearHiddenTests`` removes them from the source.
 
     IPython's traceback of a failing test cell quotes the lines around the failing one, hidden
     tests included (``----> 5 assert initials("Linus") == "L"``), and nbgrader's feedback shows
     tracebacks as they are: without this, a failed hidden test hands the learner its code.
-    Frames of the learner's own code, the error's name and message are kept."""
+    Frames of the learner's own code, the error's name and message are kept. A learner's code
+    that got hold of the tests' source (e.g. from the calling frame, see docs/grading.md) and
+    printed it finds the same lines blanked in its printed output and results; only the exact
+    lines are recognised, not a copy that was changed on the way."""
 
     begin_delimiter = Unicode(
         ClearHiddenTests.begin_test_delimeter.default_value,
@@ -862,8 +939,7 @@ class ClearHiddenTracebacks(NbGraderPreprocessor):
         if hidden:
             for cell in nb.cells:
                 for output in cell.get("outputs", []):
-                    if output.output_type == "error":
-                        output.traceback = [redact(entry, hidden) for entry in output.traceback]
+                    redact_output(output, hidden)
         return nb, resources
 
     def hidden_lines(self, source: str) -> list[str]:
@@ -892,6 +968,35 @@ def redact(entry: str, hidden: set[str]) -> str:
         quoted = TRACEBACK_LINE.match(ANSI_CODES.sub("", line))
         kept.append(REDACTED if quoted and quoted["code"].strip() in hidden else line)
     return "\n".join(kept)
+
+
+def redact_text(text: str, hidden: set[str]) -> str:
+    """``text`` with each line that is one of ``hidden`` (or quotes it as a traceback does)
+    replaced."""
+    kept = []
+    for line in text.split("\n"):
+        plain = ANSI_CODES.sub("", line).strip()
+        quoted = TRACEBACK_LINE.match(plain)
+        hit = plain in hidden or bool(quoted and quoted["code"].strip() in hidden)
+        kept.append(REDACTED if hit else line)
+    return "\n".join(kept)
+
+
+def redact_output(output: NotebookNode, hidden: set[str]) -> None:
+    """Blank the hidden tests' lines in an output: a traceback, printed text, or the text of
+    a result or display."""
+    if output.output_type == "error":
+        output.traceback = [redact(entry, hidden) for entry in output.traceback]
+    elif output.output_type == "stream":
+        text = output.get("text", "")
+        output.text = redact_text("".join(text) if isinstance(text, list) else text, hidden)
+    elif output.output_type in {"execute_result", "display_data"}:
+        for kind in ("text/plain", "text/markdown", "text/latex"):
+            value = output.get("data", {}).get(kind)
+            if isinstance(value, list):
+                value = "".join(value)
+            if isinstance(value, str):
+                output.data[kind] = redact_text(value, hidden)
 
 
 def generate_feedback(course: Course, assignment: str, learner: str) -> Path:
@@ -949,6 +1054,7 @@ def collect_result(
     feedback: Path,
 ) -> AutogradeResult:
     breakdown = []
+    graded_by_hand = False
     with Gradebook(course.db_url, course.slug) as gb:
         submission = gb.find_submission(assignment, learner)
         score = float(submission.score)
@@ -957,22 +1063,31 @@ def collect_result(
         manual = bool(submission.needs_manual_grade)
         for notebook in sorted(submission.notebooks, key=lambda n: n.name):
             for grade in sorted(notebook.grades, key=lambda g: g.name):
-                breakdown.append(
-                    {
-                        "id": grade.name,
-                        "notebook": notebook.name,
-                        "score": float(grade.score),
-                        "max_score": float(grade.max_score),
-                    }
-                )
+                row = {
+                    "id": grade.name,
+                    "notebook": notebook.name,
+                    "score": float(grade.score),
+                    "max_score": float(grade.max_score),
+                }
+                if grade.manual_score is not None:
+                    row["graded_by"] = "instructor"
+                    graded_by_hand = True
+                if grade.extra_credit:
+                    row["extra_credit"] = float(grade.extra_credit)
+                    graded_by_hand = True
+                breakdown.append(row)
+        entry = gradebook_entry(gb, assignment, learner)
     flags, notes, timing = executed_notes(course, assignment, learner)
     flags.extend(["missing-notebook"] * bool(missing))
+    flags.extend(["graded-by-hand"] * graded_by_hand)
     counts = not refused(policy, late_days)
     parts = [f"{format_points(score)} of {format_points(max_score)} points."]
     if missing:
         names = ", ".join(f"{m}.ipynb" for m in missing)
         parts.append(f"Not submitted, so no points: {names}.")
     parts.extend(notes)
+    if graded_by_hand:
+        parts.append("Your instructor graded some of it by hand.")
     if manual:
         parts.append("Some answers are graded by your instructor; the score may still change.")
     if late_days:
@@ -1000,7 +1115,133 @@ def collect_result(
         counts=counts,
         flags=tuple(dict.fromkeys(flags)),
         timing=timing,
+        gradebook_fingerprint=entry.fingerprint if entry else None,
     )
+
+
+# -- manual grades -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GradebookEntry:
+    """A learner's entry for an assignment in nbgrader's gradebook: nbgrader keeps one, the
+    most recently autograded submission's, stamped with its ``submitted_at``."""
+
+    assignment: str
+    learner: str
+    submitted_at: dt.datetime
+    fingerprint: str
+
+
+def fingerprint_rows(rows: list[tuple[Any, ...]]) -> str:
+    """A digest of a gradebook entry's grades and comments (order-independent)."""
+    digest = hashlib.sha256()
+    for row in sorted(repr(r) for r in rows):
+        digest.update(row.encode())
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def entry_rows(gb: Gradebook, assignment: str | None = None, learner: str | None = None):
+    """(assignment, learner, timestamp, what) for every grade and comment of the gradebook,
+    or of one learner's entry: ``what`` holds each score (automatic, manual, extra credit) and
+    comment an instructor can change in the formgrader. Two queries, however many learners."""
+    grades = (
+        gb.db.query(
+            Assignment.name, SubmittedAssignment.student_id, SubmittedAssignment.timestamp,
+            Notebook.name, BaseCell.name, Grade.auto_score, Grade.manual_score,
+            Grade.extra_credit,
+        )
+        .select_from(Grade)
+        .join(SubmittedNotebook, Grade.notebook_id == SubmittedNotebook.id)
+        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+        .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+        .join(BaseCell, Grade.cell_id == BaseCell.id)
+    )
+    comments = (
+        gb.db.query(
+            Assignment.name, SubmittedAssignment.student_id, SubmittedAssignment.timestamp,
+            Notebook.name, BaseCell.name, Comment.manual_comment,
+        )
+        .select_from(Comment)
+        .join(SubmittedNotebook, Comment.notebook_id == SubmittedNotebook.id)
+        .join(SubmittedAssignment, SubmittedNotebook.assignment_id == SubmittedAssignment.id)
+        .join(Assignment, SubmittedAssignment.assignment_id == Assignment.id)
+        .join(Notebook, SubmittedNotebook.notebook_id == Notebook.id)
+        .join(BaseCell, Comment.cell_id == BaseCell.id)
+    )
+    found = []
+    for query, kind in ((grades, "grade"), (comments, "comment")):
+        if assignment is not None:
+            query = query.filter(Assignment.name == assignment)
+        if learner is not None:
+            query = query.filter(SubmittedAssignment.student_id == learner)
+        found += [(a, s, t, (kind, *what)) for a, s, t, *what in query]
+    return found
+
+
+def entries_from_rows(rows) -> list[GradebookEntry]:
+    by_entry: dict[tuple[str, str, Any], list[tuple[Any, ...]]] = {}
+    for assignment, learner, timestamp, what in rows:
+        by_entry.setdefault((assignment, learner, timestamp), []).append(what)
+    return [
+        GradebookEntry(assignment, learner, as_utc(timestamp), fingerprint_rows(what))
+        for (assignment, learner, timestamp), what in sorted(by_entry.items(), key=str)
+        if timestamp is not None
+    ]
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """nbgrader keeps naive UTC times."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def gradebook_entry(gb: Gradebook, assignment: str, learner: str) -> GradebookEntry | None:
+    found = entries_from_rows(entry_rows(gb, assignment, learner))
+    return found[0] if found else None
+
+
+def gradebook_entries(course_dir: Path | str) -> list[GradebookEntry]:
+    """Every learner's gradebook entry of the course, with its fingerprint (none for a course
+    directory that was never prepared: nothing was graded there)."""
+    if not (Path(course_dir) / STUDIO_FILE).is_file():
+        return []
+    course = open_course(course_dir)
+    with Gradebook(course.db_url, course.slug) as gb:
+        return entries_from_rows(entry_rows(gb))
+
+
+def manual_grades(
+    course_dir: Path | str,
+    assignment: str,
+    learner: str,
+    submitted_at: dt.datetime,
+    due_at: dt.datetime | None = None,
+    late_policy: LatePolicy | None = None,
+) -> AutogradeResult | None:
+    """The submission's grade as the gradebook has it now (an instructor's manual scores,
+    extra credit and comments included) with regenerated feedback; None when the gradebook's
+    entry is another submission's (the learner's next one was autograded since). Runs no
+    code: the autograded notebooks stay as they are."""
+    check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
+    check_name("learner", learner, LEARNER_PATTERN)
+    course = open_course(course_dir)
+    manifest = course.manifest(assignment)
+    policy = late_policy or LatePolicy()
+    with course.learner_lock(learner):
+        with Gradebook(course.db_url, course.slug) as gb:
+            entry = gradebook_entry(gb, assignment, learner)
+        if entry is None or not same_submission(entry.submitted_at, submitted_at):
+            return None
+        autograded = course.path("autograded", assignment, learner)
+        missing = [n for n in sorted(manifest["notebooks"])
+                   if not (autograded / f"{n}.ipynb").is_file()]
+        feedback = generate_feedback(course, assignment, learner)
+        return collect_result(
+            course, assignment, learner, manifest, policy, days_late(due_at, submitted_at),
+            missing, feedback,
+        )
 
 
 def executed_notes(
@@ -1022,6 +1263,16 @@ def executed_notes(
             notes.append(
                 f"{path.name}: cells were changed where they must not be "
                 f"({', '.join(sorted(tampered))}); changed test cells earn no points."
+            )
+        execution = record.get("execution_tampered") or []
+        if execution:
+            flags.append("tampered")
+            first = execution[0].get("grade_id") or f"cell {execution[0]['cell'] + 1}"
+            notes.append(
+                f"{path.name}: code in the notebook changed how the grader runs cells "
+                f"({tampering_parts(execution)}), found before {first}; the grader undid it, "
+                "and the tests from there on earn no points. A debugger, tracer or "
+                "pretty-printer left in the notebook does this too: remove it and submit again."
             )
         if record.get("stopped"):
             flags.append("sandbox-stopped")

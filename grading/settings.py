@@ -107,6 +107,9 @@ class Settings:
     hub's groups come from it) and calls the grader with its own hub token."""
     cookie_secret_value: str
     """``GRADER_COOKIE_SECRET`` (or ``_FILE``); empty: generated into ``<var>/secrets/``."""
+    gradebook_scan_seconds: float
+    """``GRADER_GRADEBOOK_SCAN_SECONDS`` (default 15; 0: never): how often ``serve`` looks
+    for grades instructors changed by hand in nbgrader's gradebook (``grading.manual_grades``)."""
     sandbox: dict[str, object]
     """The grading sandbox's settings (traits of ``grading.sandbox.Sandbox``):
     ``GRADER_SANDBOX_IMAGE`` (default ``pls-notebook:latest``: for courses naming no image),
@@ -145,6 +148,7 @@ class Settings:
                 if name.strip()
             ),
             cookie_secret_value=_secret(env, "GRADER_COOKIE_SECRET"),
+            gradebook_scan_seconds=_number(env, "GRADER_GRADEBOOK_SCAN_SECONDS", 15.0, float, 0),
             sandbox={
                 "image": _text(env, "GRADER_SANDBOX_IMAGE", "pls-notebook:latest"),
                 "name_prefix": _text(env, "GRADER_SANDBOX_PREFIX", "pls-grading"),

@@ -90,6 +90,10 @@ class JobKind:
     """Grade the submission and record the result."""
     PUSH = "push"
     """Send the recorded result to the LMS (queued by the transaction that recorded it)."""
+    SYNC = "sync"
+    """Take the submission's grade from nbgrader's gradebook again (an instructor graded by
+    hand in the formgrader), record it with fresh feedback and queue its push
+    (``grading.manual_grades`` queues it)."""
 
 
 class Release(Base):
@@ -138,6 +142,21 @@ class Submission(Base):
     graded_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """When the LMS last accepted this submission's grade."""
+
+
+class GradebookState(Base):
+    """What nbgrader's gradebook held for a submission when the grader last recorded its grade
+    (``grading.nbgrader_course.GradebookEntry.fingerprint``). A gradebook that differs from it
+    was changed by hand: ``grading.manual_grades`` queues a ``sync``. A table of its own, so an
+    existing database gains it on start (tables are created, never altered)."""
+
+    __tablename__ = "grader_gradebook_states"
+
+    submission_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("grader_submissions.id"), primary_key=True
+    )
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
 
 
 class Job(Base):

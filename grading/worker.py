@@ -11,6 +11,11 @@ A worker runs one job at a time, in a loop:
 - ``push``: the recorded grade goes to the LMS (``grading.lms``); the LMS write is idempotent by
   submission id, so a push repeated after a crash leaves one grade. A push the LMS refuses with
   4xx (other than 401/403, which a corrected token fixes) is given up at once.
+- ``sync`` (queued by ``grading.manual_grades`` when an instructor graded by hand in the
+  formgrader): ``sync(submission) -> Result | None`` (by default :func:`nbgrader_sync`) reads
+  the grade from nbgrader's gradebook again and regenerates the feedback; the result is recorded
+  like an autograde's, with a ``push``. None (the gradebook holds the learner's next submission
+  by now) and a grade recorded while it ran leave the submission as it is.
 
 :class:`WorkerPool` runs ``GRADER_WORKERS`` worker processes (``python -m grading worker``, or
 beside the API with ``python -m grading serve``) and restarts one that dies. SIGTERM stops a
@@ -21,6 +26,7 @@ its job to be claimed again once the lease runs out.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import logging
 import multiprocessing
 import os
@@ -36,6 +42,7 @@ from typing import Any
 
 from courses.course_file import LatePolicy
 from grading.lms import GradePush, LMSClient, LMSRejected
+from grading.manual_grades import record_state
 from grading.queue import ClaimedJob, LeaseKeeper, claim, enqueue, fail, finish, holds
 from grading.settings import Settings
 from grading.store import (
@@ -67,8 +74,12 @@ class Result:
 
 
 Grade = Callable[[Submission], Any]
-"""``grade(submission) -> Result`` (any object with ``Result``'s fields will do)."""
+"""``grade(submission) -> Result`` (any object with ``Result``'s fields will do; a
+``gradebook_fingerprint`` is recorded for ``grading.manual_grades`` when it has one)."""
 GradeFactory = Callable[[Settings, Database], Grade]
+Sync = Callable[[Submission], Any]
+"""``sync(submission) -> Result | None``: the grade as nbgrader's gradebook has it now."""
+SyncFactory = Callable[[Settings, Database], Sync]
 
 
 class LeaseLost(Exception):
@@ -99,6 +110,25 @@ def nbgrader_grade(settings: Settings, db: Database) -> Grade:
     return grade
 
 
+def nbgrader_sync(settings: Settings, db: Database) -> Sync:
+    """The production ``sync``: ``grading.nbgrader_course.manual_grades``."""
+    from grading import nbgrader_course
+
+    def sync(submission: Submission):
+        with db.transaction() as session:
+            release = session.get(Release, (submission.course, submission.assignment))
+        return nbgrader_course.manual_grades(
+            settings.nbgrader_course_dir(submission.course),
+            submission.assignment,
+            submission.learner,
+            submission.submitted_at,
+            release.due_at if release else None,
+            release.policy if release else LatePolicy(),
+        )
+
+    return sync
+
+
 def feedback_html(feedback_path: str | None) -> str:
     """The submission's feedback as one HTML text (the LMS shows it in a sandboxed frame)."""
     if not feedback_path or not Path(feedback_path).is_dir():
@@ -117,12 +147,14 @@ class Worker:
         grade: Grade,
         lms: LMSClient | None,
         worker_id: str,
+        sync: Sync | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.grade = grade
         self.lms = lms
         self.worker_id = worker_id
+        self.sync = sync
 
     def run(self, stop: threading.Event) -> None:
         """Run jobs until ``stop`` is set (checked between jobs)."""
@@ -152,6 +184,8 @@ class Worker:
                     self._autograde(job)
                 elif job.kind == JobKind.PUSH:
                     self._push(job)
+                elif job.kind == JobKind.SYNC:
+                    self._sync(job)
                 else:
                     raise ValueError(f"unknown job kind {job.kind!r}")
             except LeaseLost:
@@ -217,10 +251,55 @@ class Worker:
             submission.feedback_path = str(feedback) if feedback else None
             if release is not None and release.feedback_auto:
                 submission.feedback_released = True
+            record_state(session, submission.id, getattr(result, "gradebook_fingerprint", None))
             if self.lms is not None:
                 enqueue(session, submission.id, JobKind.PUSH, now)
         log.info("submission %s: %s %s/%s", job.submission_id, result.status, result.score,
                  result.max_score)
+
+    # -- sync (manual grades) -------------------------------------------------------------------
+
+    def _sync(self, job: ClaimedJob) -> None:
+        with self.db.transaction() as session:
+            if not holds(session, job):
+                raise LeaseLost
+            submission = session.get(Submission, job.submission_id)
+        started = utcnow()
+        result = None
+        if submission.status == SubmissionStatus.GRADED and self.sync is not None:
+            result = self.sync(submission)
+        feedback = self._keep_feedback(job, getattr(result, "feedback_dir", None))
+        try:
+            self._record_sync(job, result, feedback, started)
+        except BaseException:
+            if feedback:
+                shutil.rmtree(feedback, ignore_errors=True)
+            raise
+
+    def _record_sync(self, job: ClaimedJob, result, feedback: Path | None,
+                     started: dt.datetime) -> None:
+        now = utcnow()
+        with self.db.transaction() as session:
+            if not finish(session, job, now):
+                raise LeaseLost
+            submission = session.get(Submission, job.submission_id)
+            newer = submission.graded_at is not None and submission.graded_at > started
+            if result is None or newer or submission.status != SubmissionStatus.GRADED:
+                log.info("submission %s: nothing to sync", job.submission_id)
+                if feedback:
+                    shutil.rmtree(feedback, ignore_errors=True)
+                return
+            submission.score = float(result.score or 0)
+            submission.max_score = float(result.max_score or 0)
+            submission.breakdown = list(getattr(result, "breakdown", None) or [])
+            submission.message = getattr(result, "message", "") or ""
+            submission.graded_at = now
+            submission.feedback_path = str(feedback) if feedback else submission.feedback_path
+            record_state(session, submission.id, getattr(result, "gradebook_fingerprint", None))
+            if self.lms is not None:
+                enqueue(session, submission.id, JobKind.PUSH, now)
+        log.info("submission %s: synced from the gradebook, %s/%s", job.submission_id,
+                 result.score, result.max_score)
 
     # -- push ---------------------------------------------------------------------------------
 
@@ -232,14 +311,17 @@ class Worker:
         if self.lms is None:
             raise RuntimeError("no LMS configured (LMS_GRADER_TOKEN): cannot push grades")
         if submission.status in RESULT_STATUSES:
+            max_score = submission.max_score or 0.0
             self.lms.push(
                 GradePush(
                     course=submission.course,
                     assignment=submission.assignment,
                     learner=submission.learner,
                     submission_id=submission.id,
-                    score=submission.score or 0.0,
-                    max_score=submission.max_score or 0.0,
+                    # The LMS refuses a score above the maximum, which extra credit given in
+                    # the formgrader can make; the breakdown keeps the extra credit.
+                    score=min(submission.score or 0.0, max_score),
+                    max_score=max_score,
                     status=submission.status,
                     submitted_at=submission.submitted_at,
                     graded_at=submission.graded_at or utcnow(),
@@ -282,7 +364,11 @@ def stop_with_parent() -> None:
 
 
 def worker_process(
-    settings: Settings, index: int, grade_factory: GradeFactory, parent: int | None = None
+    settings: Settings,
+    index: int,
+    grade_factory: GradeFactory,
+    parent: int | None = None,
+    sync_factory: SyncFactory = nbgrader_sync,
 ) -> None:
     """The body of one worker process (a module-level function: processes are spawned)."""
     logging.basicConfig(
@@ -301,7 +387,10 @@ def worker_process(
     db = Database(settings.db_url, create=False)
     worker_id = f"{socket.gethostname()}:{os.getpid()}:{index}"
     try:
-        Worker(settings, db, grade_factory(settings, db), lms_client(settings), worker_id).run(stop)
+        Worker(
+            settings, db, grade_factory(settings, db), lms_client(settings), worker_id,
+            sync_factory(settings, db),
+        ).run(stop)
     finally:
         db.dispose()
 
@@ -310,11 +399,16 @@ class WorkerPool:
     """``count`` worker processes; :meth:`check` restarts those that died."""
 
     def __init__(
-        self, settings: Settings, count: int, grade_factory: GradeFactory = nbgrader_grade
+        self,
+        settings: Settings,
+        count: int,
+        grade_factory: GradeFactory = nbgrader_grade,
+        sync_factory: SyncFactory = nbgrader_sync,
     ) -> None:
         self.settings = settings
         self.count = count
         self.grade_factory = grade_factory
+        self.sync_factory = sync_factory
         self.context = multiprocessing.get_context("spawn")  # no inherited engine or locks
         self.processes: list[multiprocessing.process.BaseProcess | None] = [None] * count
         self.stopping = False
@@ -327,7 +421,7 @@ class WorkerPool:
     def _start(self, index: int) -> None:
         process = self.context.Process(
             target=worker_process,
-            args=(self.settings, index, self.grade_factory, os.getpid()),
+            args=(self.settings, index, self.grade_factory, os.getpid(), self.sync_factory),
             name=f"grader-worker-{index}",
         )
         process.start()

@@ -34,16 +34,31 @@ nbclient ~0.3 s (measured in the learner image). On top of it:
   them; dropped ``stderr`` output leaves a ``stderr`` notice, because nbgrader fails a test
   cell that wrote to ``stderr``.
 
+- **Tampering with execution** (:mod:`pls_grading.guard`): before each graded cell the runner
+  asks the guard in the kernel whether IPython's machinery (input and AST transformers, the
+  compiler, display and exception hooks, trace and profile functions, audit hooks, IPython's
+  own methods) still is what it was when the kernel started; the guard puts back what differs.
+  The runner records every answer that names a change, and every missing or malformed one, in
+  ``metadata.pls_grading.tampering``; the grader then gives the graded cells from there on no
+  points. Graded cells run with ``store_history=False`` and the guard forgets their source
+  after them, so a later cell cannot read the hidden tests from IPython's history or caches.
+
 Trust: the kernel runs the learner's code as the same user as this process. So this process
 makes itself non-dumpable (its memory, file descriptors and ``/proc`` entries are then out of
 the kernel's reach), gives the kernel no stdin/stdout/stderr of its own, and signs its result
 with the request's key, which the kernel never sees: output that the learner's code manages to
-write to the container's stdout (e.g. through ``/proc/1/fd/1``) fails the grader's check.
+write to the container's stdout (e.g. through ``/proc/1/fd/1``) fails the grader's check. A
+kernel it starts again (after a crash or a hung cell) starts as clean as the first one, although
+the learner's code could write files in the meantime: the kernel spec is the one found at start,
+each kernel gets a fresh IPython folder (no learner-written ``ipython_kernel_config.py`` or
+startup file), and ``PYTHONSAFEPATH`` keeps a learner's ``ipykernel_launcher.py`` in the work
+folder from being the kernel (the guard makes the work folder importable again).
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
 import asyncio
 import base64
 import binascii
@@ -55,6 +70,8 @@ import json
 import logging
 import math
 import os
+import queue
+import secrets
 import signal
 import subprocess
 import sys
@@ -69,6 +86,7 @@ from typing import Any
 sys.modules.setdefault("rfc3987_syntax", None)  # type: ignore[arg-type]
 
 import nbformat  # noqa: E402
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
@@ -104,7 +122,13 @@ KERNEL_HUNG = "the kernel was restarted; the cells after this one run in a fresh
 KERNEL_ARGUMENTS = [
     "--HistoryManager.hist_file=:memory:",  # as nbgrader's Execute: no history database
     "--IPKernelApp.extra_extensions=pls_grading.output_cap",
+    "--IPKernelApp.extra_extensions=pls_grading.guard",
 ]
+# Asked before (and after) each graded cell through user_expressions: evaluated by the kernel
+# without IPython's input transformers, AST transformers or compiler.
+GUARD_EXPRESSION = '__import__("pls_grading.guard").guard.check({phase!r})'
+GUARD_SECONDS = 10
+GUARD_SILENT = "the grader's check before this cell gave no answer"
 
 
 class BadRequest(Exception):
@@ -273,6 +297,8 @@ class Runner:
         self.kc = None
         self.restarts = 0
         self.timing: dict[str, float] = {}
+        self.specs = FixedKernelSpecs(options.kernel)  # before any learner code runs
+        self.tampering: list[dict[str, Any]] = []
 
     async def run(self) -> int:
         started = time.monotonic()
@@ -296,10 +322,12 @@ class Runner:
             return EXIT_BAD_REQUEST
         await self.execute(nb, deadline=received + self.options.time_limit)
         self.timing["execute_seconds"] = time.monotonic() - received
-        nb.metadata.setdefault("pls_grading", {})["run"] = {
+        record = nb.metadata.setdefault("pls_grading", {})
+        record["run"] = {
             **{k: round(v, 3) for k, v in self.timing.items()},
             "kernel_restarts": self.restarts,
         }
+        record["tampering"] = self.tampering
         write_result(self.result_fd, nb, key)
         await self.stop_kernel()
         return EXIT_OK
@@ -307,14 +335,20 @@ class Runner:
     # -- kernels --------------------------------------------------------------------------
 
     def kernel_env(self) -> dict[str, str]:
-        """The kernel's caps leave room under the runner's for their own notices."""
+        """The kernel's caps leave room under the runner's for their own notices. Each kernel
+        gets an IPython folder of its own, made now: one the learner's code wrote config or
+        startup files into (before a restart) is never used again. ``PYTHONSAFEPATH``: see
+        the module's "Trust"."""
         env = dict(os.environ)
         env[CELL_ENV] = str(max(1, self.options.max_cell_output - NOTICE_ROOM))
         env[TOTAL_ENV] = str(max(1, self.options.max_total_output - NOTICE_ROOM))
+        env["IPYTHONDIR"] = tempfile.mkdtemp(prefix="pls-ipython-")
+        env["PYTHONSAFEPATH"] = "1"
+        env["PYTHONNOUSERSITE"] = "1"
         return env
 
     async def start_kernel(self) -> None:
-        km = AsyncKernelManager(kernel_name=self.options.kernel)
+        km = AsyncKernelManager(kernel_name=self.options.kernel, kernel_spec_manager=self.specs)
         await km.start_kernel(
             extra_arguments=list(KERNEL_ARGUMENTS),
             cwd=str(self.workdir),
@@ -332,6 +366,8 @@ class Runner:
         kc.start_channels()
         await kc.wait_for_ready(timeout=self.options.startup_timeout)
         self.kc = kc
+        if await self.ask_guard("after") is None:  # the image's fault, not the notebook's
+            raise RuntimeError("pls_grading.guard did not load in the kernel")
 
     async def stop_kernel(self) -> None:
         if self.kc is not None:
@@ -394,9 +430,18 @@ class Runner:
                 cell.outputs.append(error_output("NotRun", not_run))
                 continue
             executed += 1
+            graded = is_graded(cell)
+            if graded and not await self.guard_before(client, cell, index):
+                not_run = "the kernel could not be restarted"
+                cell.outputs.append(error_output("NotRun", not_run))
+                continue
             failures: list[NotebookNode] = []
             try:
-                await client.async_execute_cell(cell, index, execution_count=executed)
+                await client.async_execute_cell(
+                    cell, index, execution_count=executed, store_history=not graded
+                )
+                if graded:
+                    await self.ask_guard("after")
             except DeadKernelError:
                 failures = [error_output("KernelRestarted", KERNEL_DIED)]
             except CellTimeoutError:
@@ -419,6 +464,91 @@ class Runner:
                 not_run = "the kernel could not be restarted"
             else:
                 client.km, client.kc = self.km, self.kc
+
+    # -- the guard (pls_grading.guard) ------------------------------------------------------
+
+    async def ask_guard(self, phase: str) -> list[str] | None:
+        """The parts of IPython's machinery the guard found changed (and put back), or None
+        when it gave no usable answer. The answer comes in the reply to this request, under a
+        name chosen now: nothing a cell prints can stand in for it."""
+        name = f"guard_{secrets.token_hex(8)}"
+        msg_id = self.kc.execute(
+            "", silent=True, store_history=False, allow_stdin=False, stop_on_error=False,
+            user_expressions={name: GUARD_EXPRESSION.format(phase=phase)},
+        )
+        try:
+            reply = await asyncio.wait_for(self.shell_reply(msg_id), GUARD_SECONDS)
+        except (TimeoutError, DeadKernelError):
+            return None
+        return guard_answer(reply, name)
+
+    async def shell_reply(self, msg_id: str) -> dict[str, Any]:
+        while True:
+            try:
+                msg = await self.kc.get_shell_msg(timeout=1)
+            except queue.Empty:
+                if not await self.km.is_alive():
+                    raise DeadKernelError("the kernel died") from None
+                continue
+            if msg["parent_header"].get("msg_id") == msg_id:
+                return msg
+
+    async def guard_before(self, client: GradingClient, cell: NotebookNode, index: int) -> bool:
+        """Ask the guard before a graded cell and record what it found. No answer: the
+        learner's code may hold the kernel, so the cell runs in a fresh one. False when that
+        kernel did not start."""
+        found = await self.ask_guard("before")
+        if found == []:
+            return True
+        self.tampering.append({
+            "cell": index,
+            "grade_id": (cell.metadata.get("nbgrader") or {}).get("grade_id"),
+            "found": found if found is not None else [GUARD_SILENT],
+        })
+        if found is not None:
+            return True
+        if not await self.restart_kernel():
+            return False
+        client.km, client.kc = self.km, self.kc
+        return True
+
+
+def is_graded(cell: NotebookNode) -> bool:
+    """A cell nbgrader gives points for (tests, and answers graded by hand): the grader put
+    the release's nbgrader metadata back before the notebook came here."""
+    meta = cell.metadata.get("nbgrader")
+    return cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
+
+
+def guard_answer(reply: dict[str, Any] | None, name: str) -> list[str] | None:
+    """The guard's list of changed parts from an execute reply, or None if there is none."""
+    try:
+        value = reply["content"]["user_expressions"][name]
+        if value["status"] != "ok":
+            return None
+        report = json.loads(ast.literal_eval(value["data"]["text/plain"]))
+        found = report["found"]
+    except (KeyError, TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if not isinstance(found, list) or not all(isinstance(part, str) for part in found):
+        return None
+    return [part[:100] for part in found[:20]]
+
+
+class FixedKernelSpecs(KernelSpecManager):
+    """The kernel spec found when the runner started, for every kernel it starts: the
+    learner's code can write a ``kernel.json`` into the home folder's Jupyter data folder,
+    which a restart would otherwise find first."""
+
+    def __init__(self, kernel_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.fixed_name = kernel_name
+        self.fixed_spec = super().get_kernel_spec(kernel_name)
+
+    def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
+        if kernel_name != self.fixed_name:
+            raise NoSuchKernel(kernel_name)
+        return self.fixed_spec
 
 
 # -- input and output ----------------------------------------------------------------------------

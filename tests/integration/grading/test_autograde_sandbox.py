@@ -186,6 +186,8 @@ class Submission:
 
     released: dict[str, Any]
     notebook: dict[str, Any] = field(init=False)
+    files: dict[str, str] = field(default_factory=dict)
+    """Other files of the submission (path -> text), written beside the notebook."""
 
     def __post_init__(self) -> None:
         self.notebook = copy.deepcopy(self.released)
@@ -212,6 +214,8 @@ class Submission:
     def write(self, folder: Path) -> Path:
         folder.mkdir(parents=True)
         (folder / NOTEBOOK).write_text(json.dumps(self.notebook), encoding="utf-8")
+        for name, text in self.files.items():
+            (folder / name).write_text(text, encoding="utf-8")
         return folder
 
 
@@ -634,6 +638,262 @@ def test_a_second_cell_with_a_test_cells_id_is_flagged_and_earns_nothing(grade, 
     assert "tampered" in graded.result.flags
     assert graded.result.max_score == 10
     assert graded.points["ps1-celsius-tests"] == 0
+
+
+# -- tampering with execution (pls_grading.guard) -------------------------------------------------
+
+ANSWERS = ("ps1-celsius-answer", "ps1-initials-answer", "ps1-grade-answer")
+
+# Hooks that make every later cell do nothing: all tests would "pass" with wrong answers.
+# Each is installed by a cell of its own before the answers; the part the grader names.
+EMPTYING_HOOKS = {
+    "input-transformer-cleanup": (
+        "get_ipython().input_transformers_cleanup.append(lambda lines: [])",
+        "input transformers",
+    ),
+    "input-transformer-post": (
+        "get_ipython().input_transformers_post.append(lambda lines: [])",
+        "input transformers",
+    ),
+    "ast-transformer": (
+        "import ast\n"
+        "class Empty(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n"
+        "        node.body = []\n"
+        "        return node\n"
+        "get_ipython().ast_transformers.append(Empty())\n",
+        "AST transformers",
+    ),
+    "replaced-compiler": (
+        "ip = get_ipython()\n"
+        "real = ip.compile\n"
+        "class Compiler:\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(real, name)\n"
+        "    def __call__(self, source, filename, mode, *args, **kwargs):\n"
+        "        return real(compile('pass', filename, 'exec', 1024), filename, mode)\n"
+        "ip.compile = Compiler()\n",
+        "the compiler",
+    ),
+    "patched-transform-cell": (
+        "get_ipython().transform_cell = lambda cell: ''",
+        "IPython's cell execution",
+    ),
+    "patched-builtin-exec": (
+        "import builtins\nbuiltins.exec = lambda *args, **kwargs: None",
+        "built-in functions",
+    ),
+    "custom-exception-handler": (
+        "get_ipython().set_custom_exc((Exception,), lambda *args, **kwargs: None)",
+        "exception handling",
+    ),
+}
+
+# Hooks that see the hidden tests' code as it runs and print it into the cell's output.
+LEAKING_HOOKS = {
+    "ast-transformer": (
+        "import ast\n"
+        "class Leak(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n"
+        "        print(ast.unparse(node))\n"
+        "        return node\n"
+        "get_ipython().ast_transformers.append(Leak())\n",
+        "AST transformers",
+    ),
+    "input-transformer": (
+        "get_ipython().input_transformers_cleanup.append(lambda lines: print(''.join(lines)) "
+        "or lines)",
+        "input transformers",
+    ),
+    "replaced-compiler": (
+        "ip = get_ipython()\n"
+        "real = ip.compile\n"
+        "class Compiler:\n"
+        "    def __getattr__(self, name):\n"
+        "        return getattr(real, name)\n"
+        "    def __call__(self, source, *args, **kwargs):\n"
+        "        print(source if isinstance(source, str) else __import__('ast').unparse(source))\n"
+        "        return real(source, *args, **kwargs)\n"
+        "ip.compile = Compiler()\n",
+        "the compiler",
+    ),
+    "trace-function": (
+        "import linecache, sys\n"
+        "def trace(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == '<module>':\n"
+        "        print(''.join(linecache.getlines(frame.f_code.co_filename)))\n"
+        "sys.settrace(trace)\n",
+        "a trace function",
+    ),
+    "profile-function": (
+        "import linecache, sys\n"
+        "def profile(frame, event, arg):\n"
+        "    if event == 'call' and frame.f_code.co_name == '<module>':\n"
+        "        print(''.join(linecache.getlines(frame.f_code.co_filename)))\n"
+        "sys.setprofile(profile)\n",
+        "a profile function",
+    ),
+    "audit-hook": (
+        "import sys\n"
+        "def hook(event, args):\n"
+        "    if event == 'compile' and isinstance(args[0], (str, bytes)):\n"
+        "        print(args[0] if isinstance(args[0], str) else args[0].decode())\n"
+        "sys.addaudithook(hook)\n",
+        "an audit hook",
+    ),
+}
+
+
+@pytest.fixture
+def wrong(correct) -> Callable[[], Submission]:
+    """``wrong()``: a fresh submission whose every answer returns None."""
+
+    def make() -> Submission:
+        submission = correct()
+        for grade_id in ANSWERS:
+            submission.answer(grade_id, "    return None")
+        return submission
+
+    return make
+
+
+def leaked_lines(outputs: list[dict[str, Any]]) -> list[str]:
+    """The hidden tests' lines that appear in ``outputs`` (text, results, tracebacks)."""
+    text = json.dumps(outputs).replace("\\n", "\n").replace('\\"', '"')
+    return [line for line in hidden_test_lines() if line in text]
+
+
+def test_a_normal_notebook_is_not_taken_for_tampering(grade, correct):
+    # What notebooks do on purpose: plots, magics, future imports, displays, reloading.
+    usual = ("from __future__ import annotations\n%matplotlib inline\n%load_ext autoreload\n"
+             "%autoreload 2\n%xmode Plain\n%precision 3\nimport math, sys, warnings\n"
+             "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\n"
+             "from IPython.display import display, Markdown\ndisplay(Markdown('**hi**'))\n"
+             "print('to stderr', file=sys.stderr)\nwarnings.warn('just a warning')\n")
+    graded = grade(correct().add_cell(usual, at=0).add_cell("1 / 0"))
+    assert graded.result.status == "graded"
+    assert graded.result.score == 10
+    assert "tampered" not in graded.result.flags
+    assert graded.autograded()["metadata"]["pls_grading"]["execution_tampered"] == []
+
+
+@pytest.mark.parametrize("hook, part", list(EMPTYING_HOOKS.values()), ids=list(EMPTYING_HOOKS))
+def test_a_hook_that_empties_later_cells_is_undone_and_flagged(grade, wrong, hook, part):
+    graded = grade(wrong().add_cell(hook, at=0))
+    result = graded.result
+    assert "tampered" in result.flags
+    assert result.score == 0  # without the guard: 10 of 10, every emptied test "passed"
+    assert part in result.message and "earn no points" in result.message
+    assert "TamperedExecution" in graded.errors_of("ps1-celsius-tests")
+    # Undone: the next answer cell ran as written and its tests really failed.
+    assert "AssertionError" in graded.errors_of("ps1-initials-tests")
+
+
+@pytest.mark.parametrize("hook, part", list(LEAKING_HOOKS.values()), ids=list(LEAKING_HOOKS))
+def test_a_hook_that_would_print_the_hidden_tests_is_undone_before_them(grade, correct, hook,
+                                                                       part):
+    graded = grade(correct().add_cell(hook, at=0))
+    cells = graded.autograded()["cells"]
+    assert leaked_lines([o for c in cells for o in c.get("outputs", [])]) == []
+    assert "tampered" in graded.result.flags
+    assert part in graded.result.message
+    assert graded.result.score == 0  # the tests after a detected tampering earn nothing
+
+
+def test_a_replaced_display_hook_is_undone_and_flagged(grade, correct):
+    hook = ("import sys\nip = get_ipython()\nsys.displayhook = lambda value: None\n"
+            "ip.display_trap.hook = lambda value: None\n")
+    graded = grade(correct().add_cell(hook, at=0).add_cell("41 + 1"))
+    assert "tampered" in graded.result.flags
+    assert "the display hook" in graded.result.message
+    last = graded.outputs(len(graded.autograded()["cells"]) - 1)
+    results = [text_of(o["data"]["text/plain"]) for o in last
+               if o["output_type"] == "execute_result"]
+    assert results == ["42"]  # results are shown again once the hook was undone
+
+
+def test_listeners_that_would_see_the_tests_source_are_set_aside_not_flagged(grade, correct):
+    listener = ("ip = get_ipython()\n"
+                "ip.events.register('pre_run_cell', lambda info: print(info.raw_cell))\n"
+                "ip.events.register('post_run_cell', lambda result: print(result.info.raw_cell))\n")
+    graded = grade(correct().add_cell(listener, at=0))
+    cells = graded.autograded()["cells"]
+    graded_cells = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]
+    assert leaked_lines([o for c in graded_cells for o in c.get("outputs", [])]) == []
+    assert "tampered" not in graded.result.flags
+    assert graded.result.score == 10
+
+
+LOOKS_BACK = """
+import linecache, sys
+ip = get_ipython()
+seen = [repr(_ih), repr(In), repr(Out), repr(ip.history_manager.input_hist_raw)]
+seen += ["".join(entry[2]) for entry in linecache.cache.values() if isinstance(entry, tuple)]
+seen.append(repr(ip._last_traceback))
+seen.append(repr(getattr(ip.last_execution_result, "info", None) and
+                 ip.last_execution_result.info.raw_cell))
+tb = sys.last_traceback
+while tb is not None:
+    seen.append("".join(linecache.getlines(tb.tb_frame.f_code.co_filename)))
+    tb = tb.tb_next
+print("\\n".join(seen))
+"""
+
+
+def test_a_later_cell_finds_no_trace_of_the_tests_source(grade, correct):
+    # The initials tests fail (a hidden test quotes its line in the traceback); then a cell
+    # looks through IPython's history, line cache and last traceback for the tests' source.
+    submission = correct().answer(
+        "ps1-initials-answer", '    return "".join(w[0].upper() for w in full_name.split(" "))')
+    graded = grade(submission.add_cell(LOOKS_BACK))
+    assert graded.points["ps1-initials-tests"] == 0
+    cells = graded.autograded()["cells"]
+    assert leaked_lines(graded.outputs(len(cells) - 1)) == []
+    assert "tampered" not in graded.result.flags
+
+
+def test_source_read_from_the_calling_frame_is_blanked_in_the_feedback(grade, correct):
+    # Residual risk (docs/grading.md): the learner's function runs inside the test cell and
+    # can read its caller's source. The verbatim lines are blanked in the feedback.
+    spy = ("    import linecache, sys\n"
+           "    print(''.join(linecache.getlines(sys._getframe(1).f_code.co_filename)))\n")
+    solution = solutions()["ps1-initials-answer"]
+    graded = grade(correct().answer("ps1-initials-answer", spy + solution))
+    assert leaked_lines(graded.outputs_of("ps1-initials-tests"))  # it did read them
+    pages = list(graded.result.feedback_dir.rglob("*.html"))
+    feedback = visible_text("".join(page.read_text() for page in pages))
+    assert [line for line in hidden_test_lines() if line in feedback] == []
+
+
+KILL_KERNEL = "import os\nos._exit(1)\n"
+# Files the learner's code leaves for the next kernel (after it kills the current one); each
+# would make that kernel the learner's, or stop it from starting.
+LEFT_FOR_THE_NEXT_KERNEL = {
+    "launcher-in-the-work-folder": (
+        {"ipykernel_launcher.py": "import sys\nsys.exit(1)\n"}, ""),
+    "kernel-spec-in-home": ({}, (
+        "import json, os, pathlib\n"
+        "spec = pathlib.Path.home() / '.local/share/jupyter/kernels/python3'\n"
+        "spec.mkdir(parents=True, exist_ok=True)\n"
+        "(spec / 'kernel.json').write_text(json.dumps({'argv': ['python', '-c', 'pass'],\n"
+        "    'display_name': 'x', 'language': 'python'}))\n")),
+    "ipython-config": ({}, (
+        "import os, pathlib\n"
+        "profile = pathlib.Path(os.environ['IPYTHONDIR']) / 'profile_default'\n"
+        "profile.mkdir(parents=True, exist_ok=True)\n"
+        "(profile / 'ipython_kernel_config.py').write_text('import os\\nos._exit(1)\\n')\n")),
+}
+
+
+@pytest.mark.parametrize("files, prepare", list(LEFT_FOR_THE_NEXT_KERNEL.values()),
+                         ids=list(LEFT_FOR_THE_NEXT_KERNEL))
+def test_a_restarted_kernel_starts_as_clean_as_the_first(grade, correct, files, prepare):
+    submission = correct().add_cell(prepare + KILL_KERNEL, at=0)
+    submission.files.update(files)
+    graded = grade(submission)
+    assert "kernel-restarted" in graded.result.flags
+    assert graded.result.score == 10  # the later cells ran in a real, fresh kernel
+    assert "tampered" not in graded.result.flags
 
 
 # -- notebooks that cannot be graded -------------------------------------------------------------

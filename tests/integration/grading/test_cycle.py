@@ -28,7 +28,8 @@ from tests.support.studio import OwnStudio, Studio, own_studio
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 PREFIX = "pls-cycle"
-PORTS = {"lms": 18700, "hub": 18701, "proxy_api": 18702, "hub_api": 18781, "grader": 18710}
+PORTS = {"lms": 18700, "hub": 18701, "proxy_api": 18702, "hub_api": 18781, "grader": 18710,
+         "formgrader": 18720}
 COURSE = "python-101"
 ASSIGNMENT = "ps1-basics"
 NOTEBOOK = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
@@ -40,6 +41,7 @@ def own(tmp_path_factory) -> Iterator[OwnStudio]:
     with own_studio(
         tmp_path_factory, PREFIX, PORTS, grader=True,
         GRADER_WORKERS="2", GRADER_LEASE_SECONDS="5", GRADER_CELL_TIMEOUT="10",
+        GRADER_GRADEBOOK_SCAN_SECONDS="1",
     ) as studio:
         yield studio
 
@@ -165,6 +167,52 @@ def test_a_learner_cannot_fetch_another_learners_feedback_or_submit_as_them(stud
     listing = grader_api(studio, "learner2", "GET",
                          f"courses/{COURSE}/assignments/{ASSIGNMENT}/submissions?learner=learner1")
     assert listing.status_code == 403
+
+
+def formgrader(studio: Studio, username: str, method: str, path: str, **kwargs):
+    """python-101's formgrader (the hub service) with ``username``'s hub token."""
+    headers = {"Authorization": f"token {studio.tokens[username]}"}
+    return requests.request(
+        method, f"{studio.hub_url}/services/formgrader-{COURSE}/formgrader/{path}",
+        headers=headers, timeout=60, **kwargs)
+
+
+def test_a_manual_grade_entered_in_the_formgrader_reaches_the_lms(studio):
+    studio.login("instructor", spawn=False)
+    (graded,) = [g for g in lms_grades(studio, "learner1") if g["status"] == "graded"]
+    deadline = time.monotonic() + GRADED_SECONDS
+    while formgrader(studio, "instructor", "GET", "api/status").status_code != 200:
+        assert time.monotonic() < deadline, "the formgrader did not answer"
+        time.sleep(1)
+    notebooks = formgrader(studio, "instructor", "GET",
+                           f"api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
+    (submitted,) = [n for n in notebooks if n["student"] == "learner1"]
+    grades = formgrader(studio, "instructor", "GET",
+                        f"api/grades?submission_id={submitted['id']}").json()
+    (letter_grade,) = [g for g in grades if g["name"] == "ps1-grade-tests"]
+    saved = formgrader(studio, "instructor", "PUT", f"api/grade/{letter_grade['id']}",
+                       json={"manual_score": 4, "extra_credit": None})
+    assert saved.status_code == 200, saved.text
+
+    deadline = time.monotonic() + GRADED_SECONDS
+    while True:
+        (now,) = [g for g in lms_grades(studio, "learner1")
+                  if g["submission_id"] == graded["submission_id"]]
+        if float(now["score"]) == 10.0:
+            break
+        assert time.monotonic() < deadline, f"the LMS still has {now['score']}"
+        time.sleep(1)
+    tests = {item["id"]: item for item in now["breakdown"]}
+    assert (tests["ps1-grade-tests"]["score"], tests["ps1-grade-tests"]["graded_by"]) == (
+        4.0, "instructor"
+    )
+    assert now["feedback_html"] and now["feedback_html"] != graded["feedback_html"]  # afresh
+
+
+def test_a_learner_cannot_open_the_formgrader(studio):
+    studio.login("learner1", spawn=False)
+    response = formgrader(studio, "learner1", "GET", "api/status", allow_redirects=False)
+    assert response.status_code == 403
 
 
 def test_killing_the_grader_mid_burst_grades_every_submission_exactly_once(own, studio):

@@ -1,4 +1,5 @@
-"""The grader's HTTP API behind a real JupyterHub: who may do what, uploads, durability.
+"""The grader's HTTP API and the formgrader behind a real JupyterHub: who may do what, uploads,
+durability.
 
 Why this hub and not the whole studio (``tests/support/studio.py``): the grader meets the hub
 only through the hub's REST API (``/hub/api/user`` for a token, ``/hub/api/oauth2/*`` for a
@@ -8,6 +9,11 @@ with the DummyAuthenticator, the course groups the LMS would mirror, and ``grade
 external service whose process the tests start and kill themselves. nbgrader's side
 (``grading.nbgrader_course``) is a fake that writes plain files, and no workers run: grading
 itself is tested in ``test_queue_*`` and, with nbgrader, by its own tests.
+
+The formgrader (``python -m grading formgrader python-101``) is the hub's managed service
+``formgrader-python-101``, as with ``HUB_GRADER=managed``, on a GRADER_ROOT of its own where the
+tests release ps1-basics and autograde with nbgrader's real pipeline (a sandbox that runs no
+code: ``tests.support.sandboxes``).
 """
 
 from __future__ import annotations
@@ -101,6 +107,9 @@ c.JupyterHub.services = [
     {{"name": "tests", "api_token": "{admin_token}"}},
     {{"name": "lms", "api_token": "{lms_token}"}},
     {{"name": "other", "api_token": "{other_token}"}},
+    {{"name": "formgrader-python-101", "url": "http://127.0.0.1:{formgrader}",
+      "oauth_no_confirm": True, "command": {formgrader_command},
+      "environment": {formgrader_environment}}},
 ]
 c.JupyterHub.load_groups = {groups}
 c.JupyterHub.load_roles = [
@@ -109,6 +118,9 @@ c.JupyterHub.load_roles = [
     {{"name": "admin", "services": ["tests"]}},
     {{"name": "grader-callers", "scopes": ["access:services!service=grader"],
       "services": ["lms", "other"]}},
+    {{"name": "formgrader-python-101",
+      "scopes": ["access:services!service=formgrader-python-101"],
+      "groups": ["formgrade-python-101"]}},
 ]
 """
 
@@ -120,6 +132,11 @@ class Hub:
     grader_port: int
     folder: Path
     tokens: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def formgrader_var(self) -> Path:
+        """The STUDIO_VAR_DIR of the formgrader the hub runs (its GRADER_ROOT is in it)."""
+        return self.folder / "formgrader-var"
 
     def token(self, username: str) -> str:
         """A hub API token of ``username``'s (as a learner's server has one)."""
@@ -137,13 +154,20 @@ class Hub:
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory) -> Hub:
     folder = tmp_path_factory.mktemp("hub")
-    ports = {name: free_port() for name in ("proxy", "proxy_api", "hub_api", "grader")}
+    ports = {name: free_port()
+             for name in ("proxy", "proxy_api", "hub_api", "grader", "formgrader")}
     granted = [g for g in GROUPS if g != "visitors"]
+    formgrader_environment = {
+        "STUDIO_VAR_DIR": str(folder / "formgrader-var"),
+        "STUDIO_COURSES_DIR": str(ROOT / "courses"),
+    }
     (folder / "jupyterhub_config.py").write_text(HUB_CONFIG.format(
         folder=folder, grader_token=GRADER_TOKEN, admin_token=ADMIN_TOKEN,
         lms_token=LMS_TOKEN, other_token=OTHER_SERVICE_TOKEN,
         groups=repr({name: {"users": users} for name, users in GROUPS.items()}),
-        granted=repr(granted), **ports,
+        granted=repr(granted),
+        formgrader_command=repr([str(PYTHON), "-m", "grading", "formgrader", "python-101"]),
+        formgrader_environment=repr(formgrader_environment), **ports,
     ))
     log = folder / "hub.log"
     with log.open("wb") as out:
@@ -224,6 +248,7 @@ def start_grader(hub: Hub, folder: Path, port: int) -> Grader:
         STUDIO_VAR_DIR=str(folder),
         STUDIO_COURSES_DIR=str(ROOT / "courses"),
         GRADER_WORKERS="0",
+        GRADER_GRADEBOOK_SCAN_SECONDS="0",  # nbgrader's side is a fake here
         GRADER_MAX_SUBMISSION_BYTES=str(MAX_BYTES),
         GRADER_MAX_SUBMISSION_FILES="20",
     )
@@ -661,3 +686,186 @@ def test_a_submission_answered_202_survives_a_kill_right_after(hub, tmp_path, re
     files = own.settings().submissions_dir / submission_id / "files" / "ps1-basics.ipynb"
     assert files.read_bytes() == NOTEBOOK
 
+
+
+# -- the formgrader (formgrader-python-101) -------------------------------------------------------
+
+FORMGRADER = "services/formgrader-python-101"
+
+
+def formgrader_call(hub: Hub, user: str, method: str, path: str, **kwargs) -> requests.Response:
+    """The formgrader through the hub's proxy with ``user``'s hub token."""
+    headers = {"Authorization": f"token {hub.token(user)}", **kwargs.pop("headers", {})}
+    return requests.request(method, f"{hub.url}/{FORMGRADER}/{path}", headers=headers,
+                            timeout=60, allow_redirects=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def formgraded(hub) -> Path:
+    """python-101's nbgrader course directory under the formgrader's GRADER_ROOT, with
+    ps1-basics released and grace's submission autograded (6 of 10 points), once the
+    formgrader answers."""
+    from grading import nbgrader_course
+    from tests.support.sandboxes import ChosenOutputs
+
+    deadline = time.monotonic() + START_SECONDS
+    while formgrader_call(hub, "root", "GET", "formgrader/api/status").status_code != 200:
+        assert time.monotonic() < deadline, (hub.folder / "hub.log").read_text()[-4000:]
+        time.sleep(0.5)
+    settings = Settings.from_env({"STUDIO_VAR_DIR": str(hub.formgrader_var),
+                                  "STUDIO_COURSES_DIR": str(ROOT / "courses")})
+    course_dir = settings.nbgrader_course_dir("python-101")
+    nbgrader_course.release(course_dir, "ps1-basics")
+    upload = hub.folder / "grace-upload"
+    upload.mkdir()
+    shutil.copy(course_dir / "release" / "ps1-basics" / "ps1-basics.ipynb", upload)
+    sandbox = ChosenOutputs(pool_size=0)
+    sandbox.failing = frozenset({"ps1-grade-tests"})
+    result = nbgrader_course.autograde(course_dir, "ps1-basics", "grace", upload,
+                                       submitted_at=dt.datetime.now(dt.UTC), sandbox=sandbox)
+    assert (result.status, result.score) == ("graded", 6.0)
+    return course_dir
+
+
+def test_an_instructor_of_the_course_sees_its_submissions_in_the_formgrader(hub, formgraded):
+    landing = formgrader_call(hub, "ada", "GET", "")
+    assert landing.status_code == 302
+    assert landing.headers["Location"].startswith(f"/{FORMGRADER}/formgrader")
+    page = formgrader_call(hub, "ada", "GET", "formgrader/manage_submissions/ps1-basics")
+    assert page.status_code == 200
+    assert "<title>nbgrader formgrade</title>" in page.text and "ps1-basics" in page.text
+    listed = formgrader_call(hub, "ada", "GET", "formgrader/api/submissions/ps1-basics")
+    assert listed.status_code == 200, listed.text
+    (grace,) = [s for s in listed.json() if s["student"] == "grace"]
+    assert (grace["score"], grace["max_score"], grace["autograded"]) == (6.0, 10.0, True)
+
+
+def test_a_browser_signs_in_to_the_formgrader_through_hub_oauth(hub, formgraded):
+    browser = requests.Session()
+    browser.get(f"{hub.url}/hub/login", timeout=30)
+    browser.post(f"{hub.url}/hub/login?next=/hub/home", timeout=30,
+                 data={"username": "ada", "password": "any",
+                       "_xsrf": browser.cookies.get("_xsrf")})
+    page = browser.get(f"{hub.url}/{FORMGRADER}/formgrader", timeout=60)
+    assert page.status_code == 200, page.url
+    assert page.url.endswith("/formgrader") or "/formgrader/" in page.url
+
+
+@pytest.mark.parametrize("user", ["grace", "barbara", "outsider"])
+def test_learners_and_other_courses_instructors_cannot_open_the_formgrader(
+    hub, formgraded, user
+):
+    for path in ("formgrader/api/submissions/ps1-basics", "formgrader", "api/contents"):
+        response = formgrader_call(hub, user, "GET", path)
+        assert response.status_code == 403, (user, path, response.status_code)
+
+
+def test_a_hub_admin_may_open_every_formgrader(hub, formgraded):
+    assert formgrader_call(hub, "root", "GET", "formgrader/api/assignments").status_code == 200
+
+
+def test_the_formgrader_starts_no_kernel(hub, formgraded):
+    kernel = formgrader_call(hub, "ada", "POST", "api/kernels", json={"name": "python3"})
+    assert kernel.status_code == 403
+    assert "runs no code" in kernel.text and "Regrade" in kernel.text
+    session = formgrader_call(hub, "ada", "POST", "api/sessions", json={
+        "path": "source/ps1-basics/ps1-basics.ipynb", "type": "notebook",
+        "kernel": {"name": "python3"}})
+    assert session.status_code == 500  # jupyter_server wraps the kernel manager's refusal
+    assert "runs no code" in session.json()["message"]
+    assert formgrader_call(hub, "ada", "GET", "api/kernels").json() == []
+    assert formgrader_call(hub, "ada", "GET", "api/sessions").json() == []
+
+
+def test_the_formgrader_opens_no_terminal(hub, formgraded):
+    assert formgrader_call(hub, "ada", "POST", "api/terminals").status_code == 404
+
+
+def test_the_formgrader_saves_no_file(hub, formgraded):
+    for path in ("nbgrader_config.py", "source/ps1-basics/extra.py",
+                 "source/ps1-basics/ps1-basics.ipynb"):
+        saved = formgrader_call(hub, "ada", "PUT", f"api/contents/{path}",
+                                json={"type": "file", "format": "text", "content": "x = 1"})
+        assert saved.status_code == 403, (path, saved.text)
+        assert "changes no files" in saved.text
+    assert not (formgraded / "nbgrader_config.py").exists()
+    assert not (formgraded / "source" / "ps1-basics" / "extra.py").exists()
+    released = "api/contents/source/ps1-basics/ps1-basics.ipynb"
+    renamed = formgrader_call(hub, "ada", "PATCH", released,
+                              json={"path": "source/ps1-basics/moved.ipynb"})
+    deleted = formgrader_call(hub, "ada", "DELETE", released)
+    assert (renamed.status_code, deleted.status_code) == (403, 403)
+    assert (formgraded / "source" / "ps1-basics" / "ps1-basics.ipynb").is_file()
+
+
+def test_the_formgrader_shows_only_nbgraders_folders(hub, formgraded):
+    root = formgrader_call(hub, "ada", "GET", "api/contents")
+    assert root.status_code == 200, root.text
+    assert {entry["name"] for entry in root.json()["content"]} <= {
+        "source", "release", "submitted", "autograded", "feedback"}
+    for private in ("nbgrader_config.json", "studio_course.json", "gradebook.db"):
+        assert formgrader_call(hub, "ada", "GET", f"api/contents/{private}").status_code == 404
+    source = formgrader_call(hub, "ada", "GET", "api/contents/source/ps1-basics/ps1-basics.ipynb")
+    assert source.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "pointer"),
+    [
+        ("formgrader/api/submission/ps1-basics/grace/autograde", "Regrade"),
+        ("formgrader/api/assignment/ps1-basics/assign", "Release"),
+        ("formgrader/api/assignment/ps1-basics/generate_feedback", "Release feedback"),
+    ],
+)
+def test_formgrader_steps_that_run_code_or_write_files_point_to_the_lms(
+    hub, formgraded, path, pointer
+):
+    before = sorted(p.relative_to(formgraded) for p in formgraded.rglob("*") if p.is_file()
+                    and "gradebook.db" not in p.name)
+    response = formgrader_call(hub, "ada", "POST", path)
+    assert response.status_code == 403
+    answer = response.json()
+    assert answer["success"] is False
+    assert pointer in answer["error"] and "LMS" in answer["error"]
+    after = sorted(p.relative_to(formgraded) for p in formgraded.rglob("*") if p.is_file()
+                   and "gradebook.db" not in p.name)
+    assert after == before
+
+
+@pytest.mark.parametrize(
+    ("path", "pointer"),
+    [
+        ("formgrader/api/assignment/ps1-basics/release", "Release"),
+        ("formgrader/api/assignment/ps1-basics/unrelease", "Unrelease"),
+        ("formgrader/api/assignment/ps1-basics/collect", "Nothing needs collecting"),
+        ("formgrader/api/assignment/ps1-basics/release_feedback", "Release feedback"),
+    ],
+)
+def test_nbgraders_exchange_steps_refuse_with_the_lms_button_to_use(
+    hub, formgraded, path, pointer
+):
+    response = formgrader_call(hub, "ada", "POST", path)
+    assert response.status_code == 200  # nbgrader's own answer: the step's error, its log
+    answer = response.json()
+    assert answer["success"] is False
+    assert pointer in answer["log"] + answer.get("error", "")
+
+
+def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hub, formgraded):
+    from nbgrader.api import Gradebook
+
+    from grading import nbgrader_course
+
+    notebooks = formgrader_call(hub, "ada", "GET",
+                                "formgrader/api/submitted_notebooks/ps1-basics/ps1-basics")
+    (submitted,) = [n for n in notebooks.json() if n["student"] == "grace"]
+    grades = formgrader_call(hub, "ada", "GET",
+                             f"formgrader/api/grades?submission_id={submitted['id']}").json()
+    (grade,) = [g for g in grades if g["name"] == "ps1-grade-tests"]
+    saved = formgrader_call(hub, "ada", "PUT", f"formgrader/api/grade/{grade['id']}",
+                            json={"manual_score": 3, "extra_credit": None})
+    assert saved.status_code == 200, saved.text
+    course = nbgrader_course.open_course(formgraded)
+    with Gradebook(course.db_url, course.slug) as gb:
+        found = gb.find_grade("ps1-grade-tests", "ps1-basics", "ps1-basics", "grace")
+        assert (found.manual_score, found.score) == (3.0, 3.0)

@@ -21,6 +21,7 @@ def test_defaults_live_under_the_studio_var_folder(tmp_path):
     assert settings.lms_token == ""
     assert settings.courses_dir.name == "courses"
     assert settings.submissions_dir == tmp_path / "grader" / "submissions"
+    assert settings.gradebook_scan_seconds == 15
     course_dir = settings.nbgrader_course_dir("python-101")
     assert course_dir == tmp_path / "grader" / "courses" / "python-101"
 
@@ -36,12 +37,14 @@ def test_values_come_from_the_environment(tmp_path):
         "LMS_PUBLIC_URL": "https://lms.example.org",
         "LMS_INTERNAL_URL": "http://lms:8000/",
         "STUDIO_COURSES_DIR": str(tmp_path / "c"),
+        "GRADER_GRADEBOOK_SCAN_SECONDS": "0",
     })
     assert settings.root == tmp_path / "elsewhere"
     assert settings.db_url == "postgres://u:p@db:5432/grader"
     assert settings.workers == 0
     assert settings.max_submission_bytes == 1000
     assert settings.lease_seconds == 12.5
+    assert settings.gradebook_scan_seconds == 0  # no scan for manual grades
     assert settings.lms_url == "http://lms:8000"
     assert settings.studio_course_dir("python-101") == tmp_path / "c" / "python-101"
 

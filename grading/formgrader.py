@@ -1,0 +1,319 @@
+"""nbgrader's formgrader for one course: ``python -m grading formgrader <course>``.
+
+Instructors grade by hand in nbgrader's own formgrader. It runs as the JupyterHub service
+``formgrader-<course>`` (``/services/formgrader-<course>/formgrader``), JupyterHub's documented
+"shared notebook server as a service": ``jupyterhub-singleuser`` started with the service's
+environment, which lets in only the hub users holding ``access:services!service=formgrader-
+<course>`` (the course's instructors, group ``formgrade-<course>``, and hub admins: see
+``hub.services``). Its root is the course's nbgrader course directory
+(``GRADER_ROOT/courses/<course>``, ``grading.nbgrader_course``), and what instructors change
+there is nbgrader's gradebook, which ``grading.manual_grades`` sends on to the LMS.
+
+It runs on the grader's machine as the grader's user, next to every learner's submission, so
+it does only what manual grading needs:
+
+- **Only the formgrader**: no Jupyter configuration file of the machine is read
+  (``JUPYTER_NO_CONFIG``), no other server extension is loaded (not JupyterLab, not the
+  terminals), and nbgrader reads no ``nbgrader_config.py`` (the course's settings come from
+  ``grading.nbgrader_course.open_course``; ``load_cwd_config`` is off).
+- **No code runs**: :class:`NoKernels` refuses to start a kernel (also through a session), and
+  terminals are off. The formgrader's "autograde" would run the learner's notebook in this
+  process: it is refused with a pointer to the LMS's "Regrade" (the sandboxed pipeline).
+- **Nothing but the gradebook is written**: :class:`ReadOnlyContents` refuses every write of
+  the contents API (no one can drop an ``nbgrader_config.py`` that nbgrader would execute) and
+  shows only nbgrader's step folders (not the course's settings, which may hold the gradebook's
+  password, nor the gradebook file itself). Generating an assignment or feedback, changing an
+  assignment or a learner are refused: the LMS and the grader do those.
+- **nbgrader's exchange steps refuse** (:class:`RefusedReleaseAssignment` and the others): the
+  formgrader's release, collect and release-feedback buttons say which LMS button does it.
+
+Refusals answer ``403`` with ``{"success": false, "error": <sentence>}`` (the shape of the
+formgrader's own API answers), or, for the exchange steps, in the formgrader's own error log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.services.contents.largefilemanager import AsyncLargeFileManager
+from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+from nbgrader.exchange.abc import (
+    ExchangeCollect,
+    ExchangeFetchAssignment,
+    ExchangeFetchFeedback,
+    ExchangeList,
+    ExchangeReleaseAssignment,
+    ExchangeReleaseFeedback,
+    ExchangeSubmit,
+)
+from nbgrader.server_extensions.formgrader import apihandlers
+from nbgrader.server_extensions.formgrader import formgrader as nbgrader_formgrader
+from tornado import web
+from traitlets import List, Unicode
+from traitlets.config import Config
+
+from grading.settings import Settings
+
+COURSE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SERVICE_PREFIX = "formgrader-"
+# nbgrader's step folders: what the contents API shows (read-only); the course directory's
+# other files (grading.nbgrader_course) are hidden.
+VISIBLE_FOLDERS = ("source", "release", "submitted", "autograded", "feedback")
+PRIVATE_FILES = ("nbgrader_config.*", "studio_course.json", "gradebook.db*", "manifests",
+                 "locks", "feedback-out")
+LMS = "on the assignment's page in the LMS"
+
+NO_KERNELS = (
+    "The formgrader runs no code: learners' notebooks run only in the grader's sandbox. "
+    f'To run a submission again, use "Regrade" {LMS}.'
+)
+READ_ONLY = (
+    "The formgrader changes no files: grade in its forms (they write nbgrader's gradebook). "
+    "The course's notebooks come from its course folder, released by the grader."
+)
+NO_AUTOGRADE = (
+    "Autograding runs in the grader's sandbox, never in the formgrader: use \"Regrade\" "
+    f"{LMS} (one submission, or all)."
+)
+NO_GENERATE = f'The grader generates and releases assignments: use "Release" {LMS}.'
+NO_FEEDBACK = (
+    "The grader generates the feedback after each grading and after you grade by hand; "
+    f'learners get it with "Release feedback" {LMS}.'
+)
+NO_ASSIGNMENT_CHANGES = (
+    f"Assignments and their due dates are set {LMS}, which sends them to the grader."
+)
+NO_LEARNER_CHANGES = "Learners come from the LMS: enroll them in the course there."
+EXCHANGE_REFUSALS = {
+    "release_assignment": f'Release the assignment with "Release" {LMS}.',
+    "unrelease": f'Withdraw the assignment with "Unrelease" {LMS}.',
+    "collect": (
+        "Submissions reach the grader when learners submit in JupyterLab; they are listed, and "
+        f"autograded, {LMS}. Nothing needs collecting."
+    ),
+    "release_feedback": f'Release feedback with "Release feedback" {LMS}.',
+    "learner_side": "The formgrader is for instructors: learners fetch and submit in JupyterLab.",
+}
+
+
+# -- no kernels, read-only contents ----------------------------------------------------------------
+
+
+class NoKernels(AsyncMappingKernelManager):
+    """A kernel manager that starts no kernel: instructors never run code on the grader's
+    machine (a kernel there would see every learner's submission and the gradebook)."""
+
+    async def start_kernel(self, *args: Any, **kwargs: Any) -> str:
+        raise web.HTTPError(403, NO_KERNELS)
+
+
+class ReadOnlyContents(AsyncLargeFileManager):
+    """The contents API, read-only and limited to nbgrader's step folders: the course
+    directory's other files (its settings, the gradebook, the grader's manifests and locks)
+    are neither listed nor read."""
+
+    hide_globs = List(
+        Unicode(),
+        ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", *PRIVATE_FILES],
+        help="Jupyter's hidden names, and the course directory's private files.",
+    ).tag(config=True)
+
+    def refuse(self, *_args: Any, **_kwargs: Any):
+        raise web.HTTPError(403, READ_ONLY)
+
+    save = delete_file = rename_file = refuse
+    create_checkpoint = restore_checkpoint = delete_checkpoint = refuse
+
+    async def new(self, *args: Any, **kwargs: Any):
+        self.refuse()
+
+    async def new_untitled(self, *args: Any, **kwargs: Any):
+        self.refuse()
+
+    async def copy(self, *args: Any, **kwargs: Any):
+        self.refuse()
+
+    async def get(self, path: str, content: bool = True, type: str | None = None,
+                  format: str | None = None, **kwargs: Any) -> dict[str, Any]:
+        parts = [p for p in path.strip("/").split("/") if p]
+        if parts and parts[0] not in VISIBLE_FOLDERS:
+            raise web.HTTPError(404, f"No such file or directory: {path}")
+        return await super().get(path, content=content, type=type, format=format, **kwargs)
+
+
+# -- nbgrader's exchange: refused ---------------------------------------------------------------
+
+
+class RefusedExchangeStep:
+    """An nbgrader exchange step the formgrader does not do; ``refusal`` says where to."""
+
+    refusal = EXCHANGE_REFUSALS["learner_side"]
+
+    def start(self) -> None:
+        self.fail(self.refusal)
+
+
+class RefusedReleaseAssignment(RefusedExchangeStep, ExchangeReleaseAssignment):
+    refusal = EXCHANGE_REFUSALS["release_assignment"]
+
+
+class RefusedCollect(RefusedExchangeStep, ExchangeCollect):
+    refusal = EXCHANGE_REFUSALS["collect"]
+
+
+class RefusedReleaseFeedback(RefusedExchangeStep, ExchangeReleaseFeedback):
+    refusal = EXCHANGE_REFUSALS["release_feedback"]
+
+
+class RefusedFetchAssignment(RefusedExchangeStep, ExchangeFetchAssignment):
+    pass
+
+
+class RefusedFetchFeedback(RefusedExchangeStep, ExchangeFetchFeedback):
+    pass
+
+
+class RefusedSubmit(RefusedExchangeStep, ExchangeSubmit):
+    pass
+
+
+class NothingListed(ExchangeList):
+    """nbgrader lists released assignments with this step: nothing here (the LMS shows what
+    is released), so the formgrader works without an exchange; removing (unreleasing) is
+    refused."""
+
+    def start(self) -> list:
+        if self.remove:
+            self.fail(EXCHANGE_REFUSALS["unrelease"])
+        return []
+
+
+EXCHANGE_STEPS = {
+    "release_assignment": RefusedReleaseAssignment,
+    "collect": RefusedCollect,
+    "release_feedback": RefusedReleaseFeedback,
+    "fetch_assignment": RefusedFetchAssignment,
+    "fetch_feedback": RefusedFetchFeedback,
+    "submit": RefusedSubmit,
+    "list": NothingListed,
+}
+
+
+# -- the formgrader's own API: what writes files or runs code is refused ------------------------
+
+
+def refusal(status: int, message: str):
+    """A handler method that answers like the formgrader's API, refusing."""
+
+    def refuse(self, *_args: Any, **_kwargs: Any) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps({"success": False, "error": message, "log": message}))
+
+    return web.authenticated(refuse)
+
+
+class NoAutograde(apihandlers.AutogradeHandler):
+    post = refusal(403, NO_AUTOGRADE)
+
+
+class NoGenerateAssignment(apihandlers.AssignHandler):
+    post = refusal(403, NO_GENERATE)
+
+
+class NoGenerateAllFeedback(apihandlers.GenerateAllFeedbackHandler):
+    post = refusal(403, NO_FEEDBACK)
+
+
+class NoGenerateFeedback(apihandlers.GenerateFeedbackHandler):
+    post = refusal(403, NO_FEEDBACK)
+
+
+class AssignmentReadOnly(apihandlers.AssignmentHandler):
+    put = refusal(403, NO_ASSIGNMENT_CHANGES)
+
+
+class StudentReadOnly(apihandlers.StudentHandler):
+    put = refusal(403, NO_LEARNER_CHANGES)
+
+
+REFUSED_HANDLERS = [
+    (r"/formgrader/api/assignment/([^/]+)/assign", NoGenerateAssignment),
+    (r"/formgrader/api/assignment/([^/]+)/generate_feedback", NoGenerateAllFeedback),
+    (r"/formgrader/api/assignment/([^/]+)/([^/]+)/generate_feedback", NoGenerateFeedback),
+    (r"/formgrader/api/assignment/([^/]+)", AssignmentReadOnly),
+    (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde", NoAutograde),
+    (r"/formgrader/api/student/([^/]+)", StudentReadOnly),
+]
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    return [{"module": "grading.formgrader"}]
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    """nbgrader's formgrader with the refusals in front: tornado takes the first rule that
+    matches, so they are added before nbgrader's own handlers."""
+    base_url = serverapp.web_app.settings["base_url"]
+    serverapp.web_app.add_handlers(
+        ".*$", [(base_url.rstrip("/") + path, handler) for path, handler in REFUSED_HANDLERS]
+    )
+    nbgrader_formgrader.load_jupyter_server_extension(serverapp)
+
+
+# -- the server ---------------------------------------------------------------------------------
+
+
+def service_name(course: str) -> str:
+    return f"{SERVICE_PREFIX}{course}"
+
+
+def formgrader_config(settings: Settings, course: str) -> Config:
+    """The Jupyter server's and nbgrader's settings for ``course``'s formgrader."""
+    from grading.nbgrader_course import open_course  # nbgrader's converters: only here
+
+    opened = open_course(settings.nbgrader_course_dir(course))
+    c = Config()
+    c.ServerApp.root_dir = str(opened.root)
+    c.ServerApp.jpserver_extensions = {"jupyterhub": True, "grading.formgrader": True}
+    c.ServerApp.default_url = "/formgrader"
+    c.ServerApp.terminals_enabled = False
+    c.ServerApp.kernel_manager_class = NoKernels
+    c.ServerApp.contents_manager_class = ReadOnlyContents
+    c.ServerApp.open_browser = False
+    # No kernel or terminal runs, which is what running a Jupyter server as root risks; the
+    # grader's user may be root in a container.
+    c.ServerApp.allow_root = True
+    c.ContentsManager.allow_hidden = False
+    c.CourseDirectory.root = str(opened.root)
+    c.CourseDirectory.course_id = opened.slug
+    c.CourseDirectory.db_url = opened.db_url
+    c.NbGrader.load_cwd_config = False
+    c.NbGrader.logfile = ""  # nbgrader's apps would write .nbgrader.log into the course folder
+    c.FormgradeExtension.debug = False  # it shows the loaded configuration, the db_url with it
+    for step, cls in EXCHANGE_STEPS.items():
+        setattr(c.ExchangeFactory, step, f"{cls.__module__}.{cls.__qualname__}")
+    return c
+
+
+def serve(settings: Settings, course: str) -> None:
+    """Run the formgrader of ``course`` until SIGTERM, with the JupyterHub service environment
+    the hub gives it (``JUPYTERHUB_SERVICE_URL``, ``JUPYTERHUB_API_TOKEN``, ...)."""
+    if not COURSE_PATTERN.match(course):
+        raise SystemExit(f"{course!r} is not a course slug")
+    if not (settings.studio_course_dir(course) / "course.yml").is_file():
+        raise SystemExit(f"no course {course!r} in {settings.courses_dir}")
+    # Before any Jupyter module looks: no config file, no other extension of this machine.
+    os.environ["JUPYTER_NO_CONFIG"] = "1"
+    os.environ["JUPYTERHUB_SINGLEUSER_LOAD_OTHER_EXTENSIONS"] = "0"
+    os.environ.setdefault("JUPYTERHUB_SERVICE_NAME", service_name(course))
+    config = formgrader_config(settings, course)
+    os.chdir(Path(config.ServerApp.root_dir))
+    from jupyterhub.singleuser.extension import JupyterHubSingleUser
+
+    serverapp = JupyterHubSingleUser.initialize_server(argv=[], config=config)
+    serverapp.start()
