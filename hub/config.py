@@ -24,13 +24,18 @@ from hub.roles import course_roles
 from hub.services import (
     GRADER,
     SERVER_TOKEN_SCOPES,
+    TUTOR,
     access_scope,
+    formgrader_role,
+    formgrader_service,
     grader_service,
     grader_users_role,
     idle_culler_role,
     idle_culler_service,
     lms_role,
     lms_service,
+    tutor_service,
+    tutor_users_role,
 )
 from hub.settings import (
     SettingError,
@@ -50,6 +55,9 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 SPAWNER_CHOICES = ("docker", "swarm", "kubernetes", "local", "auto")
 GRADER_MODES = ("managed", "external", "off")
 GRADER_PORT = 10101
+FORMGRADER_PORT = 10110  # the first course's formgrader; the next course's is 10111, ...
+TUTOR_MODES = GRADER_MODES
+TUTOR_PORT = 10102
 CLUSTER_SPAWNERS = ("swarm", "kubernetes")  # learners' servers on other machines
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with containers (see configure)
 
@@ -145,6 +153,76 @@ def grader_environment(environ: Mapping[str, str], containers: bool) -> dict[str
     return env
 
 
+def formgrader_urls(environ: Mapping[str, str], slugs: list[str]) -> dict[str, str]:
+    """Each course's formgrader as the proxy reaches it: ``HUB_FORMGRADER_URL`` (default
+    ``http://127.0.0.1:{port}``) with ``{slug}``, and ``{port}`` the course's place in slug
+    order after ``HUB_FORMGRADER_PORT`` (default 10110): a new course moves the later ones."""
+    template = env_str("HUB_FORMGRADER_URL", "http://127.0.0.1:{port}", environ)
+    first = env_int("HUB_FORMGRADER_PORT", FORMGRADER_PORT, environ)
+    return {
+        slug: template.format(port=first + index, slug=slug)
+        for index, slug in enumerate(sorted(slugs))
+    }
+
+
+def formgrader_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment of a formgrader the hub starts: the grader's folders and ``GRADER_*``
+    (the same course directories), without the LMS and its token (it pushes nothing) and
+    without the grader's listening address (it listens at its service URL, loopback: only
+    the proxy reaches it)."""
+    return {
+        key: value
+        for key, value in grader_environment(environ, containers=False).items()
+        if not key.startswith("LMS_") and key != "GRADER_BIND_URL"
+    }
+
+
+def choose_tutor(environ: Mapping[str, str]) -> str:
+    """``HUB_TUTOR``: ``managed`` (the hub starts the tutor), ``external`` or ``off``."""
+    choice = env_str("HUB_TUTOR", "managed", environ).lower()
+    if choice not in TUTOR_MODES:
+        raise SettingError("HUB_TUTOR", choice, f"must be one of {', '.join(TUTOR_MODES)}")
+    return choice
+
+
+# What a tutor the hub starts gets of the hub's environment, besides every OPENAI_* and
+# TUTOR_* variable: nothing else of the hub's (its secrets stay the hub's).
+TUTOR_SHARED_ENV = (
+    "PATH", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR", "LMS_INTERNAL_URL", "LMS_TUTOR_TOKEN",
+    "LMS_TUTOR_TOKEN_FILE",
+)
+
+
+def tutor_environment(environ: Mapping[str, str], containers: bool) -> dict[str, str]:
+    """The environment of the tutor the hub starts (JupyterHub adds its ``JUPYTERHUB_*``): the
+    model's settings (``OPENAI_*``, which nothing else is given), the ``TUTOR_*`` limits, the
+    studio's folders (solution regions, ``course.yml``) and the LMS with the tutor's token.
+    With containers it listens on every interface: learners' servers reach it at the notebook
+    network's gateway, as they reach the hub's API."""
+    env = {
+        key: value
+        for key, value in environ.items()
+        if key in TUTOR_SHARED_ENV or key.startswith(("OPENAI_", "TUTOR_"))
+    }
+    env.setdefault("PATH", os.defpath)
+    env["STUDIO_VAR_DIR"] = str(var_dir(environ))
+    env["STUDIO_COURSES_DIR"] = str(courses_dir(environ))
+    lms_public = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", environ)
+    env["LMS_INTERNAL_URL"] = env_str("LMS_INTERNAL_URL", lms_public, environ)
+    if containers and "TUTOR_BIND_URL" not in env:
+        port = urlparse(env_str("HUB_TUTOR_URL", "", environ)).port or TUTOR_PORT
+        env["TUTOR_BIND_URL"] = f"http://{ALL_INTERFACES}:{port}"
+    return env
+
+
+def server_url(environ: Mapping[str, str], variable: str, service_url: str, service: str,
+               default_port: int) -> str:
+    """A service's API as learners' servers reach it: ``variable``, else the service's port at
+    ``{hub_host}`` (where the server reaches the hub; a managed service listens there too)."""
+    port = urlparse(service_url).port or default_port
+    return env_str(variable, f"http://{{hub_host}}:{port}/services/{service}/api", environ)
+
+
 def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers):
     """Fill ``c`` (a traitlets Config, as in jupyterhub_config.py) from the environment."""
     environ = os.environ if environ is None else environ
@@ -217,28 +295,43 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
         services.append(idle_culler_service(timeout, every))
         roles.append(idle_culler_role())
 
-    # -- the grader, and the LMS's token for it ----------------------------------------------
+    # -- the grader and the tutor, and the LMS's token for them --------------------------------
     grader = choose_grader(environ)
+    tutor = choose_tutor(environ)
+    called: list[str] = []  # the services learners' servers and the LMS may call
+    service_urls: dict[str, str] = {}
     if grader != "off":
         grader_url = env_str("HUB_GRADER_URL", f"http://127.0.0.1:{GRADER_PORT}", environ)
         environment = grader_environment(environ, containers) if grader == "managed" else None
         services.append(grader_service(grader_url, environment))
         roles.append(grader_users_role(catalog.slugs()))
+        for slug, url in formgrader_urls(environ, catalog.slugs()).items():
+            environment = formgrader_environment(environ) if grader == "managed" else None
+            services.append(formgrader_service(slug, url, environment))
+            roles.append(formgrader_role(slug))
+        called.append(GRADER)
+        # Learners' servers call the grader with their own token (nbgrader's exchange).
+        service_urls["PLS_GRADER_URL"] = server_url(
+            environ, "HUB_GRADER_SERVER_URL", grader_url, GRADER, GRADER_PORT
+        )
+    if tutor != "off":
+        tutor_url = env_str("HUB_TUTOR_URL", f"http://127.0.0.1:{TUTOR_PORT}", environ)
+        environment = tutor_environment(environ, containers) if tutor == "managed" else None
+        services.append(tutor_service(tutor_url, environment))
+        roles.append(tutor_users_role(catalog.slugs()))
+        called.append(TUTOR)
+        # The JupyterLab extension's handler asks the tutor with the learner's own token.
+        service_urls["PLS_TUTOR_URL"] = server_url(
+            environ, "HUB_TUTOR_SERVER_URL", tutor_url, TUTOR, TUTOR_PORT
+        )
+    if called:
         lms_token = env_secret("HUB_LMS_SERVICE_TOKEN", environ) or generated_secret(
             secrets_dir / "hub-lms-service-token"
         )
         services.append(lms_service(lms_token))
-        roles.append(lms_role())
-        # Learners' servers call the grader with their own token (nbgrader's exchange).
-        c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, access_scope(GRADER)]
-        port = urlparse(grader_url).port or GRADER_PORT
-        c.StudioSpawnerMixin.service_urls = {
-            "PLS_GRADER_URL": env_str(
-                "HUB_GRADER_SERVER_URL",
-                f"http://{{hub_host}}:{port}/services/{GRADER}/api",
-                environ,
-            )
-        }
+        roles.append(lms_role(called))
+        c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, *map(access_scope, called)]
+        c.StudioSpawnerMixin.service_urls = service_urls
     c.JupyterHub.services = services
     c.JupyterHub.load_roles = roles
 

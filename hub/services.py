@@ -1,4 +1,5 @@
-"""Hub-managed services and their roles: the idle culler, the grader, and the LMS's own token.
+"""Hub-managed services and their roles: the idle culler, the grader, the tutor, and the LMS's
+own token.
 
 - ``idle-culler``: jupyterhub-idle-culler, started by the hub.
 - ``grader`` (``grading/``, ``/services/grader/``): started by the hub (``HUB_GRADER=managed``,
@@ -6,9 +7,19 @@
   and instructors of every course may call it (``access:services!service=grader``), and their
   servers' API tokens carry that scope, so nbgrader's exchange in JupyterLab reaches it with the
   learner's own token.
+- ``tutor`` (``hub/tutor/``, ``/services/tutor/``, docs/tutor.md): started by the hub
+  (``HUB_TUTOR=managed``, ``make up``) or running elsewhere (``external``). Learners and
+  instructors of every course may call it, with their servers' tokens too (the JupyterLab
+  extension's handler sends the learner's own token); it alone holds the model's key.
+- ``formgrader-<slug>`` (``grading/formgrader.py``, ``/services/formgrader-<slug>/``): nbgrader's
+  formgrader of one course, one per course, started by the hub with a managed grader
+  (``python -m grading formgrader <slug>``: JupyterHub's "shared notebook server as a
+  service"), else running beside the grader. Only the course's instructors
+  (``formgrade-<slug>``) and hub admins may open it.
 - ``lms``: no process, only a hub API token the LMS uses to call the grader for instructors
-  (release, regrade, ...). The grader trusts it to act for instructors
-  (``GRADER_TRUSTED_SERVICES``); the LMS decides who teaches a course.
+  (release, regrade, ...) and to read the tutor's summaries and exchanges for its tutor page.
+  The grader and the tutor trust it to act for instructors (``GRADER_TRUSTED_SERVICES``,
+  ``TUTOR_TRUSTED_SERVICES``); the LMS decides who teaches a course.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ from hub.courses import instructor_group, learner_group
 
 IDLE_CULLER = "idle-culler"
 GRADER = "grader"
+TUTOR = "tutor"
 LMS = "lms"
 
 # What jupyterhub-idle-culler needs to find idle servers and stop them; nothing more
@@ -70,19 +82,70 @@ def grader_service(url: str, environment: Mapping[str, str] | None = None) -> di
     return service
 
 
-def grader_users_role(slugs: Iterable[str]) -> dict:
-    """Learners and instructors of every course may call the grader (it decides what each
-    may do there from the same groups)."""
-    groups = [
+def course_groups(slugs: Iterable[str]) -> list[str]:
+    """The learners' and the instructors' group of every course."""
+    return [
         group
         for slug in sorted(set(slugs))
         for group in (learner_group(slug), instructor_group(slug))
     ]
+
+
+def grader_users_role(slugs: Iterable[str]) -> dict:
+    """Learners and instructors of every course may call the grader (it decides what each
+    may do there from the same groups)."""
     return {
         "name": "grader-users",
         "description": "Learners and instructors use the grader (assignments, submissions)",
         "scopes": [access_scope(GRADER)],
-        "groups": groups,
+        "groups": course_groups(slugs),
+    }
+
+
+def formgrader_name(slug: str) -> str:
+    return f"formgrader-{slug}"
+
+
+def formgrader_service(slug: str, url: str, environment: Mapping[str, str] | None = None) -> dict:
+    """nbgrader's formgrader of the course ``slug`` at ``url`` (as the proxy reaches it). With
+    ``environment`` the hub starts it (``python -m grading formgrader <slug>``); without, it
+    runs beside an external grader. Shown in the hub's services menu to those who may open
+    it."""
+    service: dict = {"name": formgrader_name(slug), "url": url, "oauth_no_confirm": True}
+    if environment is not None:
+        service["command"] = [sys.executable, "-m", "grading", "formgrader", slug]
+        service["environment"] = dict(environment)
+    return service
+
+
+def formgrader_role(slug: str) -> dict:
+    """Only the course's instructors open its formgrader (hub admins may, as admins)."""
+    return {
+        "name": formgrader_name(slug),
+        "description": f"Instructors of {slug} grade by hand in nbgrader's formgrader",
+        "scopes": [access_scope(formgrader_name(slug))],
+        "groups": [instructor_group(slug)],
+    }
+
+
+def tutor_service(url: str, environment: Mapping[str, str] | None = None) -> dict:
+    """The tutor at ``url`` (as the proxy reaches it). With ``environment`` the hub starts it
+    (``python -m hub.tutor serve``) and stops it with the hub; without, it runs elsewhere."""
+    service: dict = {"name": TUTOR, "url": url, "oauth_no_confirm": True, "display": False}
+    if environment is not None:
+        service["command"] = [sys.executable, "-m", "hub.tutor", "serve"]
+        service["environment"] = dict(environment)
+    return service
+
+
+def tutor_users_role(slugs: Iterable[str]) -> dict:
+    """Learners and instructors of every course may ask the tutor (it decides what each may
+    ask and read from the same groups)."""
+    return {
+        "name": "tutor-users",
+        "description": "Learners and instructors ask the AI tutor; instructors read its log",
+        "scopes": [access_scope(TUTOR)],
+        "groups": course_groups(slugs),
     }
 
 
@@ -91,10 +154,13 @@ def lms_service(api_token: str) -> dict:
     return {"name": LMS, "api_token": api_token, "display": False}
 
 
-def lms_role() -> dict:
+def lms_role(services: Iterable[str] = (GRADER,)) -> dict:
+    """The LMS may call ``services`` (the grader and the tutor, those that run) and nothing
+    else."""
     return {
         "name": "lms-service",
-        "description": "The LMS calls the grader for instructors (release, regrade, grades)",
-        "scopes": [access_scope(GRADER)],
+        "description": "The LMS calls the grader for instructors (release, regrade, grades) "
+        "and reads the tutor's log for its tutor page",
+        "scopes": [access_scope(name) for name in services],
         "services": [LMS],
     }

@@ -2,11 +2,12 @@
 
 Starts the LMS (``python -m lms.up``: migrations, demo accounts and course, gunicorn) and, once it
 answers, JupyterHub with its proxy and the services it manages (the idle culler, the grader and
-its workers). The parts share secrets generated once (:data:`SHARED_SECRETS`): the LMS registers
-the hub as its OIDC client, gives the grader's service account its token, and calls the grader
-for instructors with its own hub token. The spawner is Docker when an engine
-answers (the learner image is built first, cached) and the local process spawner otherwise, and
-it says which. Ctrl-C (or SIGTERM) stops the hub, its learners' servers and the LMS.
+its workers, the tutor). The parts share secrets generated once (:data:`SHARED_SECRETS`): the LMS
+registers the hub as its OIDC client, gives the grader's and the tutor's service accounts their
+tokens, and calls the grader for instructors and reads the tutor's log with its own hub token.
+The spawner is Docker when an engine answers (the learner image is built first, cached) and the
+local process spawner otherwise, and it says which. Ctrl-C (or SIGTERM) stops the hub, its
+learners' servers and the LMS.
 
 This module starts the LMS as a separate process; it never imports it (see docs/architecture.md).
 """
@@ -72,14 +73,19 @@ SHARED_SECRETS = {
     # the grader's LMS API token: the LMS sets it on the grader's service account (an API
     # token key of the LMS holds at most 40 characters: 20 bytes in hex)
     "lms-grader-token": (("LMS_GRADER_TOKEN_FILE",), 20),
+    # the tutor's LMS API token: the LMS sets it on the tutor's service account, the tutor
+    # reads each assignment's policy and hints with it (20 bytes in hex, as the grader's)
+    "lms-tutor-token": (("LMS_TUTOR_TOKEN_FILE",), 20),
     # the LMS's hub token: the hub registers the `lms` service with it, the LMS calls the grader
+    # and reads the tutor's log
     "hub-lms-service-token": (("HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"), 32),
 }
 
 
 def studio_environment() -> dict[str, str]:
     """The environment of the parts: the shared secrets generated once under var/secrets/ and
-    named by file, and where the LMS reaches the grader (through the hub's proxy)."""
+    named by file, and where the LMS reaches the grader and the tutor (through the hub's
+    proxy)."""
     env = dict(os.environ)
     for name, (variables, nbytes) in SHARED_SECRETS.items():
         secret_file = var_dir(env) / "secrets" / name
@@ -90,6 +96,8 @@ def studio_environment() -> dict[str, str]:
     hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env).rstrip("/")
     if env_str("HUB_GRADER", "managed", env) != "off":
         env.setdefault("LMS_GRADER_API_URL", f"{hub}/services/grader/api")
+    if env_str("HUB_TUTOR", "managed", env) != "off":
+        env.setdefault("LMS_TUTOR_API_URL", f"{hub}/services/tutor/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -119,7 +127,7 @@ def keep_files_private(env: dict[str, str]) -> None:
     for folder in (var, var / "hub"):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o711)
-    for folder in (var, var / "hub", var / "grader"):
+    for folder in (var, var / "hub", var / "grader", var / "tutor"):
         for database in folder.glob("*.sqlite*"):
             database.chmod(0o600)
 

@@ -1,9 +1,9 @@
 """``python -m lms.up``: prepare the LMS on embedded defaults and serve it with gunicorn.
 
 Migrates, seeds the demo (accounts, courses, enrollments), registers the hub as OIDC client when
-HUB_OAUTH_CLIENT_ID is set and the grader's service account when LMS_GRADER_TOKEN(_FILE) is
-(``make up`` sets both), collects static files, prints the URL
-and the demo logins, then replaces itself with gunicorn in the foreground, so Ctrl-C reaches
+HUB_OAUTH_CLIENT_ID is set, the grader's service account when LMS_GRADER_TOKEN(_FILE) is and the
+tutor's when LMS_TUTOR_TOKEN(_FILE) is (``make up`` sets them all), collects static files, prints
+the URL and the demo logins, then replaces itself with gunicorn in the foreground, so Ctrl-C reaches
 gunicorn directly and it shuts down cleanly. Settings: lms.settings.dev unless
 DJANGO_SETTINGS_MODULE says otherwise.
 """
@@ -30,6 +30,8 @@ def prepare() -> None:
         call_command("register_hub_client")  # make up: the hub signs in through this LMS
     if os.environ.get("LMS_GRADER_TOKEN") or os.environ.get("LMS_GRADER_TOKEN_FILE"):
         call_command("ensure_service_account", "grader")  # the grader pushes grades with it
+    if os.environ.get("LMS_TUTOR_TOKEN") or os.environ.get("LMS_TUTOR_TOKEN_FILE"):
+        call_command("ensure_service_account", "tutor")  # the tutor reads policies with it
 
 
 def serve() -> None:

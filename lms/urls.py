@@ -17,6 +17,7 @@ urlpatterns = [
     path("", include("lms.accounts.urls")),
     path("", include("lms.courses.urls")),
     path("", include("lms.gradebook.urls")),
+    path("", include("lms.tutor.urls")),
 ]
 
 if settings.DEBUG:

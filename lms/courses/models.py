@@ -208,6 +208,12 @@ class AssignmentPage(CourseChildPage):
                 name="assignment_due_after_release",
             )
         ]
+        permissions = [
+            (
+                "read_tutor_settings",
+                "Can read every course's tutor policy and hints (the tutor's service account)",
+            )
+        ]
 
     def is_released(self, now=None) -> bool:
         return self.release_at is None or self.release_at <= (now or timezone.now())

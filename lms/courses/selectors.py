@@ -11,6 +11,7 @@ from pathlib import PurePosixPath
 from urllib.parse import quote
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db.models import Count, F, Max, Q, QuerySet
 from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
@@ -488,19 +489,39 @@ def courses_for_api(user: User) -> QuerySet[CoursePage]:
     return live_courses().defer_streamfields().annotate(my_role=Subquery(role))
 
 
+READ_TUTOR_SETTINGS = ("courses", "read_tutor_settings")
+
+
+def can_read_tutor_settings(user: User) -> bool:
+    """Only an active account explicitly granted ``courses.read_tutor_settings`` (the tutor's
+    service account) reads every course's tutor policy and hints; being a superuser is not
+    enough, so the permission says exactly who has it."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    app_label, codename = READ_TUTOR_SETTINGS
+    return Permission.objects.filter(
+        Q(user=user) | Q(group__user=user),
+        content_type__app_label=app_label,
+        codename=codename,
+    ).exists()
+
+
 def sees_assignment_details(user: User, course: CoursePage) -> bool:
     """An assignment's hints and tutor policy are for the course's people: its enrolled learners
-    and instructors (staff count as instructors)."""
+    and instructors (staff count as instructors), and the tutor's service account."""
     if not user.is_authenticated:
         return False
-    return user.is_studio_staff or Enrollment.objects.filter(user=user, course=course).exists()
+    if user.is_studio_staff or Enrollment.objects.filter(user=user, course=course).exists():
+        return True
+    return can_read_tutor_settings(user)
 
 
 def assignments_visible_to(user: User, course: CoursePage) -> PageQuerySet:
     """The course's live assignments ``user`` may see: released ones for everybody, unreleased
-    ones too for the course's instructors (and staff)."""
+    ones too for the course's instructors (and staff), and for the tutor's service account,
+    which needs their policy when instructors try the tutor on them."""
     assignments = live_assignments(course).defer_streamfields()
-    if is_course_instructor(user, course):
+    if is_course_instructor(user, course) or can_read_tutor_settings(user):
         return assignments
     return assignments.filter(Q(release_at__isnull=True) | Q(release_at__lte=timezone.now()))
 

@@ -23,6 +23,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q, QuerySet
@@ -363,29 +364,38 @@ class GradingPanel:
     released: grader.ReleasedAssignment | None
     due_date_changed: bool  # released with another due date than the page's
     submissions: list[SubmissionRow]
+    formgrader_url: str = ""  # nbgrader's formgrader of the course ("" without a grader)
 
     @property
     def state_known(self) -> bool:
         return self.available and not self.problem
 
 
+def formgrader_url(course: CoursePage) -> str:
+    """nbgrader's formgrader of ``course``, the hub service ``formgrader-<slug>`` (the hub lets
+    in only the course's instructors and hub admins), where instructors grade by hand."""
+    return f"{settings.STUDIO_HUB_URL}/services/formgrader-{course.slug}/formgrader"
+
+
 def grading_panel(
     user: User, assignment: AssignmentPage, course: CoursePage
 ) -> GradingPanel | None:
     """For the course's instructors (None for everybody else): whether the grader has the
-    assignment released (and with which due date) and every learner's submissions, newest first.
-    Two calls to the grader; a grader that is missing or down gives a panel with ``problem``."""
+    assignment released (and with which due date) and every learner's submissions, newest first,
+    and where to grade by hand. Two calls to the grader; a grader that is missing or down gives
+    a panel with ``problem`` (the formgrader runs beside the grader: no grader, no link)."""
     if not may_manage_grading(user, course):
         return None
     try:
         client = grader.GraderClient.for_user(user.username)
     except grader.GraderNotConfigured as missing:
         return GradingPanel(False, missing.message, None, False, [])
+    by_hand = formgrader_url(course)
     try:
         released = client.released_assignments(course.slug).get(assignment.nbgrader_name)
         submissions = client.submissions(course.slug, assignment.nbgrader_name)
     except grader.GraderError as failed:
-        return GradingPanel(True, failed.message, None, False, [])
+        return GradingPanel(True, failed.message, None, False, [], by_hand)
     users = {
         u.username: u for u in User.objects.filter(username__in={s.learner for s in submissions})
     }
@@ -398,7 +408,7 @@ def grading_panel(
         )
     ]
     changed = released is not None and released.due_at != assignment.due_at
-    return GradingPanel(True, "", released, changed, rows)
+    return GradingPanel(True, "", released, changed, rows, by_hand)
 
 
 def grader_submissions(

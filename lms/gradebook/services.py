@@ -34,13 +34,12 @@ import math
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
-from lms.accounts.models import Role, User
+from lms.accounts.models import User
+from lms.accounts.service_accounts import ensure_service_account
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LatePolicyMode
 from lms.courses.selectors import course_of
 
@@ -188,44 +187,14 @@ def recount_grades(assignment: AssignmentPage) -> int:
 # --- The grader's service account -----------------------------------------------------------
 
 GRADER_USERNAME = "svc-grader"
-TOKEN_MIN_LENGTH = 20
-TOKEN_MAX_LENGTH = Token._meta.get_field("key").max_length
 
 
-def _check_token_key(key: str) -> None:
-    if not TOKEN_MIN_LENGTH <= len(key) <= TOKEN_MAX_LENGTH or not key.isprintable() or " " in key:
-        raise ValidationError(
-            f"A service token must be {TOKEN_MIN_LENGTH} to {TOKEN_MAX_LENGTH} printable "
-            "characters without spaces (e.g. `python -c 'import secrets; "
-            "print(secrets.token_hex(20))'`)."
-        )
-
-
-@transaction.atomic
 def ensure_grader_account(token_key: str) -> tuple[User, bool]:
     """Create or update the grader's service account ``svc-grader``: an active learner-role user
     with an unusable password (it never signs in), the ``gradebook.push_grades`` permission and
     exactly one DRF token, ``token_key``. Idempotent. Returns the user and whether it was
     created."""
-    _check_token_key(token_key)
-    if Token.objects.filter(key=token_key).exclude(user__username=GRADER_USERNAME).exists():
-        raise ValidationError("That token key already belongs to another user: choose another.")
-    user, created = User.objects.get_or_create(
-        username=GRADER_USERNAME,
-        defaults={"first_name": "Grader", "last_name": "service", "role": Role.LEARNER},
-    )
-    user.role = Role.LEARNER
-    user.is_active = True
-    user.is_staff = user.is_superuser = False
-    user.set_unusable_password()
-    user.save()
-    app_label, codename = PUSH_GRADES
-    user.user_permissions.add(
-        Permission.objects.get(content_type__app_label=app_label, codename=codename)
-    )
-    Token.objects.filter(user=user).exclude(key=token_key).delete()
-    Token.objects.get_or_create(user=user, key=token_key)
-    return user, created
+    return ensure_service_account(GRADER_USERNAME, "Grader", PUSH_GRADES, token_key)
 
 
 # --- Instructors' actions on the grader -----------------------------------------------------

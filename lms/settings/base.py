@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "lms.base",
     "lms.courses",
     "lms.gradebook",
+    "lms.tutor",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -141,6 +142,12 @@ LMS_GRADER_API_URL = os.environ.get("LMS_GRADER_API_URL", "").rstrip("/")
 LMS_HUB_SERVICE_TOKEN = env_secret("LMS_HUB_SERVICE_TOKEN")
 # Seconds the LMS waits for the grader's answer (a release runs nbgrader: give it time).
 LMS_GRADER_TIMEOUT = float(os.environ.get("LMS_GRADER_TIMEOUT", "30"))
+
+# --- The tutor service (lms.tutor.client) ----------------------------------------------------
+# Its HTTP API as the LMS reaches it (empty: no tutor; the course's tutor page says so). The
+# LMS reads summaries and exchanges for instructors with the same hub token as the grader's.
+LMS_TUTOR_API_URL = os.environ.get("LMS_TUTOR_API_URL", "").rstrip("/")
+LMS_TUTOR_TIMEOUT = float(os.environ.get("LMS_TUTOR_TIMEOUT", "10"))
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {

@@ -41,7 +41,9 @@ START_SECONDS = 300  # LMS migrations + seeding, then the hub
 SPAWN_SECONDS = 150
 STOP_SECONDS = 90  # hub.up waits up to 45 s for the hub, then stops the LMS
 # Variables of a developer's shell or of the test run that must not reach the test studio.
-ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_")
+# (A developer's OPENAI_* would make a test studio's tutor call a real model.)
+ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_",
+                        "TUTOR_", "OPENAI_")
 ENV_DROPPED = {"DATABASE_URL", "DJANGO_SETTINGS_MODULE"}
 
 
@@ -288,14 +290,18 @@ def own_studio(
     preferred_ports: dict[str, int],
     expect_clean_stop: bool = False,
     grader: bool = False,
+    tutor: bool = False,
     **extra_env,
 ):
     """Start ``python -m hub.up`` with Docker names under ``prefix``; on exit stop it and remove
     its containers, volumes and network. ``expect_clean_stop``: fail if hub.up itself left a
     learner container (tests that kill the hub on purpose cannot promise that). ``grader``: the
     hub also runs the grader service, as ``make up`` does, on the port ``preferred_ports``
-    names ``grader`` (its sandboxes are named under the prefix too); without it the studio runs
-    no grader (``HUB_GRADER=off``): most tests do not grade, and its workers cost CPU."""
+    names ``grader`` (its sandboxes are named under the prefix too), and each course's
+    formgrader from the port it names ``formgrader`` (or a free one); without it the studio runs
+    no grader (``HUB_GRADER=off``): most tests do not grade, and its workers cost CPU. ``tutor``:
+    the hub also runs the tutor service (offline unless ``extra_env`` gives it a model), on the
+    port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``."""
     provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
         [str(ROOT / ".ci" / "provision"), "docker", "images"],
         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
@@ -330,13 +336,19 @@ def own_studio(
         HUB_DOCKER_PREFIX=prefix,
         HUB_IDLE_TIMEOUT="0",
         HUB_GRADER="off",
+        HUB_TUTOR="off",
     )
     if grader:
+        # Each course's formgrader on a port of its own from here (another studio may run).
+        formgrader_port = _free_port(preferred_ports.get("formgrader", ports["grader"] + 10), taken)
         env.update(
             HUB_GRADER="managed",
             HUB_GRADER_URL=f"http://127.0.0.1:{ports['grader']}",
+            HUB_FORMGRADER_PORT=str(formgrader_port),
             GRADER_SANDBOX_PREFIX=f"{prefix}-grading",
         )
+    if tutor:
+        env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
     log = var_dir / "studio.log"
     with log.open("wb") as out:

@@ -15,6 +15,8 @@ from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
 from tests.support.fake_grader import TOKEN as FAKE_GRADER_TOKEN
 from tests.support.fake_grader import FakeGrader
+from tests.support.fake_tutor import TOKEN as FAKE_TUTOR_TOKEN
+from tests.support.fake_tutor import FakeTutor
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +42,24 @@ def fake_grader(settings):
     settings.LMS_GRADER_API_URL = fake.url
     settings.LMS_HUB_SERVICE_TOKEN = FAKE_GRADER_TOKEN
     settings.LMS_GRADER_TIMEOUT = 1.0
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_tutor_unless_a_test_starts_one(settings):
+    """No test talks to a tutor the environment may name; ``fake_tutor`` starts one."""
+    settings.LMS_TUTOR_API_URL = ""
+
+
+@pytest.fixture
+def fake_tutor(settings):
+    """The tutor's HTTP API played by a local server (tests/support/fake_tutor.py), with the
+    LMS pointed at it; a short timeout, so a hanging tutor costs a second."""
+    fake = FakeTutor().start()
+    settings.LMS_TUTOR_API_URL = fake.url
+    settings.LMS_HUB_SERVICE_TOKEN = FAKE_TUTOR_TOKEN
+    settings.LMS_TUTOR_TIMEOUT = 1.0
     yield fake
     fake.stop()
 

@@ -2,8 +2,9 @@
 
 The world: python-101 (instructor ada; learners grace and linus, each with a grade and lesson
 progress; a released assignment with hints and an unreleased exam) and data-201 (instructor
-barbara; learner margaret with a grade and progress), plus a staff member. Anonymous callers
-always get 401 with a ``WWW-Authenticate: Token`` challenge (see lms/api/base.py).
+barbara; learner margaret with a grade and progress), plus a staff member and the tutor's
+service account (``svc-tutor``: every course's tutor policy and hints, nothing else). Anonymous
+callers always get 401 with a ``WWW-Authenticate: Token`` challenge (see lms/api/base.py).
 """
 
 from __future__ import annotations
@@ -25,8 +26,10 @@ from lms.courses.factories import (
 from lms.courses.models import AssignmentPage, CoursePage, LessonPage
 from lms.gradebook.factories import GradeFactory
 from lms.gradebook.models import Grade
+from lms.tutor.services import ensure_tutor_account
 
-ACTORS = ["learner", "other_learner", "instructor", "other_course_instructor", "staff", "anonymous"]
+ACTORS = ["learner", "other_learner", "instructor", "other_course_instructor", "staff",
+          "tutor_service", "anonymous"]
 
 
 @pytest.fixture
@@ -45,7 +48,8 @@ def world(course, learner, other_learner, instructor, other_course_instructor, s
     basics = LessonPage.objects.get(slug="basics")
     data = CoursePage.objects.get(slug="data-201")
     data_lesson = LessonFactory(parent=data, slug="frames")
-    data_assignment = AssignmentFactory(parent=data, slug="ds1", nbgrader_name="ds1")
+    data_assignment = AssignmentFactory(parent=data, slug="ds1", nbgrader_name="ds1",
+                                        tutor_policy="off", hints=["Read the frame first."])
     margaret = UserFactory(username="margaret")
     EnrollmentFactory(user=margaret, course=data)
     grades = {
@@ -64,6 +68,7 @@ def world(course, learner, other_learner, instructor, other_course_instructor, s
         instructor=instructor,
         other_course_instructor=other_course_instructor,
         staff=staff,
+        tutor_service=ensure_tutor_account("tutor-token-for-the-permission-matrix")[0],
         anonymous=None,
         grades=grades,
         progress=progress,
@@ -156,9 +161,10 @@ def test_every_signed_in_caller_sees_a_courses_lessons(client_as, actor):
         ("instructor", {"ps1-basics", "ps9-exam"}),
         ("other_course_instructor", {"ps1-basics"}),
         ("staff", {"ps1-basics", "ps9-exam"}),
+        ("tutor_service", {"ps1-basics", "ps9-exam"}),  # their policy, for instructors trying
     ],
 )
-def test_unreleased_assignments_are_listed_only_for_the_courses_instructors(
+def test_unreleased_assignments_are_listed_only_for_the_courses_instructors_and_the_tutor(
     client_as, actor, visible
 ):
     response = client_as(actor).get("/api/v1/courses/python-101/assignments/")
@@ -173,10 +179,11 @@ def test_unreleased_assignments_are_listed_only_for_the_courses_instructors(
         ("instructor", 200),
         ("other_course_instructor", 404),
         ("staff", 200),
+        ("tutor_service", 200),
         ("anonymous", 401),
     ],
 )
-def test_an_unreleased_assignment_is_found_only_by_the_courses_instructors(
+def test_an_unreleased_assignment_is_found_only_by_the_courses_instructors_and_the_tutor(
     client_as, actor, expected
 ):
     response = client_as(actor).get("/api/v1/courses/python-101/assignments/ps9-exam/")
@@ -191,9 +198,12 @@ def test_an_unreleased_assignment_is_found_only_by_the_courses_instructors(
         ("instructor", True),
         ("other_course_instructor", False),
         ("staff", True),
+        ("tutor_service", True),
     ],
 )
-def test_hints_and_tutor_policy_are_for_the_courses_enrolled_people(client_as, actor, sees_details):
+def test_hints_and_tutor_policy_are_for_the_courses_enrolled_people_and_the_tutor(
+    client_as, actor, sees_details
+):
     ps1 = client_as(actor).get("/api/v1/courses/python-101/assignments/ps1-basics/").json()
     if sees_details:
         assert ps1["hints"] == ["Multiply first."]
@@ -202,6 +212,15 @@ def test_hints_and_tutor_policy_are_for_the_courses_enrolled_people(client_as, a
         assert ps1["hints"] is None
         assert ps1["tutor_policy"] is None
     assert ps1["points"] == "10.00"  # the rest is public
+
+
+@pytest.mark.parametrize("actor", ["tutor_service", "instructor", "learner"])
+def test_only_the_tutor_reads_the_tutor_settings_of_every_course(client_as, actor):
+    (ds1,) = results(client_as(actor).get("/api/v1/courses/data-201/assignments/"))
+    if actor == "tutor_service":
+        assert (ds1["tutor_policy"], ds1["hints"]) == ("off", ["Read the frame first."])
+    else:
+        assert (ds1["tutor_policy"], ds1["hints"]) == (None, None)
 
 
 # --- enrollments ---------------------------------------------------------------------------
@@ -224,6 +243,7 @@ def test_hints_and_tutor_policy_are_for_the_courses_enrolled_people(client_as, a
                 ("data-201", "margaret"),
             },
         ),
+        ("tutor_service", set()),
     ],
 )
 def test_enrollments_are_visible_to_the_person_their_instructors_and_staff(
@@ -261,6 +281,7 @@ def test_learner_cannot_fetch_a_classmates_enrollment(client_as, world):
         ("instructor", {"grace", "linus"}),
         ("other_course_instructor", {"margaret"}),
         ("staff", {"grace", "linus", "margaret"}),
+        ("tutor_service", set()),
     ],
 )
 def test_progress_is_visible_to_the_learner_their_instructors_and_staff(client_as, actor, visible):
@@ -276,6 +297,7 @@ def test_progress_is_visible_to_the_learner_their_instructors_and_staff(client_a
         ("instructor", 200),
         ("other_course_instructor", 404),
         ("staff", 200),
+        ("tutor_service", 404),
         ("anonymous", 401),
     ],
 )
@@ -318,6 +340,7 @@ def test_only_the_courses_learners_record_lesson_progress(client_as, world, acto
         ("instructor", 200),
         ("other_course_instructor", 404),
         ("staff", 200),
+        ("tutor_service", 404),
         ("anonymous", 401),
     ],
 )
@@ -337,6 +360,7 @@ def test_who_may_read_a_learners_grade(client_as, world, actor, expected):
         ("instructor", {"grace", "linus"}),
         ("other_course_instructor", {"margaret"}),
         ("staff", {"grace", "linus", "margaret"}),
+        ("tutor_service", set()),
     ],
 )
 def test_grade_lists_hold_only_the_grades_the_caller_may_see(client_as, actor, visible):
@@ -365,6 +389,7 @@ def test_instructor_cannot_read_another_courses_grades(client_as, world):
         ("instructor", 403),
         ("other_course_instructor", 403),
         ("staff", 403),  # even a superuser: only an explicit gradebook.push_grades writes
+        ("tutor_service", 403),
         ("anonymous", 401),
     ],
 )
@@ -406,6 +431,7 @@ def test_grades_cannot_be_changed_or_deleted_one_by_one(client_as, world, actor,
         ("instructor", 200),
         ("other_course_instructor", 403),
         ("staff", 200),
+        ("tutor_service", 403),
         ("anonymous", 401),
     ],
 )
@@ -469,6 +495,7 @@ GRADING = [
         ("instructor", True),
         ("other_course_instructor", False),
         ("staff", True),
+        ("tutor_service", False),
         ("anonymous", False),
     ],
 )
@@ -491,7 +518,9 @@ def test_only_the_courses_instructors_act_on_the_grader(
         assert fake_grader.requests == []  # refused by the LMS: the grader never heard of it
 
 
-@pytest.mark.parametrize("actor", ["learner", "other_course_instructor", "anonymous"])
+@pytest.mark.parametrize(
+    "actor", ["learner", "other_course_instructor", "tutor_service", "anonymous"]
+)
 def test_an_unreleased_assignment_is_not_even_found_by_others(client_as, fake_grader, actor):
     response = client_as(actor).post("/api/v1/courses/python-101/assignments/ps9-exam/release/")
 

@@ -417,7 +417,29 @@ def test_learners_do_not_see_the_grading_panel_and_the_grader_is_not_asked(
     html = client.get(ps1.url).content.decode()
 
     assert 'id="grading-heading"' not in html
+    assert "formgrader" not in html
     assert fake_grader.requests == []
+
+
+def test_instructors_find_the_courses_formgrader_on_the_assignment_page(
+    client, fake_grader, settings, ps1, instructor
+):
+    settings.STUDIO_HUB_URL = "https://hub.example.org"
+    client.force_login(instructor)
+
+    html = client.get(ps1.url).content.decode()
+
+    link = 'href="https://hub.example.org/services/formgrader-python-101/formgrader"'
+    assert html.count(link) == 2  # in the grading panel and in "For instructors"
+    assert "Grade by hand in the formgrader" in html
+
+
+def test_without_a_grader_there_is_no_formgrader_to_link(client, ps1, instructor):
+    client.force_login(instructor)
+
+    html = client.get(ps1.url).content.decode()
+
+    assert "/services/formgrader-" not in html
 
 
 # --- the grade export ---------------------------------------------------------------------------

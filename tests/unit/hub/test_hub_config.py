@@ -138,10 +138,11 @@ def test_learners_and_instructors_may_call_the_grader_and_their_servers_tokens_t
     _check_scopes_exist(role["scopes"] + c.Spawner.server_token_scopes)
 
 
-def test_servers_learn_the_graders_url_and_nothing_secret(environ):
+def test_servers_learn_the_graders_and_the_tutors_urls_and_nothing_secret(environ):
     c = configured(environ)
     assert c.StudioSpawnerMixin.service_urls == {
-        "PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api"
+        "PLS_GRADER_URL": "http://{hub_host}:10101/services/grader/api",
+        "PLS_TUTOR_URL": "http://{hub_host}:10102/services/tutor/api",
     }
 
 
@@ -158,7 +159,7 @@ def test_the_local_fallback_leaves_released_assignments_to_the_assignments_panel
     assert configured(environ).StudioSpawnerMixin.release_root == ""
 
 
-def test_the_lms_gets_a_hub_token_that_may_only_call_the_grader(environ, tmp_path):
+def test_the_lms_gets_a_hub_token_that_may_only_call_the_grader_and_the_tutor(environ, tmp_path):
     c = configured(environ)
     lms = services_by_name(c)["lms"]
     token_file = tmp_path / "var" / "secrets" / "hub-lms-service-token"
@@ -166,7 +167,9 @@ def test_the_lms_gets_a_hub_token_that_may_only_call_the_grader(environ, tmp_pat
     assert token_file.stat().st_mode & 0o077 == 0
     assert "command" not in lms and "url" not in lms
     role = roles_by_name(c)["lms-service"]
-    assert (role["services"], role["scopes"]) == (["lms"], ["access:services!service=grader"])
+    assert (role["services"], role["scopes"]) == (
+        ["lms"], ["access:services!service=grader", "access:services!service=tutor"]
+    )
 
 
 def test_an_external_grader_is_routed_but_not_started(environ):
@@ -181,12 +184,106 @@ def test_an_external_grader_is_routed_but_not_started(environ):
     )
 
 
-def test_grader_off_leaves_no_grader_no_lms_token_and_plain_server_tokens(environ):
-    environ["HUB_GRADER"] = "off"
+def test_grader_and_tutor_off_leave_no_lms_token_and_plain_server_tokens(environ):
+    environ |= {"HUB_GRADER": "off", "HUB_TUTOR": "off"}
     c = configured(environ)
     assert set(services_by_name(c)) == {"idle-culler"}
-    assert not {"grader-users", "lms-service"} & set(roles_by_name(c))
+    assert not {"grader-users", "tutor-users", "lms-service"} & set(roles_by_name(c))
     assert "server_token_scopes" not in c.Spawner
+    assert "service_urls" not in c.StudioSpawnerMixin
+
+
+def test_grader_off_keeps_the_tutor_and_the_lms_token_for_it(environ):
+    environ["HUB_GRADER"] = "off"
+    c = configured(environ)
+    assert set(services_by_name(c)) == {"idle-culler", "tutor", "lms"}
+    assert roles_by_name(c)["lms-service"]["scopes"] == ["access:services!service=tutor"]
+    assert "access:services!service=grader" not in c.Spawner.server_token_scopes
+    assert set(c.StudioSpawnerMixin.service_urls) == {"PLS_TUTOR_URL"}
+
+
+# -- the tutor -----------------------------------------------------------------------------------
+
+
+def test_the_hub_starts_the_tutor_with_the_model_settings_and_nothing_else_of_its_own(
+    environ, tmp_path
+):
+    environ |= {"OPENAI_API_KEY": "sk-model-key", "OPENAI_BASE_URL": "http://llm:8000/v1",
+                "TUTOR_MODEL": "llama3", "TUTOR_DAILY_QUOTA": "50",
+                "LMS_PUBLIC_URL": "http://lms.example.org", "LMS_TUTOR_TOKEN_FILE": "/run/t",
+                "HUB_OAUTH_CLIENT_SECRET": "the-hubs-own", "LMS_GRADER_TOKEN": "the-graders",
+                "JUPYTERHUB_CRYPT_KEY": "ab" * 32}
+    tutor = services_by_name(configured(environ))["tutor"]
+    assert tutor["url"] == "http://127.0.0.1:10102"
+    assert tutor["command"] == [sys.executable, "-m", "hub.tutor", "serve"]
+    assert tutor["oauth_no_confirm"] is True
+    env = tutor["environment"]
+    assert set(env) == {"PATH", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR", "LMS_INTERNAL_URL",
+                        "LMS_TUTOR_TOKEN_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL",
+                        "TUTOR_MODEL", "TUTOR_DAILY_QUOTA"}
+    assert env["OPENAI_API_KEY"] == "sk-model-key"
+    assert env["LMS_INTERNAL_URL"] == "http://lms.example.org"  # the public one, by default
+    assert env["STUDIO_VAR_DIR"] == str(tmp_path / "var")
+
+
+def test_only_the_tutor_gets_the_model_key(environ):
+    environ |= {"OPENAI_API_KEY": "sk-model-key", "OPENAI_ORG_ID": "org-1"}
+    c = configured(environ)
+    for name, service in services_by_name(c).items():
+        if name != "tutor":
+            assert not any(k.startswith("OPENAI_") for k in service.get("environment", {})), name
+    assert "sk-model-key" not in repr(c.StudioSpawnerMixin.service_urls)
+    assert "environment" not in c.Spawner  # learners' servers get no environment from the hub
+
+
+def test_learners_and_instructors_may_ask_the_tutor_and_their_servers_tokens_too(environ):
+    c = configured(environ)
+    role = roles_by_name(c)["tutor-users"]
+    assert role["scopes"] == ["access:services!service=tutor"]
+    assert {"nbgrader-python-101", "formgrade-python-101"} <= set(role["groups"])
+    assert "access:services!service=tutor" in c.Spawner.server_token_scopes
+    _check_scopes_exist(role["scopes"] + c.Spawner.server_token_scopes)
+
+
+def test_with_docker_the_tutor_listens_where_containers_reach_it(environ):
+    environ |= {"HUB_SPAWNER": "docker", "HUB_TUTOR_URL": "http://127.0.0.1:19102"}
+    c = configured(environ, docker=True)
+    env = services_by_name(c)["tutor"]["environment"]
+    assert env["TUTOR_BIND_URL"] == "http://0.0.0.0:19102"
+    assert c.StudioSpawnerMixin.service_urls["PLS_TUTOR_URL"] == (
+        "http://{hub_host}:19102/services/tutor/api"
+    )
+
+
+def test_the_local_fallbacks_tutor_listens_on_loopback(environ):
+    environ["HUB_SPAWNER"] = "local"
+    assert "TUTOR_BIND_URL" not in services_by_name(configured(environ))["tutor"]["environment"]
+
+
+def test_an_external_tutor_is_routed_but_not_started(environ):
+    environ |= {"HUB_TUTOR": "external", "HUB_TUTOR_URL": "http://tutor:10102",
+                "HUB_TUTOR_SERVER_URL": "http://tutor:10102/services/tutor/api"}
+    c = configured(environ)
+    tutor = services_by_name(c)["tutor"]
+    assert tutor["url"] == "http://tutor:10102"
+    assert "command" not in tutor and "environment" not in tutor
+    assert c.StudioSpawnerMixin.service_urls["PLS_TUTOR_URL"] == (
+        "http://tutor:10102/services/tutor/api"
+    )
+
+
+def test_tutor_off_leaves_no_tutor(environ):
+    environ["HUB_TUTOR"] = "off"
+    c = configured(environ)
+    assert "tutor" not in services_by_name(c) and "tutor-users" not in roles_by_name(c)
+    assert "access:services!service=tutor" not in c.Spawner.server_token_scopes
+    assert roles_by_name(c)["lms-service"]["scopes"] == ["access:services!service=grader"]
+
+
+def test_an_unknown_tutor_mode_is_refused(environ):
+    environ["HUB_TUTOR"] = "maybe"
+    with pytest.raises(SettingError, match="HUB_TUTOR"):
+        configured(environ)
 
 
 def test_an_unknown_grader_mode_is_refused(environ):

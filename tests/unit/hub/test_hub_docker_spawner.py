@@ -268,6 +268,21 @@ def test_container_learns_the_graders_url_at_the_networks_gateway(make_user, hub
     assert env["PLS_GRADER_URL"] == "http://172.30.0.1:10101/services/grader/api"
 
 
+def test_container_learns_the_tutors_url_but_never_the_model_key(make_user, hub, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "model-key-value")
+    monkeypatch.setenv("OPENAI_BASE_URL", "http://llm.internal/v1")
+    spawner = make_spawner(
+        make_user("alice", ["nbgrader-python-101"]), hub,
+        environment={"OPENAI_API_KEY": "model-key-value", "TUTOR_MODEL": "m"},
+        service_urls={"PLS_TUTOR_URL": "http://{hub_host}:10102/services/tutor/api"},
+    )
+    start(spawner)
+    env = created(spawner)[0]["environment"]
+    assert env["PLS_TUTOR_URL"] == "http://172.30.0.1:10102/services/tutor/api"
+    assert not [key for key in env if key.startswith(("OPENAI_", "TUTOR_"))]
+    assert "model-key-value" not in json.dumps(env)
+
+
 def test_container_reaches_the_hub_api_at_the_networks_gateway(make_user, hub):
     spawner = make_spawner(make_user("alice", ["nbgrader-python-101"]), hub)
     start(spawner)

@@ -20,7 +20,9 @@ def restore_umask():
 
 def test_local_fallback_closes_up_databases_and_makes_new_files_private(tmp_path, restore_umask):
     (tmp_path / "hub").mkdir()
-    databases = [tmp_path / "lms.sqlite3", tmp_path / "hub" / "jupyterhub.sqlite"]
+    (tmp_path / "tutor").mkdir()
+    databases = [tmp_path / "lms.sqlite3", tmp_path / "hub" / "jupyterhub.sqlite",
+                 tmp_path / "tutor" / "tutor.sqlite"]
     for database in databases:
         database.write_bytes(b"")
         database.chmod(0o644)
@@ -65,3 +67,25 @@ def test_parts_share_generated_secrets_by_file_and_the_lms_finds_the_grader(
     assert len((tmp_path / env["LMS_GRADER_TOKEN_FILE"]).read_text().strip()) == 40
     assert env["LMS_GRADER_API_URL"] == "http://127.0.0.1:9001/services/grader/api"
     assert studio_environment() == env  # generated once, the same at every start
+
+
+def test_the_lms_and_the_tutor_share_the_tutors_token_and_the_lms_finds_the_tutor(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("HUB_BIND_URL", "http://127.0.0.1:9001")
+    for name in ("HUB_TUTOR", "LMS_TUTOR_API_URL", "LMS_TUTOR_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    env = studio_environment()
+    token = tmp_path / "secrets" / "lms-tutor-token"
+    assert env["LMS_TUTOR_TOKEN_FILE"] == str(token)
+    assert len(token.read_text().strip()) == 40  # an LMS API token key holds at most 40
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+    assert env["LMS_TUTOR_API_URL"] == "http://127.0.0.1:9001/services/tutor/api"
+
+
+def test_with_the_tutor_off_the_lms_is_not_pointed_at_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("HUB_TUTOR", "off")
+    monkeypatch.delenv("LMS_TUTOR_API_URL", raising=False)
+    assert "LMS_TUTOR_API_URL" not in studio_environment()

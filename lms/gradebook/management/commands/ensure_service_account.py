@@ -1,8 +1,10 @@
-"""``ensure_service_account grader``: create or update the grader's service account and set its
-API token from ``LMS_GRADER_TOKEN`` (or the file named by ``LMS_GRADER_TOKEN_FILE``).
+"""``ensure_service_account grader|tutor``: create or update a service's account and set its API
+token from ``LMS_GRADER_TOKEN`` / ``LMS_TUTOR_TOKEN`` (or the file named by ``…_FILE``).
 
-Run it at every start (it is idempotent): the grader service is given the same token in its own
-environment and pushes grades to ``/api/v1/grades/`` with ``Authorization: Token <token>``.
+Run it at every start (it is idempotent): the service is given the same token in its own
+environment. The grader pushes grades to ``/api/v1/grades/``; the tutor reads each assignment's
+tutor policy and hints from ``/api/v1/courses/{slug}/assignments/``; both with
+``Authorization: Token <token>``.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from lms.gradebook.services import ensure_grader_account
 from lms.settings.secrets import env_secret
+from lms.tutor.services import ensure_tutor_account
 
 # Service name -> (the environment variable holding its token, the function that ensures it).
-SERVICES = {"grader": ("LMS_GRADER_TOKEN", ensure_grader_account)}
+SERVICES = {
+    "grader": ("LMS_GRADER_TOKEN", ensure_grader_account),
+    "tutor": ("LMS_TUTOR_TOKEN", ensure_tutor_account),
+}
 
 
 class Command(BaseCommand):
