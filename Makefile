@@ -8,7 +8,7 @@ export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The tests' PostgreSQL (make test installs and starts it; see .ci/provision).
 TEST_DATABASE_URL ?= postgres://studio:studio@127.0.0.1:5432/studio
 
-.PHONY: up test bench lint install images
+.PHONY: up test test-extensions bench lint install images
 
 install:
 	@.ci/provision venv
@@ -25,7 +25,12 @@ lint: install
 
 test: install lint
 	@.ci/provision postgres docker images browser
+	@$(MAKE) --no-print-directory test-extensions
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+
+# The JupyterLab extension's frontend tests (jest), with the node_modules images/build caches.
+test-extensions: install
+	@cd extensions/pls_tutor && $(abspath $(VENV))/bin/jlpm install --immutable >/dev/null && $(abspath $(VENV))/bin/jlpm test
 
 bench: install
 	@.ci/provision postgres

@@ -49,8 +49,13 @@ LABEL = "org.pythonlearningstudio.inputs"
 # Bump when this script changes how an image is made, so every image is rebuilt once.
 RECIPE = "3"
 # What building a package leaves in (or Python writes into) its source folder: never an input.
-GENERATED = ("__pycache__", "build", "dist", ".pytest_cache", ".ruff_cache")
-GENERATED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+# The JupyterLab extension's too: jlpm's node_modules/ and .yarn/ cache, tsc's lib/, the built
+# labextension/, hatch's _version.py, jest's coverage/.
+GENERATED = ("__pycache__", "build", "dist", ".pytest_cache", ".ruff_cache", "node_modules",
+             ".yarn", "lib", "coverage", "labextension", "_version.py")
+GENERATED_SUFFIXES = (".pyc", ".pyo", ".egg-info", ".tsbuildinfo", ".eslintcache")
+# Built output a wheel must carry although it is no source: the prebuilt lab extension.
+WHEEL_PAYLOAD = ("labextension",)
 
 # The local base: what `FROM debian:bookworm-slim` would give, made with debootstrap.
 BASE_IMAGE = "pls-base:bookworm"
@@ -91,8 +96,10 @@ def notebook_requirements() -> list[str]:
 
 TARGETS = {
     # grading/image: pls-grading, which the grading sandbox runs in the course's image.
+    # extensions/pls_tutor: pls-tutor, the tutor's JupyterLab extension (frontend built here).
     "notebook": lambda: Target(
-        "notebook", "pls-notebook", notebook_requirements(), [ROOT / "grading" / "image"]
+        "notebook", "pls-notebook", notebook_requirements(),
+        [ROOT / "grading" / "image", ROOT / "extensions" / "pls_tutor"],
     ),
 }
 
@@ -454,19 +461,80 @@ def build_local_wheels(p: Plan, wheels: Path, progress: Progress, log: Path) -> 
     wheels.mkdir(parents=True, exist_ok=True)
     pins = []
     for folder in p.target.packages:
+        frontend = has_frontend(folder)
+        if frontend:
+            build_frontend(folder, progress, log)
         progress.begin(f"pip wheel --no-deps {package_label(folder)}")
         scratch = CACHE / "packages" / folder.name
         shutil.rmtree(scratch, ignore_errors=True)
         shutil.copytree(folder, scratch, ignore=lambda _d, names: [
-            n for n in names if generated(Path(n))
+            n for n in names if generated(Path(n)) and n not in WHEEL_PAYLOAD
         ])
         before = set(wheels.glob("*.whl"))
+        # A frontend package's build backend (hatchling + hatch-jupyter-builder) is in the
+        # host venv (the dev extra), so its wheel builds with no index at all.
+        isolation = ["--no-build-isolation"] if frontend else []
         run([host_python(), "-m", "pip", "wheel", "--no-deps", "--disable-pip-version-check",
-             "--wheel-dir", str(wheels), str(scratch)], log)
+             *isolation, "--wheel-dir", str(wheels), str(scratch)], log)
         shutil.rmtree(scratch, ignore_errors=True)
         pins.append(local_pin(folder, set(wheels.glob("*.whl")) - before))
         progress.end()
     return pins
+
+
+# -- JupyterLab extensions: the frontend, built on the host ------------------------------------
+
+FRONTEND_STAMP = ".pls-frontend-inputs"  # in node_modules/: gone with it, never an input
+FRONTEND_OUTPUT = Path("labextension") / "static" / "style.js"
+
+
+def has_frontend(folder: Path) -> bool:
+    """A local package with a JupyterLab frontend (package.json beside pyproject.toml)."""
+    return (folder / "package.json").is_file()
+
+
+def host_tool(name: str) -> str:
+    """A command of the repo's venv (jlpm, jupyter), else the one on PATH."""
+    venv = ROOT / ".venv" / "bin" / name
+    return str(venv) if venv.exists() else (shutil.which(name) or name)
+
+
+def frontend_inputs(folder: Path) -> str:
+    """What the built labextension depends on: the package's sources (yarn.lock among them)
+    and the JupyterLab it is built against (its core package file, see
+    ``scripts/core_package_file.py``)."""
+    core = subprocess.run(
+        [host_python(), "-c", "import jupyterlab; print(jupyterlab.__version__)"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip()
+    return digest(RECIPE, "frontend", tree_digest(folder), core)
+
+
+def build_frontend(folder: Path, progress: Progress, log: Path) -> None:
+    """``jlpm install --immutable`` and ``jlpm build:prod`` in folder, unless the labextension
+    there was built from the same inputs. node_modules/ and the package cache (.yarn/) stay in
+    the folder (git-ignored): the first build fetches from the npm registry, later ones need no
+    network. The venv comes first on PATH: the build runs its `jupyter labextension`."""
+    stamp = folder / "node_modules" / FRONTEND_STAMP
+    inputs = frontend_inputs(folder)
+    label = package_label(folder)
+    output = next(folder.glob(f"*/{FRONTEND_OUTPUT}"), None)  # <python package>/labextension
+    if output is not None and stamp.is_file() and stamp.read_text().strip() == inputs:
+        progress.say(f"{label}: labextension is up to date")
+        return
+    env = {**os.environ,
+           "PATH": f"{ROOT / '.venv' / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"}
+    if shutil.which("node", path=env["PATH"]) is None:
+        raise BuildError(f"{label} needs Node.js to build its frontend: apt-get install nodejs")
+    jlpm = host_tool("jlpm")
+    progress.begin(f"jlpm install --immutable ({label})")
+    run([jlpm, "install", "--immutable"], log, cwd=folder, env=env)
+    progress.begin(f"jlpm build:prod ({label})")
+    run([jlpm, "build:prod"], log, cwd=folder, env=env)
+    if next(folder.glob(f"*/{FRONTEND_OUTPUT}"), None) is None:
+        raise BuildError(f"jlpm build:prod of {label} made no labextension; see {log}")
+    stamp.write_text(inputs + "\n")
+    progress.end()
 
 
 def local_pin(folder: Path, new: set[Path]) -> str:

@@ -23,7 +23,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_play
 from tests.support.studio import ROOT, OwnStudio, Studio, own_studio
 
 E2E_PREFIX = "pls-e2e"
-E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581, "grader": 18510}
+E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581, "grader": 18510,
+             "tutor": 18520}
 CHROMIUM = Path("/usr/bin/chromium")
 # Headless, and nothing that phones home (the machines have no internet).
 CHROMIUM_ARGS = [
@@ -38,9 +39,9 @@ _kept = pytest.StashKey[list[Path]]()
 
 @pytest.fixture(scope="session")
 def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
-    """LMS + JupyterHub with the Docker spawner and the grader, as ``make up`` runs them;
-    containers and volumes under ``pls-e2e-`` are removed afterwards."""
-    with own_studio(tmp_path_factory, E2E_PREFIX, E2E_PORTS, grader=True) as own:
+    """LMS + JupyterHub with the Docker spawner, the grader and the tutor, as ``make up`` runs
+    them; containers and volumes under ``pls-e2e-`` are removed afterwards."""
+    with own_studio(tmp_path_factory, E2E_PREFIX, E2E_PORTS, grader=True, tutor=True) as own:
         yield own
 
 

@@ -47,7 +47,7 @@ def key_of(target) -> str:
 
 def test_notebook_image_carries_the_grading_runner_and_its_dependencies():
     target = build.TARGETS["notebook"]()
-    assert target.packages == [GRADING_IMAGE]
+    assert GRADING_IMAGE in target.packages
     names = {build.requirement_name(line) for line in build.plan(target, None).requirements.split()}
     assert {"nbclient", "nbformat", "jupyter-client", "ipykernel", "nbgrader"} <= names
 
@@ -110,3 +110,53 @@ def test_local_wheel_is_built_without_touching_the_package_folder(package, tmp_p
         "pls_grading-0.1.0-py3-none-any.whl"
     ]
     assert sorted(p.relative_to(package) for p in package.rglob("*")) == before
+
+
+# -- the tutor's JupyterLab extension (extensions/pls_tutor) ------------------------------------
+
+TUTOR_EXTENSION = ROOT / "extensions" / "pls_tutor"
+
+
+@pytest.fixture
+def frontend_package(tmp_path) -> Path:
+    """A writable copy of extensions/pls_tutor's sources (no node_modules, no build output)."""
+    folder = tmp_path / "pls_tutor"
+    shutil.copytree(TUTOR_EXTENSION, folder, ignore=shutil.ignore_patterns(
+        "node_modules", ".yarn", "lib", "labextension", "__pycache__", "_version.py",
+        "*.tsbuildinfo"))
+    return folder
+
+
+def test_notebook_image_carries_the_tutor_extension_built_on_the_host():
+    target = build.TARGETS["notebook"]()
+    assert TUTOR_EXTENSION in target.packages
+    assert build.has_frontend(TUTOR_EXTENSION)
+    assert not build.has_frontend(GRADING_IMAGE)
+
+
+def test_frontend_build_output_and_node_modules_do_not_change_the_inputs_hash(frontend_package):
+    target = notebook_with(frontend_package)
+    before = key_of(target)
+    (frontend_package / "node_modules" / "left-pad").mkdir(parents=True)
+    (frontend_package / "node_modules" / "left-pad" / "index.js").write_text("module.exports=1")
+    (frontend_package / ".yarn" / "cache").mkdir(parents=True)
+    (frontend_package / "lib").mkdir()
+    (frontend_package / "lib" / "index.js").write_text("built")
+    (frontend_package / "pls_tutor" / "labextension" / "static").mkdir(parents=True)
+    (frontend_package / "pls_tutor" / "labextension" / "static" / "style.js").write_text("built")
+    (frontend_package / "tsconfig.tsbuildinfo").write_text("{}")
+    assert key_of(target) == before
+
+
+def test_changing_the_extensions_typescript_changes_the_inputs_hash(frontend_package):
+    target = notebook_with(frontend_package)
+    before = key_of(target)
+    source = frontend_package / "src" / "panel.ts"
+    source.write_text(source.read_text() + "\n// a change\n")
+    assert key_of(target) != before
+
+
+def test_wheel_copy_keeps_the_built_labextension_and_drops_node_modules():
+    kept = [name for name in ("labextension", "node_modules", "lib", "src")
+            if not (build.generated(Path(name)) and name not in build.WHEEL_PAYLOAD)]
+    assert kept == ["labextension", "src"]

@@ -73,12 +73,37 @@ def test_singleuser_server_is_the_hubs_jupyterhub_version(notebook_image):
     )
 
 
-def test_jupyter_ai_and_its_mcp_server_are_not_installed(notebook_image):
-    out = run_in(notebook_image, "python", "-c",
-                 "import importlib.util as u;"
-                 "print([m for m in ('jupyter_ai', 'jupyter_server_mcp', 'fastmcp')"
-                 " if u.find_spec(m)])")
-    assert out.strip() == "[]"
+# jupyter-ai's pieces a learner's server must not have (docs/architecture.md, "The tutor"): the
+# meta-package, its MCP server (an unauthenticated port 3001) and fastmcp (contacts PyPI at
+# start), the third-party agent personas, jupyternaut with its model picker and key entry, and
+# the tool suites that would let an agent drive the lab.
+UNSAFE_JUPYTER_AI = ("jupyter_ai", "jupyter_server_mcp", "fastmcp", "jupyter_ai_acp_client",
+                     "jupyter_ai_jupyternaut", "jupyter_ai_litellm", "litellm", "jupyter_ai_tools",
+                     "jupyterlab_commands_toolkit")
+PERSONAS_OFFERED = """
+import importlib.util as u
+from importlib.metadata import entry_points
+from jupyter_server.serverapp import ServerApp
+print([m for m in UNSAFE if u.find_spec(m)])
+print(sorted(f"{ep.name}={ep.value}" for ep in entry_points(group="jupyter_ai.personas")))
+app = ServerApp()
+app.initialize(argv=[])
+manager = app.extension_manager.extensions["jupyter_ai_persona_manager"]
+extension = next(iter(manager.extension_points.values())).app
+print(extension.persona_manager_class.__module__ + "." + extension.persona_manager_class.__name__)
+print(app.config.TutorOnlyPersonaManager.default_persona_id)
+print(sorted(k for k, v in app.jpserver_extensions.items() if v and "mcp" in k))
+""".replace("UNSAFE", repr(UNSAFE_JUPYTER_AI))
+
+
+def test_jupyter_ai_offers_learners_the_tutor_persona_alone_and_no_mcp_server(notebook_image):
+    unsafe, personas, manager, default, mcp = run_in(
+        notebook_image, "python", "-c", PERSONAS_OFFERED).splitlines()[-5:]
+    assert unsafe == "[]"
+    assert personas == "['tutor=pls_tutor.persona:TutorPersona']"
+    assert manager == "pls_tutor.persona.TutorOnlyPersonaManager"
+    assert default == "jupyter-ai-personas::pls_tutor::TutorPersona"
+    assert mcp == "[]"
 
 
 def test_no_wheelhouse_pip_cache_compiler_or_sudo_in_the_image(notebook_image):
@@ -134,7 +159,8 @@ def test_learners_get_no_formgrader_and_instructors_can_turn_it_on(notebook_imag
 @contextmanager
 def running_lab(image: str, env: dict[str, str] | None = None):
     """A `jupyter lab` in a container of image, published on a loopback port; yields a function
-    that GETs a path of it with the token (None while the server does not answer yet)."""
+    that GETs a path of it with the token and returns the body of an answer with the status
+    it expects (``get(path, expect=503)``); the container's name is ``get.container``."""
     token = uuid.uuid4().hex
     name = f"pls-test-lab-{uuid.uuid4().hex[:8]}"
     flags = [f"--env={key}={value}" for key, value in (env or {}).items()]
@@ -144,18 +170,23 @@ def running_lab(image: str, env: dict[str, str] | None = None):
     try:
         port = docker("port", name, "8888/tcp").stdout.split()[0].rsplit(":", 1)[1]
 
-        def get(path: str) -> str:
+        def get(path: str, expect: int = 200) -> str:
             request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
                                              headers={"Authorization": f"token {token}"})
             for _ in range(240):  # bounded: about a minute on a loaded machine; ~1.5 s is typical
                 try:
                     with urllib.request.urlopen(request, timeout=2) as response:
                         return response.read().decode()
+                except urllib.error.HTTPError as error:
+                    if error.code == expect:
+                        return error.read().decode()
+                    time.sleep(0.25)
                 except (urllib.error.URLError, ConnectionError, OSError):
                     time.sleep(0.25)
             logs = docker("logs", name, check=False)
             pytest.fail(f"no answer from {path}:\n{logs.stdout}{logs.stderr}")
 
+        get.container = name
         yield get
     finally:
         docker("rm", "-f", name, check=False)
@@ -186,6 +217,23 @@ def test_lab_never_asks_about_or_fetches_jupyter_news(notebook_image, env):
         config = lab_page_config(get)
     assert ANNOUNCEMENTS in config["disabledExtensions"]
     assert ANNOUNCEMENTS in config["lockedExtensions"]  # the plugin manager cannot turn it on
+
+
+NOTHING_LISTENS_ON_3001 = """
+import socket
+with socket.socket() as probe:
+    print(probe.connect_ex(("127.0.0.1", 3001)) != 0)
+"""
+
+
+def test_lab_loads_the_tutor_extension_and_says_when_no_tutor_is_configured(notebook_image):
+    with running_lab(notebook_image) as get:
+        config = lab_page_config(get)
+        status = json.loads(get("/pls-tutor/status?course=python-101", expect=503))
+        listening = docker("exec", get.container, "python", "-c", NOTHING_LISTENS_ON_3001).stdout
+    assert "pls-tutor" in {extension["name"] for extension in config["federated_extensions"]}
+    assert status["error"] == "tutor_not_configured"
+    assert listening.strip() == "True", "something listens on 127.0.0.1:3001 (an MCP server?)"
 
 
 def test_second_build_is_a_no_op_that_keeps_the_image(notebook_image):
