@@ -204,11 +204,12 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
             await self.ensure_network()
             if self.hub_connect_url is None:
                 self.hub_connect_url = await self.hub_url_on_network()
-            return await super().start()
+            address = await super().start()
         except RequestException as exc:
             raise SpawnFailed(f"The Docker engine does not answer: {exc}") from exc
         except docker.errors.DockerException as exc:  # e.g. the engine refused the container
             raise SpawnFailed(f"Docker could not start the notebook server: {exc}") from exc
+        return await self.answering(address)
 
     # -- docker checks ---------------------------------------------------------------------
 

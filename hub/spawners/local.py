@@ -411,10 +411,11 @@ class StudioLocalSpawner(StudioSpawnerMixin, LocalProcessSpawner):
         hint = getattr(getattr(self, "orm_spawner", None), "id", 0) or 0
         self.port = self.port_allocator.allocate(self.port_owner, hint=hint)
         try:
-            return await super().start()
+            address = await super().start()
         except BaseException:
             self.port_allocator.release(self.port_owner)
             raise
+        return await self.answering(address)
 
     def get_state(self):
         state = super().get_state()

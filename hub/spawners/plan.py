@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from traitlets import Dict, Instance, Unicode, default
+from traitlets import Dict, Float, Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from courses.course_file import CourseSpec
@@ -22,6 +22,7 @@ from hub.courses import STAFF_GROUP, CourseCatalog, instructor_courses, learner_
 from hub.materials import Material, course_materials
 from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
 from hub.settings import courses_dir
+from hub.spawners.ready import wait_until_answering
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,30 @@ class StudioSpawnerMixin(LoggingConfigurable):
     @default("resource_profiles")
     def _resource_profiles_default(self):
         return ResourceProfiles(parent=self)
+
+    ready_poll_interval = Float(
+        0.05,
+        help="""Seconds between the spawner's own checks that a new server answers, before
+        start() returns (hub.spawners.ready): the hub's back-off would otherwise add up to
+        seconds of idle time to a spawn. 0 returns at once and leaves it to the hub.""",
+    ).tag(config=True)
+
+    async def answering(self, address: tuple[str, int]) -> tuple[str, int]:
+        """``address`` once the server at it answers (bounded by ``http_timeout``)."""
+        if self.ready_poll_interval <= 0:
+            return address
+        ip, port = address
+        base = self.server.base_url if getattr(self, "server", None) else "/"
+        url = f"http://{ip}:{port}{base}"
+        timeout = float(getattr(self, "http_timeout", 30))
+
+        async def still_running() -> bool:
+            return await self.poll() is None  # JupyterHub's convention: None while running
+
+        if not await wait_until_answering(url, timeout, self.ready_poll_interval, still_running):
+            self.log.warning("%s's server did not answer at %s (stopped, or not within %.0f s)",
+                             self.user.name, url, timeout)
+        return address
 
     def service_env(self, hub_api_url: str | None) -> dict[str, str]:
         """:attr:`service_urls` with ``{hub_host}`` filled in from ``hub_api_url``."""

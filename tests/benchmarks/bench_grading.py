@@ -210,7 +210,7 @@ def test_grading_throughput_and_time_to_feedback(grading_studio: OwnStudio, tmp_
         single = []
         for index in range(SINGLE_RUNS):  # one at a time: the queue is empty each time
             submission_id, started = submit(studio, LEARNERS[index % len(LEARNERS)],
-                                            notebooks[0])
+                                            tar_of(notebooks[0]))
             watcher.wait_for({submission_id})
             single.append(watcher.seen[submission_id] - started)
 

@@ -1,6 +1,6 @@
 """The job queue on SQLite (the embedded default): exclusive claims, leases, retries, give-up.
 
-The same rules on PostgreSQL, and across processes, are in tests/integration/grading."""
+The same rules on PostgreSQL are in tests/integration/grading/test_queue_postgres.py."""
 
 from __future__ import annotations
 
@@ -50,6 +50,18 @@ def test_a_job_is_committed_with_its_submission_or_not_at_all(grader_db):
     with grader_db.transaction() as session:
         assert session.scalars(select(Job)).all() == []
         assert session.scalars(select(Submission)).all() == []
+
+
+def test_a_push_goes_before_older_gradings_so_grades_show_during_a_burst(grader_db):
+    for digit in "123":
+        add_submission(grader_db, digit * 32)
+    with grader_db.transaction() as session:
+        enqueue(session, "1" * 32, JobKind.PUSH)  # the first one is graded; the rest wait
+    claimed = [claim(grader_db, f"w{i}", LEASE, 3) for i in range(4)]
+    assert [(job.kind, job.submission_id[0]) for job in claimed] == [
+        (JobKind.PUSH, "1"), (JobKind.AUTOGRADE, "1"), (JobKind.AUTOGRADE, "2"),
+        (JobKind.AUTOGRADE, "3"),
+    ]
 
 
 def test_jobs_are_claimed_oldest_first_and_once(grader_db):

@@ -165,6 +165,7 @@ def swarm_start(c, user, engine=None):
     """Start user's server with the configured Swarm spawner: (address, service body)."""
     spawner = c.JupyterHub.spawner_class(config=c, user=user, hub=hub_of(c), api_token=TOKEN)
     spawner.docker = engine or FakeSwarm()
+    spawner.ready_poll_interval = 0  # no service behind the fake engine
     address = asyncio.run(spawner.start())
     (body,) = spawner.docker.bodies
     return address, body

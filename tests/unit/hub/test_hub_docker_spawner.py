@@ -96,6 +96,7 @@ def make_spawner(user, hub, engine=None, **config):
         oauth_client_id=f"jupyterhub-user-{user.name}",
         courses_dir=str(config.pop("courses_dir", COURSES)),
         network_name="pls-notebooks",
+        ready_poll_interval=config.pop("ready_poll_interval", 0),  # no server behind the fake
         **config,
     )
     spawner.resource_profiles.profiles = profiles_from_env({})

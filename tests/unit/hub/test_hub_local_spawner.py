@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import requests
 
 from hub.errors import SpawnFailed
 from hub.profiles import profiles_from_env
@@ -76,6 +77,7 @@ def make_spawner(hub, tmp_path, monkeypatch):
     def make(user, **config):
         config.setdefault("users_dir", str(tmp_path / "users"))
         config.setdefault("cmd", SLEEPER)
+        config.setdefault("ready_poll_interval", 0)  # the sleeper serves nothing
         spawner = StudioLocalSpawner(
             user=user,
             hub=hub,
@@ -330,3 +332,30 @@ def test_runs_jupyterhub_singleuser_from_the_hubs_python_never_as_root(hub, make
     spawner = StudioLocalSpawner(user=make_user("alice"), hub=hub)
     assert spawner.cmd == [sys.executable, "-m", "jupyterhub.singleuser"]
     assert "--allow-root" not in spawner.get_args()
+
+
+# A server that listens only after half a second, on the port JupyterHub gives it.
+LATE_SERVER = [sys.executable, "-c", """
+import os, time, urllib.parse
+from http.server import BaseHTTPRequestHandler, HTTPServer
+class Handler(BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(302); self.send_header("Location", "/hub/login"); self.end_headers()
+    def log_message(self, *args): pass
+time.sleep(0.5)
+port = urllib.parse.urlparse(os.environ["JUPYTERHUB_SERVICE_URL"]).port
+HTTPServer(("127.0.0.1", port), Handler).serve_forever()
+"""]
+
+
+def test_local_spawn_returns_once_the_server_answers(make_spawner, make_user):
+    spawner = make_spawner(make_user("alice", ["nbgrader-python-101"]), cmd=LATE_SERVER,
+                           ready_poll_interval=0.02)
+    ip, port = asyncio.run(spawner.start())
+    try:
+        # Right after start() returns the server answers: no refused connection to wait out.
+        answer = requests.get(f"http://{ip}:{port}/user/alice/", allow_redirects=False,
+                              timeout=5)
+        assert answer.status_code == 302
+    finally:
+        asyncio.run(spawner.stop(now=True))
