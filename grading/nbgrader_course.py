@@ -103,9 +103,11 @@ from traitlets.config import Config
 
 from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
 from grading.manual_grades import same_submission
+from grading.process_caches import FeedbackHTMLExporter, share_gradebook_engines
 from grading.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
+share_gradebook_engines()  # nbgrader's Gradebooks in this process: one engine per database
 
 GRADED = "graded"
 INVALID = "invalid"
@@ -1005,6 +1007,7 @@ def generate_feedback(course: Course, assignment: str, learner: str) -> Path:
     config = nbgrader_config(
         BaseConverter={"force": True},
         GenerateFeedback={
+            "exporter_class": FeedbackHTMLExporter,
             "preprocessors": [
                 GetGrades, ClearHiddenTracebacks, ClearHiddenTests, CSSHTMLHeaderPreprocessor,
             ],

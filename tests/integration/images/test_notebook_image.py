@@ -307,3 +307,22 @@ def test_grading_runner_is_the_repos_pls_grading(notebook_image):
                        "import pls_grading.execute as m, inspect; print(inspect.getsource(m))")
     source = (ROOT / "grading" / "image" / "pls_grading" / "execute.py").read_text()
     assert installed == source + "\n"
+
+
+def test_grading_kernel_starts_without_debugpy_and_the_runner_without_format_libraries(
+    notebook_image,
+):
+    probe = {
+        **TINY_NOTEBOOK,
+        "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+                   "source": "import sys\nprint(sys.argv[0], sys.modules.get('debugpy', 0))"}],
+    }
+    result = run_grading_runner(notebook_image, {"notebook": probe})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    executed = json.loads(result.stdout.split(b"\n")[0])
+    printed = executed["cells"][0]["outputs"][0]["text"].split()
+    assert printed == ["/opt/venv/lib/python3.11/site-packages/pls_grading/kernel.py", "None"]
+    loaded = run_in(notebook_image, "python", "-c",
+                    "import sys, pls_grading.execute as m; "
+                    "print([n for n in m.FORMAT_LIBRARIES if sys.modules.get(n) is not None])")
+    assert loaded.strip() == "[]"
