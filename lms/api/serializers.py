@@ -156,7 +156,28 @@ class BreakdownItemSerializer(serializers.Serializer):
         return {**data, "score": float(checked["score"]), "max_score": float(checked["max_score"])}
 
 
-class GradeSerializer(serializers.ModelSerializer):
+class SparseFieldsSerializer(serializers.ModelSerializer):
+    """Reads only the fields a ``?fields=a,b`` query names (all without it): a client watching
+    scores need not download every grade's feedback page, which is ~0.3 MB of HTML each. A name
+    the serializer does not have is a 400 that lists the ones it has."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        wanted = request.query_params.get("fields") if request is not None else None
+        if not wanted:
+            return
+        names = [name.strip() for name in wanted.split(",") if name.strip()]
+        unknown = sorted(set(names) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({
+                "fields": f"unknown: {', '.join(unknown)}; known: {', '.join(self.fields)}"
+            })
+        for name in set(self.fields) - set(names):
+            self.fields.pop(name)
+
+
+class GradeSerializer(SparseFieldsSerializer):
     course = serializers.CharField(source="course_slug", read_only=True)
     assignment = serializers.CharField(source="assignment.nbgrader_name", read_only=True)
     assignment_title = serializers.CharField(source="assignment.title", read_only=True)

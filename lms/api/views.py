@@ -90,6 +90,9 @@ def _course_param(description: str) -> OpenApiParameter:
     return OpenApiParameter("course", str, description=description)
 
 
+FIELDS_PARAM = OpenApiParameter(
+    "fields", str, description="Only these fields, comma-separated (e.g. submission_id,score)."
+)
 COURSE_IN_PATH = OpenApiParameter(
     "course_slug", str, OpenApiParameter.PATH, description="The course slug."
 )
@@ -443,8 +446,10 @@ class ProgressViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
             OpenApiParameter("assignment", str, description="Only this nbgrader assignment."),
             OpenApiParameter("learner", str, description="Only this learner (username)."),
             OpenApiParameter("counts", OpenApiTypes.BOOL, description="Only counting grades."),
+            FIELDS_PARAM,
         ]
-    )
+    ),
+    retrieve=extend_schema(parameters=[FIELDS_PARAM]),
 )
 class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Grades: the caller's own; instructors also their courses'; staff all. Others' grades are

@@ -169,6 +169,17 @@ def test_the_learner_reads_the_pushed_grade_and_its_feedback(grader, learner, ps
     ]
 
 
+def test_a_grade_list_gives_only_the_fields_asked_for(grader, learner, ps1):
+    push(grader)
+    client = APIClient()
+    client.force_authenticate(learner)
+    grades = client.get("/api/v1/grades/?fields=submission_id,score").json()["results"]
+    assert [set(g) for g in grades] == [{"submission_id", "score"}]  # no feedback page
+    refused = client.get("/api/v1/grades/?fields=score,secret")
+    assert refused.status_code == 400
+    assert "unknown: secret" in refused.json()["fields"]
+
+
 def test_grade_lists_filter_by_course_assignment_learner_and_counting(
     grader, learner, other_learner, instructor, ps1
 ):
