@@ -223,6 +223,22 @@ def server_url(environ: Mapping[str, str], variable: str, service_url: str, serv
     return env_str(variable, f"http://{{hub_host}}:{port}/services/{service}/api", environ)
 
 
+def host_path_prefixes(environ: Mapping[str, str]) -> dict[str, str]:
+    """``HUB_DOCKER_HOST_PATHS``: ``<path in the hub>=<path on the Docker host>`` pairs,
+    comma-separated, for a hub in a container whose course files the engine must bind-mount
+    into learners' containers by their host path (docker-compose.yml)."""
+    pairs: dict[str, str] = {}
+    for item in env_str("HUB_DOCKER_HOST_PATHS", "", environ).split(","):
+        if not item.strip():
+            continue
+        inside, sep, host = (part.strip() for part in item.partition("="))
+        if not sep or not inside.startswith("/") or not host.startswith("/"):
+            raise SettingError("HUB_DOCKER_HOST_PATHS", item,
+                               "must be /path/in/hub=/path/on/host pairs, comma-separated")
+        pairs[inside] = host
+    return pairs
+
+
 def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers):
     """Fill ``c`` (a traitlets Config, as in jupyterhub_config.py) from the environment."""
     environ = os.environ if environ is None else environ
@@ -303,7 +319,8 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     if grader != "off":
         grader_url = env_str("HUB_GRADER_URL", f"http://127.0.0.1:{GRADER_PORT}", environ)
         environment = grader_environment(environ, containers) if grader == "managed" else None
-        services.append(grader_service(grader_url, environment))
+        token = env_secret("HUB_GRADER_API_TOKEN", environ) if grader == "external" else ""
+        services.append(grader_service(grader_url, environment, token))
         roles.append(grader_users_role(catalog.slugs()))
         for slug, url in formgrader_urls(environ, catalog.slugs()).items():
             environment = formgrader_environment(environ) if grader == "managed" else None
@@ -317,7 +334,8 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     if tutor != "off":
         tutor_url = env_str("HUB_TUTOR_URL", f"http://127.0.0.1:{TUTOR_PORT}", environ)
         environment = tutor_environment(environ, containers) if tutor == "managed" else None
-        services.append(tutor_service(tutor_url, environment))
+        token = env_secret("HUB_TUTOR_API_TOKEN", environ) if tutor == "external" else ""
+        services.append(tutor_service(tutor_url, environment, token))
         roles.append(tutor_users_role(catalog.slugs()))
         called.append(TUTOR)
         # The JupyterLab extension's handler asks the tutor with the learner's own token.
@@ -360,6 +378,7 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
         connect = env_str("HUB_CONNECT_URL", "", environ)
         if connect:
             c.StudioDockerSpawner.hub_connect_url = connect
+        c.StudioDockerSpawner.host_path_prefixes = host_path_prefixes(environ)
     elif spawner == "swarm":
         c.JupyterHub.spawner_class = StudioSwarmSpawner
         c.StudioSwarmSpawner.volume_driver = env_str("HUB_SWARM_VOLUME_DRIVER", "", environ)

@@ -71,14 +71,18 @@ def access_scope(service: str) -> str:
     return f"access:services!service={service}"
 
 
-def grader_service(url: str, environment: Mapping[str, str] | None = None) -> dict:
+def grader_service(url: str, environment: Mapping[str, str] | None = None,
+                   api_token: str = "") -> dict:
     """The grader at ``url`` (as the proxy reaches it). With ``environment`` the hub starts it
     (``python -m grading serve``, with its workers) and stops it with the hub; without, it runs
-    elsewhere and only its route and OAuth client are the hub's."""
+    elsewhere and only its route and OAuth client are the hub's, and ``api_token`` is the
+    token it was given (``JUPYTERHUB_API_TOKEN``) to ask the hub who its callers are."""
     service: dict = {"name": GRADER, "url": url, "oauth_no_confirm": True, "display": False}
     if environment is not None:
         service["command"] = [sys.executable, "-m", "grading", "serve"]
         service["environment"] = dict(environment)
+    elif api_token:
+        service["api_token"] = api_token
     return service
 
 
@@ -128,13 +132,17 @@ def formgrader_role(slug: str) -> dict:
     }
 
 
-def tutor_service(url: str, environment: Mapping[str, str] | None = None) -> dict:
+def tutor_service(url: str, environment: Mapping[str, str] | None = None,
+                  api_token: str = "") -> dict:
     """The tutor at ``url`` (as the proxy reaches it). With ``environment`` the hub starts it
-    (``python -m hub.tutor serve``) and stops it with the hub; without, it runs elsewhere."""
+    (``python -m hub.tutor serve``) and stops it with the hub; without, it runs elsewhere with
+    ``api_token`` as its hub token (as for :func:`grader_service`)."""
     service: dict = {"name": TUTOR, "url": url, "oauth_no_confirm": True, "display": False}
     if environment is not None:
         service["command"] = [sys.executable, "-m", "hub.tutor", "serve"]
         service["environment"] = dict(environment)
+    elif api_token:
+        service["api_token"] = api_token
     return service
 
 

@@ -3,6 +3,7 @@
 """Build the studio's Docker images offline, cached by a content hash of their inputs.
 
     images/build notebook            build pls-notebook:latest (and the local base it needs)
+    images/build hub lms grader tutor front postgres   the production images (docker-compose.yml)
     images/build --check notebook    exit 0 when the image is up to date, 1 when it would be rebuilt
     images/build --base-image debian:bookworm-slim notebook   use a public base (production)
 
@@ -18,7 +19,10 @@ Nothing is pulled from a registry and the containers never reach PyPI:
 3. local packages: source folders of this repo that a target installs (e.g. ``grading/image``,
    the sandbox's runner) are built into pure-Python wheels on the host with ``pip wheel --no-deps``;
    their declared dependencies join the requirements, so the wheelhouse holds those too.
-4. image: ``docker build`` of ``images/<name>/Dockerfile`` in a context assembled under
+4. repo sources: the studio's own code (``lms/``, ``hub/``, ``grading/``, ...) is not installed but
+   copied into the context's ``app/`` (the ``studio`` target); the service images (``hub``,
+   ``lms``, ``grader``, ``tutor``) build ``FROM`` that image, so they share one virtualenv layer.
+5. image: ``docker build`` of ``images/<name>/Dockerfile`` in a context assembled under
    ``var/cache/images/context/<name>/``; a build stage installs from the wheelhouse, the final stage
    copies only the virtualenv. The image carries the hash of its inputs as the label
    ``org.pythonlearningstudio.inputs`` (and as a second tag): equal hash, no rebuild.
@@ -75,12 +79,18 @@ class Target:
     """One image this script builds: its folder under images/ and what goes into its venv.
 
     ``packages`` are source folders of this repo (each with a ``pyproject.toml``) that the image
-    installs as well: there is no index to fetch them from, so the host builds their wheels."""
+    installs as well: there is no index to fetch them from, so the host builds their wheels.
+    ``sources`` are files and folders of this repo copied as they are into the context's
+    ``app/`` (keeping their paths): code the image runs from its working directory rather than
+    installs. ``parent`` names the target this image is built ``FROM`` (its ``BASE_IMAGE``):
+    built first when stale, and its inputs hash is this image's base identity."""
 
     name: str
     tag: str
     requirements: list[str] = field(default_factory=list)
     packages: list[Path] = field(default_factory=list)
+    sources: list[Path] = field(default_factory=list)
+    parent: str | None = None
 
     @property
     def folder(self) -> Path:
@@ -94,6 +104,26 @@ def notebook_requirements() -> list[str]:
     return [*project["optional-dependencies"]["notebook"], "jupyterhub", "pip"]
 
 
+def studio_requirements() -> list[str]:
+    """What the studio's own services import: the project's dependencies and its ``lms``,
+    ``hub`` and ``grading`` extras (one virtualenv for the four service images), plus pip, which
+    the build stage uses and then removes."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = project["optional-dependencies"]
+    return [*project["dependencies"], *extras["lms"], *extras["hub"], *extras["grading"], "pip"]
+
+
+# The repo's code the service images run from /srv/studio (PYTHONPATH): the three parts and
+# the shared course.yml reader (not the course content: that is mounted at run time).
+STUDIO_SOURCES = ("lms", "hub", "grading", "courses/__init__.py", "courses/course_file.py",
+                  "jupyterhub_config.py")
+
+
+def service(name: str) -> Target:
+    """A production service image: images/<name>/ on top of the ``studio`` image."""
+    return Target(name, f"pls-{name}", parent="studio")
+
+
 TARGETS = {
     # grading/image: pls-grading, which the grading sandbox runs in the course's image.
     # extensions/pls_tutor: pls-tutor, the tutor's JupyterLab extension (frontend built here).
@@ -101,6 +131,17 @@ TARGETS = {
         "notebook", "pls-notebook", notebook_requirements(),
         [ROOT / "grading" / "image", ROOT / "extensions" / "pls_tutor"],
     ),
+    # docker-compose.yml's images (docs/architecture.md, "Production"): the shared virtualenv and
+    # code, the four services on top of it, the public entry point, and a local PostgreSQL for
+    # machines that cannot pull postgres:16.
+    "studio": lambda: Target("studio", "pls-studio", studio_requirements(),
+                             sources=[ROOT / path for path in STUDIO_SOURCES]),
+    "hub": lambda: service("hub"),
+    "lms": lambda: service("lms"),
+    "grader": lambda: service("grader"),
+    "tutor": lambda: service("tutor"),
+    "front": lambda: Target("front", "pls-front"),
+    "postgres": lambda: Target("postgres", "pls-postgres"),
 }
 
 
@@ -349,7 +390,11 @@ def wheelhouse_key(requirements: str, constraints: str) -> str:
                   requirements, constraints)
 
 
-def ensure_wheelhouse(requirements: str, constraints: str, progress: Progress, log: Path) -> Path:
+WHEELHOUSE_OWNER = ".target"  # which target a wheelhouse was made for (none: notebook's, older)
+
+
+def ensure_wheelhouse(requirements: str, constraints: str, progress: Progress, log: Path,
+                      owner: str = "notebook") -> Path:
     key = wheelhouse_key(requirements, constraints)
     house = CACHE / "wheelhouse" / key[:16]
     if (house / ".complete").exists():
@@ -377,12 +422,23 @@ def ensure_wheelhouse(requirements: str, constraints: str, progress: Progress, l
             f"needs a newer Python than the image's {TARGET_PYTHON}; pin a version it can run "
             "in images/<name>/constraints-image.txt"
         ) from exc
+    (house / WHEELHOUSE_OWNER).write_text(owner + "\n")
     (house / ".complete").write_text(key + "\n")
     progress.end(f"{len(list(house.glob('*.whl')))} wheels")
-    for old in (CACHE / "wheelhouse").iterdir():
-        if old != house and old.is_dir():
-            shutil.rmtree(old, ignore_errors=True)
+    prune_wheelhouses(house, owner)
     return house
+
+
+def prune_wheelhouses(keep: Path, owner: str) -> None:
+    """Remove the older wheelhouses of ``owner`` only: each target keeps its latest one, so
+    building the studio's images does not make the next notebook build download again."""
+    for old in (CACHE / "wheelhouse").iterdir():
+        if old == keep or not old.is_dir():
+            continue
+        marker = old / WHEELHOUSE_OWNER
+        old_owner = marker.read_text().strip() if marker.is_file() else "notebook"
+        if old_owner == owner:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 # -- the image -----------------------------------------------------------------------------------
@@ -402,13 +458,27 @@ class Plan:
     def key(self) -> str:
         return digest(RECIPE, self.target.name, self.base_ref, self.base_identity,
                       tree_digest(self.target.folder), self.requirements, self.constraints,
-                      *package_digests(self.target))
+                      *package_digests(self.target), *source_digests(self.target))
 
 
 def package_digests(target: Target) -> list[str]:
     """One ``<path in the repo>:<hash of its sources>`` per local package of target: a change
     to a package's files rebuilds the image, and only a change does."""
     return [f"{package_label(folder)}:{tree_digest(folder)}" for folder in target.packages]
+
+
+def source_digests(target: Target) -> list[str]:
+    """One ``<path in the repo>:<hash>`` per source file or folder copied into ``app/`` (none
+    for targets without sources, so their hash is what it was before sources existed)."""
+    return [
+        f"{package_label(path)}:{tree_digest(path) if path.is_dir() else file_digest(path)}"
+        for path in target.sources
+    ]
+
+
+def file_digest(path: Path) -> str:
+    """A single source file's hash, with its mode like :func:`tree_digest`."""
+    return digest(b"x" if os.access(path, os.X_OK) else b"-", path.read_bytes())
 
 
 def package_label(folder: Path) -> str:
@@ -439,6 +509,10 @@ def all_requirements(target: Target) -> list[str]:
 
 
 def plan(target: Target, base_ref: str | None) -> Plan:
+    if target.parent is not None:  # FROM another target's image, at its exact inputs hash
+        parent = plan(TARGETS[target.parent](), base_ref)
+        return Plan(target, f"{parent.target.tag}:{parent.key[:12]}", "parent:" + parent.key,
+                    "\n".join(all_requirements(target)) + "\n", merged_constraints(target))
     if base_ref is None:  # the local debootstrap base, identified by its own inputs
         ref, identity = BASE_IMAGE, "local:" + base_key()
     else:  # a public or preloaded base, identified by its image id
@@ -550,7 +624,21 @@ def local_pin(folder: Path, new: set[Path]) -> str:
     return f"{canonical(match['name'])}=={match['version']}"
 
 
-def assemble_context(p: Plan, house: Path, progress: Progress, log: Path) -> Path:
+def copy_sources(target: Target, app: Path) -> None:
+    """The target's repo sources into ``app/`` at their paths in the repo, without leftovers
+    (``__pycache__``, ``build/``, ...): exactly what :func:`source_digests` hashed."""
+    for path in target.sources:
+        destination = app / path.relative_to(ROOT)
+        if path.is_dir():
+            shutil.copytree(path, destination, ignore=lambda _d, names: [
+                n for n in names if generated(Path(n))
+            ])
+        else:
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+
+
+def assemble_context(p: Plan, house: Path | None, progress: Progress, log: Path) -> Path:
     """The docker build context: images/<name>/, the wheelhouse (hard links, not copies), the
     local packages' wheels and their pins (``local-wheels/``, ``local-requirements.txt``, a
     layer of their own: a change to one reinstalls only them), requirements and constraints."""
@@ -558,13 +646,14 @@ def assemble_context(p: Plan, house: Path, progress: Progress, log: Path) -> Pat
     shutil.rmtree(ctx, ignore_errors=True)
     shutil.copytree(p.target.folder, ctx)
     (ctx / "wheelhouse").mkdir()
-    for wheel in house.glob("*.whl"):
+    for wheel in house.glob("*.whl") if house is not None else ():
         try:
             os.link(wheel, ctx / "wheelhouse" / wheel.name)
         except OSError:
             shutil.copy2(wheel, ctx / "wheelhouse" / wheel.name)
     pins = build_local_wheels(p, ctx / "local-wheels", progress, log)
     (ctx / "local-requirements.txt").write_text("".join(f"{pin}\n" for pin in pins))
+    copy_sources(p.target, ctx / "app")
     (ctx / "requirements.txt").write_text(p.requirements)
     (ctx / "constraints.txt").write_text(p.constraints)
     return ctx
@@ -618,6 +707,8 @@ def drop_old_tags(p: Plan) -> None:
 def build(name: str, base_ref: str | None, force: bool) -> int:
     progress = Progress()
     target = TARGETS[name]()
+    if target.parent is not None:  # the parent first (from its cache when up to date)
+        build(target.parent, base_ref, force=False)
     log = CACHE / "logs" / f"{name}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     log.write_text("")
@@ -628,9 +719,12 @@ def build(name: str, base_ref: str | None, force: bool) -> int:
         progress.say(f"{target.tag}:latest is up to date (inputs {key[:12]}); nothing to build")
         return 0
     progress.say(f"building {target.tag}:latest (inputs {key[:12]}); log: {log}")
-    if base_ref is None:
+    if base_ref is None and target.parent is None:
         ensure_base(progress, log)
-    house = ensure_wheelhouse(p.requirements, p.constraints, progress, log)
+    # Images without Python packages of their own (on top of another target, or no Python at
+    # all) need no wheelhouse.
+    house = (ensure_wheelhouse(p.requirements, p.constraints, progress, log, owner=name)
+             if all_requirements(target) else None)
     progress.begin("assemble the build context")
     ctx = assemble_context(p, house, progress, log)
     progress.end()

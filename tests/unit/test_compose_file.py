@@ -1,0 +1,124 @@
+"""docker-compose.yml and .env.example, read as YAML and text: the production shape the docs
+promise (docs/architecture.md, "Production: docker-compose.yml"), without Docker."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+ENV_EXAMPLE = (ROOT / ".env.example").read_text()
+# ${NAME}, ${NAME:-default}, ${NAME:?message}: every variable the file reads.
+VARIABLE = re.compile(r"\$\{([A-Z][A-Z0-9_]*)(?::?[-?][^}]*)?\}")
+SECRETS = {
+    "POSTGRES_PASSWORD", "LMS_SECRET_KEY", "OIDC_RSA_PRIVATE_KEY_BASE64",
+    "HUB_OAUTH_CLIENT_SECRET", "HUB_LMS_SERVICE_TOKEN", "HUB_GRADER_API_TOKEN",
+    "HUB_TUTOR_API_TOKEN", "LMS_GRADER_TOKEN", "LMS_TUTOR_TOKEN", "CONFIGPROXY_AUTH_TOKEN",
+    "JUPYTERHUB_CRYPT_KEY", "JPY_COOKIE_SECRET", "GRADER_COOKIE_SECRET", "TUTOR_COOKIE_SECRET",
+}
+
+
+def compose_text() -> str:
+    """docker-compose.yml without its comments (they quote ``${NAME:?}`` as an example)."""
+    lines = (ROOT / "docker-compose.yml").read_text().splitlines()
+    return "\n".join(line for line in lines if not line.lstrip().startswith("#"))
+
+
+def networks_of(service: str) -> set[str]:
+    return set(SERVICES[service].get("networks", []))
+
+
+def env_of(service: str) -> dict[str, str]:
+    return {key: str(value) for key, value in SERVICES[service].get("environment", {}).items()}
+
+
+def example_values() -> dict[str, str]:
+    lines = (line for line in ENV_EXAMPLE.splitlines() if line and not line.startswith("#"))
+    return dict(line.split("=", 1) for line in lines)
+
+
+def test_the_services_and_networks_the_docs_name():
+    assert set(SERVICES) == {"postgres", "lms", "hub", "grader", "tutor", "front"}
+    assert set(COMPOSE["networks"]) == {"public", "backend", "notebooks", "egress"}
+
+
+def test_front_is_the_one_public_entry_point():
+    published = {name for name, service in SERVICES.items() if service.get("ports")}
+    assert published == {"front"}
+    assert networks_of("front") == {"public", "backend"}
+
+
+def test_learners_network_is_internal_and_holds_only_the_hub():
+    notebooks = COMPOSE["networks"]["notebooks"]
+    assert notebooks["internal"] is True
+    # the hub attaches learners' containers to the network by this name
+    assert notebooks["name"] == "${PLS_NOTEBOOK_NETWORK:-pls-compose-notebooks}"
+    assert env_of("hub")["HUB_DOCKER_NETWORK"] == notebooks["name"]
+    assert [name for name in SERVICES if "notebooks" in networks_of(name)] == ["hub"]
+    # learners reach the grader and the tutor through the hub's proxy, not directly
+    assert env_of("hub")["HUB_GRADER_SERVER_URL"].startswith("http://hub:8000/services/grader/")
+    assert env_of("hub")["HUB_TUTOR_SERVER_URL"].startswith("http://hub:8000/services/tutor/")
+
+
+def test_databases_are_on_the_internal_backend_only():
+    assert COMPOSE["networks"]["backend"]["internal"] is True
+    assert networks_of("postgres") == {"backend"}
+    assert networks_of("lms") == {"backend"}
+    assert networks_of("grader") == {"backend"}
+    assert "egress" in networks_of("tutor")  # its model endpoint is outside
+
+
+def test_only_the_hub_and_the_grader_get_the_docker_socket():
+    with_socket = {
+        name for name, service in SERVICES.items()
+        if any("docker.sock" in volume for volume in service.get("volumes", []))
+    }
+    assert with_socket == {"hub", "grader"}
+
+
+def test_postgres_image_is_a_variable_with_a_public_default():
+    assert SERVICES["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:16}"
+
+
+def test_every_secret_is_required_from_the_env_file_and_none_is_written_in():
+    text = compose_text()
+    for name in SECRETS:
+        assert re.search(rf"\$\{{{name}:\?", text), f"{name} is not required with ${{{name}:?}}"
+        assert not re.search(rf"\$\{{{name}:-", text), f"{name} has a default"
+
+
+def test_oidc_urls_all_derive_from_the_public_url():
+    public = "${STUDIO_PUBLIC_URL}"
+    assert env_of("lms")["LMS_PUBLIC_URL"].startswith(public[:-1])
+    assert env_of("hub")["LMS_PUBLIC_URL"] == public
+    callback = f"{public}/hub/oauth_callback"
+    assert env_of("lms")["HUB_OAUTH_CALLBACK_URL"] == callback
+    assert env_of("hub")["HUB_OAUTH_CALLBACK_URL"] == callback
+    assert env_of("lms")["HUB_OAUTH_CLIENT_ID"] == env_of("hub")["HUB_OAUTH_CLIENT_ID"]
+
+
+@pytest.mark.parametrize(("service", "token", "hub_variable"), [
+    ("grader", "JUPYTERHUB_API_TOKEN", "HUB_GRADER_API_TOKEN"),
+    ("tutor", "JUPYTERHUB_API_TOKEN", "HUB_TUTOR_API_TOKEN"),
+])
+def test_external_services_hold_the_token_the_hub_registers(service, token, hub_variable):
+    assert env_of("hub")[f"HUB_{service.upper()}"] == "external"
+    assert env_of(service)[token] == f"${{{hub_variable}}}"
+    assert env_of("hub")[hub_variable].startswith(f"${{{hub_variable}")
+
+
+def test_env_example_names_every_variable_with_placeholders_only():
+    used = set(VARIABLE.findall(compose_text()))
+    values = example_values()
+    assert used <= set(values), f"missing from .env.example: {sorted(used - set(values))}"
+    for name in SECRETS:
+        assert values[name].startswith("<"), f"{name} has a value in .env.example"
+
+
+def test_the_real_env_file_is_ignored_by_git():
+    assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
