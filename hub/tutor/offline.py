@@ -575,13 +575,37 @@ def _words(text: str) -> set[str]:
     return found
 
 
+# What every released answer cell says, whatever its exercise.
+ANSWER_CELL_BOILERPLATE = re.compile(r"#\s*YOUR CODE HERE|raise\s+NotImplementedError\(\)")
+FENCE = re.compile(r"^\s*(```|~~~)")
+HEADING = re.compile(r"^\s{0,3}#{1,6}\s")
+
+
+def exercise_text(context: str, limit: int = 1500) -> str:
+    """The markdown of the exercise a cell answers: from the last heading before the cell on
+    (``## Problem 2 — Initials``; headings inside fenced code do not count), at most its last
+    ``limit`` characters. The markdown before an answer cell also holds the problem set's
+    introduction and the earlier problems, whose words say nothing about this cell."""
+    lines = context.splitlines()
+    start, fenced = 0, False
+    for number, line in enumerate(lines):
+        if FENCE.match(line):
+            fenced = not fenced
+        elif not fenced and HEADING.match(line):
+            start = number
+    return "\n".join(lines[start:])[-limit:]
+
+
 def ranked_hints(cell_hints: tuple[str, ...], assignment_hints: tuple[str, ...],
                  cell_source: str, context: str) -> list[str]:
-    """The cell's own hints first, then the assignment's, those sharing most words with the
-    cell and the text before it first (a stable order otherwise)."""
-    about = _words(cell_source) | _words(context[-1500:])
+    """The cell's own hints first, then the assignment's: those sharing most words with the
+    cell itself first (its function's name, docstring, parameters), then most words with its
+    exercise's text (:func:`exercise_text`), in course.yml's order otherwise."""
+    in_cell = _words(ANSWER_CELL_BOILERPLATE.sub(" ", cell_source))
+    in_exercise = _words(exercise_text(context))
     ranked = sorted(enumerate(assignment_hints),
-                    key=lambda pair: (-len(_words(pair[1]) & about), pair[0]))
+                    key=lambda pair: (-len(_words(pair[1]) & in_cell),
+                                      -len(_words(pair[1]) & in_exercise), pair[0]))
     return [*cell_hints, *(hint for _index, hint in ranked if hint not in cell_hints)]
 
 

@@ -134,6 +134,11 @@ export class TutorPanel extends Panel {
   private _abort: AbortController | null = null;
   private _location: ILocation | null = null;
   private _policy: ITutorStatus['policy'] | null = null;
+  /** Whether the conversation follows the reply being written (the learner has not
+   * scrolled up to read something else). */
+  private _follow = true;
+  /** Where the panel last scrolled the conversation to (its own scroll is not the learner's). */
+  private _scrolledTo: number | null = null;
 
   constructor(
     client: ITutorClient,
@@ -167,6 +172,14 @@ export class TutorPanel extends Panel {
     this._log.node.setAttribute('aria-live', 'polite');
     this._log.node.setAttribute('aria-label', 'Conversation with the tutor');
     this._log.node.tabIndex = 0;
+    // The learner's scrolling decides whether the conversation keeps following the reply as
+    // it grows: scrolled up, it stays put; back at the end, it follows again. The event of the
+    // panel's own scroll may come after more of the reply arrived: it changes nothing.
+    this._log.node.addEventListener('scroll', () => {
+      if (this._log.node.scrollTop !== this._scrolledTo) {
+        this._follow = this._atEnd();
+      }
+    });
     this.addWidget(this._log);
 
     // Earlier exchanges are fetched only when the learner opens them (a disclosure button).
@@ -287,6 +300,11 @@ export class TutorPanel extends Panel {
           'pls-tutor-offline',
           'Offline mode: explanations of common errors and your instructors’ hints, no AI model'
         ]);
+      } else if (status.policy !== 'off') {
+        parts.push([
+          'pls-tutor-mode',
+          status.model ? `AI model: ${status.model}` : 'AI model'
+        ]);
       }
       if (status.quota) {
         parts.push([
@@ -332,7 +350,14 @@ export class TutorPanel extends Panel {
     this.stop();
     const entry = new ExchangeView(title, this._rendermime);
     this._log.addWidget(entry);
-    entry.node.scrollIntoView?.({ block: 'nearest' });
+    // A new question brings the conversation to its end, and it follows the reply from there.
+    this._follow = true;
+    const follow = () => {
+      if (this._follow) {
+        this._scrollToEnd();
+      }
+    };
+    follow();
     const abort = new AbortController();
     this._abort = abort;
     this._setBusy(true);
@@ -344,9 +369,10 @@ export class TutorPanel extends Panel {
       switch (event.type) {
         case 'notice':
           entry.notice(event.text);
+          follow();
           break;
         case 'delta':
-          void entry.reply.set(entry.reply.text + event.text);
+          void entry.reply.set(entry.reply.text + event.text).then(follow);
           break;
         case 'done':
           finished = true;
@@ -358,12 +384,14 @@ export class TutorPanel extends Panel {
                 : 'Done.',
             'done'
           );
+          follow();
           break;
         case 'error':
           finished = true;
           // The contract: what was streamed is withdrawn.
           void entry.reply.set('');
           entry.finish(event.message, 'error');
+          follow();
           break;
       }
     };
@@ -378,6 +406,7 @@ export class TutorPanel extends Panel {
           void entry.reply.set('');
           entry.finish(problemText(reason), 'error');
         }
+        follow();
       }
     } finally {
       if (this._abort === abort) {
@@ -444,6 +473,18 @@ export class TutorPanel extends Panel {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     void this.refreshStatus();
+  }
+
+  /** Whether the conversation is scrolled to (within a line of) its end. */
+  private _atEnd(): boolean {
+    const log = this._log.node;
+    return log.scrollHeight - log.scrollTop - log.clientHeight <= 24;
+  }
+
+  private _scrollToEnd(): void {
+    const log = this._log.node;
+    log.scrollTop = log.scrollHeight;
+    this._scrolledTo = log.scrollTop;
   }
 
   private _setBusy(busy: boolean): void {

@@ -3,11 +3,17 @@ instructors' hints given one at a time."""
 
 from __future__ import annotations
 
+import json
+import re
+
 import pytest
 
 from hub.tutor.ask import parse
 from hub.tutor.offline import EXPLAINERS, explain, hint, ranked_hints
 from tests.support.python_errors import MISTAKES, error_output
+from tests.support.studio import ROOT
+
+COURSES = ROOT / "courses"
 
 REQUIRED = [
     "NameError", "TypeError", "ValueError", "IndexError", "KeyError", "AttributeError",
@@ -93,3 +99,51 @@ def test_the_cells_own_hints_come_first_then_the_nearest_assignment_hints(python
     assert ranked[0] == "Read the docstring."
     assert ranked[1].startswith("For initials")
     assert set(ranked[1:]) == set(ps1.hints)
+
+
+# Each answer cell of python-101 -> the start of the course.yml hint written for it.
+HINT_FOR_CELL = {
+    "ps1-celsius-answer": "For the temperature conversion",
+    "ps1-initials-answer": "For initials",
+    "ps1-grade-answer": ("In letter_grade", "Watch the boundaries"),
+    "ps2-clamp-answer": "clamp has three cases",
+    "ps2-greeting-answer": "make_greeting must return",
+    "ps2-collatz-answer": "Let collatz_steps call",
+    "ps3-frequencies-answer": "In word_frequencies",
+    "ps3-common-answer": "Sets are made for common_elements",
+    "ps3-invert-answer": "For invert_dict",
+}
+
+
+def released_answer_cells(assignment: str) -> list[tuple[str, str, str]]:
+    """(grade id, the cell as the learner gets it, the markdown before it as the panel sends
+    it: every markdown cell before, joined by blank lines) for each answer cell."""
+    notebook = json.loads(next((COURSES / "python-101" / "source" / assignment)
+                               .glob("*.ipynb")).read_text())
+    markdown, found = [], []
+    for cell in notebook["cells"]:
+        source = "".join(cell["source"])
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell["cell_type"] == "markdown":
+            markdown.append(source)
+        elif meta.get("solution"):
+            released = re.sub(r"### BEGIN SOLUTION\n.*?### END SOLUTION",
+                              "# YOUR CODE HERE\n    raise NotImplementedError()", source,
+                              flags=re.DOTALL)
+            found.append((meta["grade_id"], released, "\n\n".join(markdown)))
+    return found
+
+
+def test_the_first_offline_hint_is_the_one_about_the_cells_own_exercise(python101):
+    """In a real notebook the markdown before an answer cell holds the problem set's
+    introduction and the earlier problems too: the first hint is still about this cell's
+    exercise (the cell's own words count first, then its exercise's text)."""
+    first_hints = {}
+    for assignment in ("ps1-basics", "ps2-functions", "ps3-data-structures"):
+        hints = python101.assignments[assignment].hints
+        for grade_id, source, markdown in released_answer_cells(assignment):
+            first_hints[grade_id] = ranked_hints((), hints, source, markdown)[0]
+    assert set(first_hints) == set(HINT_FOR_CELL)
+    wrong = {grade_id: hint[:40] for grade_id, hint in first_hints.items()
+             if not hint.startswith(HINT_FOR_CELL[grade_id])}
+    assert wrong == {}

@@ -83,6 +83,14 @@ class ScriptedTutor implements ITutorClient {
   fail(reason: unknown): void {
     this._fail!(reason);
   }
+
+  /** The model's reply ends well: 'done', end of stream, the panel has caught up. */
+  async finish(asked: Promise<unknown>): Promise<void> {
+    this.emit({ type: 'done', exchange_id: 1, offline: false, refused: false });
+    this.end();
+    await asked;
+    await settle();
+  }
 }
 
 const request: IAskRequest = {
@@ -152,15 +160,7 @@ describe('TutorPanel', () => {
     expect(panel.busy).toBe(true);
 
     tutor.emit({ type: 'delta', text: 'is not defined yet.' });
-    tutor.emit({
-      type: 'done',
-      exchange_id: 1,
-      offline: false,
-      refused: false
-    });
-    tutor.end();
-    await asked;
-    await settle();
+    await tutor.finish(asked);
     expect(entry.querySelector('.pls-tutor-markdown')!.textContent).toContain(
       'The name `x` is not defined yet.'
     );
@@ -168,6 +168,50 @@ describe('TutorPanel', () => {
       'Done.'
     );
     expect(panel.busy).toBe(false);
+  });
+
+  it('follows the reply as it streams, unless the learner scrolled up', async () => {
+    ({ panel } = makePanel(tutor));
+    // jsdom lays nothing out: the conversation is 200 px high and as long as its text.
+    const log = panel.node.querySelector('.pls-tutor-log') as HTMLElement;
+    let top = 0;
+    Object.defineProperty(log, 'clientHeight', { get: () => 200 });
+    Object.defineProperty(log, 'scrollHeight', {
+      get: () => 100 + 10 * (log.textContent ?? '').length
+    });
+    Object.defineProperty(log, 'scrollTop', {
+      get: () => top,
+      set: (value: number) => {
+        top = Math.max(0, Math.min(value, log.scrollHeight - 200));
+      }
+    });
+    const atEnd = () => log.scrollHeight - top - 200;
+
+    const asked = panel.ask(request, 'Explain this error: NameError');
+    tutor.emit({ type: 'delta', text: 'The name `x` is not defined. ' });
+    await settle();
+    expect(top).toBeGreaterThan(0);
+    expect(atEnd()).toBe(0);
+    tutor.emit({ type: 'delta', text: 'Run the cell that defines it first. ' });
+    await settle();
+    expect(atEnd()).toBe(0); // still at the end of the reply
+    // The event of that scroll comes after more of the reply: the panel keeps following.
+    tutor.emit({ type: 'delta', text: 'A name is known once its cell ran. ' });
+    log.dispatchEvent(new Event('scroll'));
+    await settle();
+    expect(atEnd()).toBe(0);
+
+    top = 0; // the learner scrolls up to read the start
+    log.dispatchEvent(new Event('scroll'));
+    tutor.emit({ type: 'delta', text: 'Check the spelling too.' });
+    await tutor.finish(asked);
+    expect(top).toBe(0); // left where they were reading
+
+    const next = panel.ask(request, 'Explain this error: NameError');
+    await settle();
+    expect(atEnd()).toBe(0); // a new question brings the conversation to its end
+    tutor.end();
+    await next;
   });
 
   it('withdraws what was streamed when the reply fails, and shows why', async () => {
@@ -216,6 +260,15 @@ describe('TutorPanel', () => {
     expect(panel.statusText).toContain('7 of 100 questions used today');
     expect(panel.statusText).toContain('Offline mode');
     expect(panel.statusText).toContain('Hints only for this problem set.');
+  });
+
+  it('labels the mode when a model answers, as it labels offline mode', async () => {
+    ({ panel } = makePanel(tutor));
+    await panel.refreshStatus();
+    expect(panel.statusText).toContain('Full help');
+    expect(panel.statusText).toContain('AI model: tutor-model');
+    expect(panel.statusText).toContain('3 of 100 questions used today');
+    expect(panel.statusText).not.toContain('Offline');
   });
 
   it('says the tutor is off where the policy is off', async () => {
