@@ -15,8 +15,8 @@ Schema (``?`` marks optional keys; paths are relative to the course folder)::
     image?: pls-notebook:latest   # learner notebook image; default: the studio's (HUB_IMAGE)
     profile?: learner             # resource profile name; default: learner
     instructors?: [username, ...]
-    lessons:
-      - slug: basics
+    lessons:                      # lesson slugs and assignment names: not gradebook,
+      - slug: basics              # learners or tutor (the LMS's own course pages)
         title: Python basics
         summary?: text
         notebook: lessons/01-basics.ipynb
@@ -46,6 +46,10 @@ import yaml
 COURSE_FILE_NAME = "course.yml"
 DEFAULT_PROFILE = "learner"
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Paths under courses/<slug>/ that the LMS serves itself, before Wagtail's page tree
+# (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py): a lesson or an assignment page
+# of that slug could never be reached.
+RESERVED_PAGE_SLUGS = ("gradebook", "learners", "tutor")
 ASSIGNMENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
@@ -181,6 +185,7 @@ class _Reader:
         if not isinstance(data, dict):
             raise self.fail(where, "must be a mapping")
         slug = self.slug(data, "slug", where)
+        self.not_reserved(slug, f"{where}.slug")
         notebook = self.text(data, "notebook", where)
         self.notebook_file(notebook, f"{where}.notebook")
         return LessonSpec(
@@ -196,6 +201,7 @@ class _Reader:
         name = self.text(data, "name", where)
         if not ASSIGNMENT_NAME_PATTERN.match(name):
             raise self.fail(f"{where}.name", f"{name!r} must be letters, digits, '-' or '_'")
+        self.not_reserved(name.lower(), f"{where}.name")
         source = self.root / "source" / name
         notebooks = sorted(p for p in source.glob("*.ipynb")) if source.is_dir() else []
         if not notebooks:
@@ -256,6 +262,12 @@ class _Reader:
         if not isinstance(value, str):
             raise self.fail(name, f"must be text, not {type(value).__name__}")
         return value.strip()
+
+    def not_reserved(self, slug: str, field_name: str) -> None:
+        """Lesson slugs and assignment names become page slugs under the course's page."""
+        if slug in RESERVED_PAGE_SLUGS:
+            raise self.fail(field_name, f"{slug!r} is taken by the LMS's own course pages "
+                            f"({', '.join(RESERVED_PAGE_SLUGS)}): choose another")
 
     def slug(self, data: dict, key: str, where: str = "") -> str:
         value = self.text(data, key, where)

@@ -65,6 +65,8 @@ def test_demo_course_reads_with_lessons_and_assignments(python101_dir):
             "assignments[0].late_policy.cutoff_days",
             "0 or more",
         ),
+        (lambda d: d["lessons"][0].update(slug="gradebook"), "lessons[0].slug", "is taken"),
+        (lambda d: d["assignments"][0].update(name="Tutor"), "assignments[0].name", "is taken"),
         (
             lambda d: d["assignments"][2].update(tutor="always"),
             "assignments[2].tutor",
