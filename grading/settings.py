@@ -157,7 +157,7 @@ class Settings:
                 "pids_limit": _number(env, "GRADER_SANDBOX_PIDS", 256, int, 16),
                 "cell_timeout": _number(env, "GRADER_CELL_TIMEOUT", 30, int, 1),
                 "time_limit": _number(env, "GRADER_TIME_LIMIT", 300, int, 1),
-                "pool_size": _number(env, "GRADER_POOL_SIZE", 1, int, 0),
+                "pool_size": _number(env, "GRADER_POOL_SIZE", 2, int, 0),
             },
         )
 
