@@ -15,7 +15,8 @@ stdout is read only up to a cap.
 
 The result is signed: each run sends a fresh random key with the notebook and the runner signs
 its answer with it (HMAC-SHA256); the learner's code cannot read the key, so output it writes
-to the container's stdout is not taken for a result.
+to the container's stdout is not taken for a result. A run returns once that signed result is
+in; the container's own end (kernel shutdown, exit, removal) is waited for in the background.
 
 Warm pool: with ``pool_size`` > 0 a container is started ahead of time for the next notebook,
 its kernel already running and waiting for stdin. Each container still runs exactly one
@@ -44,6 +45,7 @@ MIB = 1024 * 1024
 LABEL = "org.pythonlearningstudio.role=grading"
 STDERR_TAIL = 64 * 1024
 CHUNK = 256 * 1024
+SIGNATURE_LINE = 65  # 64 hex digits and the newline
 # Exit statuses of `python -m pls_grading.execute` and of `docker run` itself.
 RUNNER_BAD_REQUEST = 2
 RUNNER_NO_KERNEL = 3
@@ -172,7 +174,8 @@ class Sandbox(LoggingConfigurable):
     grace_seconds = Float(
         15,
         help="""Seconds past time_limit + startup_timeout after which the container is killed
-        whatever it is doing (the runner normally ends well before).""",
+        whatever it is doing (the runner normally ends well before); also how long a
+        container that has answered may take to end before it is killed.""",
     ).tag(config=True)
     max_restarts = Integer(
         3, help="Kernel restarts (after a death or a hung cell) before the rest is not run."
@@ -335,12 +338,17 @@ class Sandbox(LoggingConfigurable):
     def _exchange(
         self, container: _Container, request: bytes, key: bytes, warm: bool
     ) -> SandboxRun:
+        """Send the request and wait for the signed result, not for the container's end:
+        once the result is in, the runner only stops its kernel and the container exits and
+        is removed (~0.2 s more), which :meth:`_finish` waits for in the background."""
         started = time.monotonic()
         process = container.process
         limit = self.time_limit + self.startup_timeout + self.grace_seconds
         stdout = bytearray()
         stderr = bytearray()
         overflow = threading.Event()
+        ended = threading.Event()  # a signed result arrived, or stdout ended without one
+        answer: list[dict[str, Any]] = []
 
         def write() -> None:
             with contextlib.suppress(OSError):  # a container that died does not read
@@ -350,12 +358,20 @@ class Sandbox(LoggingConfigurable):
 
         def read_stdout() -> None:
             while chunk := process.stdout.read1(CHUNK):
+                if answer:  # the result is in; the rest is not the runner's and is dropped
+                    continue
                 if len(stdout) + len(chunk) > self.max_result_bytes:
                     overflow.set()
                     self._kill(container)
                     break
+                searched = len(stdout)
                 stdout.extend(chunk)
+                notebook = signed_result(stdout, key, searched)
+                if notebook is not None:
+                    answer.append(notebook)
+                    ended.set()
             process.stdout.close()
+            ended.set()
 
         def read_stderr() -> None:
             while chunk := process.stderr.read1(CHUNK):
@@ -368,17 +384,24 @@ class Sandbox(LoggingConfigurable):
         ]
         for thread in threads:
             thread.start()
-        timed_out = False
-        try:
-            process.wait(timeout=limit)
-        except subprocess.TimeoutExpired:
-            timed_out = True
+        timed_out = not ended.wait(timeout=limit)
+        if answer:
+            threading.Thread(target=self._finish, args=(container, threads), daemon=True).start()
+            run = SandboxRun(
+                notebook=answer[0],
+                exit_code=process.poll(),
+                seconds=time.monotonic() - started,
+                warm=warm,
+            )
+            run.timing = run.notebook.get("metadata", {}).get("pls_grading", {}).get("run", {})
+            return run
+        if timed_out:
             self._kill(container)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
         for thread in threads:
             thread.join(timeout=10)
         run = SandboxRun(
@@ -394,20 +417,30 @@ class Sandbox(LoggingConfigurable):
             run.stopped = "the notebook wrote more output than the grader accepts"
         else:
             self._check_engine(run)
-            run.notebook = verified(bytes(stdout), key)
-            if run.notebook is None:
-                run.stopped = stopped_reason(run.exit_code)
-            else:
-                run.timing = run.notebook.get("metadata", {}).get("pls_grading", {}).get("run", {})
-        if run.stopped:
-            self.log.warning(
-                "sandbox %s stopped (exit %s): %s; stderr: %s",
-                container.name,
-                run.exit_code,
-                run.stopped,
-                run.stderr[-2000:],
-            )
+            run.stopped = stopped_reason(run.exit_code)
+        self.log.warning(
+            "sandbox %s stopped (exit %s): %s; stderr: %s",
+            container.name,
+            run.exit_code,
+            run.stopped,
+            run.stderr[-2000:],
+        )
         return run
+
+    def _finish(self, container: _Container, threads: list[threading.Thread]) -> None:
+        """Wait for a container that has answered to end (its runner stops the kernel and
+        exits); one that is still there after ``grace_seconds`` is killed."""
+        try:
+            container.process.wait(timeout=self.grace_seconds)
+        except subprocess.TimeoutExpired:
+            self._kill(container)
+            try:
+                container.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                container.process.kill()
+                container.process.wait()
+        for thread in threads:
+            thread.join(timeout=10)
 
     def _check_engine(self, run: SandboxRun) -> None:
         """Raise SandboxUnavailable when the run failed for the grader's reasons."""
@@ -432,17 +465,30 @@ class Sandbox(LoggingConfigurable):
         )  # fmt: skip
 
 
-def verified(stdout: bytes, key: bytes) -> dict[str, Any] | None:
-    """The notebook from a runner's stdout if its signature is right, else None."""
-    body, _, signature = stdout.rstrip(b"\n").rpartition(b"\n")
-    expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
-    if not body or not hmac.compare_digest(signature, expected):
-        return None
-    try:
-        notebook = json.loads(body)
-    except ValueError:
-        return None
-    return notebook if isinstance(notebook, dict) else None
+def signed_result(stdout: bytes | bytearray, key: bytes, searched: int = 0) -> dict | None:
+    """The runner's notebook, once ``stdout`` holds it: the first line that is the right
+    signature (HMAC-SHA256 with the run's key, in hex) of everything before it, which must be
+    one JSON object. Lines ending before ``searched`` were looked at already.
+
+    The learner's code may write to the container's stdout too (``/proc/1/fd/1``): what it
+    writes before the result spoils the signed text, and so the run; what it writes after the
+    result is never read as part of it."""
+    start = max(0, searched - SIGNATURE_LINE)
+    while (end := stdout.find(b"\n", start)) != -1:
+        start = end + 1
+        line_start = stdout.rfind(b"\n", 0, end) + 1
+        if end - line_start != SIGNATURE_LINE - 1 or line_start == 0:
+            continue
+        body = bytes(stdout[: line_start - 1])
+        expected = hmac.new(key, body, hashlib.sha256).hexdigest().encode()
+        if not hmac.compare_digest(bytes(stdout[line_start:end]), expected):
+            continue
+        try:
+            notebook = json.loads(body)
+        except ValueError:
+            return None
+        return notebook if isinstance(notebook, dict) else None
+    return None
 
 
 def stopped_reason(exit_code: int | None) -> str:
