@@ -99,6 +99,7 @@ from jupyter_client.manager import AsyncKernelManager  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
 from nbformat import NotebookNode  # noqa: E402
+from nbformat.v4.rwbase import rejoin_lines  # noqa: E402
 
 log = logging.getLogger("pls_grading.execute")
 
@@ -593,6 +594,7 @@ def parse_request(raw: bytes) -> tuple[NotebookNode, dict[str, bytes], bytes]:
         nb = nbformat.from_dict(request["notebook"])
         if nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
             raise BadRequest("not an nbformat 4 notebook")
+        rejoin_lines(nb)  # text as .ipynb files may store it: lists of lines
     except (AttributeError, KeyError, TypeError) as exc:
         raise BadRequest(f"not a notebook: {exc}") from exc
     files: dict[str, bytes] = {}

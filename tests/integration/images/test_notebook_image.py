@@ -291,6 +291,18 @@ def test_grading_runner_executes_a_notebook_from_stdin_and_signs_the_result(note
     assert executed["metadata"]["pls_grading"]["run"]["kernel_restarts"] == 0
 
 
+def test_grading_runner_takes_sources_stored_as_lists_of_lines_like_ipynb_files(notebook_image):
+    as_in_a_file = {**TINY_NOTEBOOK, "cells": [
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": ["answer = 6 * 7\n", "print(answer)"]},
+    ]}
+    result = run_grading_runner(notebook_image, {"notebook": as_in_a_file})
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    (cell,) = json.loads(result.stdout.split(b"\n")[0])["cells"]
+    assert cell["source"] == "answer = 6 * 7\nprint(answer)"
+    assert cell["outputs"] == [{"output_type": "stream", "name": "stdout", "text": "42\n"}]
+
+
 def test_grading_runner_refuses_a_request_that_is_not_json(notebook_image):
     result = subprocess.run(
         ["docker", "run", "-i", "--rm", "--network", "none", notebook_image,
