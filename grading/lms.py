@@ -24,6 +24,9 @@ import requests
 log = logging.getLogger(__name__)
 
 GRADES_PATH = "/api/v1/grades/"
+# What the LMS answers a push with: the grade as it recorded it, without the feedback page that
+# was just sent (~0.3 MB of HTML the LMS would otherwise encode and send back).
+ANSWER_FIELDS = "id,submission_id,status,score,max_score,late,late_penalty,final_score,counts"
 
 
 class LMSError(Exception):
@@ -122,7 +125,11 @@ class LMSClient:
                 self.sleep(self._delay(attempt, retry_after))
             try:
                 response = self.session.post(
-                    self.url, json=grade.payload(), headers=headers, timeout=self.timeout_seconds
+                    self.url,
+                    params={"fields": ANSWER_FIELDS},
+                    json=grade.payload(),
+                    headers=headers,
+                    timeout=self.timeout_seconds,
                 )
             except requests.RequestException as exc:
                 problem, retry_after = f"{type(exc).__name__}: {exc}", None

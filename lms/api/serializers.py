@@ -156,6 +156,14 @@ class BreakdownItemSerializer(serializers.Serializer):
         return {**data, "score": float(checked["score"]), "max_score": float(checked["max_score"])}
 
 
+def requested_fields(request) -> list[str] | None:
+    """The field names a ``?fields=a,b`` query asks for, or None (all fields)."""
+    wanted = request.query_params.get("fields") if request is not None else None
+    if not wanted:
+        return None
+    return [name.strip() for name in wanted.split(",") if name.strip()] or None
+
+
 class SparseFieldsSerializer(serializers.ModelSerializer):
     """Reads only the fields a ``?fields=a,b`` query names (all without it): a client watching
     scores need not download every grade's feedback page, which is ~0.3 MB of HTML each. A name
@@ -163,11 +171,9 @@ class SparseFieldsSerializer(serializers.ModelSerializer):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        request = self.context.get("request")
-        wanted = request.query_params.get("fields") if request is not None else None
-        if not wanted:
+        names = requested_fields(self.context.get("request"))
+        if names is None:
             return
-        names = [name.strip() for name in wanted.split(",") if name.strip()]
         unknown = sorted(set(names) - set(self.fields))
         if unknown:
             raise serializers.ValidationError({

@@ -482,12 +482,22 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
                 grades = grades.filter(learner__username=learner)
             if (counts := params.get("counts")) is not None:
                 grades = grades.filter(counts=counts.lower() in {"1", "true", "yes"})
-        return grades
+        return self._without_unasked_feedback(grades)
+
+    def _without_unasked_feedback(self, grades):
+        """Grades asked for with ``?fields=`` but not ``feedback_html`` do not read their
+        feedback pages (~0.3 MB of HTML each) from the database either."""
+        fields = serializers.requested_fields(self.request)
+        if fields is None or "feedback_html" in fields:
+            return grades
+        return grades.defer("feedback_html")
 
     def _write(self, request) -> Response:
         payload = serializers.GradeWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
+        context = {"request": request}
+        serializers.GradeSerializer(context=context)  # an unknown ?fields= name: 400, unwritten
         target = submission_target(data["course"], data["assignment"], data["learner"])
         grade, created = record_grade(
             assignment=target.assignment,
@@ -501,15 +511,16 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
             feedback_html=data.get("feedback_html", ""),
             breakdown=data.get("breakdown", []),
         )
-        grade = grades_with_details().get(pk=grade.pk)
+        grade = self._without_unasked_feedback(grades_with_details()).get(pk=grade.pk)
         return Response(
-            serializers.GradeSerializer(grade).data,
+            serializers.GradeSerializer(grade, context=context).data,
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
     @extend_schema(
         request=serializers.GradeWriteSerializer,
         responses={200: serializers.GradeSerializer, 201: serializers.GradeSerializer},
+        parameters=[FIELDS_PARAM],
         description="Record a graded submission (grader service only); idempotent.",
     )
     def create(self, request):
@@ -518,6 +529,7 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=serializers.GradeWriteSerializer,
         responses={200: serializers.GradeSerializer, 201: serializers.GradeSerializer},
+        parameters=[FIELDS_PARAM],
         description="The same as POST: record a graded submission (grader service only).",
     )
     def put_collection(self, request):

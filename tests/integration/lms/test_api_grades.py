@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from grading.lms import ANSWER_FIELDS
 from lms.courses.factories import AssignmentFactory, CourseFactory
 from lms.courses.models import AssignmentPage
 from lms.gradebook.models import Grade
@@ -28,7 +31,7 @@ def ps1(course):
     return AssignmentPage.objects.get(nbgrader_name="ps1-basics")
 
 
-def push(client, method="post", **fields):
+def push(client, method="post", query="", **fields):
     payload = {
         "course": "python-101",
         "assignment": "ps1-basics",
@@ -47,7 +50,7 @@ def push(client, method="post", **fields):
     }
     payload.update(fields)
     payload = {k: v for k, v in payload.items() if v is not None}
-    return getattr(client, method)("/api/v1/grades/", payload, format="json")
+    return getattr(client, method)(f"/api/v1/grades/{query}", payload, format="json")
 
 
 def test_the_first_push_of_a_submission_creates_its_grade(grader, learner, ps1):
@@ -178,6 +181,47 @@ def test_a_grade_list_gives_only_the_fields_asked_for(grader, learner, ps1):
     refused = client.get("/api/v1/grades/?fields=score,secret")
     assert refused.status_code == 400
     assert "unknown: secret" in refused.json()["fields"]
+
+
+def selects_of_feedback(queries) -> list[str]:
+    return [q["sql"] for q in queries
+            if q["sql"].startswith("SELECT") and "feedback_html" in q["sql"]]
+
+
+def test_a_list_without_the_feedback_field_does_not_read_the_feedback_pages(
+    grader, learner, ps1
+):
+    push(grader)
+    client = APIClient()
+    client.force_authenticate(learner)
+    with CaptureQueriesContext(connection) as queries:
+        grades = client.get("/api/v1/grades/?fields=submission_id,score").json()["results"]
+    assert len(grades) == 1
+    assert selects_of_feedback(queries) == []
+    with CaptureQueriesContext(connection) as queries:
+        client.get("/api/v1/grades/?fields=submission_id,feedback_html")
+    assert len(selects_of_feedback(queries)) == 1
+
+
+def test_a_push_answers_with_the_fields_asked_for_and_reads_no_feedback_page(
+    grader, learner, ps1
+):
+    push(grader, submission_id="first")
+    with CaptureQueriesContext(connection) as queries:
+        response = push(grader, query=f"?fields={ANSWER_FIELDS}", submission_id="second")
+    assert response.status_code == 201, response.content
+    assert set(response.json()) == set(ANSWER_FIELDS.split(","))  # the grader's own choice
+    assert selects_of_feedback(queries) == []  # not the first grade's page, not the new one's
+    assert Grade.objects.get(submission_id="second").feedback_html == "<p>Well done</p>"
+
+
+def test_a_push_asking_for_an_unknown_field_is_refused_and_records_nothing(
+    grader, learner, ps1
+):
+    response = push(grader, query="?fields=score,secret")
+    assert response.status_code == 400
+    assert "unknown: secret" in response.json()["fields"]
+    assert not Grade.objects.exists()
 
 
 def test_grade_lists_filter_by_course_assignment_learner_and_counting(

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from grading.lms import GradePush, LMSClient, LMSRejected, LMSUnavailable
+from grading.lms import ANSWER_FIELDS, GradePush, LMSClient, LMSRejected, LMSUnavailable
 
 TOKEN = "grader-token-0123456789"
 
@@ -97,7 +97,7 @@ def test_a_grade_is_posted_with_the_grader_token_and_the_lms_fields(lms, sleeps)
     answer = client(lms.url, sleeps).push(grade())
     assert answer["submission_id"] == "a" * 32
     (request,) = lms.requests
-    assert request["path"] == "/api/v1/grades/"
+    assert request["path"] == f"/api/v1/grades/?fields={ANSWER_FIELDS.replace(',', '%2C')}"
     assert request["auth"] == f"Token {TOKEN}"
     assert request["body"] == {
         "course": "python-101", "assignment": "ps1-basics", "learner": "grace",
