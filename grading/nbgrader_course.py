@@ -103,11 +103,16 @@ from traitlets.config import Config
 
 from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
 from grading.manual_grades import same_submission
-from grading.process_caches import FeedbackHTMLExporter, share_gradebook_engines
+from grading.process_caches import (
+    FeedbackHTMLExporter,
+    check_cell_schemas_once,
+    share_gradebook_engines,
+)
 from grading.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 share_gradebook_engines()  # nbgrader's Gradebooks in this process: one engine per database
+check_cell_schemas_once()  # nbgrader's cell metadata schema: checked once, not per cell
 
 GRADED = "graded"
 INVALID = "invalid"
@@ -544,9 +549,12 @@ class SandboxedExecute(NbGraderPreprocessor):
     else of the notebook can be changed from inside. When the sandbox stops without a result,
     every code cell fails with the reason."""
 
-    sandbox = Instance(Sandbox, allow_none=True, help="The sandbox to run notebooks in.").tag(
-        config=True
-    )
+    sandbox = Instance(
+        Sandbox,
+        allow_none=True,
+        help="""The sandbox to run notebooks in (None: this process's, from default_sandbox(),
+        so its warm pool is shared instead of started and thrown away per notebook).""",
+    ).tag(config=True)
     image = Unicode("", help="The course's image (empty: the sandbox's default).").tag(config=True)
     max_files_bytes = Integer(
         16 * MIB, help="Most bytes of data files sent along with the notebook."
@@ -554,7 +562,7 @@ class SandboxedExecute(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         files = data_files(Path(resources["metadata"]["path"]), self.max_files_bytes)
-        run = (self.sandbox or Sandbox()).run(nb, files=files, image=self.image or None)
+        run = (self.sandbox or default_sandbox()).run(nb, files=files, image=self.image or None)
         record = nb.metadata.setdefault(METADATA_KEY, {})
         record["sandbox"] = {"seconds": round(run.seconds, 3), "warm": run.warm, **run.timing}
         merged = run.notebook is not None and merge_outputs(nb, run.notebook)

@@ -17,17 +17,26 @@ of the grader's own CPU time per submission (profiled with cProfile over a run o
   own extension point for this); a template whose source changed no longer matches its checksum
   and is compiled again.
 
-Both are process-wide and safe to share between threads; the grader's worker processes are
+- **Cell metadata schema.** nbgrader checks each graded cell's metadata against its schema with
+  ``jsonschema.validate``, which first checks the schema itself against the JSON Schema
+  meta-schema: nine tenths of the work, for a schema that never changes.
+  :func:`check_cell_schemas_once` gives nbgrader's metadata validators
+  :class:`CheckedSchemas`, whose ``validate`` keeps one checked validator per schema.
+
+All are process-wide and safe to share between threads; the grader's worker processes are
 started with ``spawn``, so nothing here crosses a ``fork``.
 """
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
 import jinja2
+import jsonschema
 import nbgrader.api
+import nbgrader.nbgraderformat.common
 import sqlalchemy
 from nbconvert.exporters import HTMLExporter
 
@@ -48,6 +57,35 @@ def shared_engine(url: Any, **kwargs: Any) -> sqlalchemy.Engine:
 def share_gradebook_engines() -> None:
     """Make nbgrader's ``Gradebook`` reuse one engine per database URL (idempotent)."""
     nbgrader.api.create_engine = shared_engine
+
+
+class CheckedSchemas:
+    """Stands in for the ``jsonschema`` module where nbgrader validates cell metadata: the same
+    ``validate(instance, schema)`` and errors (the best match, a ``ValidationError``), with each
+    schema checked against its meta-schema once per process instead of on every call."""
+
+    def __init__(self) -> None:
+        self._validators: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def validate(self, instance: Any, schema: dict[str, Any]) -> None:
+        key = json.dumps(schema, sort_keys=True)
+        with self._lock:
+            validator = self._validators.get(key)
+        if validator is None:
+            cls = jsonschema.validators.validator_for(schema)
+            cls.check_schema(schema)
+            validator = cls(schema)
+            with self._lock:
+                self._validators[key] = validator
+        error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
+        if error is not None:
+            raise error
+
+
+def check_cell_schemas_once() -> None:
+    """Make nbgrader's cell metadata validation check its schema once (idempotent)."""
+    nbgrader.nbgraderformat.common.jsonschema = CheckedSchemas()
 
 
 class MemoryBytecodeCache(jinja2.BytecodeCache):

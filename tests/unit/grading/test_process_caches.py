@@ -7,12 +7,16 @@ import copy
 import re
 
 import jinja2
+import jsonschema
 import nbformat
+import nbgrader.nbgraderformat.common
+import pytest
 from nbconvert.exporters import HTMLExporter
 from nbgrader.api import Gradebook
+from nbgrader.nbgraderformat import MetadataValidator
 
 import grading.nbgrader_course  # noqa: F401  (shares the engines, as every grader process does)
-from grading.process_caches import TEMPLATE_BYTECODE, FeedbackHTMLExporter
+from grading.process_caches import TEMPLATE_BYTECODE, CheckedSchemas, FeedbackHTMLExporter
 
 
 def test_gradebooks_of_one_database_share_an_engine_that_outlives_close(tmp_path):
@@ -57,3 +61,36 @@ def test_feedback_exporters_compile_the_templates_once_and_render_the_same_page(
 def normalized(page: str) -> str:
     """The page without the ids nbconvert makes fresh for each rendering."""
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "", page)
+
+
+
+def graded_cell(**nbgrader) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell("assert True")
+    cell.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 2,
+                                 "grade_id": "t1", "schema_version": 3, **nbgrader}
+    return cell
+
+
+def test_cell_metadata_is_checked_as_before_with_the_schema_checked_once(monkeypatch):
+    schemas = CheckedSchemas()
+    monkeypatch.setattr(nbgrader.nbgraderformat.common, "jsonschema", schemas)
+    validators = [MetadataValidator(), MetadataValidator()]  # each loads nbgrader's schema
+    checked: list[dict] = []
+    cls = jsonschema.validators.validator_for(validators[0].schema)
+    real_check = cls.check_schema
+    monkeypatch.setattr(cls, "check_schema",
+                        lambda schema: checked.append(schema) or real_check(schema))
+    for validator in validators:
+        for _ in range(3):
+            validator.validate_cell(graded_cell())
+    assert len(checked) == 1
+    bad = graded_cell(points="two")
+    with pytest.raises(jsonschema.ValidationError) as ours:
+        validators[0].validate_cell(bad)
+    with pytest.raises(jsonschema.ValidationError) as stock:
+        jsonschema.validate(bad.metadata["nbgrader"], validators[0].schema)
+    assert ours.value.message == stock.value.message == "'two' is not of type 'number'"
+
+
+def test_nbgraders_validators_use_the_checked_schemas():
+    assert isinstance(nbgrader.nbgraderformat.common.jsonschema, CheckedSchemas)
