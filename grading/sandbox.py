@@ -340,7 +340,7 @@ class Sandbox(LoggingConfigurable):
     ) -> SandboxRun:
         """Send the request and wait for the signed result, not for the container's end:
         once the result is in, the runner only stops its kernel and the container exits and
-        is removed (~0.2 s more), which :meth:`_finish` waits for in the background."""
+        is removed (~0.2 s more), which :meth:`_end` waits for in the background."""
         started = time.monotonic()
         process = container.process
         limit = self.time_limit + self.startup_timeout + self.grace_seconds
@@ -385,8 +385,10 @@ class Sandbox(LoggingConfigurable):
         for thread in threads:
             thread.start()
         timed_out = not ended.wait(timeout=limit)
-        if answer:
-            threading.Thread(target=self._finish, args=(container, threads), daemon=True).start()
+        if answer:  # the container's end is waited for in the background
+            threading.Thread(
+                target=self._end, args=(container, threads, self.grace_seconds), daemon=True
+            ).start()
             run = SandboxRun(
                 notebook=answer[0],
                 exit_code=process.poll(),
@@ -395,15 +397,7 @@ class Sandbox(LoggingConfigurable):
             )
             run.timing = run.notebook.get("metadata", {}).get("pls_grading", {}).get("run", {})
             return run
-        if timed_out:
-            self._kill(container)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        for thread in threads:
-            thread.join(timeout=10)
+        self._end(container, threads, 0 if timed_out else 30)
         run = SandboxRun(
             notebook=None,
             exit_code=process.returncode,
@@ -427,11 +421,13 @@ class Sandbox(LoggingConfigurable):
         )
         return run
 
-    def _finish(self, container: _Container, threads: list[threading.Thread]) -> None:
-        """Wait for a container that has answered to end (its runner stops the kernel and
-        exits); one that is still there after ``grace_seconds`` is killed."""
+    def _end(
+        self, container: _Container, threads: list[threading.Thread], seconds: float
+    ) -> None:
+        """Wait ``seconds`` for the container to end by itself (an answered one: its runner
+        stops the kernel and exits), then kill it, and its pipes' threads to finish."""
         try:
-            container.process.wait(timeout=self.grace_seconds)
+            container.process.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             self._kill(container)
             try:
