@@ -2,6 +2,8 @@
 
 - :mod:`pls_grading.execute`: the grading sandbox's notebook runner
   (``python -m pls_grading.execute``), started by ``grading.sandbox`` on the grader's host.
+- :mod:`pls_grading.kernel_client`: the runner's client of its kernel (the Jupyter messaging
+  protocol on pyzmq).
 - :mod:`pls_grading.output_cap`: an IPython extension the runner loads into the kernel.
 - :mod:`pls_grading.guard`: the IPython extension the runner asks before each graded cell
   whether the learner's code changed how cells run (and which puts it back).

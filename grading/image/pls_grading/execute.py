@@ -18,10 +18,23 @@ Protocol::
 The kernel starts *before* the request is read, so a container started ahead of time (the
 grader's warm pool) answers as soon as a notebook arrives; it still serves exactly one notebook.
 
-Execution follows nbgrader's ``Execute`` preprocessor (the same timeout, interrupt and error
-settings), built on nbclient directly: importing nbgrader costs ~1.2 s of CPU per sandbox and
-nbclient ~0.3 s (measured in the learner image). Kernels start through
-:mod:`pls_grading.kernel` (ipykernel without debugpy: ~0.17 s less per kernel). On top of it:
+Execution follows nbgrader's ``Execute`` preprocessor, i.e. nbclient with nbgrader's settings
+(the same timeout, interrupt and error handling, outputs as nbclient records them), but on
+:mod:`pls_grading.kernel_client` instead of nbclient and jupyter_client, and on plain JSON
+instead of nbformat: every sandbox imports this module anew, and those libraries cost ~0.18 s
+of CPU per sandbox (importing nbgrader would cost ~1.2 s). Kernels start through
+:mod:`pls_grading.kernel` (ipykernel without debugpy: ~0.17 s less per kernel). What nbclient
+does and this runner does as well:
+
+- a code cell's outputs are replaced by what the kernel publishes for it (``stream``,
+  ``display_data``, ``execute_result``, ``error``; ``clear_output``, also with ``wait``; a
+  ``display_id``'s updates), and its execution count is the number of code cells run so far;
+- an error reply without an error output (a timeout, or a kernel with tracebacks turned off)
+  becomes one, as nbgrader's ``Execute`` adds it, so the cell fails;
+- cells with no code are not sent to the kernel, and nothing is read from stdin.
+
+What it leaves out, because grading does not use it: nbclient's timing metadata, widget state,
+and kernels other than local processes. On top of it:
 
 - **Per-cell timeout with interrupt**: a cell that runs too long is interrupted and fails with
   ``CellTimeoutError``; the next cells still run. A kernel that ignores the interrupt, or dies
@@ -60,7 +73,6 @@ from __future__ import annotations
 
 import argparse
 import ast
-import asyncio
 import base64
 import binascii
 import contextlib
@@ -71,37 +83,20 @@ import json
 import logging
 import math
 import os
-import queue
 import secrets
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-FORMAT_LIBRARIES = (
-    "rfc3987_syntax", "rfc3987", "rfc3986_validator", "rfc3339_validator", "fqdn", "idna",
-    "webcolors", "jsonpointer", "uri_template", "isoduration",
-)
-# jsonschema (imported by nbformat) imports the libraries of its optional format checks when
-# they are installed, as the learner image has them: rfc3987-syntax alone builds a grammar for
-# ~1.1 s, the others (arrow through isoduration, ...) take ~0.05 s more. nbformat's schema uses
-# none of these formats and this runner never validates one, so they are left out (each sandbox
-# pays for its imports: docs/grading.md, "Throughput").
-for _format_library in FORMAT_LIBRARIES:
-    sys.modules.setdefault(_format_library, None)  # type: ignore[arg-type]
-
-import nbformat  # noqa: E402
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel  # noqa: E402
-from jupyter_client.manager import AsyncKernelManager  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
-from nbclient.exceptions import CellTimeoutError, DeadKernelError  # noqa: E402
-from nbformat import NotebookNode  # noqa: E402
-from nbformat.v4.rwbase import rejoin_lines  # noqa: E402
+from pls_grading.kernel_client import Kernel, KernelDied, KernelSpec, find_kernel_spec
 
 log = logging.getLogger("pls_grading.execute")
+
+Cell = dict[str, Any]
+Output = dict[str, Any]
 
 EXIT_OK = 0
 EXIT_BAD_REQUEST = 2
@@ -115,14 +110,10 @@ RESULT_TEXT_LIMIT = 1000  # characters of a result value kept once the budget is
 NOTICE_ROOM = 1024  # characters of a cell's budget kept for the kernel's truncation notices
 CELL_ENV = "PLS_GRADING_CELL_OUTPUT_BYTES"  # read by pls_grading.output_cap in the kernel
 TOTAL_ENV = "PLS_GRADING_TOTAL_OUTPUT_BYTES"
-CAPPED_MESSAGES = {
-    "stream",
-    "display_data",
-    "execute_result",
-    "update_display_data",
-    "comm_open",
-    "comm_msg",
-}
+IOPUB_SECONDS = 4  # nbclient's iopub_timeout as nbgrader sets it: a cell's outputs after its reply
+ALIVE_SECONDS = 1.0  # how often a silent kernel is checked for being alive, as nbclient does
+OUTPUT_MESSAGES = {"stream", "display_data", "execute_result", "error"}
+DISPLAYED = {"display_data", "execute_result", "update_display_data"}
 KERNEL_DIED = (
     "the kernel died while running this cell: it ran out of memory or was killed; the cells "
     "after it run in a fresh kernel"
@@ -144,7 +135,66 @@ class BadRequest(Exception):
     """The request on stdin cannot be used; the message is for the grader's log."""
 
 
-# -- output caps ---------------------------------------------------------------------------------
+class CellHung(Exception):
+    """The cell was interrupted after its time limit, and its outputs still did not end."""
+
+
+# -- outputs -------------------------------------------------------------------------------------
+
+
+def stream_output(name: str, text: str) -> Output:
+    return {"output_type": "stream", "name": name, "text": text}
+
+
+def error_output(ename: str, evalue: str, traceback: list[str] | None = None) -> Output:
+    return {
+        "output_type": "error",
+        "ename": ename,
+        "evalue": evalue,
+        "traceback": traceback or [f"\x1b[0;31m{ename}\x1b[0m: {evalue}"],
+    }
+
+
+def mime_bundle(data: Any) -> dict[str, Any]:
+    """A display's data as nbformat has it: text for each type, any JSON for ``*json`` types
+    (the kernel runs the learner's code, so its messages are not trusted to have that shape)."""
+    if not isinstance(data, dict):
+        return {}
+    bundle: dict[str, Any] = {}
+    for mime, value in data.items():
+        if str(mime).endswith("json"):
+            bundle[str(mime)] = value
+        elif isinstance(value, list) and all(isinstance(line, str) for line in value):
+            bundle[str(mime)] = "".join(value)
+        else:
+            bundle[str(mime)] = value if isinstance(value, str) else str(value)
+    return bundle
+
+
+def output_from_message(msg: dict[str, Any]) -> Output:
+    """The notebook output for an IOPub output message, as nbformat's ``output_from_msg``."""
+    kind = msg["msg_type"]
+    content = msg["content"]
+    if kind == "stream":
+        name = content.get("name")
+        return stream_output(name if name in ("stdout", "stderr") else "stdout",
+                             str(content.get("text", "")))
+    if kind == "error":
+        traceback = content.get("traceback")
+        return error_output(
+            str(content.get("ename", "")), str(content.get("evalue", "")),
+            [str(line) for line in traceback] if isinstance(traceback, list) else None,
+        )
+    metadata = content.get("metadata")
+    output = {
+        "output_type": kind,
+        "data": mime_bundle(content.get("data")),
+        "metadata": metadata if isinstance(metadata, dict) else {},
+    }
+    if kind == "execute_result":
+        count = content.get("execution_count")
+        output["execution_count"] = count if isinstance(count, int) else None
+    return output
 
 
 def content_size(msg: dict[str, Any]) -> int:
@@ -153,7 +203,8 @@ def content_size(msg: dict[str, Any]) -> int:
     if isinstance(content.get("text"), str):
         return len(content["text"])
     size = sum(len(b) for b in msg.get("buffers") or [])
-    for value in (content.get("data") or {}).values():
+    data = content.get("data")
+    for value in (data if isinstance(data, dict) else {}).values():
         size += len(value) if isinstance(value, str) else len(json.dumps(value))
     return size
 
@@ -165,9 +216,9 @@ def shorten(text: str, limit: int) -> str:
 class OutputBudget:
     """How much output the current cell and the whole notebook may still add.
 
-    :meth:`admit` is called for each output message before nbclient stores it; what does not
-    fit is dropped (a stream is cut at the limit) and counted, and :meth:`finish_cell` appends
-    one notice per cell that lost output."""
+    :meth:`admit` is called for each output message before it is stored; what does not fit is
+    dropped (a stream is cut at the limit) and counted, and :meth:`finish_cell` appends one
+    notice per cell that lost output."""
 
     def __init__(self, per_cell: int, total: int) -> None:
         self.per_cell = per_cell
@@ -203,7 +254,8 @@ class OutputBudget:
             return room > 0
         if kind == "execute_result":
             # nbgrader reads partial credit from a test cell's result: keep it, as text.
-            text = (content.get("data") or {}).get("text/plain", "")
+            data = content.get("data")
+            text = data.get("text/plain", "") if isinstance(data, dict) else ""
             content["data"] = {"text/plain": shorten(str(text), RESULT_TEXT_LIMIT)}
             return True
         return False
@@ -212,84 +264,97 @@ class OutputBudget:
     def trim_error(content: dict[str, Any]) -> None:
         """Errors are always kept, since they fail a test, but their text is shortened."""
         content["evalue"] = shorten(str(content.get("evalue", "")), ERROR_TEXT_LIMIT)
-        lines = [shorten(str(line), ERROR_TEXT_LIMIT) for line in content.get("traceback") or []]
+        traceback = content.get("traceback")
+        lines = [shorten(str(line), ERROR_TEXT_LIMIT)
+                 for line in (traceback if isinstance(traceback, list) else [])]
         if len(lines) > ERROR_LINES_LIMIT:
             half = ERROR_LINES_LIMIT // 2
             lines = [*lines[:half], "[... traceback shortened ...]", *lines[-half:]]
         content["traceback"] = lines
 
-    def finish_cell(self, cell: NotebookNode, index: int) -> None:
+    def finish_cell(self, cell: Cell, index: int) -> None:
         if self.dropped:
             notice = (
                 f"[{self.dropped} characters of output were dropped by the grader: a cell may "
                 f"show {self.per_cell}, a notebook {self.total}]\n"
             )
-            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=notice))
+            cell["outputs"].append(stream_output("stdout", notice))
             if self.dropped_stderr:
-                cell.outputs.append(nbformat.v4.new_output("stream", name="stderr", text=notice))
+                cell["outputs"].append(stream_output("stderr", notice))
             self.truncated_cells.append(index)
         self.cell_used = 0
         self.dropped = 0
         self.dropped_stderr = False
 
 
-# -- the notebook client -------------------------------------------------------------------------
+class CellOutputs:
+    """The outputs of the cell that runs now, kept as nbclient keeps them: ``clear_output``
+    (now, or with ``wait`` before the next output) and updates of a ``display_id`` (in any
+    cell run so far), within the :class:`OutputBudget`."""
 
-
-def error_output(ename: str, evalue: str) -> NotebookNode:
-    return nbformat.v4.new_output(
-        "error", ename=ename, evalue=evalue, traceback=[f"\x1b[0;31m{ename}\x1b[0m: {evalue}"]
-    )
-
-
-class GradingClient(NotebookClient):
-    """nbclient's NotebookClient with nbgrader's Execute settings and the output budget."""
-
-    def __init__(self, nb: NotebookNode, budget: OutputBudget, cell_timeout: int, **kw) -> None:
-        super().__init__(
-            nb,
-            timeout=cell_timeout,
-            interrupt_on_timeout=True,
-            allow_errors=True,
-            raise_on_iopub_timeout=True,
-            error_on_timeout={
-                "ename": "CellTimeoutError",
-                "evalue": f"the cell ran longer than its time limit ({cell_timeout} s) and was "
-                "stopped",
-                "traceback": [
-                    "\x1b[0;31mCellTimeoutError\x1b[0m: No reply from kernel before timeout"
-                ],
-            },
-            on_cell_executed=self.record_reply_error,
-            **kw,
-        )
+    def __init__(self, budget: OutputBudget) -> None:
         self.budget = budget
+        self.displays: dict[str, list[Output]] = {}
+        self.outputs: list[Output] = []
+        self.clear_before_next = False
 
-    def process_message(self, msg, cell, cell_index):
+    def start(self, cell: Cell) -> None:
+        self.outputs = cell["outputs"] = []
+        self.clear_before_next = False
+
+    def add(self, msg: dict[str, Any]) -> bool:
+        """Take one IOPub message for this cell; True once the kernel says it is idle again."""
         kind = msg["msg_type"]
+        content = msg["content"]
+        if kind == "status":
+            return content.get("execution_state") == "idle"
+        if kind == "clear_output":
+            if content.get("wait"):
+                self.clear_before_next = True
+            else:
+                self.outputs.clear()
+            return False
+        transient = content.get("transient")
+        display_id = transient.get("display_id") if isinstance(transient, dict) else None
+        if kind not in OUTPUT_MESSAGES and kind != "update_display_data":
+            return False  # execute_input, comms (no widget state is kept), ...
         if kind == "error":
-            self.budget.trim_error(msg["content"])
-        elif kind in CAPPED_MESSAGES and not self.budget.admit(msg):
-            return None
-        return super().process_message(msg, cell, cell_index)
+            self.budget.trim_error(content)
+        elif not self.budget.admit(msg):
+            return False
+        if display_id and kind in DISPLAYED:
+            self.update_display(str(display_id), msg)
+        if kind == "update_display_data":
+            return False
+        if self.clear_before_next:
+            self.outputs.clear()
+            self.clear_before_next = False
+        output = output_from_message(msg)
+        if display_id and kind in DISPLAYED:
+            self.displays.setdefault(str(display_id), []).append(output)
+        self.outputs.append(output)
+        return False
 
-    def record_reply_error(self, cell, cell_index, execute_reply) -> None:
+    def update_display(self, display_id: str, msg: dict[str, Any]) -> None:
+        shown = output_from_message({**msg, "msg_type": "display_data"})
+        for output in self.displays.get(display_id, []):
+            output["data"] = shown["data"]
+            output["metadata"] = shown["metadata"]
+
+    def add_reply_error(self, reply: dict[str, Any]) -> None:
         """nbgrader's Execute.on_cell_executed: an error reply with no matching error output
         (a timeout, or showtraceback disabled) becomes an error output, so the cell fails."""
-        content = execute_reply["content"]
-        if content["status"] != "error":
+        content = reply["content"]
+        if content.get("status") != "error":
             return
-        if any(o.output_type == "error" and o.ename == content["ename"] for o in cell.outputs):
+        ename = str(content.get("ename", ""))
+        if any(o["output_type"] == "error" and o["ename"] == ename for o in self.outputs):
             return
         self.budget.trim_error(content)
-        output = nbformat.v4.new_output(
-            "error",
-            ename=content["ename"],
-            evalue=content["evalue"],
-            traceback=content["traceback"]
-            or ["ERROR: An error occurred while showtraceback was disabled"],
-        )
-        cell.outputs.append(output)
+        self.outputs.append(error_output(
+            ename, str(content["evalue"]),
+            content["traceback"] or ["ERROR: An error occurred while showtraceback was disabled"],
+        ))
 
 
 # -- the runner ----------------------------------------------------------------------------------
@@ -302,43 +367,47 @@ class Runner:
         self.options = options
         self.result_fd = result_fd
         self.workdir = Path(options.workdir)
-        self.km: AsyncKernelManager | None = None
-        self.kc = None
+        self.kernel: Kernel | None = None
+        self.language_info: dict[str, Any] | None = None
         self.restarts = 0
         self.timing: dict[str, float] = {}
-        self.specs = FixedKernelSpecs(options.kernel)  # before any learner code runs
+        self.spec = without_debugger(find_kernel_spec(options.kernel))  # before learner code
         self.tampering: list[dict[str, Any]] = []
 
-    async def run(self) -> int:
+    def run(self) -> int:
         started = time.monotonic()
         try:
-            await self.start_kernel()
+            self.start_kernel()
         except Exception as exc:
             log.error("the kernel did not start: %s", exc)
+            self.stop_kernel()
             return EXIT_NO_KERNEL
         self.timing["kernel_start_seconds"] = time.monotonic() - started
         waiting = time.monotonic()
-        loop = asyncio.get_running_loop()
         try:
-            raw = await loop.run_in_executor(None, read_input, self.options.max_input_bytes)
+            raw = read_input(self.options.max_input_bytes)
             received = time.monotonic()
             self.timing["waited_seconds"] = received - waiting
             nb, files, key = parse_request(raw)
             write_files(self.workdir, files)
         except BadRequest as exc:
             log.error("unusable request: %s", exc)
-            await self.stop_kernel()
+            self.stop_kernel()
             return EXIT_BAD_REQUEST
-        await self.execute(nb, deadline=received + self.options.time_limit)
+        self.execute(nb, deadline=received + self.options.time_limit)
         self.timing["execute_seconds"] = time.monotonic() - received
-        record = nb.metadata.setdefault("pls_grading", {})
-        record["run"] = {
-            **{k: round(v, 3) for k, v in self.timing.items()},
-            "kernel_restarts": self.restarts,
+        metadata = nb.setdefault("metadata", {})
+        if self.language_info is not None:
+            metadata["language_info"] = self.language_info
+        metadata["pls_grading"] = {
+            "run": {
+                **{k: round(v, 3) for k, v in self.timing.items()},
+                "kernel_restarts": self.restarts,
+            },
+            "tampering": self.tampering,
         }
-        record["tampering"] = self.tampering
         write_result(self.result_fd, nb, key)
-        await self.stop_kernel()
+        self.stop_kernel()
         return EXIT_OK
 
     # -- kernels --------------------------------------------------------------------------
@@ -356,52 +425,40 @@ class Runner:
         env["PYTHONNOUSERSITE"] = "1"
         return env
 
-    async def start_kernel(self) -> None:
-        km = AsyncKernelManager(kernel_name=self.options.kernel, kernel_spec_manager=self.specs)
-        await km.start_kernel(
+    def start_kernel(self) -> None:
+        kernel = Kernel(
+            self.spec, cwd=str(self.workdir), env=self.kernel_env(),
             extra_arguments=list(KERNEL_ARGUMENTS),
-            cwd=str(self.workdir),
-            env=self.kernel_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            runtime_dir=Path(os.environ["JUPYTER_RUNTIME_DIR"]),
         )
-        self.km = km
-        pid = getattr(km.provisioner, "pid", None)
-        if pid:  # the kernel, not this process, is what the OOM killer should pick
-            with contextlib.suppress(OSError):
-                Path(f"/proc/{pid}/oom_score_adj").write_text("1000")
-        kc = km.client()
-        kc.start_channels()
-        await kc.wait_for_ready(timeout=self.options.startup_timeout)
-        self.kc = kc
-        if await self.ask_guard("after") is None:  # the image's fault, not the notebook's
+        self.kernel = kernel
+        try:
+            info = kernel.start(timeout=self.options.startup_timeout)
+        finally:
+            if kernel.pid:  # the kernel, not this process, is what the OOM killer should pick
+                with contextlib.suppress(OSError):
+                    Path(f"/proc/{kernel.pid}/oom_score_adj").write_text("1000")
+        if isinstance(info.get("language_info"), dict):
+            self.language_info = info["language_info"]
+        if self.ask_guard("after") is None:  # the image's fault, not the notebook's
             raise RuntimeError("pls_grading.guard did not load in the kernel")
 
-    async def stop_kernel(self) -> None:
-        if self.kc is not None:
-            self.kc.stop_channels()
-            self.kc = None
-        if self.km is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.km.shutdown_kernel(now=True), timeout=5)
-            self.km = None
+    def stop_kernel(self) -> None:
+        if self.kernel is not None:
+            self.kernel.close()
+            self.kernel = None
 
-    async def restart_kernel(self) -> bool:
+    def restart_kernel(self) -> bool:
         """Kill the kernel and everything it started, then start a fresh one."""
         self.restarts += 1
-        pid = getattr(self.km.provisioner, "pid", None) if self.km else None
         if self.options.own_container:
             # Every process in the container but tini and this one: also the ones the
             # learner's code started in new sessions, which a process group would miss.
             with contextlib.suppress(ProcessLookupError):
                 os.kill(-1, signal.SIGKILL)
-        elif pid:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGKILL)
-        await self.stop_kernel()
+        self.stop_kernel()
         try:
-            await self.start_kernel()
+            self.start_kernel()
         except Exception as exc:
             log.error("the kernel did not restart: %s", exc)
             return False
@@ -409,51 +466,43 @@ class Runner:
 
     # -- cells ----------------------------------------------------------------------------
 
-    async def execute(self, nb: NotebookNode, deadline: float) -> None:
+    def execute(self, nb: dict[str, Any], deadline: float) -> None:
         budget = OutputBudget(self.options.max_cell_output, self.options.max_total_output)
+        outputs = CellOutputs(budget)
         cell_timeout = self.options.cell_timeout
-        client = GradingClient(nb, budget, cell_timeout, km=self.km, iopub_timeout=4)
-        client.kc = self.kc
-
-        def timeout_of(_cell) -> int:
-            return max(1, min(cell_timeout, math.ceil(deadline - time.monotonic())))
-
-        client.timeout_func = timeout_of
-        with contextlib.suppress(Exception):
-            info = await client.async_wait_for_reply(self.kc.kernel_info())
-            if info is not None and "language_info" in info["content"]:
-                nb.metadata["language_info"] = info["content"]["language_info"]
-
         not_run = ""  # once set, why the remaining code cells are not run
         executed = 0
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
+        for index, cell in enumerate(nb["cells"]):
+            if cell["cell_type"] != "code":
                 continue
-            cell.outputs = []
+            outputs.start(cell)
             if not not_run and deadline - time.monotonic() < 1:
                 not_run = (
                     f"the notebook's time limit ({self.options.time_limit} s) ran out before "
                     "this cell"
                 )
             if not_run:
-                cell.outputs.append(error_output("NotRun", not_run))
+                cell["outputs"].append(error_output("NotRun", not_run))
                 continue
             executed += 1
             graded = is_graded(cell)
-            if graded and not await self.guard_before(client, cell, index):
+            if graded and not self.guard_before(cell, index):
                 not_run = "the kernel could not be restarted"
-                cell.outputs.append(error_output("NotRun", not_run))
+                cell["outputs"].append(error_output("NotRun", not_run))
                 continue
-            failures: list[NotebookNode] = []
+            if not cell["source"].strip():
+                continue  # as nbclient: nothing to run, and no execution count
+            failures: list[Output] = []
+            timeout = max(1, min(cell_timeout, math.ceil(deadline - time.monotonic())))
             try:
-                await client.async_execute_cell(
-                    cell, index, execution_count=executed, store_history=not graded
-                )
+                reply = self.run_cell(cell["source"], outputs, timeout, store_history=not graded)
+                cell["execution_count"] = executed
+                outputs.add_reply_error(reply)
                 if graded:
-                    await self.ask_guard("after")
-            except DeadKernelError:
+                    self.ask_guard("after")
+            except KernelDied:
                 failures = [error_output("KernelRestarted", KERNEL_DIED)]
-            except CellTimeoutError:
+            except CellHung:
                 # Still a timeout (the grader flags it so), and the kernel is restarted.
                 failures = [
                     error_output(
@@ -466,67 +515,107 @@ class Runner:
             budget.finish_cell(cell, index)
             if not failures:
                 continue
-            cell.outputs.extend(failures)
+            cell["outputs"].extend(failures)
             if self.restarts >= self.options.max_restarts:
                 not_run = "the kernel had to be restarted too often"
-            elif not await self.restart_kernel():
+            elif not self.restart_kernel():
                 not_run = "the kernel could not be restarted"
-            else:
-                client.km, client.kc = self.km, self.kc
+
+    def run_cell(
+        self, source: str, outputs: CellOutputs, timeout: int, store_history: bool
+    ) -> dict[str, Any]:
+        """Run one cell and collect its outputs until the kernel is idle again; its reply.
+
+        As nbclient with nbgrader's settings: after ``timeout`` seconds without a reply the
+        kernel is interrupted and the reply is a ``CellTimeoutError``; outputs that do not end
+        within :data:`IOPUB_SECONDS` of the reply raise :class:`CellHung`; a kernel that dies
+        on the way raises :class:`KernelDied`."""
+        kernel = self.kernel
+        msg_id = kernel.execute(source, store_history=store_history, stop_on_error=False)
+        reply: dict[str, Any] | None = None
+        idle = False
+        until = time.monotonic() + timeout  # the reply's deadline, then the outputs'
+        while reply is None or not idle:
+            now = time.monotonic()
+            if now >= until:
+                if reply is not None:
+                    raise CellHung
+                if not kernel.alive():
+                    raise KernelDied
+                kernel.interrupt()
+                reply = {"content": {
+                    "status": "error",
+                    "ename": "CellTimeoutError",
+                    "evalue": f"the cell ran longer than its time limit ({timeout} s) and was "
+                    "stopped",
+                    "traceback": [
+                        "\x1b[0;31mCellTimeoutError\x1b[0m: No reply from kernel before timeout"
+                    ],
+                }}
+                until = now + IOPUB_SECONDS
+                continue
+            got = kernel.receive(min(until - now, ALIVE_SECONDS))
+            if got is None:
+                if not kernel.alive():
+                    raise KernelDied
+                continue
+            channel, msg = got
+            if msg["parent_header"].get("msg_id") != msg_id:
+                continue
+            if channel == "shell" and reply is None:
+                reply = msg
+                until = time.monotonic() + IOPUB_SECONDS
+            elif channel == "iopub":
+                idle = outputs.add(msg) or idle
+        return reply
 
     # -- the guard (pls_grading.guard) ------------------------------------------------------
 
-    async def ask_guard(self, phase: str) -> list[str] | None:
+    def ask_guard(self, phase: str) -> list[str] | None:
         """The parts of IPython's machinery the guard found changed (and put back), or None
         when it gave no usable answer. The answer comes in the reply to this request, under a
         name chosen now: nothing a cell prints can stand in for it."""
         name = f"guard_{secrets.token_hex(8)}"
-        msg_id = self.kc.execute(
-            "", silent=True, store_history=False, allow_stdin=False, stop_on_error=False,
+        kernel = self.kernel
+        msg_id = kernel.execute(
+            "", silent=True, store_history=False, stop_on_error=False,
             user_expressions={name: GUARD_EXPRESSION.format(phase=phase)},
         )
-        try:
-            reply = await asyncio.wait_for(self.shell_reply(msg_id), GUARD_SECONDS)
-        except (TimeoutError, DeadKernelError):
-            return None
-        return guard_answer(reply, name)
-
-    async def shell_reply(self, msg_id: str) -> dict[str, Any]:
-        while True:
-            try:
-                msg = await self.kc.get_shell_msg(timeout=1)
-            except queue.Empty:
-                if not await self.km.is_alive():
-                    raise DeadKernelError("the kernel died") from None
+        deadline = time.monotonic() + GUARD_SECONDS
+        while (left := deadline - time.monotonic()) > 0:
+            got = kernel.receive(min(left, ALIVE_SECONDS))
+            if got is None:
+                if not kernel.alive():
+                    return None
                 continue
-            if msg["parent_header"].get("msg_id") == msg_id:
-                return msg
+            channel, msg = got
+            if channel == "shell" and msg["parent_header"].get("msg_id") == msg_id:
+                return guard_answer(msg, name)
+        return None
 
-    async def guard_before(self, client: GradingClient, cell: NotebookNode, index: int) -> bool:
+    def guard_before(self, cell: Cell, index: int) -> bool:
         """Ask the guard before a graded cell and record what it found. No answer: the
         learner's code may hold the kernel, so the cell runs in a fresh one. False when that
         kernel did not start."""
-        found = await self.ask_guard("before")
+        found = self.ask_guard("before")
         if found == []:
             return True
+        nbgrader = cell["metadata"].get("nbgrader")
         self.tampering.append({
             "cell": index,
-            "grade_id": (cell.metadata.get("nbgrader") or {}).get("grade_id"),
+            "grade_id": nbgrader.get("grade_id") if isinstance(nbgrader, dict) else None,
             "found": found if found is not None else [GUARD_SILENT],
         })
         if found is not None:
             return True
-        if not await self.restart_kernel():
-            return False
-        client.km, client.kc = self.km, self.kc
-        return True
+        return self.restart_kernel()
 
 
-def is_graded(cell: NotebookNode) -> bool:
+def is_graded(cell: Cell) -> bool:
     """A cell nbgrader gives points for (tests, and answers graded by hand): the grader put
     the release's nbgrader metadata back before the notebook came here."""
-    meta = cell.metadata.get("nbgrader")
-    return cell.cell_type == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
+    meta = cell["metadata"].get("nbgrader")
+    return cell["cell_type"] == "code" and isinstance(meta, dict) and bool(meta.get("grade"))
 
 
 def guard_answer(reply: dict[str, Any] | None, name: str) -> list[str] | None:
@@ -544,30 +633,15 @@ def guard_answer(reply: dict[str, Any] | None, name: str) -> list[str] | None:
     return [part[:100] for part in found[:20]]
 
 
-class FixedKernelSpecs(KernelSpecManager):
-    """The kernel spec found when the runner started, for every kernel it starts: the
-    learner's code can write a ``kernel.json`` into the home folder's Jupyter data folder,
-    which a restart would otherwise find first."""
-
-    def __init__(self, kernel_name: str, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.fixed_name = kernel_name
-        self.fixed_spec = without_debugger(super().get_kernel_spec(kernel_name))
-
-    def get_kernel_spec(self, kernel_name: str, *args: Any, **kwargs: Any) -> KernelSpec:
-        if kernel_name != self.fixed_name:
-            raise NoSuchKernel(kernel_name)
-        return self.fixed_spec
-
-
 def without_debugger(spec: KernelSpec) -> KernelSpec:
     """ipykernel's own spec (``python -m ipykernel_launcher ...``) started through
     :mod:`pls_grading.kernel` instead, which leaves debugpy out; any other spec as it is."""
-    argv = list(spec.argv)
-    if argv[1:3] == ["-m", "ipykernel_launcher"]:
-        argv[2] = "pls_grading.kernel"
-        spec.argv = argv
-    return spec
+    if spec.argv[1:3] != ["-m", "ipykernel_launcher"]:
+        return spec
+    return KernelSpec(
+        name=spec.name, argv=[spec.argv[0], "-m", "pls_grading.kernel", *spec.argv[3:]],
+        env=spec.env, interrupt_mode=spec.interrupt_mode, resource_dir=spec.resource_dir,
+    )
 
 
 # -- input and output ----------------------------------------------------------------------------
@@ -580,23 +654,46 @@ def read_input(limit: int) -> bytes:
     return data
 
 
-def parse_request(raw: bytes) -> tuple[NotebookNode, dict[str, bytes], bytes]:
+def joined(text: Any, what: str) -> str:
+    """Text as .ipynb files may store it, a string or a list of lines, as one string."""
+    if isinstance(text, list) and all(isinstance(line, str) for line in text):
+        return "".join(text)
+    if not isinstance(text, str):
+        raise BadRequest(f"{what} is not text")
+    return text
+
+
+def parse_notebook(value: Any) -> dict[str, Any]:
+    """The notebook of a request, checked for what this runner reads: nbformat 4, cells with a
+    type and metadata, code cells with their source as one string."""
+    if not isinstance(value, dict):
+        raise BadRequest("no 'notebook' object")
+    cells = value.get("cells")
+    if value.get("nbformat") != 4 or not isinstance(cells, list):
+        raise BadRequest("not an nbformat 4 notebook")
+    if not isinstance(value.setdefault("metadata", {}), dict):
+        raise BadRequest("not a notebook: its metadata is not an object")
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("cell_type"), str):
+            raise BadRequest(f"not a notebook: cell {index} has no type")
+        if not isinstance(cell.setdefault("metadata", {}), dict):
+            raise BadRequest(f"not a notebook: cell {index}'s metadata is not an object")
+        if "source" in cell or cell["cell_type"] == "code":
+            cell["source"] = joined(cell.get("source", ""), f"cell {index}'s source")
+    return value
+
+
+def parse_request(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes], bytes]:
     """The notebook, the extra files and the signing key of a request."""
     if not raw.strip():
         raise BadRequest("empty")
     try:
         request = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise BadRequest(f"not JSON: {exc}") from exc
-    if not isinstance(request, dict) or not isinstance(request.get("notebook"), dict):
+    if not isinstance(request, dict):
         raise BadRequest("no 'notebook' object")
-    try:
-        nb = nbformat.from_dict(request["notebook"])
-        if nb.get("nbformat") != 4 or not isinstance(nb.get("cells"), list):
-            raise BadRequest("not an nbformat 4 notebook")
-        rejoin_lines(nb)  # text as .ipynb files may store it: lists of lines
-    except (AttributeError, KeyError, TypeError) as exc:
-        raise BadRequest(f"not a notebook: {exc}") from exc
+    nb = parse_notebook(request.get("notebook"))
     files: dict[str, bytes] = {}
     raw_files = request.get("files") or {}
     if not isinstance(raw_files, dict) or len(raw_files) > MAX_FILES:
@@ -623,7 +720,7 @@ def write_files(workdir: Path, files: dict[str, bytes]) -> None:
         target.write_bytes(content)
 
 
-def write_result(fd: int, nb: NotebookNode, key: bytes) -> None:
+def write_result(fd: int, nb: dict[str, Any], key: bytes) -> None:
     line = json.dumps(nb, separators=(",", ":")).encode()
     with os.fdopen(fd, "wb") as out:
         out.write(line + b"\n")
@@ -701,7 +798,7 @@ def main(argv: list[str] | None = None) -> int:
     result_fd = claim_stdout()
     make_undumpable()
     prepare_environment(Path(options.workdir))
-    return asyncio.run(Runner(options, result_fd).run())
+    return Runner(options, result_fd).run()
 
 
 if __name__ == "__main__":
