@@ -104,14 +104,17 @@ from traitlets.config import Config
 from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
 from grading.manual_grades import same_submission
 from grading.process_caches import (
+    COURSE_FILES,
     FeedbackHTMLExporter,
     check_cell_schemas_once,
+    check_gradebook_tables_at_once,
     share_gradebook_engines,
 )
 from grading.sandbox import Sandbox
 
 log = logging.getLogger(__name__)
 share_gradebook_engines()  # nbgrader's Gradebooks in this process: one engine per database
+check_gradebook_tables_at_once()  # and one query for their tables when they are opened
 check_cell_schemas_once()  # nbgrader's cell metadata schema: checked once, not per cell
 
 GRADED = "graded"
@@ -222,7 +225,7 @@ class Course:
         return json.loads(path.read_text(encoding="utf-8"))
 
     def image(self) -> str:
-        return load_course(self.course_folder).image
+        return COURSE_FILES.load(self.course_folder).image  # course.yml parsed once a version
 
     @contextlib.contextmanager
     def learner_lock(self, learner: str) -> Iterator[None]:

@@ -1,22 +1,37 @@
-"""A grader process keeps nbgrader's gradebook engines and the feedback templates between
-submissions (grading.process_caches): the same results, without rebuilding them each time."""
+"""A grader process keeps nbgrader's gradebook engines, the feedback templates and fragments,
+the course file and the cell schema between submissions (grading.process_caches): the same
+results, without rebuilding them each time."""
 
 from __future__ import annotations
 
 import copy
+import os
 import re
+import shutil
 
 import jinja2
 import jsonschema
+import mistune
 import nbformat
 import nbgrader.nbgraderformat.common
+import pygments
 import pytest
+import sqlalchemy
 from nbconvert.exporters import HTMLExporter
 from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator
 
-import grading.nbgrader_course  # noqa: F401  (shares the engines, as every grader process does)
-from grading.process_caches import TEMPLATE_BYTECODE, CheckedSchemas, FeedbackHTMLExporter
+import grading.nbgrader_course  # shares the engines and the rest, as every grader process does
+from courses.course_file import CourseFileError
+from grading.process_caches import (
+    FEEDBACK_FRAGMENTS,
+    TEMPLATE_BYTECODE,
+    CheckedSchemas,
+    CourseFiles,
+    FeedbackHTMLExporter,
+)
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
 def test_gradebooks_of_one_database_share_an_engine_that_outlives_close(tmp_path):
@@ -29,6 +44,44 @@ def test_gradebooks_of_one_database_share_an_engine_that_outlives_close(tmp_path
         assert second.find_student("ada").first_name == "Ada"
     with Gradebook(f"sqlite:///{tmp_path / 'other.db'}", "python-101") as other:
         assert other.engine is not engine
+
+
+def test_opening_a_gradebook_checks_its_tables_in_one_query_and_creates_missing_ones(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, "python-101") as first:  # a new database: every table is created
+        first.update_or_create_student("ada", first_name="Ada")
+        engine = first.engine
+    statements: list[str] = []
+    sqlalchemy.event.listen(
+        engine, "before_cursor_execute", lambda *args: statements.append(args[2])
+    )
+    with Gradebook(url, "python-101") as gb:
+        assert gb.find_student("ada").first_name == "Ada"
+    assert not [s for s in statements if "PRAGMA" in s and "table_info" in s]  # none per table
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE comment")
+    with Gradebook(url, "python-101") as gb:  # a missing table is created again, as before
+        assert "comment" in sqlalchemy.inspect(gb.engine).get_table_names()
+
+
+def test_the_course_file_is_parsed_once_per_version(tmp_path, monkeypatch):
+    folder = tmp_path / "python-101"
+    shutil.copytree(os.path.join(REPO, "courses", "python-101"), folder)
+    courses = CourseFiles()
+    parsed: list[str] = []
+    load = grading.process_caches.load_course
+    monkeypatch.setattr(grading.process_caches, "load_course",
+                        lambda f: parsed.append(str(f)) or load(f))
+    first = courses.load(folder)
+    assert courses.load(folder) is first and len(parsed) == 1
+    course_file = folder / "course.yml"
+    text = course_file.read_text()
+    course_file.write_text(text.replace(f"image: {first.image}", "image: other:latest", 1)
+                           if first.image else text + "image: other:latest\n")
+    assert courses.load(folder).image == "other:latest" and len(parsed) == 2
+    course_file.unlink()
+    with pytest.raises(CourseFileError):
+        courses.load(folder)
 
 
 def notebook() -> nbformat.NotebookNode:
@@ -56,6 +109,55 @@ def test_feedback_exporters_compile_the_templates_once_and_render_the_same_page(
     plain, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
     assert second == first
     assert normalized(second) == normalized(plain)
+
+
+def learner_notebook(answer: str) -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["language_info"] = {"name": "python", "pygments_lexer": "ipython3"}
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# Problem 1\n\nWrite `f`, with **care**: $x^2$."),
+        nbformat.v4.new_code_cell(answer),
+        nbformat.v4.new_code_cell("assert f(2) == 4", metadata={"magics_language": "python"}),
+        nbformat.v4.new_markdown_cell("An image: ![plot](attachment:plot.png)",
+                                      attachments={"plot.png": {"image/png": "iVBORw0KGgo="}}),
+    ]
+    return nb
+
+
+def test_feedback_pages_reuse_the_shared_cells_html_and_are_the_same(monkeypatch):
+    FEEDBACK_FRAGMENTS.clear()
+    highlighted: list[str] = []
+    rendered: list[str] = []
+    highlight, render = pygments.highlight, mistune.Markdown.__call__
+    monkeypatch.setattr(pygments, "highlight",
+                        lambda code, *a: highlighted.append(code) or highlight(code, *a))
+    monkeypatch.setattr(mistune.Markdown, "__call__",
+                        lambda self, text: rendered.append(text) or render(self, text))
+    pages = []
+    for answer in ("def f(x):\n    return x * x", "def f(x):\n    return x ** 2"):
+        highlighted.clear()
+        rendered.clear()
+        nb = learner_notebook(answer)
+        ours, _ = FeedbackHTMLExporter().from_notebook_node(copy.deepcopy(nb))
+        pages.append((highlighted[:], rendered[:]))
+        stock, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
+        assert normalized(ours) == normalized(stock)
+    (first_code, first_markdown), (second_code, second_markdown) = pages
+    assert first_code == ["def f(x):\n    return x * x", "assert f(2) == 4"]
+    assert second_code == ["def f(x):\n    return x ** 2"]  # only the learner's own cell
+    assert len(first_markdown) == 2 and second_markdown == []
+
+
+def test_feedback_fragments_are_kept_apart_by_what_they_are_made_from():
+    FEEDBACK_FRAGMENTS.clear()
+    nb = learner_notebook("x = 1")
+    python, _ = FeedbackHTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    nb.metadata["language_info"] = {"name": "text", "pygments_lexer": "text"}
+    nb.cells[3].attachments = {"plot.png": {"image/png": "AAAA"}}
+    text, _ = FeedbackHTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    stock, _ = HTMLExporter().from_notebook_node(copy.deepcopy(nb))
+    assert normalized(text) == normalized(stock) != normalized(python)
+    assert "AAAA" in text
 
 
 def normalized(page: str) -> str:
