@@ -77,6 +77,7 @@ import base64
 import binascii
 import contextlib
 import ctypes
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -638,10 +639,8 @@ def without_debugger(spec: KernelSpec) -> KernelSpec:
     :mod:`pls_grading.kernel` instead, which leaves debugpy out; any other spec as it is."""
     if spec.argv[1:3] != ["-m", "ipykernel_launcher"]:
         return spec
-    return KernelSpec(
-        name=spec.name, argv=[spec.argv[0], "-m", "pls_grading.kernel", *spec.argv[3:]],
-        env=spec.env, interrupt_mode=spec.interrupt_mode, resource_dir=spec.resource_dir,
-    )
+    return dataclasses.replace(spec, argv=[spec.argv[0], "-m", "pls_grading.kernel",
+                                           *spec.argv[3:]])
 
 
 # -- input and output ----------------------------------------------------------------------------
