@@ -228,7 +228,6 @@ class OutputBudget:
         self.cell_used = 0
         self.dropped = 0
         self.dropped_stderr = False
-        self.truncated_cells: list[int] = []
 
     def room(self) -> int:
         return max(0, min(self.per_cell - self.cell_used, self.total - self.total_used))
@@ -273,7 +272,7 @@ class OutputBudget:
             lines = [*lines[:half], "[... traceback shortened ...]", *lines[-half:]]
         content["traceback"] = lines
 
-    def finish_cell(self, cell: Cell, index: int) -> None:
+    def finish_cell(self, cell: Cell) -> None:
         if self.dropped:
             notice = (
                 f"[{self.dropped} characters of output were dropped by the grader: a cell may "
@@ -282,7 +281,6 @@ class OutputBudget:
             cell["outputs"].append(stream_output("stdout", notice))
             if self.dropped_stderr:
                 cell["outputs"].append(stream_output("stderr", notice))
-            self.truncated_cells.append(index)
         self.cell_used = 0
         self.dropped = 0
         self.dropped_stderr = False
@@ -513,7 +511,7 @@ class Runner:
                     ),
                     error_output("KernelRestarted", KERNEL_HUNG),
                 ]
-            budget.finish_cell(cell, index)
+            budget.finish_cell(cell)
             if not failures:
                 continue
             cell["outputs"].extend(failures)

@@ -5,9 +5,7 @@ results, without rebuilding them each time."""
 from __future__ import annotations
 
 import copy
-import os
 import re
-import shutil
 
 import jinja2
 import jsonschema
@@ -30,8 +28,6 @@ from grading.process_caches import (
     CourseFiles,
     FeedbackHTMLExporter,
 )
-
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(__file__))))
 
 
 def test_gradebooks_of_one_database_share_an_engine_that_outlives_close(tmp_path):
@@ -64,24 +60,19 @@ def test_opening_a_gradebook_checks_its_tables_in_one_query_and_creates_missing_
         assert "comment" in sqlalchemy.inspect(gb.engine).get_table_names()
 
 
-def test_the_course_file_is_parsed_once_per_version(tmp_path, monkeypatch):
-    folder = tmp_path / "python-101"
-    shutil.copytree(os.path.join(REPO, "courses", "python-101"), folder)
+def test_the_course_file_is_parsed_once_per_version(course_copy, edit_course_yml, monkeypatch):
     courses = CourseFiles()
     parsed: list[str] = []
     load = grading.process_caches.load_course
     monkeypatch.setattr(grading.process_caches, "load_course",
                         lambda f: parsed.append(str(f)) or load(f))
-    first = courses.load(folder)
-    assert courses.load(folder) is first and len(parsed) == 1
-    course_file = folder / "course.yml"
-    text = course_file.read_text()
-    course_file.write_text(text.replace(f"image: {first.image}", "image: other:latest", 1)
-                           if first.image else text + "image: other:latest\n")
-    assert courses.load(folder).image == "other:latest" and len(parsed) == 2
-    course_file.unlink()
+    first = courses.load(course_copy)
+    assert courses.load(course_copy) is first and len(parsed) == 1
+    edit_course_yml(course_copy, lambda data: data.update(image="other:latest"))
+    assert courses.load(course_copy).image == "other:latest" and len(parsed) == 2
+    (course_copy / "course.yml").unlink()
     with pytest.raises(CourseFileError):
-        courses.load(folder)
+        courses.load(course_copy)
 
 
 def notebook() -> nbformat.NotebookNode:
@@ -163,7 +154,6 @@ def test_feedback_fragments_are_kept_apart_by_what_they_are_made_from():
 def normalized(page: str) -> str:
     """The page without the ids nbconvert makes fresh for each rendering."""
     return re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "", page)
-
 
 
 def graded_cell(**nbgrader) -> nbformat.NotebookNode:
