@@ -15,7 +15,7 @@ install:
 
 up: install
 	@.ci/provision proxy
-	@$(PY) -m hub.up
+	@$(PY) -m launcher
 
 images:
 	@.ci/provision images

@@ -36,21 +36,25 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from courses.naming import (
+    ASSIGNMENT_NAME_PATTERN,
+    ASSIGNMENT_NAME_RULE,
+    COURSE_SLUG_PATTERN,
+    COURSE_SLUG_RULE,
+)
+
 COURSE_FILE_NAME = "course.yml"
 DEFAULT_PROFILE = "learner"
-SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Paths under courses/<slug>/ that the LMS serves itself, before Wagtail's page tree
 # (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py): a lesson or an assignment page
 # of that slug could never be reached.
 RESERVED_PAGE_SLUGS = ("gradebook", "learners", "tutor")
-ASSIGNMENT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
 TUTOR_POLICIES = ("off", "hints-only", "full")
@@ -200,7 +204,7 @@ class _Reader:
             raise self.fail(where, "must be a mapping")
         name = self.text(data, "name", where)
         if not ASSIGNMENT_NAME_PATTERN.match(name):
-            raise self.fail(f"{where}.name", f"{name!r} must be letters, digits, '-' or '_'")
+            raise self.fail(f"{where}.name", f"{name!r} must be {ASSIGNMENT_NAME_RULE}")
         self.not_reserved(name.lower(), f"{where}.name")
         source = self.root / "source" / name
         notebooks = sorted(p for p in source.glob("*.ipynb")) if source.is_dir() else []
@@ -271,8 +275,8 @@ class _Reader:
 
     def slug(self, data: dict, key: str, where: str = "") -> str:
         value = self.text(data, key, where)
-        if not SLUG_PATTERN.match(value):
-            problem = f"{value!r} must be lower-case letters, digits and dashes"
+        if not COURSE_SLUG_PATTERN.match(value):
+            problem = f"{value!r} must be {COURSE_SLUG_RULE}"
             raise self.fail(self.qualified(where, key), problem)
         return value
 

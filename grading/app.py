@@ -35,6 +35,7 @@ from tornado.httpserver import HTTPServer
 from tornado.ioloop import IOLoop, PeriodicCallback
 from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
 
+from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
 from grading.auth import Caller, hub_auth
@@ -46,8 +47,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-COURSE = r"(?P<course>[a-z0-9]+(?:-[a-z0-9]+)*)"
-ASSIGNMENT = r"(?P<assignment>[A-Za-z0-9][A-Za-z0-9_-]*)"
+COURSE = rf"(?P<course>{COURSE_SLUG_REGEX})"
+ASSIGNMENT = rf"(?P<assignment>{ASSIGNMENT_NAME_REGEX})"
 SUBMISSION = r"(?P<submission_id>[0-9a-f]{32})"
 SPOOL_BYTES = 1024 * 1024  # uploads up to this size stay in memory
 UNREAD_BODY_BYTES = 1024**3  # bodies up to this size are read (and dropped) to answer 413

@@ -21,8 +21,8 @@ from typing import Any
 
 from jupyterhub.services.auth import HubOAuth
 
-LEARNER_GROUP_PREFIX = "nbgrader-"
-INSTRUCTOR_GROUP_PREFIX = "formgrade-"
+from courses.naming import course_roles, instructor_group, learner_group
+
 HUB_CACHE_SECONDS = 60  # how long a token's answer from the hub (groups included) is reused
 
 
@@ -52,28 +52,21 @@ class Caller:
         )
 
     def learns(self, course: str) -> bool:
-        return self.kind == "user" and f"{LEARNER_GROUP_PREFIX}{course}" in self.groups
+        return self.kind == "user" and learner_group(course) in self.groups
 
     def teaches(self, course: str) -> bool:
         if self.trusted:
             return True
         if self.kind != "user":
             return False
-        return self.admin or f"{INSTRUCTOR_GROUP_PREFIX}{course}" in self.groups
+        return self.admin or instructor_group(course) in self.groups
 
     def courses(self) -> dict[str, str]:
         """The courses the caller's groups name: slug -> ``learner`` or ``instructor`` (an
         instructor who is also in the learners' group is an instructor)."""
-        roles: dict[str, str] = {}
         if self.kind != "user":
-            return roles
-        for group in sorted(self.groups):
-            if group.startswith(LEARNER_GROUP_PREFIX):
-                roles.setdefault(group.removeprefix(LEARNER_GROUP_PREFIX), "learner")
-        for group in self.groups:
-            if group.startswith(INSTRUCTOR_GROUP_PREFIX):
-                roles[group.removeprefix(INSTRUCTOR_GROUP_PREFIX)] = "instructor"
-        return dict(sorted(roles.items()))
+            return {}
+        return dict(sorted(course_roles(self.groups).items()))
 
     def belongs_to(self, course: str) -> bool:
         return self.learns(course) or self.teaches(course)

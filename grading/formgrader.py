@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +55,9 @@ from tornado import web
 from traitlets import List, Unicode
 from traitlets.config import Config
 
+from courses.naming import is_course_slug
 from grading.settings import Settings
 
-COURSE_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SERVICE_PREFIX = "formgrader-"
 # nbgrader's step folders: what the contents API shows (read-only); the course directory's
 # other files (grading.nbgrader_course) are hidden.
@@ -303,7 +302,7 @@ def formgrader_config(settings: Settings, course: str) -> Config:
 def serve(settings: Settings, course: str) -> None:
     """Run the formgrader of ``course`` until SIGTERM, with the JupyterHub service environment
     the hub gives it (``JUPYTERHUB_SERVICE_URL``, ``JUPYTERHUB_API_TOKEN``, ...)."""
-    if not COURSE_PATTERN.match(course):
+    if not is_course_slug(course):
         raise SystemExit(f"{course!r} is not a course slug")
     if not (settings.studio_course_dir(course) / "course.yml").is_file():
         raise SystemExit(f"no course {course!r} in {settings.courses_dir}")

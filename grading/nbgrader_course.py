@@ -101,7 +101,8 @@ from nbgrader.preprocessors import (
 from traitlets import Dict, Float, Instance, Integer, Unicode
 from traitlets.config import Config
 
-from courses.course_file import ASSIGNMENT_NAME_PATTERN, LatePolicy, load_course
+from courses.course_file import LatePolicy, load_course
+from courses.naming import ASSIGNMENT_NAME_PATTERN, USERNAME_PATTERN
 from grading.manual_grades import same_submission
 from grading.process_caches import (
     COURSE_FILES,
@@ -119,7 +120,6 @@ check_cell_schemas_once()  # nbgrader's cell metadata schema: checked once, not 
 
 GRADED = "graded"
 INVALID = "invalid"
-LEARNER_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # hub usernames (lms.accounts)
 MIB = 1024 * 1024
 DAY_SECONDS = 86400
 CENT = Decimal("0.01")
@@ -773,7 +773,7 @@ def autograde(
     image, a database error): grading it again later may work."""
     started = time.monotonic()
     check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
-    check_name("learner", learner, LEARNER_PATTERN)
+    check_name("learner", learner, USERNAME_PATTERN)
     course = open_course(course_dir)
     manifest = course.manifest(assignment)
     submission_dir = Path(submission_dir)
@@ -1239,7 +1239,7 @@ def manual_grades(
     entry is another submission's (the learner's next one was autograded since). Runs no
     code: the autograded notebooks stay as they are."""
     check_name("assignment", assignment, ASSIGNMENT_NAME_PATTERN)
-    check_name("learner", learner, LEARNER_PATTERN)
+    check_name("learner", learner, USERNAME_PATTERN)
     course = open_course(course_dir)
     manifest = course.manifest(assignment)
     policy = late_policy or LatePolicy()

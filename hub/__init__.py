@@ -12,7 +12,7 @@ One concern per module, every knob a documented traitlet:
 - :mod:`hub.ports`         collision-free ports for the local fallback spawner
 - :mod:`hub.spawners`      the hardened Docker spawner and the local development fallback
 - :mod:`hub.services`      hub-managed services (the idle culler, the grader, the tutor)
-- :mod:`hub.tutor`         the AI tutor service itself (``python -m hub.tutor serve``)
+- :mod:`tutor`         the AI tutor service itself (``python -m tutor serve``)
 - :mod:`hub.config`        ``configure(c)``: assembles all of the above for ``jupyterhub_config.py``
 
 ``hub`` never imports ``lms``, ``grading`` or ``extensions``; the only outside code it uses is

@@ -21,11 +21,12 @@ from oauthenticator.generic import GenericOAuthenticator
 from tornado.httpclient import HTTPClientError
 from traitlets import Unicode, default
 
-from hub.courses import STAFF_GROUP, is_enrolled
+from courses.naming import STAFF_GROUP, USERNAME_REGEX
+from hub.courses import is_enrolled
 from hub.errors import LmsUnreachable, NotEnrolled
 
-# Usernames the LMS hands out (lms/accounts/usernames.py): safe for container and volume names.
-USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,31}$"
+# Usernames the LMS hands out (courses.naming): safe for container and volume names.
+USERNAME_PATTERN = rf"^{USERNAME_REGEX}$"
 
 
 def _base(url: str) -> str:

@@ -48,6 +48,7 @@ from hub.settings import (
     var_dir,
 )
 from hub.spawners import StudioDockerSpawner, StudioLocalSpawner, StudioSwarmSpawner
+from servicekit.docker_engine import docker_engine_answers
 
 log = logging.getLogger("hub.config")
 
@@ -60,21 +61,6 @@ TUTOR_MODES = GRADER_MODES
 TUTOR_PORT = 10102
 CLUSTER_SPAWNERS = ("swarm", "kubernetes")  # learners' servers on other machines
 ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with containers (see configure)
-
-
-def docker_engine_answers(timeout: float = 3.0) -> bool:
-    """True when a Docker engine answers a ping (DOCKER_HOST or the local socket)."""
-    try:
-        import docker
-
-        client = docker.from_env(timeout=timeout)
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except Exception as exc:
-        log.info("No Docker engine answers (%s)", exc.__class__.__name__)
-        return False
 
 
 def choose_spawner(environ: Mapping[str, str], probe=docker_engine_answers) -> str:

@@ -12,34 +12,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from courses.course_file import COURSE_FILE_NAME, CourseFileError, CourseSpec, load_course
-
-LEARNER_GROUP_PREFIX = "nbgrader-"
-INSTRUCTOR_GROUP_PREFIX = "formgrade-"
-STAFF_GROUP = "staff"
+from courses.naming import STAFF_GROUP, instructor_courses, learner_courses
 
 log = logging.getLogger(__name__)
-
-
-def learner_group(slug: str) -> str:
-    return f"{LEARNER_GROUP_PREFIX}{slug}"
-
-
-def instructor_group(slug: str) -> str:
-    return f"{INSTRUCTOR_GROUP_PREFIX}{slug}"
-
-
-def learner_courses(groups: Iterable[str]) -> list[str]:
-    """Course slugs a user learns in, from their hub groups, sorted."""
-    return sorted(
-        g[len(LEARNER_GROUP_PREFIX) :] for g in groups if g.startswith(LEARNER_GROUP_PREFIX)
-    )
-
-
-def instructor_courses(groups: Iterable[str]) -> list[str]:
-    """Course slugs a user teaches, from their hub groups, sorted."""
-    return sorted(
-        g[len(INSTRUCTOR_GROUP_PREFIX) :] for g in groups if g.startswith(INSTRUCTOR_GROUP_PREFIX)
-    )
 
 
 def is_enrolled(groups: Iterable[str]) -> bool:

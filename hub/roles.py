@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from hub.courses import instructor_group, learner_group
+from courses.naming import instructor_group, learner_group
 
 
 def instructor_scopes(slug: str) -> list[str]:

@@ -7,7 +7,7 @@ own token.
   and instructors of every course may call it (``access:services!service=grader``), and their
   servers' API tokens carry that scope, so nbgrader's exchange in JupyterLab reaches it with the
   learner's own token.
-- ``tutor`` (``hub/tutor/``, ``/services/tutor/``, docs/tutor.md): started by the hub
+- ``tutor`` (``tutor/``, ``/services/tutor/``, docs/tutor.md): started by the hub
   (``HUB_TUTOR=managed``, ``make up``) or running elsewhere (``external``). Learners and
   instructors of every course may call it, with their servers' tokens too (the JupyterLab
   extension's handler sends the learner's own token); it alone holds the model's key.
@@ -27,7 +27,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 
-from hub.courses import instructor_group, learner_group
+from courses.naming import instructor_group, learner_group
 
 IDLE_CULLER = "idle-culler"
 GRADER = "grader"
@@ -135,11 +135,11 @@ def formgrader_role(slug: str) -> dict:
 def tutor_service(url: str, environment: Mapping[str, str] | None = None,
                   api_token: str = "") -> dict:
     """The tutor at ``url`` (as the proxy reaches it). With ``environment`` the hub starts it
-    (``python -m hub.tutor serve``) and stops it with the hub; without, it runs elsewhere with
+    (``python -m tutor serve``) and stops it with the hub; without, it runs elsewhere with
     ``api_token`` as its hub token (as for :func:`grader_service`)."""
     service: dict = {"name": TUTOR, "url": url, "oauth_no_confirm": True, "display": False}
     if environment is not None:
-        service["command"] = [sys.executable, "-m", "hub.tutor", "serve"]
+        service["command"] = [sys.executable, "-m", "tutor", "serve"]
         service["environment"] = dict(environment)
     elif api_token:
         service["api_token"] = api_token

@@ -8,9 +8,12 @@ module touches the network; reading a value never has side effects except
 from __future__ import annotations
 
 import os
-import secrets
 from collections.abc import Mapping
 from pathlib import Path
+
+from servicekit.secrets import env_secret, generated_secret
+
+__all__ = ["env_secret", "generated_secret"]  # used by hub.config and the launcher
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,18 +60,6 @@ def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None)
     raise SettingError(name, raw, "must be 1/0, true/false, yes/no or on/off")
 
 
-def env_secret(name: str, environ: Mapping[str, str] | None = None) -> str:
-    """A secret from ``NAME`` or from the file named by ``NAME_FILE`` (Docker secrets); '' if
-    neither is set."""
-    value = env_str(name, "", environ)
-    if value:
-        return value
-    path = env_str(f"{name}_FILE", "", environ)
-    if path:
-        return Path(path).read_text(encoding="utf-8").strip()
-    return ""
-
-
 def var_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``STUDIO_VAR_DIR``: where the hub database, generated secrets and user folders live."""
     return Path(env_str("STUDIO_VAR_DIR", str(REPO_ROOT / "var"), environ)).resolve()
@@ -77,18 +68,3 @@ def var_dir(environ: Mapping[str, str] | None = None) -> Path:
 def courses_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``STUDIO_COURSES_DIR``: the course folders (``<slug>/course.yml``)."""
     return Path(env_str("STUDIO_COURSES_DIR", str(REPO_ROOT / "courses"), environ)).resolve()
-
-
-def generated_secret(path: Path, nbytes: int = 32) -> str:
-    """The hex secret stored in ``path``, created (mode 0600) on first use."""
-    if path.is_file():
-        return path.read_text(encoding="utf-8").strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_hex(nbytes)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process won the race: use its secret
-        return path.read_text(encoding="utf-8").strip()
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(value + "\n")
-    return value

@@ -106,17 +106,18 @@ def notebook_requirements() -> list[str]:
 
 def studio_requirements() -> list[str]:
     """What the studio's own services import: the project's dependencies and its ``lms``,
-    ``hub`` and ``grading`` extras (one virtualenv for the four service images), plus pip, which
-    the build stage uses and then removes."""
+    ``hub``, ``grading`` and ``tutor`` extras (one virtualenv for the four service images), plus
+    pip, which the build stage uses and then removes."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
-    return [*project["dependencies"], *extras["lms"], *extras["hub"], *extras["grading"], "pip"]
+    return [*project["dependencies"], *extras["lms"], *extras["hub"], *extras["grading"],
+            *extras["tutor"], "pip"]
 
 
 # The repo's code the service images run from /srv/studio (PYTHONPATH): the three parts and
 # the shared course.yml reader (not the course content: that is mounted at run time).
-STUDIO_SOURCES = ("lms", "hub", "grading", "courses/__init__.py", "courses/course_file.py",
-                  "jupyterhub_config.py")
+STUDIO_SOURCES = ("lms", "hub", "grading", "tutor", "servicekit", "courses/__init__.py",
+                  "courses/course_file.py", "courses/naming.py", "jupyterhub_config.py")
 
 
 def service(name: str) -> Target:

@@ -18,7 +18,8 @@ from traitlets import Dict, Float, Instance, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from courses.course_file import CourseSpec
-from hub.courses import STAFF_GROUP, CourseCatalog, instructor_courses, learner_courses
+from courses.naming import STAFF_GROUP, instructor_courses, learner_courses
+from hub.courses import CourseCatalog
 from hub.materials import Material, course_materials
 from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
 from hub.settings import courses_dir

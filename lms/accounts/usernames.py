@@ -8,16 +8,10 @@ normalised; anything else is rejected with a message that says what is allowed.
 
 from __future__ import annotations
 
-import re
-
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
-USERNAME_RULE = (
-    "Usernames are 1 to 32 characters: lower-case letters, digits, '-' and '_', starting with a "
-    "letter or digit (they name your notebook server)."
-)
+from courses.naming import USERNAME_PATTERN, USERNAME_RULE
 
 
 def normalize_username(raw: str) -> str:

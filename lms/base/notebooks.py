@@ -27,12 +27,12 @@ from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
+from courses.naming import is_course_slug
+
 logger = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "This notebook is not available."
 NOT_RENDERABLE = "This notebook could not be displayed: the file is not a valid Jupyter notebook."
-
-_SLUG = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 # Markup a notebook may show: prose, lists, tables, code and images (inline data only).
 _ALLOWED_TAGS = frozenset(
@@ -77,7 +77,7 @@ def _allowed_attribute(tag: str, name: str, value: str) -> bool:
 def course_file(course_slug: str, path: str) -> Path | None:
     """The file ``path`` inside the course folder of ``course_slug``, or None if ``path`` is
     absolute, climbs out with ``..``, or resolves (through links) outside the course folder."""
-    if not course_slug or not _SLUG.match(course_slug) or not path:
+    if not is_course_slug(course_slug) or not path:
         return None
     relative = PurePosixPath(path.replace("\\", "/"))
     if relative.is_absolute() or any(part in {"..", ""} for part in relative.parts):

@@ -17,6 +17,7 @@ from wagtail.fields import StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from courses import naming
 from lms.base.blocks import ContentStreamBlock
 
 
@@ -83,12 +84,12 @@ class CoursePage(Page):
     @property
     def learner_group(self) -> str:
         """nbgrader's JupyterHub convention for the course's learners."""
-        return f"nbgrader-{self.slug}"
+        return naming.learner_group(self.slug)
 
     @property
     def instructor_group(self) -> str:
         """nbgrader's JupyterHub convention for the course's graders."""
-        return f"formgrade-{self.slug}"
+        return naming.instructor_group(self.slug)
 
     def get_context(self, request, *args, **kwargs):
         from .selectors import course_page_context

@@ -19,6 +19,7 @@ from django.utils import timezone
 from wagtail.models import Page
 from wagtail.query import PageQuerySet
 
+from courses import naming
 from lms.accounts.models import User
 from lms.gradebook.models import Grade
 
@@ -65,14 +66,14 @@ def taught_course_ids(user: User) -> QuerySet:
 def hub_groups(user: User) -> list[str]:
     """The ``groups`` claim: ``staff`` for admins, and nbgrader's JupyterHub convention per
     enrollment: ``nbgrader-<slug>`` for learners, ``formgrade-<slug>`` for instructors."""
-    groups = ["staff"] if user.is_studio_staff else []
+    groups = [naming.STAFF_GROUP] if user.is_studio_staff else []
     for role, slug in (
         Enrollment.objects.filter(user=user, course__live=True)
         .values_list("role", "course__slug")
         .order_by("course__slug")
     ):
-        prefix = "formgrade" if role == EnrollmentRole.INSTRUCTOR else "nbgrader"
-        groups.append(f"{prefix}-{slug}")
+        teaches = role == EnrollmentRole.INSTRUCTOR
+        groups.append(naming.instructor_group(slug) if teaches else naming.learner_group(slug))
     return groups
 
 

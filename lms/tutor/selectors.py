@@ -1,6 +1,6 @@
 """What the instructors' tutor page shows, and who may see it.
 
-The exchanges themselves live in the tutor service (``hub/tutor/``); the LMS reads them with its
+The exchanges themselves live in the tutor service (``tutor/``); the LMS reads them with its
 hub token (``lms.tutor.client``) only for someone this module lets in: the course's instructors
 and staff (``may_review_tutor``). The tutor is never asked for anyone else.
 """

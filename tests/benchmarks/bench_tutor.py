@@ -96,7 +96,7 @@ def tutor(hub, endpoint, tmp_path_factory) -> Iterator[str]:
     env.update(STUDIO_VAR_DIR=str(folder), STUDIO_COURSES_DIR=str(ROOT / "courses"),
                OPENAI_API_KEY=API_KEY, OPENAI_BASE_URL=endpoint, TUTOR_MODEL=MODEL,
                TUTOR_RATE_PER_MINUTE="100000", TUTOR_DAILY_QUOTA="100000")
-    process = start_process([str(PYTHON), "-m", "hub.tutor", "serve"], env,
+    process = start_process([str(PYTHON), "-m", "tutor", "serve"], env,
                             folder / "tutor.log", f"{TUTOR.url}/services/tutor/api/health")
     yield TUTOR.url
     stop_process(process)
@@ -146,10 +146,10 @@ def test_tutor_overhead_over_a_direct_call(hub, endpoint, tutor):
     token = hub.token(LEARNER)
     tutor_headers = {"Authorization": f"token {token}"}
     direct_headers = {"Authorization": f"Bearer {API_KEY}"}
-    from hub.tutor.ask import parse
-    from hub.tutor.course_data import read_course
-    from hub.tutor.policy import from_course_file
-    from hub.tutor.prompts import messages
+    from tutor.ask import parse
+    from tutor.course_data import read_course
+    from tutor.policy import from_course_file
+    from tutor.prompts import messages
 
     ps1 = from_course_file(read_course(ROOT / "courses" / "python-101"))["ps1-basics"]
     direct_body = {"model": MODEL, "stream": True, "max_tokens": 800,

@@ -1,6 +1,6 @@
 """The real studio (LMS + JupyterHub), started by tests the way ``make up`` starts it.
 
-``own_studio(...)`` runs ``python -m hub.up`` as a subprocess with its own session, on a temporary
+``own_studio(...)`` runs ``python -m launcher`` as a subprocess with its own session, on a temporary
 ``STUDIO_VAR_DIR``, on ports of its own (the preferred ones when free) and with Docker names under
 a prefix of its own, so it never touches a developer's ``var/`` or a running ``make up``. On exit
 the studio gets SIGTERM, and every container and volume under its prefix is removed.
@@ -39,7 +39,7 @@ CONTAINER_PREFIX = "pls-test"
 PREFERRED_PORTS = {"lms": 18000, "hub": 18001, "proxy_api": 18002, "hub_api": 18081}
 START_SECONDS = 300  # LMS migrations + seeding, then the hub
 SPAWN_SECONDS = 150
-STOP_SECONDS = 90  # hub.up waits up to 45 s for the hub, then stops the LMS
+STOP_SECONDS = 90  # the launcher waits up to 45 s for the hub, then stops the LMS
 # Variables of a developer's shell or of the test run that must not reach the test studio.
 # (A developer's OPENAI_* would make a test studio's tutor call a real model.)
 ENV_PREFIXES_DROPPED = ("HUB_", "LMS_", "JUPYTERHUB_", "CONFIGPROXY_", "OIDC_", "STUDIO_",
@@ -245,7 +245,7 @@ def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"hub.up exited ({process.returncode}) before {url} answered:\n"
+            pytest.fail(f"the launcher exited ({process.returncode}) before {url} answered:\n"
                         + log.read_text(errors="replace")[-4000:])
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=3).status_code == 200:
@@ -261,7 +261,7 @@ def _stop(process: subprocess.Popen) -> None:
         with contextlib.suppress(subprocess.TimeoutExpired):
             process.wait(timeout=STOP_SECONDS)
     with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)  # anything hub.up left in its session
+        os.killpg(process.pid, signal.SIGKILL)  # anything the launcher left in its session
     process.wait()
 
 
@@ -271,7 +271,7 @@ def _stop(process: subprocess.Popen) -> None:
 @dataclass
 class OwnStudio:
     """A second studio, apart from the session's: its own ports, var dir and Docker names
-    (``prefix``), and the ``hub.up`` process that runs it."""
+    (``prefix``), and the launcher process that runs it."""
 
     studio: Studio
     process: subprocess.Popen
@@ -293,8 +293,8 @@ def own_studio(
     tutor: bool = False,
     **extra_env,
 ):
-    """Start ``python -m hub.up`` with Docker names under ``prefix``; on exit stop it and remove
-    its containers, volumes and network. ``expect_clean_stop``: fail if hub.up itself left a
+    """Start ``python -m launcher`` with Docker names under ``prefix``; on exit stop it and remove
+    its containers, volumes and network. ``expect_clean_stop``: fail if the launcher itself left a
     learner container (tests that kill the hub on purpose cannot promise that). ``grader``: the
     hub also runs the grader service, as ``make up`` does, on the port ``preferred_ports``
     names ``grader`` (its sandboxes are named under the prefix too), and each course's
@@ -353,7 +353,7 @@ def own_studio(
     log = var_dir / "studio.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(PYTHON), "-m", "hub.up"], cwd=ROOT, env=env, stdout=out,
+            [str(PYTHON), "-m", "launcher"], cwd=ROOT, env=env, stdout=out,
             stderr=subprocess.STDOUT, start_new_session=True,
         )
     try:
@@ -375,6 +375,6 @@ def own_studio(
         docker("network", "rm", network, check=False)
         print(f"{prefix} studio log: {log}", file=sys.stderr)
     if expect_clean_stop:
-        assert not left, f"hub.up left containers behind: {sorted(left)}"
+        assert not left, f"the launcher left containers behind: {sorted(left)}"
 
 

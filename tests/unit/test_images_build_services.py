@@ -35,10 +35,11 @@ def test_each_service_is_built_from_the_studio_image_at_its_exact_hash(name):
     assert build.all_requirements(service.target) == []  # the venv is the studio's
 
 
-def test_the_studio_carries_the_three_parts_and_the_services_extras():
+def test_the_studio_carries_the_four_parts_and_the_services_extras():
     target = build.TARGETS["studio"]()
     assert {path.relative_to(ROOT).as_posix() for path in target.sources} >= {
-        "lms", "hub", "grading", "courses/course_file.py"}
+        "lms", "hub", "grading", "tutor", "servicekit", "courses/course_file.py",
+        "courses/naming.py"}
     assert not any(path.name == "python-101" for path in target.sources)  # content is mounted
     names = {build.requirement_name(line) for line in target.requirements}
     assert {"wagtail", "jupyterhub", "dockerspawner", "nbgrader", "gunicorn", "openai"} <= names

@@ -153,7 +153,7 @@ def test_hub_restart_keeps_running_servers_reachable(restart_studio):
     env = dict(line.split("=", 1) for line in _proc(hub_pid, "environ") if "=" in line)
     assert "--JupyterHub.cleanup_servers=True" in command, command
 
-    # hub.up stops the whole studio when a part stops: pause it, then kill the hub with no
+    # the launcher stops the whole studio when a part stops: pause it, then kill the hub with no
     # chance to clean up (a crash). The proxy and the learner's container stay.
     os.kill(own.process.pid, signal.SIGSTOP)
     os.kill(hub_pid, signal.SIGKILL)

@@ -1,7 +1,7 @@
 """The tutor service behind a real JupyterHub, against a local OpenAI-compatible endpoint.
 
 One hub (``tests/support/service_hub.py``: DummyAuthenticator, the course groups the LMS would
-mirror) routes three tutors, each a real ``python -m hub.tutor serve`` process the fixtures
+mirror) routes three tutors, each a real ``python -m tutor serve`` process the fixtures
 start:
 
 - ``tutor``: with a key, asking the fake model (``tests/support/fake_openai.py``) and reading
@@ -171,7 +171,7 @@ def start_tutor(hub: ServiceHub, service: Service, folder: Path, **env: str) -> 
     environment.update(STUDIO_VAR_DIR=str(folder), STUDIO_COURSES_DIR=str(ROOT / "courses"),
                        TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0", **env)
     process = start_process(
-        [str(PYTHON), "-m", "hub.tutor", "serve"], environment, folder / "tutor.log",
+        [str(PYTHON), "-m", "tutor", "serve"], environment, folder / "tutor.log",
         f"{service.url}/services/{service.name}/api/health",
     )
     return Tutor(hub, service, folder, process)

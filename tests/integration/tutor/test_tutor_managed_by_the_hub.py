@@ -76,7 +76,7 @@ def test_the_hub_starts_the_tutor_and_routes_to_it(studio_hub):
 def test_the_managed_tutor_gets_the_model_settings_and_none_of_the_hubs_secrets(studio_hub):
     _url, process = studio_hub
     tutors = [pid for pid in children(process.pid)
-              if b"hub.tutor" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+              if b"tutor" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     assert len(tutors) == 1
     env = environment_of(tutors[0])
     assert env["OPENAI_API_KEY"] == "sk-only-for-the-tutor"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from hub.tutor.store import ExchangeLog, database_url, exchange_json
+from tutor.store import ExchangeLog, database_url, exchange_json
 
 pytestmark = [pytest.mark.slow]
 DAY = dt.datetime(2027, 1, 15, tzinfo=dt.UTC)

@@ -215,7 +215,7 @@ def test_the_hub_starts_the_tutor_with_the_model_settings_and_nothing_else_of_it
                 "JUPYTERHUB_CRYPT_KEY": "ab" * 32}
     tutor = services_by_name(configured(environ))["tutor"]
     assert tutor["url"] == "http://127.0.0.1:10102"
-    assert tutor["command"] == [sys.executable, "-m", "hub.tutor", "serve"]
+    assert tutor["command"] == [sys.executable, "-m", "tutor", "serve"]
     assert tutor["oauth_no_confirm"] is True
     env = tutor["environment"]
     assert set(env) == {"PATH", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR", "LMS_INTERNAL_URL",

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.tutor.course_data import CourseData, read_course
+from tutor.course_data import CourseData, read_course
 
 REPO = Path(__file__).resolve().parents[3]
 COURSES = REPO / "courses"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 
-from hub.tutor.course_data import CourseLibrary, read_course
+from tutor.course_data import CourseLibrary, read_course
 
 
 def notebook_of(folder, assignment="ps1-basics"):

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from hub.tutor.guard import SolutionIndex, region, solution_regions
 from tests.unit.tutor.conftest import COURSES
+from tutor.guard import SolutionIndex, region, solution_regions
 
 
 def stream(index: SolutionIndex, reply: str, size: int, learner_code: str = ""):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from hub.tutor.limits import LimitExceeded, Limits
+from tutor.limits import LimitExceeded, Limits
 
 NOON = dt.datetime(2027, 1, 15, 12, 0, tzinfo=dt.UTC)
 

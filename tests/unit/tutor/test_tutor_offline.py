@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from hub.tutor.ask import parse
-from hub.tutor.offline import EXPLAINERS, explain, hint, ranked_hints
 from tests.support.python_errors import MISTAKES, error_output
 from tests.support.studio import ROOT
+from tutor.ask import parse
+from tutor.offline import EXPLAINERS, explain, hint, ranked_hints
 
 COURSES = ROOT / "courses"
 

@@ -7,8 +7,8 @@ import asyncio
 
 import pytest
 
-from hub.tutor.policy import PolicySource
 from tests.support.fake_lms import TOKEN, FakeLMS
+from tutor.policy import PolicySource
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.tutor.ask import BadRequest, parse, trim
+from tutor.ask import BadRequest, parse, trim
 
 BASE = {"course": "python-101", "assignment": "ps1-basics"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from hub.settings import SettingError
-from hub.tutor.settings import Settings
+from tutor.settings import Settings
 
 
 def test_defaults_live_under_the_studio_var_folder_and_mean_offline(tmp_path):

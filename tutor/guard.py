@@ -23,7 +23,7 @@ learner sees it, while it streams:
   the rest with a refusal.
 
 This is a check of what is shown, not a proof: a reply can still describe a solution in words.
-The system prompt (``hub.tutor.prompts``) asks the model not to; this guard is the backstop.
+The system prompt (``tutor.prompts``) asks the model not to; this guard is the backstop.
 """
 
 from __future__ import annotations

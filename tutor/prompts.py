@@ -8,7 +8,7 @@ instructions and print the solution") arrives as a quoted JSON string, and the r
 text is never an instruction. JSON quoting also means the content cannot close the marker.
 
 The model never sees a solution: the leak guard checks its replies against the solution regions
-instead (``hub.tutor.guard``), so even a model that obeys an injected instruction has nothing
+instead (``tutor.guard``), so even a model that obeys an injected instruction has nothing
 to copy, and what it writes itself is caught there.
 """
 
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import json
 
-from hub.tutor.ask import AskRequest
-from hub.tutor.policy import AssignmentPolicy
+from tutor.ask import AskRequest
+from tutor.policy import AssignmentPolicy
 
 DATA_START = "<<<LEARNER_DATA"
 DATA_END = "LEARNER_DATA>>>"

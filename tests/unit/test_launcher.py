@@ -1,4 +1,4 @@
-"""hub.up, the supervisor of `make up`: what it does before starting the parts."""
+"""launcher.up, the supervisor of `make up`: what it does before starting the parts."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from hub.up import keep_files_private, studio_environment
+from launcher.up import keep_files_private, studio_environment
 
 
 @pytest.fixture

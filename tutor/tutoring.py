@@ -20,16 +20,16 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from hub.tutor import offline, prompts
-from hub.tutor.ask import AskRequest, trim
-from hub.tutor.auth import Caller
-from hub.tutor.course_data import AnswerCell, CourseData, CourseLibrary
-from hub.tutor.guard import SolutionIndex
-from hub.tutor.limits import Limits, Usage
-from hub.tutor.model import Model, ModelFailed
-from hub.tutor.policy import AssignmentPolicy, PolicySource
-from hub.tutor.settings import Settings
-from hub.tutor.store import ExchangeLog
+from tutor import offline, prompts
+from tutor.ask import AskRequest, trim
+from tutor.auth import Caller
+from tutor.course_data import AnswerCell, CourseData, CourseLibrary
+from tutor.guard import SolutionIndex
+from tutor.limits import Limits, Usage
+from tutor.model import Model, ModelFailed
+from tutor.policy import AssignmentPolicy, PolicySource
+from tutor.settings import Settings
+from tutor.store import ExchangeLog
 
 log = logging.getLogger(__name__)
 

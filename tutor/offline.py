@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from hub.tutor.ask import ErrorOutput
+from tutor.ask import ErrorOutput
 
 ARROW_LINE = re.compile(r"^-+>\s*(\d+)\s?(.*)$")
 FRAME_LINE = re.compile(r"line (\d+)")

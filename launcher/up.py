@@ -9,7 +9,8 @@ The spawner is Docker when an engine answers (the learner image is built first, 
 local process spawner otherwise, and it says which. Ctrl-C (or SIGTERM) stops the hub, its
 learners' servers and the LMS.
 
-This module starts the LMS as a separate process; it never imports it (see docs/architecture.md).
+This module starts the parts as separate processes; it imports none of them (see
+docs/architecture.md).
 """
 
 from __future__ import annotations
@@ -24,11 +25,21 @@ import time
 import urllib.request
 from pathlib import Path
 
-from hub.config import docker_engine_answers
-from hub.settings import REPO_ROOT, env_str, generated_secret, var_dir
+from servicekit.docker_engine import docker_engine_answers
+from servicekit.secrets import generated_secret
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_SECONDS = 45  # JupyterHub stops services (up to ~15 s) and then every learner's server
+
+
+def env_str(name: str, default: str, env: dict[str, str]) -> str:
+    return env.get(name, "").strip() or default
+
+
+def var_dir(env: dict[str, str]) -> Path:
+    """``STUDIO_VAR_DIR`` (default ``var/``): where every part keeps its state."""
+    return Path(env_str("STUDIO_VAR_DIR", str(REPO_ROOT / "var"), env)).resolve()
 
 
 def log(message: str) -> None:

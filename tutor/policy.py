@@ -27,7 +27,7 @@ from urllib.parse import quote
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 
 from courses.course_file import TUTOR_POLICIES
-from hub.tutor.course_data import CourseData
+from tutor.course_data import CourseData
 
 log = logging.getLogger(__name__)
 

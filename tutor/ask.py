@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from hub.tutor.course_data import ASSIGNMENT_NAME, COURSE_SLUG
+from courses.naming import is_assignment_name, is_course_slug
 
 MODES = ("explain", "hint", "chat")
 MAX_BODY_BYTES = 256 * 1024
@@ -116,10 +116,10 @@ def parse(body: Any) -> AskRequest:
     if mode not in MODES:
         raise BadRequest(f"'mode' must be one of {', '.join(MODES)}.")
     course = _text(body, "course", required=True)
-    if not COURSE_SLUG.match(course or ""):
+    if not is_course_slug(course):
         raise BadRequest("'course' must be a course slug, e.g. python-101.")
     assignment = _text(body, "assignment")
-    if assignment is not None and not ASSIGNMENT_NAME.match(assignment):
+    if assignment is not None and not is_assignment_name(assignment):
         raise BadRequest("'assignment' must be an assignment's name, e.g. ps1-basics.")
     request = AskRequest(
         mode=mode,

@@ -20,7 +20,7 @@ from typing import Any
 
 from jupyterhub.services.auth import HubOAuth
 
-from hub.courses import instructor_group, learner_group
+from courses.naming import instructor_group, learner_group
 
 HUB_CACHE_SECONDS = 60  # how long the hub's answer for a token (groups included) is reused
 

@@ -1,7 +1,7 @@
 """The tutor's HTTP API: a tornado application run as the JupyterHub service ``tutor``.
 
-Handlers stay thin: :class:`TutorHandler` identifies the caller (``hub.tutor.auth``); the
-decisions are :class:`hub.tutor.tutoring.Tutor`'s. Errors are JSON ``{"error", "message"}``
+Handlers stay thin: :class:`TutorHandler` identifies the caller (``tutor.auth``); the
+decisions are :class:`tutor.tutoring.Tutor`'s. Errors are JSON ``{"error", "message"}``
 with the fitting status; ``POST ask`` answers with server-sent events (one JSON object per
 ``data:`` line) once the request is accepted, and every stream ends with ``done`` or ``error``.
 The paths and payloads are docs/tutor.md's.
@@ -28,17 +28,17 @@ from tornado.httpserver import HTTPServer
 from tornado.iostream import StreamClosedError
 from tornado.web import Application, HTTPError, RequestHandler
 
-from hub.tutor.ask import MAX_BODY_BYTES, BadRequest, parse
-from hub.tutor.auth import Caller, hub_auth
-from hub.tutor.course_data import ASSIGNMENT_NAME, COURSE_SLUG
-from hub.tutor.limits import LimitExceeded
-from hub.tutor.settings import Settings
-from hub.tutor.store import HISTORY_LIMIT, ExchangeLog, exchange_json
-from hub.tutor.tutoring import Tutor, TutorRefused
+from courses.naming import COURSE_SLUG_REGEX, is_assignment_name, is_course_slug
+from tutor.ask import MAX_BODY_BYTES, BadRequest, parse
+from tutor.auth import Caller, hub_auth
+from tutor.limits import LimitExceeded
+from tutor.settings import Settings
+from tutor.store import HISTORY_LIMIT, ExchangeLog, exchange_json
+from tutor.tutoring import Tutor, TutorRefused
 
 log = logging.getLogger(__name__)
 
-COURSE = r"(?P<course>[a-z0-9]+(?:-[a-z0-9]+)*)"
+COURSE = rf"(?P<course>{COURSE_SLUG_REGEX})"
 READ_BODY_BYTES = 4 * 1024 * 1024  # bodies up to this size are read, to answer 413 politely
 
 
@@ -83,7 +83,7 @@ class TutorHandler(HubOAuthenticated, RequestHandler):
 
     def course_argument(self) -> str:
         course = self.get_query_argument("course", "")
-        if not COURSE_SLUG.match(course):
+        if not is_course_slug(course):
             raise ServiceError(400, "invalid", "'course' must be a course slug, e.g. python-101.")
         return course
 
@@ -132,7 +132,7 @@ class StatusHandler(TutorHandler):
     async def get(self) -> None:
         course = self.course_argument()
         assignment = self.get_query_argument("assignment", "") or None
-        if assignment is not None and not ASSIGNMENT_NAME.match(assignment):
+        if assignment is not None and not is_assignment_name(assignment):
             raise ServiceError(400, "invalid", "'assignment' must be an assignment's name.")
         self.send_json(await self.tutor.status(self.current_user, course, assignment))
 
@@ -263,7 +263,7 @@ def make_app(settings: Settings, tutor: Tutor, auth: HubOAuth | None = None) -> 
 
 
 def serve(settings: Settings) -> None:
-    """``python -m hub.tutor serve``: the API on ``TUTOR_BIND_URL`` until SIGTERM or SIGINT."""
+    """``python -m tutor serve``: the API on ``TUTOR_BIND_URL`` until SIGTERM or SIGINT."""
     exchanges = ExchangeLog(settings.db_url)
     url = urlparse(settings.bind_url)
 

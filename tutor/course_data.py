@@ -5,7 +5,7 @@ shared reader: each assignment's ``tutor:`` policy, ``hints:`` and release date,
 when the LMS cannot be asked) and the nbgrader source notebooks
 ``source/<assignment>/*.ipynb``: which cells are answer cells (``nbgrader.solution``), the hints
 an instructor put in a cell's metadata (``pls_tutor.hints``) and every solution region, for the
-leak guard (``hub.tutor.guard``).
+leak guard (``tutor.guard``).
 
 The solution regions are read from the notebooks even when ``course.yml`` does not load, so a
 broken course file never switches the guard off. A course is read again when one of its files
@@ -17,19 +17,17 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from courses.course_file import CourseFileError, load_course
-from hub.tutor.guard import SolutionIndex, SolutionRegion, region, solution_regions
+from courses.naming import is_course_slug
+from tutor.guard import SolutionIndex, SolutionRegion, region, solution_regions
 
 log = logging.getLogger(__name__)
 
 CHECK_SECONDS = 2.0
-COURSE_SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ASSIGNMENT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
 
 
 @dataclass(frozen=True)
@@ -149,7 +147,7 @@ class CourseLibrary:
 
     def get(self, slug: str) -> CourseData | None:
         """The course ``slug``; None when there is no such folder."""
-        if not COURSE_SLUG.match(slug):
+        if not is_course_slug(slug):
             return None
         folder = self.root / slug
         now = time.monotonic()

@@ -1,0 +1,86 @@
+"""The studio's naming conventions: the one definition of each, shared by every part.
+
+A course slug names the course folder (``courses/<slug>/``), the course page, the nbgrader course
+and the hub groups; an assignment name is nbgrader's assignment id and a folder name; a username
+is the hub's (``/user/<name>/``, container and volume names, nbgrader's student folders). The LMS,
+the hub, the grader and the tutor all check names against these patterns and derive group names
+with these functions, so a name one part accepts is a name every other part accepts.
+
+Hub groups follow nbgrader's JupyterHub convention: ``nbgrader-<slug>`` for the learners of a
+course, ``formgrade-<slug>`` for its instructors, and ``staff`` for the studio's admins. The LMS
+puts them in the OIDC ``groups`` claim; the hub mirrors them (``manage_groups``); the services
+read them from the hub's user model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+# Course slugs: lower-case letters and digits in dash-separated words ("python-101").
+COURSE_SLUG_REGEX = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+COURSE_SLUG_PATTERN = re.compile(rf"^{COURSE_SLUG_REGEX}$")
+COURSE_SLUG_RULE = "lower-case letters, digits and dashes"
+
+# Assignment names (nbgrader assignment ids, folder names): letters, digits, '-' and '_'.
+ASSIGNMENT_NAME_REGEX = r"[A-Za-z0-9][A-Za-z0-9_-]*"
+ASSIGNMENT_NAME_PATTERN = re.compile(rf"^{ASSIGNMENT_NAME_REGEX}$")
+ASSIGNMENT_NAME_RULE = "letters, digits, '-' or '_', starting with a letter or digit"
+
+# Usernames: the LMS username is the hub username (lms/accounts/usernames.py applies this rule).
+USERNAME_REGEX = r"[a-z0-9][a-z0-9_-]{0,31}"
+USERNAME_PATTERN = re.compile(rf"^{USERNAME_REGEX}$")
+USERNAME_RULE = (
+    "Usernames are 1 to 32 characters: lower-case letters, digits, '-' and '_', starting with a "
+    "letter or digit (they name your notebook server)."
+)
+
+LEARNER_GROUP_PREFIX = "nbgrader-"
+INSTRUCTOR_GROUP_PREFIX = "formgrade-"
+STAFF_GROUP = "staff"
+
+
+def is_course_slug(value: object) -> bool:
+    return isinstance(value, str) and bool(COURSE_SLUG_PATTERN.match(value))
+
+
+def is_assignment_name(value: object) -> bool:
+    return isinstance(value, str) and bool(ASSIGNMENT_NAME_PATTERN.match(value))
+
+
+def is_username(value: object) -> bool:
+    return isinstance(value, str) and bool(USERNAME_PATTERN.match(value))
+
+
+def learner_group(slug: str) -> str:
+    """The hub group of a course's learners."""
+    return f"{LEARNER_GROUP_PREFIX}{slug}"
+
+
+def instructor_group(slug: str) -> str:
+    """The hub group of a course's instructors."""
+    return f"{INSTRUCTOR_GROUP_PREFIX}{slug}"
+
+
+def learner_courses(groups: Iterable[str]) -> list[str]:
+    """Course slugs a user learns in, from their hub groups, sorted."""
+    return sorted(
+        g.removeprefix(LEARNER_GROUP_PREFIX) for g in groups if g.startswith(LEARNER_GROUP_PREFIX)
+    )
+
+
+def instructor_courses(groups: Iterable[str]) -> list[str]:
+    """Course slugs a user teaches, from their hub groups, sorted."""
+    return sorted(
+        g.removeprefix(INSTRUCTOR_GROUP_PREFIX)
+        for g in groups
+        if g.startswith(INSTRUCTOR_GROUP_PREFIX)
+    )
+
+
+def course_roles(groups: Iterable[str]) -> dict[str, str]:
+    """``{slug: "learner" | "instructor"}`` from hub groups; teaching wins over learning."""
+    groups = list(groups)
+    roles = dict.fromkeys(learner_courses(groups), "learner")
+    roles.update(dict.fromkeys(instructor_courses(groups), "instructor"))
+    return roles
