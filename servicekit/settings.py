@@ -1,0 +1,122 @@
+"""Settings from the environment: one pydantic-settings class per part, one way to read them.
+
+A part declares its variables as fields of an :class:`EnvSettings` subclass, each field named by
+its variable (``validation_alias``), with its type, default and bounds::
+
+    class Settings(EnvSettings):
+        workers: int = Field(2, validation_alias="GRADER_WORKERS", ge=0)
+        lms_token: str = secret("LMS_GRADER_TOKEN")
+
+    settings = Settings.from_env()          # os.environ
+    settings = Settings.from_env(environ)   # any mapping (tests, a service's own environment)
+
+The rules every part follows, written once here:
+
+- an empty value is the same as an unset one (``VAR=`` in an env file means "the default");
+- values are stripped of surrounding white space;
+- a secret comes from ``NAME`` or from the file ``NAME_FILE`` names (Docker secrets);
+- a value the part cannot use raises :class:`SettingError`, whose message names the variable, the
+  value and what it must be (``GRADER_WORKERS='many': must be a whole number``), never a
+  traceback of the settings library.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any, Self
+
+from pydantic import Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from servicekit.secrets import env_secret
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+
+
+class SettingError(ValueError):
+    """An environment variable with a value the part cannot use."""
+
+    def __init__(self, name: str, value: object, expected: str) -> None:
+        self.name = name
+        self.value = value
+        self.expected = expected
+        super().__init__(f"{name}={value!r}: {expected}")
+
+
+def secret(variable: str, **kwargs: Any) -> Any:
+    """A field holding a secret: ``variable``, or the content of the file ``<variable>_FILE``."""
+    extra = {"secret": True}
+    return Field("", validation_alias=variable, json_schema_extra=extra, **kwargs)
+
+
+def _expected(error: Mapping[str, Any]) -> str:
+    """What a value must be, in words, from one of pydantic's errors."""
+    kind = error.get("type", "")
+    context = {
+        key: f"{value:g}" if isinstance(value, float) else value
+        for key, value in (error.get("ctx") or {}).items()
+    }
+    words = {
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number",
+        "float_parsing": "must be a number",
+        "bool_parsing": "must be 1/0, true/false, yes/no or on/off",
+        "greater_than_equal": f"must be at least {context.get('ge')}",
+        "greater_than": f"must be more than {context.get('gt')}",
+        "less_than_equal": f"must be at most {context.get('le')}",
+        "less_than": f"must be less than {context.get('lt')}",
+        "literal_error": f"must be {context.get('expected', 'one of the allowed values')}",
+        "enum": f"must be {context.get('expected', 'one of the allowed values')}",
+    }
+    if kind in words:
+        return words[kind]
+    message = str(error.get("msg", "is not a usable value"))
+    return message.removeprefix("Value error, ")
+
+
+class EnvSettings(BaseSettings):
+    """Base of every part's settings: fields named by their variables, read by :meth:`from_env`."""
+
+    model_config = SettingsConfigDict(
+        case_sensitive=True,
+        env_ignore_empty=True,
+        extra="ignore",
+        frozen=True,
+        populate_by_name=True,
+        str_strip_whitespace=True,
+    )
+
+    @classmethod
+    def variables(cls) -> dict[str, str]:
+        """``{field name: variable}`` for every field read from the environment."""
+        return {
+            name: str(field.validation_alias)
+            for name, field in cls.model_fields.items()
+            if isinstance(field.validation_alias, str)
+        }
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """The settings from ``environ`` (default ``os.environ``) and explicit ``overrides``
+        (by field name, already typed); a bad value raises :class:`SettingError`."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for name, variable in cls.variables().items():
+            extra = cls.model_fields[name].json_schema_extra
+            if isinstance(extra, dict) and extra.get("secret"):
+                value = env_secret(variable, env)
+            else:
+                value = env.get(variable, "").strip()
+            if value:
+                values[variable] = value
+        variables = cls.variables()
+        values.update({variables.get(name, name): value for name, value in overrides.items()})
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            location = first.get("loc") or ("(settings)",)
+            variable = str(location[0])
+            raise SettingError(variable, first.get("input"), _expected(first)) from None

@@ -1,0 +1,61 @@
+"""servicekit.settings: how every part reads its variables, and how a bad value is reported."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import pytest
+from pydantic import Field
+
+from servicekit.settings import EnvSettings, SettingError, secret
+
+
+class Example(EnvSettings):
+    workers: int = Field(2, validation_alias="EXAMPLE_WORKERS", ge=0)
+    ratio: float = Field(0.5, validation_alias="EXAMPLE_RATIO", gt=0)
+    mode: Literal["managed", "external", "off"] = Field("managed", validation_alias="EXAMPLE_MODE")
+    verbose: bool = Field(False, validation_alias="EXAMPLE_VERBOSE")
+    token: str = secret("EXAMPLE_TOKEN")
+
+
+def test_unset_and_empty_variables_take_the_defaults():
+    assert Example.from_env({}) == Example.from_env({"EXAMPLE_WORKERS": "", "EXAMPLE_MODE": "  "})
+    assert Example.from_env({}).workers == 2
+
+
+def test_values_are_stripped_and_typed():
+    settings = Example.from_env({"EXAMPLE_WORKERS": " 3 ", "EXAMPLE_RATIO": "0.25",
+                                 "EXAMPLE_MODE": "off", "EXAMPLE_VERBOSE": "yes"})
+    assert (settings.workers, settings.ratio, settings.mode, settings.verbose) == (
+        3, 0.25, "off", True)
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"EXAMPLE_WORKERS": "many"}, "EXAMPLE_WORKERS='many': must be a whole number"),
+    ({"EXAMPLE_WORKERS": "1.5"}, "EXAMPLE_WORKERS='1.5': must be a whole number"),
+    ({"EXAMPLE_WORKERS": "-1"}, "EXAMPLE_WORKERS='-1': must be at least 0"),
+    ({"EXAMPLE_RATIO": "0"}, "EXAMPLE_RATIO='0': must be more than 0"),
+    ({"EXAMPLE_RATIO": "half"}, "EXAMPLE_RATIO='half': must be a number"),
+    ({"EXAMPLE_MODE": "on"}, "EXAMPLE_MODE='on': must be 'managed', 'external' or 'off'"),
+    ({"EXAMPLE_VERBOSE": "maybe"},
+     "EXAMPLE_VERBOSE='maybe': must be 1/0, true/false, yes/no or on/off"),
+])
+def test_a_bad_value_names_its_variable_and_what_it_must_be(environ, message):
+    with pytest.raises(SettingError) as caught:
+        Example.from_env(environ)
+    assert str(caught.value) == message
+    assert caught.value.name == next(iter(environ))
+
+
+def test_a_secret_comes_from_the_variable_or_the_file_it_names(tmp_path):
+    secret_file = tmp_path / "token"
+    secret_file.write_text("from-file\n")
+    assert Example.from_env({"EXAMPLE_TOKEN_FILE": str(secret_file)}).token == "from-file"
+    assert Example.from_env({"EXAMPLE_TOKEN": "direct",
+                             "EXAMPLE_TOKEN_FILE": str(secret_file)}).token == "direct"
+    assert Example.from_env({}).token == ""
+
+
+def test_overrides_win_over_the_environment():
+    assert Example.from_env({"EXAMPLE_WORKERS": "3"}, workers=7).workers == 7
+    assert Example.variables()["workers"] == "EXAMPLE_WORKERS"
