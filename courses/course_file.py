@@ -5,6 +5,12 @@ This module is the only code they share, so it depends on nothing but the standa
 PyYAML, and it validates everything up front: a malformed file raises :class:`CourseFileError`
 naming the file, the field and the problem, before any caller writes anything.
 
+Strict: every mapping of the file (the course, each lesson, each assignment, its late_policy)
+may hold only the keys below, which are the fields of the dataclass it becomes (:func:`file_keys`).
+Any other key is refused with its path and the nearest known key, so a typo cannot silently drop a
+setting: ``assignments[0].due_at: unknown key; did you mean due?``; with nothing close, the
+message lists the keys allowed there.
+
 Schema (``?`` marks optional keys; paths are relative to the course folder)::
 
     slug: python-101              # lower-case letters, digits and dashes
@@ -35,8 +41,9 @@ Schema (``?`` marks optional keys; paths are relative to the course folder)::
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +65,26 @@ RESERVED_PAGE_SLUGS = ("gradebook", "learners", "tutor")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
 TUTOR_POLICIES = ("off", "hints-only", "full")
+
+
+# Field metadata of a spec field the reader works out itself rather than reading a key of that name.
+_IS_A_KEY = "course_yml_key"
+_NOT_A_KEY = {_IS_A_KEY: False}
+
+
+def file_keys(spec: type) -> tuple[str, ...]:
+    """The keys course.yml may hold in the mapping that becomes ``spec`` (a spec dataclass below):
+    its fields, in order, less those marked ``_NOT_A_KEY``. The one list of a level's keys: the
+    reader reads nothing else and refuses anything else."""
+    return tuple(f.name for f in fields(spec) if f.metadata.get(_IS_A_KEY, True))
+
+
+def unknown_key_problem(key: str, known: tuple[str, ...]) -> str:
+    """The sentence for a key that is not one of ``known``: the nearest known key, else them all."""
+    nearest = difflib.get_close_matches(key.lower(), known, n=1)
+    if nearest:
+        return f"unknown key; did you mean {nearest[0]}?"
+    return f"unknown key; the keys here are {', '.join(known)}"
 
 
 def _is_number(value: Any) -> bool:
@@ -102,7 +129,7 @@ class AssignmentSpec:
     name: str
     title: str
     points: float
-    notebooks: tuple[str, ...]
+    notebooks: tuple[str, ...] = field(metadata=_NOT_A_KEY)  # the files in source/<name>/
     summary: str = ""
     release: dt.datetime | None = None
     due: dt.datetime | None = None
@@ -113,7 +140,7 @@ class AssignmentSpec:
 
 @dataclass(frozen=True)
 class CourseSpec:
-    root: Path
+    root: Path = field(metadata=_NOT_A_KEY)  # the course folder
     slug: str
     title: str
     summary: str
@@ -147,6 +174,22 @@ def load_course(folder: Path | str) -> CourseSpec:
     return _Reader(path, root).course(data)
 
 
+class _Fields(dict):
+    """One mapping of course.yml whose keys have been checked against its spec's
+    :func:`file_keys`; the reader reads it through :meth:`get`, which takes only those keys, so a
+    field is read under the same name the check allows."""
+
+    def __init__(self, data: dict, spec: type, known: tuple[str, ...]) -> None:
+        super().__init__(data)
+        self.spec = spec
+        self.known = known
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key not in self.known:  # a bug in this module, not in the file
+            raise KeyError(f"{key!r} is not a field of {self.spec.__name__}: declare it there")
+        return super().get(key, default)
+
+
 class _Reader:
     """Walks the parsed YAML, keeping the file path for error messages."""
 
@@ -157,9 +200,20 @@ class _Reader:
     def fail(self, field_name: str, problem: str) -> CourseFileError:
         return CourseFileError(self.path, field_name, problem)
 
-    def course(self, data: Any) -> CourseSpec:
+    def fields_of(self, data: Any, where: str, spec: type, shape: str) -> _Fields:
+        """``data`` as the mapping that becomes ``spec``: refused unless it is a mapping (``shape``
+        says what it must be) whose every key is one of the spec's."""
         if not isinstance(data, dict):
-            raise self.fail("(file)", "must be a mapping of course fields")
+            raise self.fail(where or "(file)", shape)
+        known = file_keys(spec)
+        for key in data:
+            if key not in known:
+                name = str(key)
+                raise self.fail(self.qualified(where, name), unknown_key_problem(name, known))
+        return _Fields(data, spec, known)
+
+    def course(self, data: Any) -> CourseSpec:
+        data = self.fields_of(data, "", CourseSpec, "must be a mapping of course fields")
         slug = self.slug(data, "slug")
         enrollment = self.choice(data, "enrollment", ENROLLMENT_MODES, "open")
         lessons = tuple(
@@ -186,8 +240,7 @@ class _Reader:
         )
 
     def lesson(self, data: Any, where: str) -> LessonSpec:
-        if not isinstance(data, dict):
-            raise self.fail(where, "must be a mapping")
+        data = self.fields_of(data, where, LessonSpec, "must be a mapping")
         slug = self.slug(data, "slug", where)
         self.not_reserved(slug, f"{where}.slug")
         notebook = self.text(data, "notebook", where)
@@ -200,8 +253,7 @@ class _Reader:
         )
 
     def assignment(self, data: Any, where: str) -> AssignmentSpec:
-        if not isinstance(data, dict):
-            raise self.fail(where, "must be a mapping")
+        data = self.fields_of(data, where, AssignmentSpec, "must be a mapping")
         name = self.text(data, "name", where)
         if not ASSIGNMENT_NAME_PATTERN.match(name):
             raise self.fail(f"{where}.name", f"{name!r} must be {ASSIGNMENT_NAME_RULE}")
@@ -239,8 +291,7 @@ class _Reader:
     def late_policy(self, data: Any, where: str) -> LatePolicy:
         if data is None:
             return LatePolicy()
-        if not isinstance(data, dict):
-            raise self.fail(where, "must be a mapping with a 'mode'")
+        data = self.fields_of(data, where, LatePolicy, "must be a mapping with a 'mode'")
         mode = self.choice(data, "mode", LATE_MODES, "reject", where)
         percent = data.get("percent_per_day", 0)
         cutoff = data.get("cutoff_days", 0)

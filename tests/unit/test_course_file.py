@@ -2,9 +2,22 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from courses.course_file import CourseFileError, load_course
+from courses import course_file
+from courses.course_file import (
+    AssignmentSpec,
+    CourseFileError,
+    CourseSpec,
+    LatePolicy,
+    LessonSpec,
+    file_keys,
+    load_course,
+)
+
+SPECS = (CourseSpec, LessonSpec, AssignmentSpec, LatePolicy)
 
 
 def test_demo_course_reads_with_lessons_and_assignments(python101_dir):
@@ -107,3 +120,78 @@ def test_broken_assignment_notebook_is_reported(course_copy):
 def test_bare_off_in_yaml_means_tutor_off(course_copy, edit_course_yml):
     edit_course_yml(course_copy, lambda d: d["assignments"][0].update(tutor=False))
     assert load_course(course_copy).assignments[0].tutor == "off"
+
+
+def rename(mapping: dict, old: str, new: str) -> None:
+    mapping[new] = mapping.pop(old)
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "problem"),
+    [
+        # misspelt: the nearest key of that level
+        (lambda d: d.update(enrolment="closed"), "enrolment", "did you mean enrollment?"),
+        (lambda d: rename(d, "summary", "Summary"), "Summary", "did you mean summary?"),
+        (
+            lambda d: rename(d["lessons"][1], "notebook", "notebok"),
+            "lessons[1].notebok",
+            "did you mean notebook?",
+        ),
+        (
+            lambda d: rename(d["assignments"][0], "due", "due_at"),
+            "assignments[0].due_at",
+            "did you mean due?",
+        ),
+        (
+            lambda d: rename(d["assignments"][0]["late_policy"], "cutoff_days", "cutoff_day"),
+            "assignments[0].late_policy.cutoff_day",
+            "did you mean cutoff_days?",
+        ),
+        # nothing close: the known keys of that level
+        (
+            lambda d: d["lessons"][0].update(video="intro.mp4"),
+            "lessons[0].video",
+            "the keys here are slug, title, notebook, summary",
+        ),
+        (
+            lambda d: d["assignments"][1].update(deadline="2027-02-28T23:59:00+00:00"),
+            "assignments[1].deadline",
+            "the keys here are name, title, points, summary, release, due, late_policy, tutor, "
+            "hints",
+        ),
+        (
+            lambda d: d["assignments"][0]["late_policy"].update(grace=2),
+            "assignments[0].late_policy.grace",
+            "the keys here are mode, percent_per_day, cutoff_days",
+        ),
+    ],
+)
+def test_unknown_key_is_refused_with_its_path_and_the_nearest_or_the_known_keys(
+    course_copy, edit_course_yml, change, field, problem
+):
+    edit_course_yml(course_copy, change)
+    with pytest.raises(CourseFileError) as error:
+        load_course(course_copy)
+    assert str(error.value) == f"{course_copy / 'course.yml'}: {field}: unknown key; {problem}"
+
+
+def test_every_key_a_level_allows_is_read(python101_dir, monkeypatch):
+    """The allowed keys are the spec dataclasses' fields: a field the reader forgot to read would
+    be a key accepted and ignored, the very thing strictness is for."""
+    read: dict[type, set[str]] = {spec: set() for spec in SPECS}
+    original_get = course_file._Fields.get
+
+    def recording_get(self, key, default=None):
+        read[self.spec].add(key)
+        return original_get(self, key, default)
+
+    monkeypatch.setattr(course_file._Fields, "get", recording_get)
+    load_course(python101_dir)
+    assert read == {spec: set(file_keys(spec)) for spec in SPECS}
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=lambda spec: spec.__name__)
+def test_schema_docstring_shows_every_allowed_key(spec):
+    schema = course_file.__doc__.split("Schema", 1)[1]
+    missing = [key for key in file_keys(spec) if not re.search(rf"\b{key}\??:", schema)]
+    assert missing == []
