@@ -112,6 +112,19 @@ def test_command_reports_bad_file_and_nothing_imported(course_copy, capsys):
         call_command("import_course", str(course_copy))
 
 
+def test_command_refuses_a_misspelt_key_with_the_nearest_key_and_imports_nothing(
+    course_copy, edit_course_yml
+):
+    edit_course_yml(course_copy, lambda data: data.update(enrolment="closed"))
+    with pytest.raises(CommandError) as error:
+        call_command("import_course", str(course_copy))
+    assert str(error.value) == (
+        f"Nothing was imported. {course_copy / 'course.yml'}: enrolment: unknown key; "
+        "did you mean enrollment?"
+    )
+    assert not CoursePage.objects.exists()
+
+
 def test_command_imports_and_says_so(capsys, python101_dir):
     call_command("import_course", str(python101_dir))
     call_command("import_course", str(python101_dir))
