@@ -159,6 +159,27 @@ class CourseSpec:
         return self.root / "source" / assignment.name
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key that appears twice in one mapping: PyYAML keeps the
+    last one silently, so a second ``due:`` further down would quietly win over the first."""
+
+    def construct_mapping(self, node, deep=False):
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} appears twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _UniqueKeyLoader.construct_mapping
+)
+
+
 def load_course(folder: Path | str) -> CourseSpec:
     """Parse and validate the course in ``folder`` (the folder holding course.yml)."""
     root = Path(folder).resolve()
@@ -166,7 +187,7 @@ def load_course(folder: Path | str) -> CourseSpec:
     if not path.is_file():
         raise CourseFileError(path, "(file)", "not found")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506
     except yaml.YAMLError as exc:
         raise CourseFileError(path, "(file)", f"not valid YAML: {exc}") from exc
     except UnicodeDecodeError as exc:

@@ -106,6 +106,15 @@ def test_yaml_syntax_error_is_reported_for_the_file(course_copy):
     assert error.value.field_name == "(file)"
 
 
+def test_a_key_given_twice_is_refused_with_its_line(course_copy):
+    text = (course_copy / "course.yml").read_text()
+    (course_copy / "course.yml").write_text(text + "enrollment: closed\nenrollment: open\n")
+    with pytest.raises(CourseFileError, match="not valid YAML") as error:
+        load_course(course_copy)
+    assert "the key 'enrollment' appears twice in one mapping" in error.value.problem
+    assert "line" in error.value.problem
+
+
 def test_missing_course_file_is_reported(tmp_path):
     with pytest.raises(CourseFileError, match="not found"):
         load_course(tmp_path)
