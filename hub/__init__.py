@@ -1,20 +1,29 @@
-"""The JupyterHub side of the studio, as an importable package.
+"""The JupyterHub side of the studio, as an importable package: the hub's configuration, its
+authenticator and its spawners.
 
 One concern per module, every knob a documented traitlet:
 
-- :mod:`hub.settings`      environment variables and generated secrets (the only env reader)
-- :mod:`hub.errors`        error pages the hub shows instead of stack traces
-- :mod:`hub.profiles`      resource profiles (memory, CPU, processes, image)
-- :mod:`hub.courses`       the course folders, read through ``courses.course_file``
-- :mod:`hub.roles`         RBAC: instructor roles per course, service roles
+- :mod:`hub.settings`      :class:`~hub.settings.HubSettings`, every ``HUB_*``/``STUDIO_*``
+                           variable the hub reads (servicekit's EnvSettings), and its generated
+                           secrets
+- :mod:`hub.config`        ``configure(c)``: one step per concern, assembling all of the below
+                           for ``jupyterhub_config.py``
 - :mod:`hub.authenticator` sign-on through the LMS (GenericOAuthenticator)
+- :mod:`hub.errors`        error pages the hub shows instead of stack traces
+- :mod:`hub.courses`       the course folders as the hub sees them (``CourseCatalog``, read
+                           through ``courses.course_file``) and who may sign in (``is_enrolled``)
+- :mod:`hub.roles`         RBAC: instructor roles per course
+- :mod:`hub.services`      the hub's services and their roles (the idle culler, the grader and
+                           its formgraders, the tutor, the LMS's token)
+- :mod:`hub.profiles`      resource profiles (memory, CPU, processes, image) and their
+                           ``HUB_PROFILE_<NAME>_<FIELD>`` variables
 - :mod:`hub.materials`     course materials placed in a learner's work folder, never overwriting
 - :mod:`hub.ports`         collision-free ports for the local fallback spawner
-- :mod:`hub.spawners`      the hardened Docker spawner and the local development fallback
-- :mod:`hub.services`      hub-managed services (the idle culler, the grader, the tutor)
-- :mod:`tutor`         the AI tutor service itself (``python -m tutor serve``)
-- :mod:`hub.config`        ``configure(c)``: assembles all of the above for ``jupyterhub_config.py``
+- :mod:`hub.spawners`      the hardened Docker spawner, its Swarm and Kubernetes variants, and the
+                           local development fallback
 
-``hub`` never imports ``lms``, ``grading`` or ``extensions``; the only outside code it uses is
-``courses.course_file``, the shared reader of ``course.yml``.
+The grader (``grading/``) and the tutor (``tutor/``) are parts of their own, which the hub starts
+or routes to as services; ``make up``'s supervisor is ``launcher/``. ``hub`` imports none of the
+other parts: only ``courses`` (``course.yml`` and the naming conventions) and ``servicekit``
+(settings, secrets, the Docker probe).
 """

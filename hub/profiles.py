@@ -5,19 +5,25 @@ staff get the ``instructor`` profile. Every value can be overridden from the env
 touching code: ``HUB_PROFILE_<NAME>_MEM`` (e.g. ``2G``), ``_CPU`` (e.g. ``1.5``), ``_PIDS`` and
 ``_IMAGE``, where ``<NAME>`` is the profile name upper-cased with ``-`` as ``_``. Setting a
 variable for a name that is not built in defines a new profile (based on ``learner``), which a
-course can then name.
+course can then name. Each profile's variables are the fields of an
+:class:`servicekit.settings.EnvSettings` made for it (:func:`profile_settings`), held to
+:class:`ResourceProfile`'s own rules: a bad value stops the hub at startup with a
+:class:`servicekit.settings.SettingError` naming the variable.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
+from typing import Annotated
 
 from jupyterhub.traitlets import ByteSpecification
-from traitlets import Dict, Float, HasTraits, Int, Unicode, validate
+from pydantic import AfterValidator, Field, create_model
+from traitlets import Dict, Float, HasTraits, Int, TraitError, Unicode, validate
 from traitlets.config import LoggingConfigurable
 
-from hub.settings import SettingError
+from servicekit.settings import EnvSettings
 
 LEARNER = "learner"
 INSTRUCTOR = "instructor"
@@ -27,7 +33,6 @@ DEFAULT_PROFILES: dict[str, dict] = {
     INSTRUCTOR: {"mem_limit": "2G", "cpu_limit": 2.0, "pids_limit": 1024},
 }
 
-_ENV_FIELDS = {"MEM": "mem_limit", "CPU": "cpu_limit", "PIDS": "pids_limit", "IMAGE": "image"}
 _ENV_PATTERN = re.compile(r"^HUB_PROFILE_([A-Z0-9_]+?)_(MEM|CPU|PIDS|IMAGE)$")
 
 
@@ -98,27 +103,60 @@ class ResourceProfiles(LoggingConfigurable):
         return ResourceProfile(name=name, **fields)
 
 
+def profile_variable(name: str, field: str) -> str:
+    """The variable of ``field`` (``MEM``, ``CPU``, ``PIDS``, ``IMAGE``) of profile ``name``."""
+    return f"HUB_PROFILE_{name.upper().replace('-', '_')}_{field}"
+
+
+def _held_to_profile_rules(name: str, field: str) -> AfterValidator:
+    """A value of ``field`` checked by :class:`ResourceProfile` itself (one owner of the rules:
+    a memory specification, a positive CPU share, enough processes for Jupyter)."""
+
+    def check(value):
+        if value is not None:
+            try:
+                ResourceProfile(name=name, **{field: value})
+            except (TraitError, ValueError) as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    return AfterValidator(check)
+
+
+@functools.cache
+def profile_settings(name: str) -> type[EnvSettings]:
+    """The settings class of the profile ``name``: its ``HUB_PROFILE_<NAME>_<FIELD>`` variables,
+    each ``None`` when unset (the profile's default stays)."""
+    fields = {
+        field: (
+            Annotated[kind | None, _held_to_profile_rules(name, field)],
+            Field(None, validation_alias=profile_variable(name, suffix)),
+        )
+        for suffix, field, kind in (
+            ("MEM", "mem_limit", str),
+            ("CPU", "cpu_limit", float),
+            ("PIDS", "pids_limit", int),
+            ("IMAGE", "image", str),
+        )
+    }
+    return create_model(
+        f"ProfileSettings[{name}]",
+        __base__=EnvSettings,
+        __doc__=f"The variables of the resource profile {name!r}.",
+        **fields,
+    )
+
+
 def profiles_from_env(environ: Mapping[str, str]) -> dict[str, dict]:
-    """The built-in profiles with every ``HUB_PROFILE_<NAME>_<FIELD>`` override applied."""
-    profiles = {name: dict(fields) for name, fields in DEFAULT_PROFILES.items()}
-    for key, raw in sorted(environ.items()):
-        match = _ENV_PATTERN.match(key)
-        if not match or not raw.strip():
-            continue
-        name = match.group(1).lower().replace("_", "-")
-        field = _ENV_FIELDS[match.group(2)]
-        value: object = raw.strip()
-        try:
-            if field == "cpu_limit":
-                value = float(raw)
-            elif field == "pids_limit":
-                value = int(raw)
-        except ValueError:
-            raise SettingError(key, raw, "must be a number") from None
-        profiles.setdefault(name, dict(DEFAULT_PROFILES[LEARNER]))[field] = value
-    for name, fields in profiles.items():  # fail at startup, not at the first spawn
-        try:
-            ResourceProfile(name=name, **fields)
-        except Exception as exc:
-            raise SettingError(f"HUB_PROFILE_{name.upper()}", str(fields), str(exc)) from None
+    """The built-in profiles, and those the environment names, with every
+    ``HUB_PROFILE_<NAME>_<FIELD>`` override applied; a bad value raises SettingError."""
+    named = {
+        match.group(1).lower().replace("_", "-")
+        for key, value in environ.items()
+        if value.strip() and (match := _ENV_PATTERN.match(key))
+    }
+    profiles: dict[str, dict] = {}
+    for name in sorted({*DEFAULT_PROFILES, *named}):
+        overrides = profile_settings(name).from_env(environ).model_dump(exclude_none=True)
+        profiles[name] = {**DEFAULT_PROFILES.get(name, DEFAULT_PROFILES[LEARNER]), **overrides}
     return profiles

@@ -1,8 +1,15 @@
-"""Environment variables the hub reads, and the secrets it generates once.
+"""The hub's settings: every variable it reads, one field each, and the secrets it generates.
 
-Every variable read here is listed in ``docs/configuration.md`` (section "Hub"). Nothing in this
-module touches the network; reading a value never has side effects except
-:func:`generated_secret`, which creates its file on first use (like ``make up`` does for the LMS).
+:class:`HubSettings` is a :class:`servicekit.settings.EnvSettings`: each field is named by its
+variable (``validation_alias``) with its type, default and bounds, and a value the hub cannot use
+stops it at startup with a :class:`servicekit.settings.SettingError` naming the variable. Every
+variable is listed in ``docs/configuration.md`` (section "Hub"). The resource profiles'
+``HUB_PROFILE_<NAME>_<FIELD>`` variables, whose names depend on the profiles, are read by
+:mod:`hub.profiles`; the ``GRADER_*``, ``OPENAI_*`` and ``TUTOR_*`` variables the hub passes to
+the services it starts are theirs to read (:mod:`hub.config`).
+
+Reading the settings never writes anything; :meth:`HubSettings.generated` creates a secret's
+file on first use (like ``make up`` does for the LMS).
 """
 
 from __future__ import annotations
@@ -10,61 +17,144 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from servicekit.secrets import env_secret, generated_secret
-
-__all__ = ["env_secret", "generated_secret"]  # used by hub.config and the launcher
+from servicekit.settings import EnvSettings, SettingError, secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+SpawnerChoice = Literal["docker", "swarm", "kubernetes", "local", "auto"]
+ServiceMode = Literal["managed", "external", "off"]  # where the grader, the tutor run
+LogLevel = Literal["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"]  # JupyterHub's log_level names
 
-class SettingError(ValueError):
-    """An environment variable with a value the hub cannot use."""
 
-    def __init__(self, name: str, value: str, expected: str) -> None:
-        super().__init__(f"{name}={value!r}: {expected}")
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _host_path_pairs(value: object) -> object:
+    """``/path/in/hub=/path/on/host`` pairs, comma-separated, as ``{inside: host}``."""
+    if not isinstance(value, str):
+        return value
+    pairs: dict[str, str] = {}
+    for item in value.split(","):
+        if not item.strip():
+            continue
+        inside, sep, host = (part.strip() for part in item.partition("="))
+        if not sep or not inside.startswith("/") or not host.startswith("/"):
+            raise ValueError("must be /path/in/hub=/path/on/host pairs, comma-separated")
+        pairs[inside] = host
+    return pairs
+
+
+Folder = Annotated[Path, AfterValidator(Path.resolve)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+
+
+class HubSettings(EnvSettings):
+    """Every variable the hub reads but the profiles', grouped as in docs/configuration.md."""
+
+    # -- the studio's folders (shared with the LMS, the grader and the tutor) ------------------
+    var_dir: Folder = Field(REPO_ROOT / "var", validation_alias="STUDIO_VAR_DIR")
+    courses_dir: Folder = Field(REPO_ROOT / "courses", validation_alias="STUDIO_COURSES_DIR")
+
+    # -- the hub and its proxy -------------------------------------------------------------
+    spawner: Annotated[SpawnerChoice, BeforeValidator(_lower)] = Field(
+        "auto", validation_alias="HUB_SPAWNER")
+    bind_url: str = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")
+    api_bind_url: str = Field("", validation_alias="HUB_API_BIND_URL")  # "": by spawner
+    connect_url: str = Field("", validation_alias="HUB_CONNECT_URL")
+    proxy_api_url: str = Field("http://127.0.0.1:8002", validation_alias="HUB_PROXY_API_URL")
+    proxy_auth_token: str = secret("CONFIGPROXY_AUTH_TOKEN")
+    crypt_key: str = secret("JUPYTERHUB_CRYPT_KEY")
+    db_url: str = Field(
+        default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'hub' / 'jupyterhub.sqlite'}",
+        validation_alias="HUB_DB_URL",
+    )
+    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field(
+        "INFO", validation_alias="HUB_LOG_LEVEL")
+
+    # -- sign-on through the LMS -----------------------------------------------------------
+    lms_public_url: Url = Field("http://127.0.0.1:8000", validation_alias="LMS_PUBLIC_URL")
+    lms_internal_url: str = Field(
+        default_factory=lambda data: data["lms_public_url"], validation_alias="LMS_INTERNAL_URL")
+    # unset or empty: "jupyterhub", as `make up` registers the hub (defaults are validated too)
+    oauth_client_id: Annotated[str, AfterValidator(lambda value: value or "jupyterhub")] = (
+        secret("HUB_OAUTH_CLIENT_ID"))
+    oauth_client_secret: str = secret("HUB_OAUTH_CLIENT_SECRET")
+    oauth_callback_url: str = Field(
+        "http://127.0.0.1:8001/hub/oauth_callback", validation_alias="HUB_OAUTH_CALLBACK_URL")
+
+    # -- learners' servers -----------------------------------------------------------------
+    image: str = Field("pls-notebook:latest", validation_alias="HUB_IMAGE")
+    docker_network: str = Field("pls-notebooks", validation_alias="HUB_DOCKER_NETWORK")
+    docker_prefix: str = Field("pls", validation_alias="HUB_DOCKER_PREFIX")
+    docker_host_paths: Annotated[dict[str, str], BeforeValidator(_host_path_pairs)] = Field(
+        default_factory=dict, validation_alias="HUB_DOCKER_HOST_PATHS")
+    docker_network_internal: bool = Field(True, validation_alias="HUB_DOCKER_NETWORK_INTERNAL")
+    swarm_volume_driver: str = Field("", validation_alias="HUB_SWARM_VOLUME_DRIVER")
+    kube_storage: str = Field("1Gi", validation_alias="HUB_KUBE_STORAGE")
+    kube_storage_class: str = Field("", validation_alias="HUB_KUBE_STORAGE_CLASS")
+    kube_materials_claim: str = Field("", validation_alias="HUB_KUBE_MATERIALS_CLAIM")
+    release_dir: str = Field("", validation_alias="HUB_RELEASE_DIR")  # "": by grader mode
+    local_cpu_seconds: int = Field(3600, validation_alias="HUB_LOCAL_CPU_SECONDS", ge=1)
+
+    # -- idle culling ----------------------------------------------------------------------
+    idle_timeout: int = Field(3600, validation_alias="HUB_IDLE_TIMEOUT", ge=0)  # 0: off
+    idle_cull_every: int = Field(0, validation_alias="HUB_IDLE_CULL_EVERY", ge=0)  # 0: auto
+
+    # -- the grader, its formgraders and the tutor -------------------------------------------
+    grader: Annotated[ServiceMode, BeforeValidator(_lower)] = Field(
+        "managed", validation_alias="HUB_GRADER")
+    grader_url: str = Field("http://127.0.0.1:10101", validation_alias="HUB_GRADER_URL")
+    grader_server_url: str = Field("", validation_alias="HUB_GRADER_SERVER_URL")
+    grader_api_token: str = secret("HUB_GRADER_API_TOKEN")
+    formgrader_port: Port = Field(10110, validation_alias="HUB_FORMGRADER_PORT")
+    formgrader_url: str = Field("http://127.0.0.1:{port}", validation_alias="HUB_FORMGRADER_URL")
+    tutor: Annotated[ServiceMode, BeforeValidator(_lower)] = Field(
+        "managed", validation_alias="HUB_TUTOR")
+    tutor_url: str = Field("http://127.0.0.1:10102", validation_alias="HUB_TUTOR_URL")
+    tutor_server_url: str = Field("", validation_alias="HUB_TUTOR_SERVER_URL")
+    tutor_api_token: str = secret("HUB_TUTOR_API_TOKEN")
+    lms_service_token: str = secret("HUB_LMS_SERVICE_TOKEN")
+
+    # -- what follows from the fields --------------------------------------------------------
+
+    @property
+    def hub_dir(self) -> Path:
+        """``<STUDIO_VAR_DIR>/hub``: the hub's database, pid files and local users' folders."""
+        return self.var_dir / "hub"
+
+    @property
+    def secrets_dir(self) -> Path:
+        """``<STUDIO_VAR_DIR>/secrets``: the secrets the hub generates when none is given."""
+        return self.var_dir / "secrets"
+
+    @property
+    def image_chosen(self) -> bool:
+        """Whether ``HUB_IMAGE`` was set (the grader then grades in that image too)."""
+        return "image" in self.model_fields_set
+
+    def generated(self, value: str, name: str) -> str:
+        """``value`` when the environment gave one, else the secret generated once into
+        ``<STUDIO_VAR_DIR>/secrets/<name>`` (mode 0600, the same at every start)."""
+        return value or generated_secret(self.secrets_dir / name)
+
+
+# -- for tutor/settings.py only, until the tutor reads through its own EnvSettings (issue 12) ---
+# Delete with that import: the hub itself reads nothing but HubSettings.
+__all__ = ["REPO_ROOT", "HubSettings", "SettingError", "env_secret", "env_str", "generated_secret"]
 
 
 def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
-    """The variable's value, or ``default`` when unset or empty."""
+    """Deprecated: the tutor's last use of the hub's old reader (see above)."""
     value = (os.environ if environ is None else environ).get(name, "").strip()
     return value or default
-
-
-def _env_number(name, default, convert, expected, environ):
-    raw = env_str(name, "", environ)
-    if not raw:
-        return default
-    try:
-        return convert(raw)
-    except ValueError:
-        raise SettingError(name, raw, expected) from None
-
-
-def env_int(name: str, default: int, environ: Mapping[str, str] | None = None) -> int:
-    return _env_number(name, default, int, "must be a whole number", environ)
-
-
-def env_float(name: str, default: float, environ: Mapping[str, str] | None = None) -> float:
-    return _env_number(name, default, float, "must be a number", environ)
-
-
-def env_bool(name: str, default: bool, environ: Mapping[str, str] | None = None) -> bool:
-    raw = env_str(name, "", environ).lower()
-    if not raw:
-        return default
-    if raw in {"1", "true", "yes", "on"}:
-        return True
-    if raw in {"0", "false", "no", "off"}:
-        return False
-    raise SettingError(name, raw, "must be 1/0, true/false, yes/no or on/off")
-
-
-def var_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``STUDIO_VAR_DIR``: where the hub database, generated secrets and user folders live."""
-    return Path(env_str("STUDIO_VAR_DIR", str(REPO_ROOT / "var"), environ)).resolve()
-
-
-def courses_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """``STUDIO_COURSES_DIR``: the course folders (``<slug>/course.yml``)."""
-    return Path(env_str("STUDIO_COURSES_DIR", str(REPO_ROOT / "courses"), environ)).resolve()

@@ -10,7 +10,8 @@ local process spawner otherwise, and it says which. Ctrl-C (or SIGTERM) stops th
 learners' servers and the LMS.
 
 This module starts the parts as separate processes; it imports none of them (see
-docs/architecture.md).
+docs/architecture.md). The few variables it reads itself are :class:`LauncherSettings`; the
+parts read theirs (the same ``HUB_*`` and ``STUDIO_*`` among them) and check them.
 """
 
 from __future__ import annotations
@@ -23,23 +24,36 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
 
 from servicekit.docker_engine import docker_engine_answers
 from servicekit.secrets import generated_secret
+from servicekit.settings import EnvSettings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_SECONDS = 45  # JupyterHub stops services (up to ~15 s) and then every learner's server
 
+Lowercase = Annotated[str, AfterValidator(str.lower)]
+Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
 
-def env_str(name: str, default: str, env: dict[str, str]) -> str:
-    return env.get(name, "").strip() or default
 
+class LauncherSettings(EnvSettings):
+    """What ``make up`` itself reads: where the parts answer, which spawner and services the hub
+    runs (the hub checks the values; the launcher only needs to know "docker", "auto", "off")."""
 
-def var_dir(env: dict[str, str]) -> Path:
-    """``STUDIO_VAR_DIR`` (default ``var/``): where every part keeps its state."""
-    return Path(env_str("STUDIO_VAR_DIR", str(REPO_ROOT / "var"), env)).resolve()
+    # where every part keeps its state
+    var_dir: Annotated[Path, AfterValidator(Path.resolve)] = Field(
+        REPO_ROOT / "var", validation_alias="STUDIO_VAR_DIR")
+    spawner: Lowercase = Field("auto", validation_alias="HUB_SPAWNER")
+    hub_url: Url = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")
+    lms_url: Url = Field("http://127.0.0.1:8000", validation_alias="LMS_PUBLIC_URL")
+    grader: Lowercase = Field("managed", validation_alias="HUB_GRADER")
+    tutor: Lowercase = Field("managed", validation_alias="HUB_TUTOR")
 
 
 def log(message: str) -> None:
@@ -62,9 +76,9 @@ def wait_until_answers(url: str, process: subprocess.Popen, what: str, timeout: 
     raise SystemExit(f"{what} did not answer {url} within {timeout:.0f} s")
 
 
-def choose_spawner(env: dict[str, str]) -> str:
+def choose_spawner(settings: LauncherSettings) -> str:
     """Docker when an engine answers (and the learner image builds), else the local spawner."""
-    wanted = env_str("HUB_SPAWNER", "auto", env)
+    wanted = settings.spawner
     if wanted == "auto":
         wanted = "docker" if docker_engine_answers() else "local"
     if wanted == "docker":
@@ -98,34 +112,33 @@ def studio_environment() -> dict[str, str]:
     named by file, and where the LMS reaches the grader and the tutor (through the hub's
     proxy)."""
     env = dict(os.environ)
+    settings = LauncherSettings.from_env(env)
     for name, (variables, nbytes) in SHARED_SECRETS.items():
-        secret_file = var_dir(env) / "secrets" / name
+        secret_file = settings.var_dir / "secrets" / name
         generated_secret(secret_file, nbytes)
         for variable in variables:
             env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
-    hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env).rstrip("/")
-    if env_str("HUB_GRADER", "managed", env) != "off":
-        env.setdefault("LMS_GRADER_API_URL", f"{hub}/services/grader/api")
-    if env_str("HUB_TUTOR", "managed", env) != "off":
-        env.setdefault("LMS_TUTOR_API_URL", f"{hub}/services/tutor/api")
+    if settings.grader != "off":
+        env.setdefault("LMS_GRADER_API_URL", f"{settings.hub_url}/services/grader/api")
+    if settings.tutor != "off":
+        env.setdefault("LMS_TUTOR_API_URL", f"{settings.hub_url}/services/tutor/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     return env
 
 
-def print_summary(env: dict[str, str], spawner: str) -> None:
-    accounts_file = var_dir(env) / "secrets" / "demo-accounts.json"
+def print_summary(settings: LauncherSettings, spawner: str) -> None:
+    accounts_file = settings.var_dir / "secrets" / "demo-accounts.json"
     accounts = json.loads(accounts_file.read_text()) if accounts_file.exists() else {}
-    lms = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", env)
-    hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env)
     print(f"\n  Python Learning Studio is up (spawner: {spawner})\n"
-          f"    LMS:        {lms}/\n    JupyterHub: {hub}/\n  Demo logins (username / password):")
+          f"    LMS:        {settings.lms_url}/\n    JupyterHub: {settings.hub_url}/\n"
+          "  Demo logins (username / password):")
     for username, password in accounts.items():
         print(f"    {username:<12} {password}")
     print("  Ctrl-C stops everything.\n", flush=True)
 
 
-def keep_files_private(env: dict[str, str]) -> None:
+def keep_files_private(env: Mapping[str, str]) -> None:
     """Local fallback only: learners' servers run as accounts of their own on this machine
     (hub/spawners/local.py), so what the studio writes under the var dir (the LMS's and the
     hub's SQLite databases, with sessions, tokens and OAuth secrets) must be unreadable to
@@ -134,7 +147,7 @@ def keep_files_private(env: dict[str, str]) -> None:
     (``<var>/hub/users/<name>``) stay passable but not listable (0711): each learner's account
     must reach its folder."""
     os.umask(0o077)
-    var = var_dir(env)
+    var = LauncherSettings.from_env(env).var_dir
     for folder in (var, var / "hub"):
         folder.mkdir(parents=True, exist_ok=True)
         folder.chmod(0o711)
@@ -170,7 +183,8 @@ def _stop_on_signal(signum, frame) -> None:
 
 def main() -> int:
     env = studio_environment()
-    spawner = choose_spawner(env)
+    settings = LauncherSettings.from_env(env)
+    spawner = choose_spawner(settings)
     env["HUB_SPAWNER"] = spawner
     if spawner == "local":
         keep_files_private(env)
@@ -182,8 +196,8 @@ def main() -> int:
     try:
         lms = start([sys.executable, "-m", "lms.up"], env)
         processes.append(lms)
-        lms_url = env_str("LMS_PUBLIC_URL", "http://127.0.0.1:8000", env)
-        wait_until_answers(f"{lms_url}/.well-known/openid-configuration", lms, "The LMS", 300)
+        wait_until_answers(f"{settings.lms_url}/.well-known/openid-configuration", lms,
+                           "The LMS", 300)
         # make up stops learners' servers with the hub; production hubs leave them running.
         hub = start(
             [str(BIN / "jupyterhub"), "-f", "jupyterhub_config.py",
@@ -191,9 +205,8 @@ def main() -> int:
             env,
         )
         processes.append(hub)
-        hub_url = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env)
-        wait_until_answers(f"{hub_url}/hub/health", hub, "JupyterHub", 120)
-        print_summary(env, spawner)
+        wait_until_answers(f"{settings.hub_url}/hub/health", hub, "JupyterHub", 120)
+        print_summary(settings, spawner)
         while all(p.poll() is None for p in processes):
             time.sleep(0.5)
         log("a part of the studio stopped; stopping the rest")

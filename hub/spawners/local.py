@@ -59,7 +59,7 @@ from traitlets import Integer, Unicode, default
 
 from hub.errors import SpawnFailed
 from hub.ports import PortAllocator
-from hub.settings import var_dir
+from hub.settings import HubSettings
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
 
 NOT_ISOLATED = "not isolated — development only"
@@ -189,7 +189,7 @@ class StudioLocalSpawner(StudioSpawnerMixin, LocalProcessSpawner):
 
     @default("users_dir")
     def _users_dir_default(self):
-        return str(var_dir() / "hub" / "users")
+        return str(HubSettings.from_env().hub_dir / "users")
 
     account_template = Unicode(
         "pls-{username}",

@@ -22,7 +22,7 @@ from courses.naming import STAFF_GROUP, instructor_courses, learner_courses
 from hub.courses import CourseCatalog
 from hub.materials import Material, course_materials
 from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
-from hub.settings import courses_dir
+from hub.settings import HubSettings
 from hub.spawners.ready import wait_until_answering
 
 
@@ -52,7 +52,7 @@ class StudioSpawnerMixin(LoggingConfigurable):
 
     @default("courses_dir")
     def _courses_dir_default(self):
-        return str(courses_dir())
+        return str(HubSettings.from_env().courses_dir)
 
     release_root = Unicode(
         "",

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from launcher.up import keep_files_private, studio_environment
+from launcher.up import LauncherSettings, keep_files_private, studio_environment
 
 
 @pytest.fixture
@@ -89,3 +89,15 @@ def test_with_the_tutor_off_the_lms_is_not_pointed_at_it(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_TUTOR", "off")
     monkeypatch.delenv("LMS_TUTOR_API_URL", raising=False)
     assert "LMS_TUTOR_API_URL" not in studio_environment()
+
+
+def test_the_launcher_reads_the_hubs_modes_in_any_case_as_the_hub_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("HUB_GRADER", "OFF")
+    monkeypatch.setenv("HUB_TUTOR", " Managed ")
+    for name in ("LMS_GRADER_API_URL", "LMS_TUTOR_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env = studio_environment()
+    assert "LMS_GRADER_API_URL" not in env
+    assert env["LMS_TUTOR_API_URL"].endswith("/services/tutor/api")
+    assert LauncherSettings.from_env({"HUB_SPAWNER": "Docker"}).spawner == "docker"

@@ -26,8 +26,8 @@ from traitlets.config import Config
 from hub.config import configure
 from hub.errors import SpawnFailed
 from hub.materials import CONTAINER_MATERIALS_DIR
-from hub.settings import SettingError
 from hub.spawners import StudioDockerSpawner, StudioSwarmSpawner
+from servicekit.settings import SettingError
 
 GiB = 1024**3
 HUB_SERVICE = "http://hub:8081"

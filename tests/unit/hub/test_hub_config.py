@@ -8,8 +8,9 @@ from traitlets.config import Config
 
 from hub.authenticator import StudioAuthenticator
 from hub.config import choose_spawner, configure
-from hub.settings import SettingError
+from hub.settings import HubSettings
 from hub.spawners import StudioDockerSpawner, StudioLocalSpawner
+from servicekit.settings import SettingError
 
 
 def configured(environ, docker=False):
@@ -345,17 +346,19 @@ def test_local_spawner_when_asked(environ, tmp_path):
 
 @pytest.mark.parametrize(("answers", "expected"), [(True, "docker"), (False, "local")])
 def test_auto_picks_docker_only_when_the_engine_answers(answers, expected):
-    assert choose_spawner({}, probe=lambda: answers) == expected
+    assert choose_spawner(HubSettings.from_env({}), probe=lambda: answers) == expected
 
 
-def test_unknown_spawner_choice_is_refused():
+def test_unknown_spawner_choice_is_refused(environ):
+    environ["HUB_SPAWNER"] = "nomad"
     with pytest.raises(SettingError, match="HUB_SPAWNER"):
-        choose_spawner({"HUB_SPAWNER": "nomad"})
+        configured(environ)
 
 
 @pytest.mark.parametrize("choice", ["swarm", "kubernetes"])
 def test_a_cluster_spawner_is_chosen_only_when_asked(choice):
-    assert choose_spawner({"HUB_SPAWNER": choice}, probe=lambda: pytest.fail("no probe")) == choice
+    settings = HubSettings.from_env({"HUB_SPAWNER": choice})
+    assert choose_spawner(settings, probe=lambda: pytest.fail("no probe")) == choice
 
 
 def test_profiles_from_env_reach_the_config(environ):
@@ -382,3 +385,31 @@ def test_jupyterhub_config_py_loads(environ, monkeypatch):
     c = PyFileConfigLoader("jupyterhub_config.py", path=str(REPO)).load_config()
     assert c.JupyterHub.authenticator_class is StudioAuthenticator
     assert c.JupyterHub.spawner_class is StudioLocalSpawner
+
+
+@pytest.mark.parametrize(("variable", "value", "expected"), [
+    ("HUB_IDLE_TIMEOUT", "soon", "must be a whole number"),
+    ("HUB_IDLE_TIMEOUT", "-1", "must be at least 0"),
+    ("HUB_FORMGRADER_PORT", "70000", "must be at most 65535"),
+    ("HUB_LOCAL_CPU_SECONDS", "0", "must be at least 1"),
+    ("HUB_DOCKER_NETWORK_INTERNAL", "maybe", "must be 1/0, true/false, yes/no or on/off"),
+    ("HUB_LOG_LEVEL", "loud", "must be 'DEBUG', 'INFO', 'WARN', 'ERROR' or 'CRITICAL'"),
+])
+def test_a_bad_value_stops_the_hub_naming_its_variable_and_what_it_must_be(
+    environ, variable, value, expected
+):
+    environ[variable] = value
+    with pytest.raises(SettingError) as caught:
+        configured(environ)
+    assert caught.value.name == variable
+    assert str(caught.value).startswith(f"{variable}=")
+    assert str(caught.value).endswith(f": {expected}")
+
+
+def test_modes_and_the_log_level_are_read_in_any_case(environ):
+    environ |= {"HUB_SPAWNER": "Local", "HUB_GRADER": "OFF", "HUB_TUTOR": "Off",
+                "HUB_LOG_LEVEL": "debug"}
+    c = configure(Config(), environ, probe=lambda: pytest.fail("must not probe docker"))
+    assert c.JupyterHub.spawner_class is StudioLocalSpawner
+    assert set(services_by_name(c)) == {"idle-culler"}
+    assert c.JupyterHub.log_level == "DEBUG"

@@ -5,7 +5,7 @@ import pytest
 from traitlets.config import Config
 
 from hub.config import configure
-from hub.settings import SettingError
+from servicekit.settings import SettingError
 
 
 def configured(environ, docker=True):

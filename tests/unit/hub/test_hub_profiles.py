@@ -1,7 +1,7 @@
 import pytest
 
 from hub.profiles import ResourceProfiles, profiles_from_env
-from hub.settings import SettingError
+from servicekit.settings import SettingError
 
 GiB = 1024**3
 
@@ -50,3 +50,11 @@ def test_unknown_profile_falls_back_to_learner():
 def test_bad_env_values_fail_at_startup_naming_the_variable(key, value):
     with pytest.raises(SettingError, match="HUB_PROFILE_LEARNER"):
         profiles_from_env({key: value})
+
+
+def test_a_bad_profile_value_names_its_own_variable_and_keeps_the_profiles_rule():
+    with pytest.raises(SettingError) as caught:
+        profiles_from_env({"HUB_PROFILE_DATA_SCIENCE_MEM": "a gigabyte"})
+    assert caught.value.name == "HUB_PROFILE_DATA_SCIENCE_MEM"
+    assert "not a valid memory specification" in str(caught.value)
+    assert "suffix K, M, G, T" in str(caught.value)
