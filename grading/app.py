@@ -1,8 +1,9 @@
 """The grader's HTTP API: a tornado application run as the JupyterHub service ``grader``.
 
-Handlers stay thin: :class:`GraderHandler` identifies the caller (``grading.auth``), each handler
-checks the caller's role in the course, then calls ``grading.services`` (writes) or
-``grading.selectors`` (reads) off the event loop. Errors are JSON ``{"error", "message"}``.
+Handlers stay thin: :class:`GraderHandler` (a ``servicekit.web.ServiceHandler``) identifies the
+caller, each handler checks the caller's role in the course, then calls ``grading.services``
+(writes) or ``grading.selectors`` (reads) off the event loop. Errors are JSON
+``{"error", "message"}``.
 
 Submissions are streamed to a spooled temporary file and checked against
 ``GRADER_MAX_SUBMISSION_BYTES`` while they arrive; what comes past the limit (or all of a body
@@ -15,37 +16,25 @@ still sending, which then sees a reset instead of the answer. Only a body over
 from __future__ import annotations
 
 import asyncio
-import functools
-import json
 import logging
-import signal
 import tempfile
 from collections.abc import Callable
-from http import HTTPStatus
-from typing import Any, TypeVar
-from urllib.parse import urlparse
 
-from jupyterhub.services.auth import (
-    HubOAuth,
-    HubOAuthCallbackHandler,
-    HubOAuthenticated,
-    UserNotAllowed,
-)
-from tornado.httpserver import HTTPServer
-from tornado.ioloop import IOLoop, PeriodicCallback
-from tornado.web import Application, HTTPError, RequestHandler, stream_request_body
+from jupyterhub.services.auth import HubOAuth
+from tornado.ioloop import PeriodicCallback
+from tornado.web import Application, stream_request_body
 
 from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
-from grading.auth import Caller, hub_auth
-from grading.services import CourseOps, ServiceError
+from grading.services import CourseOps
 from grading.settings import Settings
 from grading.store import Database
+from servicekit.errors import ServiceError, forbidden, invalid, not_found
+from servicekit.hub_auth import hub_auth
+from servicekit.web import ServiceHandler, serve_until_signalled, service_application
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 COURSE = rf"(?P<course>{COURSE_SLUG_REGEX})"
 ASSIGNMENT = rf"(?P<assignment>{ASSIGNMENT_NAME_REGEX})"
@@ -54,13 +43,8 @@ SPOOL_BYTES = 1024 * 1024  # uploads up to this size stay in memory
 UNREAD_BODY_BYTES = 1024**3  # bodies up to this size are read (and dropped) to answer 413
 
 
-class GraderHandler(HubOAuthenticated, RequestHandler):
-    """Every API handler: the caller must be a hub user the hub vouches for."""
-
-    current_user: Caller
-
-    def initialize(self) -> None:
-        self.hub_auth = self.settings["hub_auth"]
+class GraderHandler(ServiceHandler):
+    """Every API handler: the caller must be a hub user (or service) the hub vouches for."""
 
     @property
     def db(self) -> Database:
@@ -74,107 +58,39 @@ class GraderHandler(HubOAuthenticated, RequestHandler):
     def ops(self) -> CourseOps:
         return self.settings["course_ops"]()
 
-    async def run(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run blocking work (database, files, nbgrader) off the event loop."""
-        call = functools.partial(function, *args, **kwargs)
-        return await IOLoop.current().run_in_executor(None, call)
-
-    async def prepare(self) -> None:
-        model = await self.hub_auth.get_user(self, sync=False)
-        if model is None:
-            browser = "Authorization" not in self.request.headers
-            if browser and self.request.method in {"GET", "HEAD"}:
-                self.redirect(self.get_login_url())  # a browser: sign in through the hub
-                return
-            raise ServiceError(401, "unauthenticated", "Sign in to the hub: send "
-                               "'Authorization: token <hub API token>' or use the hub's login.")
-        try:
-            model = self.check_hub_user(model)
-        except UserNotAllowed:
-            raise ServiceError(403, "forbidden", f"{model.get('name')} may not use the grader "
-                               "service (the hub has not granted access to it).") from None
-        self.current_user = Caller.from_hub_model(model, self.grader.trusted_services)
-        acting_for = self.request.headers.get("X-Studio-User", "")
-        if self.current_user.trusted and acting_for:
-            log.info("%s %s by %s for %s", self.request.method, self.request.path,
-                     self.current_user.name, acting_for[:64])
-
     # -- who may -----------------------------------------------------------------------------
 
     def require_member(self, course: str) -> None:
         if not self.current_user.belongs_to(course):
-            raise ServiceError(403, "forbidden",
-                               f"{self.current_user.name} is not in the course {course}.")
+            raise forbidden(f"{self.current_user.name} is not in the course {course}.")
 
     def require_instructor(self, course: str) -> None:
         if not self.current_user.teaches(course):
-            raise ServiceError(403, "forbidden", f"Only instructors of {course} may do this.")
+            raise forbidden(f"Only instructors of {course} may do this.")
 
     def require_learner(self, course: str) -> None:
         if not self.current_user.learns(course):
-            raise ServiceError(403, "forbidden", f"Only learners of {course} may submit.")
+            raise forbidden(f"Only learners of {course} may submit.")
 
     # -- answers ------------------------------------------------------------------------------
-
-    def send_json(self, body: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body))
 
     def send_archive(self, data: bytes, filename: str) -> None:
         self.set_header("Content-Type", "application/gzip")
         self.set_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.finish(data)
 
-    def json_body(self) -> dict[str, Any]:
-        """The request's JSON object; an empty body is ``{}``."""
-        if not self.request.body.strip():
-            return {}
-        try:
-            body = json.loads(self.request.body)
-        except ValueError:
-            raise ServiceError(400, "invalid", "The body is not JSON.") from None
-        if not isinstance(body, dict):
-            raise ServiceError(400, "invalid", "The body must be a JSON object.")
-        return body
-
     def submission_ids(self) -> list[str] | None:
         """``{"submissions": [ids]}`` from the body, or None for ``{}`` (all)."""
-        body = self.json_body()
+        body = self.json_object()
         unknown = set(body) - {"submissions"}
         if unknown:
-            raise ServiceError(400, "invalid", f"Unknown fields: {', '.join(sorted(unknown))}.")
+            raise invalid(f"Unknown fields: {', '.join(sorted(unknown))}.")
         ids = body.get("submissions")
         if ids is None:
             return None
         if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise ServiceError(400, "invalid", "submissions must be a list of submission ids.")
+            raise invalid("submissions must be a list of submission ids.")
         return ids
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError):
-            code, message = error.code, error.message
-        elif isinstance(error, HTTPError):
-            code = HTTPStatus(status_code).phrase.lower().replace(" ", "-")
-            message = error.log_message or HTTPStatus(status_code).description
-        else:
-            code, message = "internal", "The grader failed to answer; the error is in its log."
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": code, "message": message}))
-
-    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError):
-            status_code = error.status
-        super().send_error(status_code, **kwargs)
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, ServiceError):
-            log.info("%s %s: %s %s", self.request.method, self.request.path, value.status,
-                     value.message)
-            return
-        super().log_exception(typ, value, tb)
 
 
 class CoursesHandler(GraderHandler):
@@ -197,7 +113,7 @@ class ReleaseHandler(GraderHandler):
     async def get(self, course: str, assignment: str) -> None:
         self.require_member(course)
         if await self.run(selectors.release_of, self.db, course, assignment) is None:
-            raise services.not_found(f"{assignment!r} is not released in {course}")
+            raise not_found(f"{assignment!r} is not released in {course}")
         folder = await self.run(
             self.ops.released_files, self.grader.nbgrader_course_dir(course), assignment
         )
@@ -205,7 +121,7 @@ class ReleaseHandler(GraderHandler):
 
     async def post(self, course: str, assignment: str) -> None:
         self.require_instructor(course)
-        options = self.json_body()
+        options = self.json_object()
         release, created = await self.run(
             services.release, self.db, self.grader, self.ops, course, assignment, options
         )
@@ -244,7 +160,7 @@ class SubmissionsHandler(GraderHandler):
         course, assignment = self.path_kwargs["course"], self.path_kwargs["assignment"]
         self.require_learner(course)
         if await self.run(selectors.release_of, self.db, course, assignment) is None:
-            raise services.not_found(f"{assignment!r} is not released in {course}")
+            raise not_found(f"{assignment!r} is not released in {course}")
         declared = self.request.headers.get("Content-Length")
         if declared and declared.isdigit() and int(declared) > self.grader.max_submission_bytes:
             self.too_large = True  # drop the body as it arrives; post() answers 413
@@ -275,7 +191,7 @@ class SubmissionsHandler(GraderHandler):
         learner = self.get_query_argument("learner", None)
         if not self.current_user.teaches(course):
             if learner not in (None, self.current_user.name):
-                raise ServiceError(403, "forbidden", "Learners see only their own submissions.")
+                raise forbidden("Learners see only their own submissions.")
             learner = self.current_user.name
         found = await self.run(selectors.submissions, self.db, course, assignment, learner)
         self.send_json({"submissions": [selectors.submission_json(s) for s in found]})
@@ -306,10 +222,10 @@ class FeedbackFilesHandler(GraderHandler):
         found = await self.run(selectors.submission, self.db, course, assignment, submission_id)
         caller = self.current_user
         if found is None or not (caller.teaches(course) or found.learner == caller.name):
-            raise services.not_found(f"no submission {submission_id} of {assignment!r}")
+            raise not_found(f"no submission {submission_id} of {assignment!r}")
         folder = selectors.feedback_folder(found, released_only=not caller.teaches(course))
         if folder is None:
-            raise services.not_found("No feedback for this submission yet.")
+            raise not_found("No feedback for this submission yet.")
         data = await self.run(pack, folder, [".html"])
         self.send_archive(data, f"{assignment}-{submission_id}-feedback.tar.gz")
 
@@ -342,24 +258,6 @@ class GradesCSVHandler(GraderHandler):
         self.finish(text)
 
 
-class OAuthCallbackHandler(HubOAuthCallbackHandler):
-    def initialize(self) -> None:
-        self.hub_auth = self.settings["hub_auth"]
-
-
-class HealthHandler(RequestHandler):
-    """``GET api/health``: the service answers (no sign-in; for supervisors and tests). The
-    service's root answers the same: the hub checks it when it starts."""
-
-    def get(self) -> None:
-        self.finish({"status": "ok"})
-
-
-class NotFoundHandler(GraderHandler):
-    async def prepare(self) -> None:
-        raise services.not_found(f"No such grader API path: {self.request.path}")
-
-
 def make_app(
     settings: Settings,
     db: Database,
@@ -372,11 +270,9 @@ def make_app(
     prefix = auth.base_url  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/grader/
     api = f"{prefix}api/courses/{COURSE}"
     on = f"{api}/assignments/{ASSIGNMENT}"
-    return Application(
+    return service_application(
+        auth,
         [
-            (f"{prefix}oauth_callback", OAuthCallbackHandler),
-            (f"{prefix}api/health", HealthHandler),
-            (prefix, HealthHandler),
             (f"{prefix}api/courses", CoursesHandler),
             (f"{api}/assignments", AssignmentsHandler),
             (f"{on}/release", ReleaseHandler),
@@ -386,13 +282,12 @@ def make_app(
             (f"{on}/feedback", FeedbackReleaseHandler),
             (f"{api}/grades.csv", GradesCSVHandler),
         ],
-        default_handler_class=NotFoundHandler,
-        hub_auth=auth,
+        title="grader",
+        trusted_services=settings.trusted_services,
+        cookie_secret=settings.cookie_secret(),
         db=db,
         grader=settings,
         course_ops=course_ops,
-        cookie_secret=settings.cookie_secret(),
-        login_url=auth.login_url,
     )
 
 
@@ -414,32 +309,25 @@ def serve(
     if pool:
         pool.start()
     app = make_app(settings, db, course_ops)
-    url = urlparse(settings.bind_url)
 
     async def main() -> None:
-        server = HTTPServer(
-            app, xheaders=True,
-            max_body_size=max(UNREAD_BODY_BYTES, settings.max_submission_bytes),
-        )
-        server.listen(url.port or 80, url.hostname or "127.0.0.1")
-        log.info("grader API on %s (prefix %s), %s workers", settings.bind_url,
-                 app.settings["hub_auth"].base_url, pool.count if pool else 0)
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
+        log.info("grader: %s workers", pool.count if pool else 0)
         checker = PeriodicCallback(pool.check, 5000) if pool else None
         if checker:
             checker.start()
         watcher = GradebookWatcher(db, settings) if settings.gradebook_scan_seconds else None
         if watcher:
             watcher.start()
-        await stop.wait()
-        if watcher:
-            watcher.stop()
-        if checker:
-            checker.stop()
-        server.stop()
+        try:
+            await serve_until_signalled(
+                app, settings.bind_url,
+                max_body_size=max(UNREAD_BODY_BYTES, settings.max_submission_bytes),
+            )
+        finally:
+            if watcher:
+                watcher.stop()
+            if checker:
+                checker.stop()
 
     try:
         asyncio.run(main())

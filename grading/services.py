@@ -1,7 +1,8 @@
 """What the API changes: submit, release and unrelease, regrade, release feedback.
 
 The handlers in ``grading.app`` decide *who* may call these; these functions decide *what*
-happens, and raise :class:`ServiceError` (an HTTP status, a code, a sentence) when it cannot.
+happens, and raise ``servicekit.errors.ServiceError`` (an HTTP status, a code, a sentence) when
+it cannot.
 
 A submission is durable before :func:`submit` returns: its files are unpacked into a folder of
 their own, fsynced, moved into ``GRADER_ROOT/submissions/<id>/``, and its row and its
@@ -32,29 +33,12 @@ from grading.archive import ArchiveError, fsync_dir, unpack
 from grading.queue import enqueue, has_open_job
 from grading.settings import Settings
 from grading.store import Database, JobKind, Release, Submission, SubmissionStatus, utcnow
+from servicekit.errors import ServiceError, invalid, not_found
 
 log = logging.getLogger(__name__)
 
 INCOMING = ".incoming"  # unpacked uploads not yet committed
 STALE_INCOMING_SECONDS = 3600
-
-
-class ServiceError(Exception):
-    """A request the grader refuses: ``status`` is the HTTP status, ``code`` the JSON error."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-def not_found(message: str) -> ServiceError:
-    return ServiceError(404, "not-found", message)
-
-
-def invalid(message: str) -> ServiceError:
-    return ServiceError(400, "invalid", message)
 
 
 class CourseOps(Protocol):

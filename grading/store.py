@@ -1,72 +1,25 @@
 """The grader's own database: releases, submissions (every one kept) and the job queue.
 
-SQLAlchemy 2 models on SQLite (the embedded default) or PostgreSQL (psycopg 3). Tables are
-created on start; there is no migration history yet. Times are stored and returned as aware UTC
-datetimes on both databases.
-
-SQLite is opened in WAL mode with a busy timeout, and every transaction starts with
-``BEGIN IMMEDIATE``: a deferred transaction that reads and then writes can fail at once with
-``SQLITE_BUSY`` when another process wrote in between (the busy timeout does not apply to it),
-whereas an immediate one waits for the write lock. Writes are serialised on SQLite anyway.
+The tables are SQLAlchemy 2 models; the database is a ``servicekit.store.Store`` (SQLite, the
+embedded default, or PostgreSQL by ``GRADER_DB_URL``; tables created on start; aware UTC times
+on both). On SQLite every commit is durable (``synchronous=FULL``: a commit before the 202
+survives power loss) and every transaction starts with ``BEGIN IMMEDIATE``: workers read and
+then write, and writes are serialised on SQLite anyway.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    Boolean,
-    DateTime,
-    Float,
-    ForeignKey,
-    Index,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    text,
-)
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from courses.course_file import LatePolicy
+from servicekit.store import Store, UTCDateTime, utcnow
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-# Any constant will do: it only has to be the same in every grader process.
-CREATE_TABLES_LOCK = 4_721_305
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """An aware UTC datetime on every database (SQLite hands back naive ones)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: the grader stores aware UTC times only")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
+__all__ = ["Base", "Database", "GradebookState", "Job", "JobKind", "Release", "Submission",
+           "SubmissionStatus", "utcnow"]
 
 
 class Base(DeclarativeBase):
@@ -183,75 +136,14 @@ class Job(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
 
-# -- engine and sessions ---------------------------------------------------------------------
+# -- the database ------------------------------------------------------------------------------
 
 
-def database_url(url: str) -> URL:
-    """``url`` with the driver the grader uses: psycopg 3 for PostgreSQL (``postgres://`` and
-    ``postgresql://`` accepted, as Heroku-style and libpq URLs are written), pysqlite otherwise."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    parsed = make_url(url)
-    if parsed.drivername in {"postgresql", "postgresql+psycopg2"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in {"postgresql", "sqlite"}:
-        raise ValueError(f"GRADER_DB_URL: {parsed.drivername!r} is neither SQLite nor PostgreSQL")
-    return parsed
+class Database(Store):
+    """The grader's database; ``transaction()`` is the one way to write."""
 
-
-def make_engine(url: str) -> Engine:
-    parsed = database_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record) -> None:
-        # Let SQLAlchemy, not the driver, decide where transactions begin (see "begin" below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=FULL")  # a commit before the 202 survives power loss
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _sqlite_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-    return engine
-
-
-def create_tables(engine: Engine) -> None:
-    """Create missing tables; several processes starting at once on PostgreSQL take turns."""
-    with engine.begin() as connection:
-        if engine.dialect.name == "postgresql":
-            lock = text("SELECT pg_advisory_xact_lock(:key)")
-            connection.execute(lock, {"key": CREATE_TABLES_LOCK})
-        Base.metadata.create_all(connection)
-
-
-class Database:
-    """The engine and a session factory; ``transaction()`` is the one way to write."""
-
-    def __init__(self, url: str, create: bool = True) -> None:
-        self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        if create:
-            create_tables(self.engine)
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    @contextmanager
-    def transaction(self) -> Iterator[Session]:
-        """A session whose work is committed on leaving the block, rolled back on an error."""
-        with self.sessions() as session, session.begin():
-            yield session
-
-    def dispose(self) -> None:
-        self.engine.dispose()
+    metadata = Base.metadata
+    variable = "GRADER_DB_URL"
+    tables_lock = 4_721_305  # any constant: the same in every grader process
+    sqlite_synchronous = "FULL"
+    sqlite_immediate = True

@@ -18,21 +18,31 @@ The rules every part follows, written once here:
 - a value the part cannot use raises :class:`SettingError`, whose message names the variable, the
   value and what it must be (``GRADER_WORKERS='many': must be a whole number``), never a
   traceback of the settings library.
+
+The variables several parts read (``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_PUBLIC_URL``,
+``LMS_INTERNAL_URL``) and their defaults are :class:`StudioSettings`'s; a part's settings may
+derive from it. A default that depends on another variable is a ``default_factory`` given the
+fields validated before it (``Field(default_factory=lambda data: data["var_dir"] / "grader")``).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any, Self
+from pathlib import Path
+from typing import Annotated, Any, Self
 
-from pydantic import Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from servicekit.secrets import env_secret
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = REPO_ROOT / "var"
+DEFAULT_COURSES_DIR = REPO_ROOT / "courses"
+DEFAULT_LMS_URL = "http://127.0.0.1:8000"
 
 
 class SettingError(ValueError):
@@ -120,3 +130,36 @@ class EnvSettings(BaseSettings):
             location = first.get("loc") or ("(settings)",)
             variable = str(location[0])
             raise SettingError(variable, first.get("input"), _expected(first)) from None
+
+
+def _names(value: Any) -> Any:
+    if isinstance(value, str):
+        return frozenset(name.strip() for name in value.split(",") if name.strip())
+    return value
+
+
+Names = Annotated[frozenset[str], BeforeValidator(_names)]
+"""Comma-separated names (``lms, ops``): a set, white space and empty names dropped."""
+
+Folder = Annotated[Path, AfterValidator(Path.resolve)]
+"""A path made absolute (and its symbolic links resolved) when read."""
+
+Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+"""A URL paths are appended to: without its trailing slash."""
+
+
+class StudioSettings(EnvSettings):
+    """The variables every part of the studio may read, with the same defaults everywhere."""
+
+    var_dir: Folder = Field(DEFAULT_VAR_DIR, validation_alias="STUDIO_VAR_DIR")
+    """``STUDIO_VAR_DIR`` (default ``var/`` in the repository): every part's state."""
+    courses_dir: Folder = Field(DEFAULT_COURSES_DIR, validation_alias="STUDIO_COURSES_DIR")
+    """``STUDIO_COURSES_DIR`` (default ``courses/`` in the repository): the course folders,
+    ``<slug>/course.yml`` and ``<slug>/source/``."""
+    lms_public_url: Url = Field(DEFAULT_LMS_URL, validation_alias="LMS_PUBLIC_URL")
+    """``LMS_PUBLIC_URL`` (default ``http://127.0.0.1:8000``): the LMS as browsers reach it."""
+    lms_url: Url = Field(
+        default_factory=lambda data: data["lms_public_url"], validation_alias="LMS_INTERNAL_URL"
+    )
+    """``LMS_INTERNAL_URL`` (default ``LMS_PUBLIC_URL``): the LMS as the studio's processes
+    reach it, server to server."""

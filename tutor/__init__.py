@@ -3,7 +3,6 @@
 Contracts: ``docs/tutor.md``. One concern per module:
 
 - :mod:`tutor.settings`    the only reader of ``TUTOR_*`` and ``OPENAI_*`` variables
-- :mod:`tutor.auth`        who is asking: hub token or cookie -> user, groups, course roles
 - :mod:`tutor.ask`         the ``POST ask`` body: checked and trimmed to the input budget
 - :mod:`tutor.course_data` the course folders: assignments, answer cells, hints, solutions
 - :mod:`tutor.policy`      each assignment's policy and hints from the LMS (cached), else
@@ -17,5 +16,7 @@ Contracts: ``docs/tutor.md``. One concern per module:
 - :mod:`tutor.tutoring`    the decisions and the reply's events
 - :mod:`tutor.app`         the tornado application (thin handlers)
 
-Like the rest of ``hub``, it never imports ``lms``, ``grading`` or ``extensions``.
+Who is asking (hub token or cookie -> user, groups, course roles), JSON errors, the store's set-up
+and the client of the LMS's API are the hub services' shared plumbing, ``servicekit``. Like every
+part, the tutor never imports ``lms``, ``hub``, ``grading`` or ``extensions``.
 """

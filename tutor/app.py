@@ -1,7 +1,7 @@
 """The tutor's HTTP API: a tornado application run as the JupyterHub service ``tutor``.
 
-Handlers stay thin: :class:`TutorHandler` identifies the caller (``tutor.auth``); the
-decisions are :class:`tutor.tutoring.Tutor`'s. Errors are JSON ``{"error", "message"}``
+Handlers stay thin: :class:`TutorHandler` (a ``servicekit.web.ServiceHandler``) identifies the
+caller; the decisions are :class:`tutor.tutoring.Tutor`'s. Errors are JSON ``{"error", "message"}``
 with the fitting status; ``POST ask`` answers with server-sent events (one JSON object per
 ``data:`` line) once the request is accepted, and every stream ends with ``done`` or ``error``.
 The paths and payloads are docs/tutor.md's.
@@ -12,29 +12,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import signal
 from collections.abc import AsyncIterator
-from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlparse
 
-from jupyterhub.services.auth import (
-    HubOAuth,
-    HubOAuthCallbackHandler,
-    HubOAuthenticated,
-    UserNotAllowed,
-)
-from tornado.httpserver import HTTPServer
+from jupyterhub.services.auth import HubOAuth
 from tornado.iostream import StreamClosedError
-from tornado.web import Application, HTTPError, RequestHandler
+from tornado.web import Application
 
 from courses.naming import COURSE_SLUG_REGEX, is_assignment_name, is_course_slug
-from tutor.ask import MAX_BODY_BYTES, BadRequest, parse
-from tutor.auth import Caller, hub_auth
-from tutor.limits import LimitExceeded
+from servicekit.errors import ServiceError, forbidden, invalid
+from servicekit.hub_auth import hub_auth
+from servicekit.web import ServiceHandler, serve_until_signalled, service_application
+from tutor.ask import MAX_BODY_BYTES, parse
 from tutor.settings import Settings
 from tutor.store import HISTORY_LIMIT, ExchangeLog, exchange_json
-from tutor.tutoring import Tutor, TutorRefused
+from tutor.tutoring import Tutor
 
 log = logging.getLogger(__name__)
 
@@ -42,88 +34,18 @@ COURSE = rf"(?P<course>{COURSE_SLUG_REGEX})"
 READ_BODY_BYTES = 4 * 1024 * 1024  # bodies up to this size are read, to answer 413 politely
 
 
-class ServiceError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-
-
-class TutorHandler(HubOAuthenticated, RequestHandler):
+class TutorHandler(ServiceHandler):
     """Every API handler: the caller must be a hub user (or service) the hub vouches for."""
-
-    current_user: Caller
-
-    def initialize(self) -> None:
-        self.hub_auth = self.settings["hub_auth"]
 
     @property
     def tutor(self) -> Tutor:
         return self.settings["tutor"]
 
-    async def prepare(self) -> None:
-        model = await self.hub_auth.get_user(self, sync=False)
-        if model is None:
-            browser = "Authorization" not in self.request.headers
-            if browser and self.request.method in {"GET", "HEAD"}:
-                self.redirect(self.get_login_url())  # a browser: sign in through the hub
-                return
-            raise ServiceError(401, "unauthenticated", "Sign in to the hub: send "
-                               "'Authorization: token <hub API token>' or use the hub's login.")
-        try:
-            model = self.check_hub_user(model)
-        except UserNotAllowed:
-            raise ServiceError(403, "forbidden", f"{model.get('name')} may not use the tutor "
-                               "(the hub has not granted access to it).") from None
-        trusted = self.settings["trusted_services"]
-        self.current_user = Caller.from_hub_model(model, trusted)
-
-    # -- arguments and answers ------------------------------------------------------------------
-
     def course_argument(self) -> str:
         course = self.get_query_argument("course", "")
         if not is_course_slug(course):
-            raise ServiceError(400, "invalid", "'course' must be a course slug, e.g. python-101.")
+            raise invalid("'course' must be a course slug, e.g. python-101.")
         return course
-
-    def send_json(self, body: Any, status: int = 200) -> None:
-        self.set_status(status)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.set_header("Cache-Control", "no-store")
-        self.finish(json.dumps(body))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError | TutorRefused | LimitExceeded):
-            code, message = error.code, error.message
-        elif isinstance(error, BadRequest):
-            code, message = "invalid", error.message
-        elif isinstance(error, HTTPError):
-            code = HTTPStatus(status_code).phrase.lower().replace(" ", "-")
-            message = error.log_message or HTTPStatus(status_code).description
-        else:
-            code, message = "internal", "The tutor failed to answer; the error is in its log."
-        if isinstance(error, LimitExceeded):
-            self.set_header("Retry-After", str(error.retry_after))
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": code, "message": message}))
-
-    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError | TutorRefused):
-            status_code = error.status
-        elif isinstance(error, LimitExceeded):
-            status_code = 429
-        elif isinstance(error, BadRequest):
-            status_code = 400
-        super().send_error(status_code, **kwargs)
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, ServiceError | TutorRefused | LimitExceeded | BadRequest):
-            log.info("%s %s: %s", self.request.method, self.request.path, value)
-            return
-        super().log_exception(typ, value, tb)
 
 
 class StatusHandler(TutorHandler):
@@ -133,7 +55,7 @@ class StatusHandler(TutorHandler):
         course = self.course_argument()
         assignment = self.get_query_argument("assignment", "") or None
         if assignment is not None and not is_assignment_name(assignment):
-            raise ServiceError(400, "invalid", "'assignment' must be an assignment's name.")
+            raise invalid("'assignment' must be an assignment's name.")
         self.send_json(await self.tutor.status(self.current_user, course, assignment))
 
 
@@ -148,11 +70,7 @@ class AskHandler(TutorHandler):
         if len(self.request.body) > MAX_BODY_BYTES:
             raise ServiceError(413, "too-large", f"The request is larger than {MAX_BODY_BYTES} "
                                "bytes; the tutor trims long cells itself, send less output.")
-        try:
-            body = json.loads(self.request.body or b"null")
-        except ValueError:
-            raise ServiceError(400, "invalid", "The body is not JSON.") from None
-        request = parse(body)
+        request = parse(self.json_body())
         prepared = await self.tutor.prepare(self.current_user, request)
         self.set_header("Content-Type", "text/event-stream; charset=UTF-8")
         self.set_header("Cache-Control", "no-store")
@@ -197,14 +115,14 @@ class HistoryHandler(TutorHandler):
         learner: str | None = self.get_query_argument("learner", "") or None
         everyone = self.get_query_argument("all", "") in {"1", "true", "yes"}
         if (learner not in (None, caller.name) or everyone) and not caller.teaches(course):
-            raise ServiceError(403, "forbidden", "Learners read only their own exchanges.")
+            raise forbidden("Learners read only their own exchanges.")
         if everyone:
             learner = None
         elif learner is None:
             learner = caller.name
         before_text = self.get_query_argument("before", "")
         if before_text and not before_text.isdigit():
-            raise ServiceError(400, "invalid", "'before' must be an exchange id.")
+            raise invalid("'before' must be an exchange id.")
         before = int(before_text) if before_text else None
         rows = await self.tutor.run(self.tutor.exchanges.history, course, learner, before,
                                     HISTORY_LIMIT)
@@ -216,73 +134,42 @@ class SummaryHandler(TutorHandler):
 
     async def get(self, course: str) -> None:
         if not self.current_user.teaches(course):
-            raise ServiceError(403, "forbidden", f"Only instructors of {course} read its summary.")
+            raise forbidden(f"Only instructors of {course} read its summary.")
         summary = await self.tutor.run(self.tutor.exchanges.summary, course)
         self.send_json(summary.as_json())
 
 
-class OAuthCallbackHandler(HubOAuthCallbackHandler):
-    def initialize(self) -> None:
-        self.hub_auth = self.settings["hub_auth"]
-
-
-class HealthHandler(RequestHandler):
-    """``GET api/health`` (and the service's root, which the hub checks when it starts): the
-    service answers; no sign-in."""
-
-    def get(self) -> None:
-        self.finish({"status": "ok"})
-
-
-class NotFoundHandler(TutorHandler):
-    async def prepare(self) -> None:
-        raise ServiceError(404, "not-found", f"No such tutor API path: {self.request.path}")
-
-
 def make_app(settings: Settings, tutor: Tutor, auth: HubOAuth | None = None) -> Application:
     auth = auth or hub_auth(settings.service_name)
-    prefix = auth.base_url  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/tutor/
-    api = f"{prefix}api"
-    return Application(
+    api = f"{auth.base_url}api"  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/tutor/
+    return service_application(
+        auth,
         [
-            (f"{prefix}oauth_callback", OAuthCallbackHandler),
-            (f"{api}/health", HealthHandler),
-            (prefix, HealthHandler),
             (f"{api}/status", StatusHandler),
             (f"{api}/ask", AskHandler),
             (f"{api}/history", HistoryHandler),
             (f"{api}/courses/{COURSE}/summary", SummaryHandler),
         ],
-        default_handler_class=NotFoundHandler,
-        hub_auth=auth,
-        tutor=tutor,
+        title="tutor",
         trusted_services=settings.trusted_services,
         cookie_secret=settings.cookie_secret(),
-        login_url=auth.login_url,
+        tutor=tutor,
     )
 
 
 def serve(settings: Settings) -> None:
     """``python -m tutor serve``: the API on ``TUTOR_BIND_URL`` until SIGTERM or SIGINT."""
     exchanges = ExchangeLog(settings.db_url)
-    url = urlparse(settings.bind_url)
 
     async def main() -> None:
         tutor = Tutor.from_settings(settings, exchanges)
         app = make_app(settings, tutor)
-        server = HTTPServer(app, xheaders=True, max_body_size=READ_BODY_BYTES)
-        server.listen(url.port or 80, url.hostname or "127.0.0.1")
-        log.info("tutor API on %s (prefix %s), %s", settings.bind_url,
-                 app.settings["hub_auth"].base_url,
-                 "OFFLINE (no OPENAI_API_KEY)" if tutor.offline
+        log.info("tutor: %s", "OFFLINE (no OPENAI_API_KEY)" if tutor.offline
                  else f"model {settings.model} at {settings.base_url or 'OpenAI'}")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, stop.set)
-        await stop.wait()
-        server.stop()
-        await tutor.close()
+        try:
+            await serve_until_signalled(app, settings.bind_url, max_body_size=READ_BODY_BYTES)
+        finally:
+            await tutor.close()
 
     try:
         asyncio.run(main())

@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from courses.naming import is_assignment_name, is_course_slug
+from servicekit.errors import ServiceError
 
 MODES = ("explain", "hint", "chat")
 MAX_BODY_BYTES = 256 * 1024
@@ -34,10 +35,11 @@ WHAT = {
 }
 
 
-class BadRequest(ValueError):
+class BadRequest(ServiceError):
+    """400 ``invalid``: the body is not a request the tutor can answer; the sentence says why."""
+
     def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+        super().__init__(400, "invalid", message)
 
 
 @dataclass(frozen=True)

@@ -20,17 +20,18 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from servicekit.errors import ServiceError
+
 WINDOW_SECONDS = 60.0
 
 
-class LimitExceeded(Exception):
-    """429: ``message`` for the learner, ``retry_after`` seconds until the next request."""
+class LimitExceeded(ServiceError):
+    """429: ``message`` for the learner, ``retry_after`` seconds until the next request (the
+    answer's ``Retry-After``)."""
 
     def __init__(self, code: str, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
         self.retry_after = max(1, retry_after)
+        super().__init__(429, code, message, {"Retry-After": str(self.retry_after)})
 
 
 def day_start(now: dt.datetime) -> dt.datetime:

@@ -2,36 +2,35 @@
 
 The instructors set an assignment's ``tutor_policy`` (``off`` / ``hints-only`` / ``full``) and
 its hints on the LMS assignment page. The tutor reads them with its service account's token
-(``LMS_TUTOR_TOKEN``, ``Authorization: Token …``) from
-``GET {LMS_INTERNAL_URL}/api/v1/courses/{course}/assignments/``, every page of it, and uses
-the answer for ``TUTOR_POLICY_SECONDS``. Only one read per course runs at a time; requests
-arriving meanwhile wait for it.
+(``LMS_TUTOR_TOKEN``) from ``GET {LMS_INTERNAL_URL}/api/v1/courses/{course}/assignments/``,
+every page of it, through ``servicekit.lms_client`` (off the event loop, without retries: a
+learner is waiting, and the last answer will do), and uses the answer for
+``TUTOR_POLICY_SECONDS``. Only one read per course runs at a time; requests arriving meanwhile
+wait for it.
 
 When the LMS cannot be asked (no token, unreachable, slow, an error, an answer that is not the
 expected JSON) the last answer read is used, however old, and without one the assignment's
 ``tutor:`` and ``hints:`` in ``course.yml``. An assignment the LMS does not list (a draft)
-falls back the same way. The source of each answer is kept, for the log and the tests.
+falls back the same way; so does every assignment of a course the LMS does not know (404).
+The source of each answer is kept, for the log and the tests.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-
 from courses.course_file import TUTOR_POLICIES
+from servicekit.lms_client import LMSClient, LMSError, LMSRejected
 from tutor.course_data import CourseData
 
 log = logging.getLogger(__name__)
-
-MAX_PAGES = 20
 
 
 @dataclass(frozen=True)
@@ -43,10 +42,6 @@ class AssignmentPolicy:
     released: bool
     source: str
     """``lms``, ``lms-cached`` (the LMS did not answer: its last answer) or ``course.yml``."""
-
-
-class LMSUnavailable(Exception):
-    pass
 
 
 def _from_lms(item: dict[str, Any], source: str) -> AssignmentPolicy | None:
@@ -81,10 +76,12 @@ class PolicySource:
     def __init__(
         self, lms_url: str, token: str, max_age: float, timeout: float = 5.0
     ) -> None:
-        self.lms_url = lms_url.rstrip("/")
-        self.token = token
         self.max_age = max_age
-        self.timeout = timeout
+        self.client = (
+            LMSClient(lms_url, token, variable="LMS_TUTOR_TOKEN", retries=0,
+                      timeout_seconds=timeout)
+            if token else None
+        )
         self._read: dict[str, tuple[float, dict[str, AssignmentPolicy]]] = {}
         self._reading: dict[str, asyncio.Future] = {}
         if not token:
@@ -95,14 +92,14 @@ class PolicySource:
     ) -> dict[str, AssignmentPolicy]:
         """Every assignment's policy in the course ``slug`` (``course``: its folder's data)."""
         fallback = from_course_file(course)
-        if not self.token:
+        if self.client is None:
             return fallback
         read = self._read.get(slug)
         if read and time.monotonic() - read[0] < self.max_age:
             return {**fallback, **read[1]}
         try:
             answer = await self._read_once(slug)
-        except LMSUnavailable as why:
+        except LMSError as why:
             if read:
                 log.warning("LMS unavailable (%s): using the policy of %s read %.0f s ago",
                             why, slug, time.monotonic() - read[0])
@@ -125,37 +122,20 @@ class PolicySource:
         return await asyncio.shield(pending)
 
     async def _fetch(self, slug: str) -> dict[str, AssignmentPolicy]:
-        url: str | None = f"{self.lms_url}/api/v1/courses/{quote(slug, safe='')}/assignments/"
+        assert self.client is not None
+        path = f"/api/v1/courses/{quote(slug, safe='')}/assignments/"
+        read = functools.partial(self.client.pages, path, what=f"the assignments of {slug}")
+        try:
+            items = await asyncio.get_running_loop().run_in_executor(None, read)
+        except LMSRejected as refused:
+            if refused.status != 404:
+                raise
+            items = []  # the LMS has no such live course: course.yml says it all
         found: dict[str, AssignmentPolicy] = {}
-        client = AsyncHTTPClient()
-        for _page in range(MAX_PAGES):
-            if url is None:
-                break
-            request = HTTPRequest(
-                url, headers={"Authorization": f"Token {self.token}", "Accept": "application/json"},
-                connect_timeout=self.timeout, request_timeout=self.timeout, follow_redirects=False,
-            )
-            try:
-                response = await client.fetch(request)
-            except HTTPClientError as error:
-                if error.code == 404:
-                    found = {}  # the LMS has no such live course: course.yml says it all
-                    break
-                raise LMSUnavailable(f"HTTP {error.code}") from None
-            except Exception as error:  # refused, reset, DNS, TLS: all mean "not now"
-                raise LMSUnavailable(str(error) or error.__class__.__name__) from None
-            try:
-                body = json.loads(response.body)
-                items = body["results"] if isinstance(body, dict) else body
-                url = body.get("next") if isinstance(body, dict) else None
-            except (ValueError, KeyError, TypeError):
-                raise LMSUnavailable("an answer that is not the assignments' JSON") from None
-            if not isinstance(items, list):
-                raise LMSUnavailable("an answer that is not the assignments' JSON")
-            for item in items:
-                policy = _from_lms(item, "lms") if isinstance(item, dict) else None
-                if policy:
-                    found[policy.name] = policy
+        for item in items:
+            policy = _from_lms(item, "lms") if isinstance(item, dict) else None
+            if policy:
+                found[policy.name] = policy
         self._read[slug] = (time.monotonic(), found)
         return found
 

@@ -1,13 +1,11 @@
 """The tutor's own database: one row per exchange (a request and the reply the learner got).
 
-SQLAlchemy 2 on SQLite (the embedded default) or PostgreSQL (psycopg 3), chosen by
-``TUTOR_DB_URL``. The table is created on start; there is no migration history yet. Times are
-aware UTC datetimes on both databases.
-
-SQLite runs in WAL mode with a busy timeout and ``synchronous=NORMAL``: an exchange is a log line,
-written once when its reply ends; losing the last few on a power cut is acceptable, an fsync on
-every reply (which the learner waits for before ``done``) is not needed. Writes are short
-transactions and never overlap a read of the same request.
+The table is a SQLAlchemy 2 model; the database is a ``servicekit.store.Store`` (SQLite, the
+embedded default, or PostgreSQL by ``TUTOR_DB_URL``; the table created on start; aware UTC times
+on both). On SQLite a commit is ``synchronous=NORMAL``: an exchange is a log line, written once
+when its reply ends; losing the last few on a power cut is acceptable, an fsync on every reply
+(which the learner waits for before ``done``) is not needed. Writes are short transactions and
+never overlap a read of the same request, so transactions begin as the driver begins them.
 
 :class:`ExchangeLog` is the only code that reads or writes the table: the API's history and
 summary, the daily quota's count and the record of each reply.
@@ -17,56 +15,15 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    Boolean,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Text,
-    create_engine,
-    event,
-    func,
-    select,
-    text,
-)
-from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, sessionmaker
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import Boolean, Index, Integer, String, Text, func, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-SQLITE_BUSY_TIMEOUT_MS = 30_000
-CREATE_TABLES_LOCK = 5_101_102  # any constant: the same in every tutor process
+from servicekit.store import Store, UTCDateTime, utcnow
+
 HISTORY_LIMIT = 100
 TOP_ERROR_TYPES = 20
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-class UTCDateTime(TypeDecorator):
-    """An aware UTC datetime on every database (SQLite hands back naive ones)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime: the tutor stores aware UTC times only")
-        value = value.astimezone(dt.UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: dt.datetime | None, dialect) -> dt.datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value.astimezone(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -124,41 +81,6 @@ def exchange_json(row: Exchange) -> dict[str, Any]:
     }
 
 
-# -- engine ------------------------------------------------------------------------------------
-
-
-def database_url(url: str) -> URL:
-    """``url`` with the driver the tutor uses: psycopg 3 for PostgreSQL (``postgres://`` and
-    ``postgresql://`` both accepted), pysqlite otherwise."""
-    if url.startswith("postgres://"):
-        url = "postgresql://" + url[len("postgres://") :]
-    parsed = make_url(url)
-    if parsed.drivername in {"postgresql", "postgresql+psycopg2"}:
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() not in {"postgresql", "sqlite"}:
-        raise ValueError(f"TUTOR_DB_URL: {parsed.drivername!r} is neither SQLite nor PostgreSQL")
-    return parsed
-
-
-def make_engine(url: str) -> Engine:
-    parsed = database_url(url)
-    if parsed.get_backend_name() == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
-    if parsed.database and parsed.database != ":memory:":
-        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-
-    @event.listens_for(engine, "connect")
-    def _sqlite_connect(dbapi_connection, _record) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    return engine
-
-
 @dataclass(frozen=True)
 class Summary:
     exchanges: int
@@ -181,25 +103,19 @@ class Summary:
         }
 
 
-class ExchangeLog:
+class ExchangeLog(Store):
     """The exchanges table: record, page through, count and summarise."""
 
-    def __init__(self, url: str) -> None:
-        self.engine = make_engine(url)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
-        with self.engine.begin() as connection:
-            if self.engine.dialect.name == "postgresql":
-                lock = text("SELECT pg_advisory_xact_lock(:key)")
-                connection.execute(lock, {"key": CREATE_TABLES_LOCK})
-            Base.metadata.create_all(connection)
-
-    def dispose(self) -> None:
-        self.engine.dispose()
+    metadata = Base.metadata
+    variable = "TUTOR_DB_URL"
+    tables_lock = 5_101_102  # any constant: the same in every tutor process
+    sqlite_synchronous = "NORMAL"
+    sqlite_immediate = False
 
     def record(self, **fields: Any) -> Exchange:
         fields.setdefault("created_at", utcnow())
         row = Exchange(**fields)
-        with self.sessions() as session, session.begin():
+        with self.transaction() as session:
             session.add(row)
         return row
 

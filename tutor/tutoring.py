@@ -1,10 +1,10 @@
 """The tutor's decisions, in one place: who may ask what, under which policy, and the reply.
 
 :meth:`Tutor.prepare` checks a request before anything streams (membership, the assignment and
-its policy, the answer cell, the limits, the trimming) and raises :class:`TutorRefused` (or
-``LimitExceeded``) with the status and a message. :meth:`Tutor.reply` then yields the events of
-docs/tutor.md: notices, deltas that passed the leak guard, and ``done`` or ``error``; every
-exchange is written to the log before ``done``.
+its policy, the answer cell, the limits, the trimming) and raises
+``servicekit.errors.ServiceError`` (``LimitExceeded`` is one) with the status and a message.
+:meth:`Tutor.reply` then yields the events of docs/tutor.md: notices, deltas that passed the
+leak guard, and ``done`` or ``error``; every exchange is written to the log before ``done``.
 
 Blocking work (the database) runs off the event loop.
 """
@@ -20,9 +20,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from servicekit.errors import ServiceError, forbidden, not_found
+from servicekit.hub_auth import Caller
 from tutor import offline, prompts
 from tutor.ask import AskRequest, trim
-from tutor.auth import Caller
 from tutor.course_data import AnswerCell, CourseData, CourseLibrary
 from tutor.guard import SolutionIndex
 from tutor.limits import Limits, Usage
@@ -45,14 +46,6 @@ REFUSAL_NOTICE = (
     "behind the exercise, instead."
 )
 FAILED_MESSAGE = "The tutor failed to answer; the error is in its log. Try again in a moment."
-
-
-class TutorRefused(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -143,7 +136,7 @@ class Tutor:
 
     def require_member(self, caller: Caller, course: str) -> None:
         if not caller.belongs_to(course):
-            raise TutorRefused(403, "forbidden", f"{caller.name} is not in the course {course}.")
+            raise forbidden(f"{caller.name} is not in the course {course}.")
 
     async def decide(self, caller: Caller, course: str, assignment: str | None) -> Decision:
         """The policy of ``assignment`` (or of the course outside assignments); 404 for an
@@ -154,8 +147,7 @@ class Tutor:
             return Decision(policy, None, policy_message(policy, "this course", self.offline))
         found = (await self.policies.assignments(course, data)).get(assignment)
         if found is None or (not found.released and not caller.teaches(course)):
-            raise TutorRefused(404, "not-found",
-                               f"There is no assignment {assignment!r} in {course}.")
+            raise not_found(f"There is no assignment {assignment!r} in {course}.")
         title = _title(found, assignment)
         return Decision(found.policy, found, policy_message(found.policy, title, self.offline))
 
@@ -179,19 +171,19 @@ class Tutor:
         }
 
     async def prepare(self, caller: Caller, request: AskRequest) -> Prepared:
-        if not caller.may_ask:
-            raise TutorRefused(403, "forbidden", "Only people ask the tutor, not services.")
+        if not caller.is_person:
+            raise forbidden("Only people ask the tutor, not services.")
         self.require_member(caller, request.course)
         decision = await self.decide(caller, request.course, request.assignment)
         if decision.policy == "off":
-            raise TutorRefused(403, "tutor-off", decision.message)
+            raise ServiceError(403, "tutor-off", decision.message)
         data: CourseData | None = self.courses.get(request.course)
         cell = None
         if request.mode == "hint":
             found = data.assignments.get(request.assignment or "") if data else None
             cell = found.cells.get(request.cell_id or "") if found else None
             if cell is None:
-                raise TutorRefused(404, "not-an-answer-cell",
+                raise ServiceError(404, "not-an-answer-cell",
                                    f"{request.cell_id!r} is not an answer cell of "
                                    f"{request.assignment}: hints are given on answer cells.")
         if not self.limits.knows_today(caller.name):

@@ -10,7 +10,8 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import create_engine, text
 
-from tutor.store import ExchangeLog, database_url, exchange_json
+from servicekit.store import database_url
+from tutor.store import ExchangeLog, exchange_json
 
 pytestmark = [pytest.mark.slow]
 DAY = dt.datetime(2027, 1, 15, tzinfo=dt.UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import io
 from pathlib import Path
@@ -176,7 +175,7 @@ def test_a_grader_error_is_retried_and_finally_marks_the_submission_failed(
 ):
     release_row()
     grader.error = RuntimeError("docker is not answering")
-    worker = Worker(dataclasses.replace(grader_settings, max_attempts=2), grader_db, grader, lms,
+    worker = Worker(grader_settings.model_copy(update={"max_attempts": 2}), grader_db, grader, lms,
                     "w1")
     submission_id = submitted()
     assert worker.run_once()
@@ -199,7 +198,7 @@ def test_a_result_with_an_unknown_status_is_an_error(
 ):
     release_row()
     grader.status = "late-rejected"
-    worker = Worker(dataclasses.replace(grader_settings, max_attempts=1), grader_db, grader, lms,
+    worker = Worker(grader_settings.model_copy(update={"max_attempts": 1}), grader_db, grader, lms,
                     "w1")
     submission_id = submitted()
     worker.run_once()

@@ -7,7 +7,7 @@ from typing import Literal
 import pytest
 from pydantic import Field
 
-from servicekit.settings import EnvSettings, SettingError, secret
+from servicekit.settings import REPO_ROOT, EnvSettings, Names, SettingError, StudioSettings, secret
 
 
 class Example(EnvSettings):
@@ -59,3 +59,28 @@ def test_a_secret_comes_from_the_variable_or_the_file_it_names(tmp_path):
 def test_overrides_win_over_the_environment():
     assert Example.from_env({"EXAMPLE_WORKERS": "3"}, workers=7).workers == 7
     assert Example.variables()["workers"] == "EXAMPLE_WORKERS"
+
+
+class Studio(StudioSettings):
+    trusted: Names = Field(frozenset({"lms"}), validation_alias="EXAMPLE_TRUSTED")
+
+
+def test_the_internal_lms_url_defaults_to_the_public_one_without_a_trailing_slash():
+    assert Studio.from_env({}).lms_url == "http://127.0.0.1:8000"
+    public = Studio.from_env({"LMS_PUBLIC_URL": "https://lms.example.org/"})
+    assert (public.lms_public_url, public.lms_url) == ("https://lms.example.org",) * 2
+    internal = Studio.from_env({"LMS_PUBLIC_URL": "https://lms.example.org",
+                                "LMS_INTERNAL_URL": "http://lms:8000/"})
+    assert internal.lms_url == "http://lms:8000"
+
+
+def test_the_studio_folders_are_absolute_and_default_to_the_repositorys(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    settings = Studio.from_env({"STUDIO_VAR_DIR": "var", "STUDIO_COURSES_DIR": "c/../courses"})
+    assert (settings.var_dir, settings.courses_dir) == (tmp_path / "var", tmp_path / "courses")
+    assert Studio.from_env({}).var_dir == REPO_ROOT / "var"
+
+
+def test_names_are_comma_separated_and_blanks_dropped():
+    assert Studio.from_env({"EXAMPLE_TRUSTED": " lms, ops ,,"}).trusted == {"lms", "ops"}
+    assert Studio.from_env({}).trusted == {"lms"}

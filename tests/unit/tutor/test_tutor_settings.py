@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.settings import SettingError
+from servicekit.settings import SettingError
 from tutor.settings import Settings
 
 
@@ -70,7 +70,7 @@ def test_secrets_may_come_from_files(tmp_path):
     [
         ("TUTOR_RATE_PER_MINUTE", "0", "at least 1"),
         ("TUTOR_DAILY_QUOTA", "many", "a whole number"),
-        ("TUTOR_TIMEOUT_SECONDS", "-1", "a number, at least 0.1"),
+        ("TUTOR_TIMEOUT_SECONDS", "-1", "at least 0.1"),
         ("TUTOR_MAX_INPUT_CHARS", "10", "at least 1000"),
         ("TUTOR_DEFAULT_POLICY", "sometimes", "off, hints-only, full"),
     ],
@@ -78,6 +78,17 @@ def test_secrets_may_come_from_files(tmp_path):
 def test_unusable_values_are_refused_with_the_variable_named(name, value, says):
     with pytest.raises(SettingError, match=f"{name}.*{says}"):
         Settings.from_env({name: value})
+
+
+def test_a_bad_value_is_refused_naming_its_variable_the_value_and_the_bound():
+    with pytest.raises(SettingError) as refused:
+        Settings.from_env({"TUTOR_LMS_TIMEOUT_SECONDS": "0"})
+    assert str(refused.value) == "TUTOR_LMS_TIMEOUT_SECONDS='0': must be at least 0.1"
+    assert refused.value.name == "TUTOR_LMS_TIMEOUT_SECONDS"
+
+
+def test_the_default_policy_may_be_written_in_capitals():
+    assert Settings.from_env({"TUTOR_DEFAULT_POLICY": "Hints-Only"}).default_policy == "hints-only"
 
 
 def test_the_cookie_secret_is_generated_once_and_kept(tmp_path):

@@ -1,8 +1,8 @@
-"""Who a caller of the grader is in a course: hub groups, hub admins, trusted services."""
+"""Who a caller of a hub service is in a course: hub groups, hub admins, trusted services."""
 
 from __future__ import annotations
 
-from grading.auth import Caller
+from servicekit.hub_auth import Caller
 
 TRUSTED = frozenset({"lms"})
 

@@ -1,4 +1,5 @@
-"""Who is calling: the hub identifies the caller, the hub groups say what they are in a course.
+"""Who is calling a hub service: the hub identifies the caller, the hub groups say what they are
+in a course.
 
 Identification is JupyterHub's own ``HubOAuth``: a request's ``Authorization: token <hub API
 token>`` header (a learner's server sends its ``JUPYTERHUB_API_TOKEN``), or the OAuth cookie a
@@ -6,11 +7,11 @@ browser got from the service's ``oauth_callback``. The hub answers with the user
 flag and groups; the token must also carry ``access:services!service=<name>`` (the hub grants
 it; without it the caller is refused with 403).
 
-Course roles follow nbgrader's JupyterHub convention, which the LMS mirrors into hub groups at
-each login: ``nbgrader-<course>`` for learners, ``formgrade-<course>`` for instructors; hub admins
-are instructors of every course, and so are the hub services named in
-``GRADER_TRUSTED_SERVICES`` (the LMS, which decides who teaches and acts for them). Nothing else
-grants anything.
+Course roles follow nbgrader's JupyterHub convention (``courses.naming``), which the LMS mirrors
+into hub groups at each login: ``nbgrader-<course>`` for learners, ``formgrade-<course>`` for
+instructors; hub admins are instructors of every course, and so are the hub services the
+service trusts (``GRADER_TRUSTED_SERVICES``, ``TUTOR_TRUSTED_SERVICES``: the LMS, which decides
+who teaches and acts for them). Nothing else grants anything.
 """
 
 from __future__ import annotations
@@ -35,12 +36,13 @@ class Caller:
     admin: bool = False
     groups: frozenset[str] = frozenset()
     trusted: bool = False
-    """A hub service the grader trusts to act for instructors (``GRADER_TRUSTED_SERVICES``)."""
+    """A hub service trusted to act for the instructors of every course."""
 
     @classmethod
     def from_hub_model(
         cls, model: Mapping[str, Any], trusted_services: frozenset[str] = frozenset()
     ) -> Caller:
+        """The caller the hub's answer (``/hub/api/user``) describes."""
         kind = str(model.get("kind", "user"))
         name = str(model["name"])
         return cls(
@@ -51,25 +53,30 @@ class Caller:
             trusted=kind == "service" and name in trusted_services,
         )
 
+    @property
+    def is_person(self) -> bool:
+        """A hub user, not a hub service (even a trusted one)."""
+        return self.kind == "user"
+
     def learns(self, course: str) -> bool:
-        return self.kind == "user" and learner_group(course) in self.groups
+        return self.is_person and learner_group(course) in self.groups
 
     def teaches(self, course: str) -> bool:
         if self.trusted:
             return True
-        if self.kind != "user":
+        if not self.is_person:
             return False
         return self.admin or instructor_group(course) in self.groups
+
+    def belongs_to(self, course: str) -> bool:
+        return self.learns(course) or self.teaches(course)
 
     def courses(self) -> dict[str, str]:
         """The courses the caller's groups name: slug -> ``learner`` or ``instructor`` (an
         instructor who is also in the learners' group is an instructor)."""
-        if self.kind != "user":
+        if not self.is_person:
             return {}
         return dict(sorted(course_roles(self.groups).items()))
-
-    def belongs_to(self, course: str) -> bool:
-        return self.learns(course) or self.teaches(course)
 
 
 def hub_auth(service_name: str) -> HubOAuth:

@@ -1,0 +1,32 @@
+"""servicekit's modules are importable alone: a part pays only for what it uses."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("tornado", "jupyterhub", "sqlalchemy", "requests", "docker")
+PARTS = ("lms", "hub", "grading", "tutor", "extensions", "launcher")
+
+
+@pytest.mark.parametrize(
+    ("module", "allowed"),
+    [
+        ("servicekit.settings", ()),
+        ("servicekit.secrets", ()),
+        ("servicekit.errors", ()),
+        ("servicekit.store", ("sqlalchemy",)),
+        ("servicekit.lms_client", ("requests",)),
+        ("servicekit.hub_auth", ("tornado", "jupyterhub", "sqlalchemy", "requests")),
+        ("servicekit.web", ("tornado", "jupyterhub", "sqlalchemy", "requests")),
+    ],
+)
+def test_a_module_imports_no_part_and_only_the_libraries_it_needs(module, allowed):
+    script = (f"import sys, {module}\n"
+              "print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))")
+    loaded = set(subprocess.run([sys.executable, "-c", script], check=True, capture_output=True,
+                                text=True).stdout.split())
+    assert loaded.isdisjoint(PARTS)
+    assert loaded.isdisjoint(set(HEAVY) - set(allowed))
