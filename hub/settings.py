@@ -14,29 +14,19 @@ file on first use (like ``make up`` does for the LMS).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
-from servicekit.secrets import env_secret, generated_secret
-from servicekit.settings import EnvSettings, SettingError, secret
+from servicekit.secrets import generated_secret
+from servicekit.settings import AnyCase, AnyCaseUpper, EnvSettings, Folder, Url, secret
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 SpawnerChoice = Literal["docker", "swarm", "kubernetes", "local", "auto"]
 ServiceMode = Literal["managed", "external", "off"]  # where the grader, the tutor run
 LogLevel = Literal["DEBUG", "INFO", "WARN", "ERROR", "CRITICAL"]  # JupyterHub's log_level names
-
-
-def _lower(value: object) -> object:
-    return value.lower() if isinstance(value, str) else value
-
-
-def _upper(value: object) -> object:
-    return value.upper() if isinstance(value, str) else value
 
 
 def _host_path_pairs(value: object) -> object:
@@ -54,9 +44,7 @@ def _host_path_pairs(value: object) -> object:
     return pairs
 
 
-Folder = Annotated[Path, AfterValidator(Path.resolve)]
 Port = Annotated[int, Field(ge=1, le=65535)]
-Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
 
 
 class HubSettings(EnvSettings):
@@ -67,7 +55,7 @@ class HubSettings(EnvSettings):
     courses_dir: Folder = Field(REPO_ROOT / "courses", validation_alias="STUDIO_COURSES_DIR")
 
     # -- the hub and its proxy -------------------------------------------------------------
-    spawner: Annotated[SpawnerChoice, BeforeValidator(_lower)] = Field(
+    spawner: Annotated[SpawnerChoice, AnyCase] = Field(
         "auto", validation_alias="HUB_SPAWNER")
     bind_url: str = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")
     api_bind_url: str = Field("", validation_alias="HUB_API_BIND_URL")  # "": by spawner
@@ -79,7 +67,7 @@ class HubSettings(EnvSettings):
         default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'hub' / 'jupyterhub.sqlite'}",
         validation_alias="HUB_DB_URL",
     )
-    log_level: Annotated[LogLevel, BeforeValidator(_upper)] = Field(
+    log_level: Annotated[LogLevel, AnyCaseUpper] = Field(
         "INFO", validation_alias="HUB_LOG_LEVEL")
 
     # -- sign-on through the LMS -----------------------------------------------------------
@@ -112,14 +100,14 @@ class HubSettings(EnvSettings):
     idle_cull_every: int = Field(0, validation_alias="HUB_IDLE_CULL_EVERY", ge=0)  # 0: auto
 
     # -- the grader, its formgraders and the tutor -------------------------------------------
-    grader: Annotated[ServiceMode, BeforeValidator(_lower)] = Field(
+    grader: Annotated[ServiceMode, AnyCase] = Field(
         "managed", validation_alias="HUB_GRADER")
     grader_url: str = Field("http://127.0.0.1:10101", validation_alias="HUB_GRADER_URL")
     grader_server_url: str = Field("", validation_alias="HUB_GRADER_SERVER_URL")
     grader_api_token: str = secret("HUB_GRADER_API_TOKEN")
     formgrader_port: Port = Field(10110, validation_alias="HUB_FORMGRADER_PORT")
     formgrader_url: str = Field("http://127.0.0.1:{port}", validation_alias="HUB_FORMGRADER_URL")
-    tutor: Annotated[ServiceMode, BeforeValidator(_lower)] = Field(
+    tutor: Annotated[ServiceMode, AnyCase] = Field(
         "managed", validation_alias="HUB_TUTOR")
     tutor_url: str = Field("http://127.0.0.1:10102", validation_alias="HUB_TUTOR_URL")
     tutor_server_url: str = Field("", validation_alias="HUB_TUTOR_SERVER_URL")
@@ -147,14 +135,3 @@ class HubSettings(EnvSettings):
         """``value`` when the environment gave one, else the secret generated once into
         ``<STUDIO_VAR_DIR>/secrets/<name>`` (mode 0600, the same at every start)."""
         return value or generated_secret(self.secrets_dir / name)
-
-
-# -- for tutor/settings.py only, until the tutor reads through its own EnvSettings (issue 12) ---
-# Delete with that import: the hub itself reads nothing but HubSettings.
-__all__ = ["REPO_ROOT", "HubSettings", "SettingError", "env_secret", "env_str", "generated_secret"]
-
-
-def env_str(name: str, default: str, environ: Mapping[str, str] | None = None) -> str:
-    """Deprecated: the tutor's last use of the hub's old reader (see above)."""
-    value = (os.environ if environ is None else environ).get(name, "").strip()
-    return value or default

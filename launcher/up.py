@@ -28,18 +28,17 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import Field
 
 from servicekit.docker_engine import docker_engine_answers
 from servicekit.secrets import generated_secret
-from servicekit.settings import EnvSettings
+from servicekit.settings import AnyCase, EnvSettings, Folder, Url
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 STOP_SECONDS = 45  # JupyterHub stops services (up to ~15 s) and then every learner's server
 
-Lowercase = Annotated[str, AfterValidator(str.lower)]
-Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
+Lowercase = Annotated[str, AnyCase]
 
 
 class LauncherSettings(EnvSettings):
@@ -47,7 +46,7 @@ class LauncherSettings(EnvSettings):
     runs (the hub checks the values; the launcher only needs to know "docker", "auto", "off")."""
 
     # where every part keeps its state
-    var_dir: Annotated[Path, AfterValidator(Path.resolve)] = Field(
+    var_dir: Folder = Field(
         REPO_ROOT / "var", validation_alias="STUDIO_VAR_DIR")
     spawner: Lowercase = Field("auto", validation_alias="HUB_SPAWNER")
     hub_url: Url = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")

@@ -148,6 +148,22 @@ Url = Annotated[str, AfterValidator(lambda url: url.rstrip("/"))]
 """A URL paths are appended to: without its trailing slash."""
 
 
+def _lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def _upper(value: Any) -> Any:
+    return value.upper() if isinstance(value, str) else value
+
+
+AnyCase = BeforeValidator(_lower)
+"""Read a choice in any case (``HUB_SPAWNER=Docker`` is ``docker``):
+``Annotated[Literal["docker", ...], AnyCase]``."""
+
+AnyCaseUpper = BeforeValidator(_upper)
+"""As :data:`AnyCase`, for choices spelt in capitals (log levels)."""
+
+
 class StudioSettings(EnvSettings):
     """The variables every part of the studio may read, with the same defaults everywhere."""
 
