@@ -84,6 +84,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lms.base.context_processors.studio",
+                "lms.courses.context_processors.catalogue",
             ],
         },
     },

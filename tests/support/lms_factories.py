@@ -13,7 +13,6 @@ import factory
 from django.utils import timezone
 
 from lms.accounts.models import Role, User
-from lms.base.services import ensure_site_structure
 from lms.courses.models import (
     AssignmentPage,
     CoursePage,
@@ -23,6 +22,7 @@ from lms.courses.models import (
     LessonProgress,
     ProgressStatus,
 )
+from lms.courses.services import ensure_site_structure
 from lms.gradebook.models import Grade
 
 PASSWORD = "correct-horse-battery"  # every factory-made account's password

@@ -10,8 +10,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from lms.courses.models import LessonPage
-from lms.courses.selectors import dashboard_for
 from lms.courses.services import mark_lesson_completed, mark_lesson_opened
+from lms.gradebook.selectors import dashboard_for
 from tests.support.lms_factories import (
     AssignmentFactory,
     CourseFactory,

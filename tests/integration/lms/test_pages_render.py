@@ -372,7 +372,7 @@ def test_site_structure_is_rebuilt_in_a_flushed_database(client):
     from django.core.management import call_command
     from wagtail.models import Page
 
-    from lms.base.services import ensure_site_structure
+    from lms.courses.services import ensure_site_structure
 
     call_command("flush", interactive=False, verbosity=0)
     assert Page.get_first_root_node() is None
