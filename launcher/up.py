@@ -104,6 +104,7 @@ def studio_environment() -> dict[str, str]:
         for variable in variables:
             env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
+    env.setdefault("LMS_SEED_DEMO", "1")  # the demo accounts, whose logins print_summary shows
     hub = env_str("HUB_BIND_URL", "http://127.0.0.1:8001", env).rstrip("/")
     if env_str("HUB_GRADER", "managed", env) != "off":
         env.setdefault("LMS_GRADER_API_URL", f"{hub}/services/grader/api")

@@ -142,6 +142,13 @@ LMS_GRADER_TIMEOUT = environment.grader_timeout
 LMS_TUTOR_API_URL = environment.tutor_api_url
 LMS_TUTOR_TIMEOUT = environment.tutor_timeout
 
+# --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
+LMS_BIND = environment.bind
+LMS_WORKERS = environment.workers
+LMS_COLLECT_STATIC = environment.collect_static  # the image collects them when it is built
+LMS_IMPORT_COURSES = environment.import_courses
+LMS_SEED_DEMO = environment.seed_demo
+
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -114,6 +114,13 @@ class LMSEnvironment(EnvSettings):
     tutor_api_url: HttpURL = Field("", validation_alias="LMS_TUTOR_API_URL")
     tutor_timeout: float = Field(10.0, validation_alias="LMS_TUTOR_TIMEOUT", gt=0)
 
+    # -- how the LMS starts (lms.up) ------------------------------------------------------------
+    bind: str = Field("127.0.0.1:8000", validation_alias="LMS_BIND")
+    workers: int = Field(3, validation_alias="LMS_WORKERS", ge=1)
+    collect_static: bool = Field(True, validation_alias="LMS_COLLECT_STATIC")
+    import_courses: bool = Field(True, validation_alias="LMS_IMPORT_COURSES")
+    seed_demo: bool = Field(False, validation_alias="LMS_SEED_DEMO")
+
     def hosts(self) -> list[str]:
         return _names(self.allowed_hosts)
 

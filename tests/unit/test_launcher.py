@@ -89,3 +89,11 @@ def test_with_the_tutor_off_the_lms_is_not_pointed_at_it(tmp_path, monkeypatch):
     monkeypatch.setenv("HUB_TUTOR", "off")
     monkeypatch.delenv("LMS_TUTOR_API_URL", raising=False)
     assert "LMS_TUTOR_API_URL" not in studio_environment()
+
+
+def test_make_up_starts_the_lms_with_its_demo_accounts(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("LMS_SEED_DEMO", raising=False)
+    assert studio_environment()["LMS_SEED_DEMO"] == "1"
+    monkeypatch.setenv("LMS_SEED_DEMO", "0")
+    assert studio_environment()["LMS_SEED_DEMO"] == "0"  # unless the environment says not to

@@ -31,10 +31,11 @@ def test_a_bad_value_stops_the_lms_naming_its_variable():
 @pytest.mark.parametrize(("environ", "message"), [
     ({"LMS_GRADER_TIMEOUT": "abc"}, "LMS_GRADER_TIMEOUT='abc': must be a number"),
     ({"LMS_TUTOR_TIMEOUT": "0"}, "LMS_TUTOR_TIMEOUT='0': must be more than 0"),
+    ({"LMS_WORKERS": "many"}, "LMS_WORKERS='many': must be a whole number"),
     ({"LMS_DB_CONN_MAX_AGE": "-1"}, "LMS_DB_CONN_MAX_AGE='-1': must be at least 0"),
     ({"OIDC_ID_TOKEN_SECONDS": "1h"}, "OIDC_ID_TOKEN_SECONDS='1h': must be a whole number"),
-    ({"LMS_INSECURE_COOKIES": "maybe"},
-     "LMS_INSECURE_COOKIES='maybe': must be 1/0, true/false, yes/no or on/off"),
+    ({"LMS_SEED_DEMO": "maybe"},
+     "LMS_SEED_DEMO='maybe': must be 1/0, true/false, yes/no or on/off"),
     ({"LMS_PUBLIC_URL": "lms.example.org"},
      "LMS_PUBLIC_URL='lms.example.org': must be an http:// or https:// URL"),
     ({"LMS_GRADER_API_URL": "grader:10101"},
@@ -57,7 +58,9 @@ def test_unset_variables_keep_their_defaults():
     env = LMSEnvironment.from_env({})
     assert (env.public_url, env.hub_url, env.grader_api_url, env.tutor_api_url) == (
         "http://127.0.0.1:8000", "http://127.0.0.1:8001", "", "")
-    assert (env.grader_timeout, env.tutor_timeout, env.insecure_cookies) == (30.0, 10.0, False)
+    assert (env.grader_timeout, env.tutor_timeout, env.workers, env.bind) == (
+        30.0, 10.0, 3, "127.0.0.1:8000")
+    assert (env.collect_static, env.import_courses, env.seed_demo) == (True, True, False)
     assert (env.hosts(), env.trusted_origins(), env.log_level) == (
         ["127.0.0.1", "localhost"], [], "INFO")
 
