@@ -118,6 +118,7 @@ def studio_environment() -> dict[str, str]:
         for variable in variables:
             env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
+    env.setdefault("LMS_SEED_DEMO", "1")  # the demo accounts, whose logins print_summary shows
     if settings.grader != "off":
         env.setdefault("LMS_GRADER_API_URL", f"{settings.hub_url}/services/grader/api")
     if settings.tutor != "off":

@@ -1,11 +1,27 @@
-"""``python -m lms.up``: prepare the LMS on embedded defaults and serve it with gunicorn.
+"""``python -m lms.up``: the one way the LMS starts, for ``make up`` and for its container.
 
-Migrates, seeds the demo (accounts, courses, enrollments), registers the hub as OIDC client when
-HUB_OAUTH_CLIENT_ID is set, the grader's service account when LMS_GRADER_TOKEN(_FILE) is and the
-tutor's when LMS_TUTOR_TOKEN(_FILE) is (``make up`` sets them all), collects static files, prints
-the URL and the demo logins, then replaces itself with gunicorn in the foreground, so Ctrl-C reaches
-gunicorn directly and it shuts down cleanly. Settings: lms.settings.dev unless
-DJANGO_SETTINGS_MODULE says otherwise.
+Prepares the database and the site, then replaces itself with gunicorn in the foreground, so
+Ctrl-C (or, in the container, the SIGTERM tini forwards) reaches gunicorn directly and it shuts
+down cleanly. Every step is idempotent and runs at every start, because a new version may bring
+new migrations, courses or tokens:
+
+1. ``migrate``;
+2. ``collectstatic``, unless ``LMS_COLLECT_STATIC=0`` (the image collects them when it is built);
+3. ``register_hub_client`` when ``HUB_OAUTH_CLIENT_ID`` (or ``_FILE``) is set: the hub signs in
+   through this LMS;
+4. ``ensure_service_account <service>`` for each service whose token is given (``LMS_GRADER_TOKEN``,
+   ``LMS_TUTOR_TOKEN``, or their ``_FILE``): the grader pushes grades, the tutor reads policies;
+5. every course folder under ``STUDIO_COURSES_DIR`` imported (``LMS_IMPORT_COURSES``, default on);
+   with ``LMS_SEED_DEMO=1`` instead ``seed_demo``, which imports them too and adds the demo
+   accounts, enrolled in every course (``make up`` sets it; never in production: their passwords
+   are printed);
+6. gunicorn on ``LMS_BIND`` with ``LMS_WORKERS`` workers.
+
+What differs between a laptop and the image is settings (docs/configuration.md, "LMS"), read
+with the LMS's other variables (``lms.settings.environment``). Django is set up once for all of
+it (one ``python -m lms`` process per step would cost a second each). Settings module:
+``lms.settings.dev`` unless ``DJANGO_SETTINGS_MODULE`` says otherwise (the image sets
+``lms.settings.prod``).
 """
 
 from __future__ import annotations
@@ -13,35 +29,57 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from pathlib import Path
 
-BIND = os.environ.get("LMS_BIND", "127.0.0.1:8000")
+from courses.course_file import COURSE_FILE_NAME
+
+
+def _given(variable: str) -> bool:
+    """Whether a secret is given, as ``NAME`` or ``NAME_FILE`` (the command reads it)."""
+    return bool(os.environ.get(variable, "").strip() or os.environ.get(f"{variable}_FILE", ""))
 
 
 def prepare() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "lms.settings.dev")
     import django
-    from django.core.management import call_command
 
     django.setup()
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    call_command("seed_demo")
-    if os.environ.get("HUB_OAUTH_CLIENT_ID"):
-        call_command("register_hub_client")  # make up: the hub signs in through this LMS
-    if os.environ.get("LMS_GRADER_TOKEN") or os.environ.get("LMS_GRADER_TOKEN_FILE"):
-        call_command("ensure_service_account", "grader")  # the grader pushes grades with it
-    if os.environ.get("LMS_TUTOR_TOKEN") or os.environ.get("LMS_TUTOR_TOKEN_FILE"):
-        call_command("ensure_service_account", "tutor")  # the tutor reads policies with it
+    # After django.setup(): the settings and the apps' registries exist only then.
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from lms.accounts.service_accounts import SERVICE_ACCOUNTS
+
+    call_command("migrate", interactive=False, verbosity=1)
+    if settings.LMS_COLLECT_STATIC:
+        call_command("collectstatic", interactive=False, verbosity=0)
+    if _given("HUB_OAUTH_CLIENT_ID"):
+        call_command("register_hub_client")
+    for account in SERVICE_ACCOUNTS.values():
+        if _given(account.token_variable):
+            call_command("ensure_service_account", account.service)
+    if settings.LMS_SEED_DEMO:
+        call_command("seed_demo")
+    elif settings.LMS_IMPORT_COURSES:
+        courses = Path(settings.STUDIO_COURSES_DIR)
+        folders = sorted(str(course.parent) for course in courses.glob(f"*/{COURSE_FILE_NAME}"))
+        if folders:
+            call_command("import_course", *folders)
 
 
 def serve() -> None:
-    gunicorn = shutil.which("gunicorn") or os.path.join(os.path.dirname(sys.executable), "gunicorn")
-    workers = os.environ.get("LMS_WORKERS", "3")
-    print(f"LMS: http://{BIND}/  (Ctrl-C stops it)", flush=True)
+    """Replace this process with gunicorn serving the LMS on ``LMS_BIND``."""
+    from django.conf import settings
+
+    gunicorn = Path(sys.executable).parent / "gunicorn"
+    if not gunicorn.exists():
+        gunicorn = Path(shutil.which("gunicorn") or gunicorn)
+    bind, workers = settings.LMS_BIND, settings.LMS_WORKERS
+    print(f"LMS: http://{bind}/  ({workers} workers; Ctrl-C stops it)", flush=True)
     os.execv(  # noqa: S606 - replaces this process on purpose (signals go to gunicorn)
         gunicorn,
-        # Sync workers: no idle keep-alive connections to wait for, so Ctrl-C stops promptly.
-        [gunicorn, "lms.wsgi", "--bind", BIND, "--workers", workers,
+        # Sync workers: no idle keep-alive connections to wait for, so a stop is prompt.
+        [str(gunicorn), "lms.wsgi", "--bind", bind, "--workers", str(workers),
          "--access-logfile", "-", "--graceful-timeout", "10"],
     )
 

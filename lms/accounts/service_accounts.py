@@ -2,13 +2,17 @@
 and one API token, never a password.
 
 The grader (``svc-grader``: writes grades) and the tutor (``svc-tutor``: reads tutor settings)
-each get theirs from ``ensure_service_account <name>``, run by ``make up`` at every start with
-the token the service itself is given. One function makes both, so both follow the same rules:
-an active learner-role account (no staff powers, no superuser), an unusable password, exactly the
-one permission and exactly the one token.
+each get theirs from ``ensure_service_account <service>``, run by the LMS at every start
+(``lms.up``) with the token the service itself is given. The app that owns the permission
+declares its service's account (:class:`ServiceAccount`) and registers it here when Django starts
+(its ``AppConfig.ready``), so this app, below them, never imports them. One function makes every
+account, so all follow the same rules: an active learner-role account (no staff powers, no
+superuser), an unusable password, exactly the one permission and exactly the one token.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from django.contrib.auth.models import Permission
 from django.core.exceptions import ValidationError
@@ -56,3 +60,30 @@ def ensure_service_account(
     Token.objects.filter(user=user).exclude(key=token_key).delete()
     Token.objects.get_or_create(user=user, key=token_key)
     return user, created
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """A studio service's account in the LMS: ``username`` holding only ``permission`` (app label,
+    codename), its token given to the LMS as ``token_variable`` (or ``<token_variable>_FILE``),
+    the same value the service itself is given."""
+
+    service: str  # the name ``ensure_service_account`` takes, e.g. "grader"
+    username: str
+    first_name: str
+    permission: tuple[str, str]
+    token_variable: str
+
+    def ensure(self, token_key: str) -> tuple[User, bool]:
+        """Create or update the account with exactly the one token ``token_key``."""
+        return ensure_service_account(self.username, self.first_name, self.permission, token_key)
+
+
+SERVICE_ACCOUNTS: dict[str, ServiceAccount] = {}
+"""The registered service accounts by service name, in the order their apps registered them."""
+
+
+def register(account: ServiceAccount) -> ServiceAccount:
+    """Make ``account`` one that ``ensure_service_account`` (and ``lms.up``) know. Idempotent."""
+    SERVICE_ACCOUNTS[account.service] = account
+    return account

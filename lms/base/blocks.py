@@ -5,6 +5,9 @@ from __future__ import annotations
 from django.utils.safestring import mark_safe
 from wagtail import blocks
 
+from .highlight import highlight_code
+from .notebooks import render_course_notebook
+
 
 class CodeBlock(blocks.StructBlock):
     """Source code shown with syntax highlighting (Pygments, rendered on the server: no JS)."""
@@ -25,8 +28,6 @@ class CodeBlock(blocks.StructBlock):
         template = "base/blocks/code.html"
 
     def get_context(self, value, parent_context=None):
-        from .highlight import highlight_code
-
         context = super().get_context(value, parent_context)
         context["highlighted"] = mark_safe(highlight_code(value["code"], value["language"]))  # noqa: S308
         return context
@@ -44,8 +45,6 @@ class NotebookBlock(blocks.StructBlock):
         template = "base/blocks/notebook.html"
 
     def get_context(self, value, parent_context=None):
-        from .notebooks import render_course_notebook
-
         context = super().get_context(value, parent_context)
         page = (parent_context or {}).get("page")
         course_slug = page.specific.course_slug if page is not None else ""

@@ -119,7 +119,7 @@ _exporter_lock = threading.Lock()
 
 @cache
 def _exporter():
-    from nbconvert import HTMLExporter
+    from nbconvert import HTMLExporter  # deferred: nbconvert takes a second to import
 
     return HTMLExporter(template_name="basic", exclude_anchor_links=True)
 

@@ -7,19 +7,18 @@ from django.db import transaction
 from wagtail.coreutils import get_supported_content_language_variant
 from wagtail.models import Locale, Page, Site
 
-from lms.courses.models import CourseIndexPage
-
 from .models import HomePage
 
 
 @transaction.atomic
-def ensure_site_structure() -> CourseIndexPage:
-    """Make sure the page tree is home → courses and the default site points at home.
+def ensure_home_page() -> HomePage:
+    """Make sure the studio's home page exists and the default site points at it.
 
     Idempotent. Wagtail's first migration leaves a placeholder "Welcome" page as the site root;
     it is replaced by the studio's home page the first time this runs. A database emptied by
     ``flush`` (as transactional tests leave it) has no tree root or locale at all: they are
-    recreated as Wagtail's migrations create them.
+    recreated as Wagtail's migrations create them. What goes under the home page is its apps'
+    business (the course index: ``lms.courses.services.ensure_site_structure``).
     """
     home = HomePage.objects.first()
     if home is None:
@@ -40,14 +39,7 @@ def ensure_site_structure() -> CourseIndexPage:
             site.save()
         if placeholder is not None and type(placeholder.specific) is Page:
             placeholder.delete()
-    index = CourseIndexPage.objects.child_of(home).first()
-    if index is None:
-        index = home.add_child(
-            instance=CourseIndexPage(
-                title="Courses", slug="courses", intro="Courses you can take in the studio."
-            )
-        )
-    return index
+    return home
 
 
 def _tree_root() -> Page:

@@ -21,10 +21,9 @@ from wagtail.models import Page
 
 from courses.course_file import AssignmentSpec, CourseSpec, LessonSpec, load_course
 from lms.accounts.models import User
-from lms.base.services import ensure_site_structure
 
 from .models import AssignmentPage, CoursePage, EnrollmentRole, LessonPage
-from .services import enroll
+from .services import enroll, ensure_site_structure
 
 
 @dataclass

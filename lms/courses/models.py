@@ -4,7 +4,8 @@ The page tree is: home → course index → course → lessons and assignments. 
 what the hub and grader need to know about the course (its notebook image and resource profile);
 an assignment page carries what the grader needs (nbgrader name, points, dates, late policy).
 Learner state (enrollments, lesson progress) lives in plain models, so a page edit never touches
-it and the API can query it without page revisions in the way.
+it and the API can query it without page revisions in the way. What each page shows is assembled
+by the providers of ``page_context`` (courses' own in ``wagtail_hooks``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from wagtail.search import index
 from courses import naming
 from lms.base.blocks import ContentStreamBlock
 
+from . import page_context
+from .page_context import ContextFromProviders
 
-class CourseIndexPage(Page):
+
+class CourseIndexPage(ContextFromProviders, Page):
     """The catalogue: every live course, with a button to enroll where enrollment is open."""
 
     intro = models.TextField(blank=True)
@@ -29,16 +33,10 @@ class CourseIndexPage(Page):
     content_panels = [*Page.content_panels, FieldPanel("intro")]
     subpage_types = ["courses.CoursePage"]
     max_count = 1
-
-    def get_context(self, request, *args, **kwargs):
-        from .selectors import catalogue_for
-
-        context = super().get_context(request, *args, **kwargs)
-        context["courses"] = catalogue_for(request.user)
-        return context
+    context_hook = page_context.COURSE_INDEX_PAGE
 
 
-class CoursePage(Page):
+class CoursePage(ContextFromProviders, Page):
     """A course: its summary and syllabus for learners, and the notebook image and resource
     profile the hub starts learners' servers with. Its page slug is the course slug that names
     the course folder (courses/<slug>/), the hub groups (nbgrader-<slug>, formgrade-<slug>) and
@@ -76,6 +74,7 @@ class CoursePage(Page):
     search_fields = [*Page.search_fields, index.SearchField("summary")]
     parent_page_types = ["courses.CourseIndexPage"]
     subpage_types = ["courses.LessonPage", "courses.AssignmentPage"]
+    context_hook = page_context.COURSE_PAGE
 
     @property
     def course_slug(self) -> str:
@@ -91,15 +90,8 @@ class CoursePage(Page):
         """nbgrader's JupyterHub convention for the course's graders."""
         return naming.instructor_group(self.slug)
 
-    def get_context(self, request, *args, **kwargs):
-        from .selectors import course_page_context
 
-        context = super().get_context(request, *args, **kwargs)
-        context.update(course_page_context(self, request.user))
-        return context
-
-
-class CourseChildPage(Page):
+class CourseChildPage(ContextFromProviders, Page):
     """What lessons and assignments share: they live under one course and know its slug."""
 
     class Meta:
@@ -138,13 +130,7 @@ class LessonPage(CourseChildPage):
         FieldRowPanel([FieldPanel("notebook_path"), FieldPanel("position")]),
     ]
     search_fields = [*Page.search_fields, index.SearchField("summary"), index.SearchField("body")]
-
-    def get_context(self, request, *args, **kwargs):
-        from .selectors import lesson_page_context
-
-        context = super().get_context(request, *args, **kwargs)
-        context.update(lesson_page_context(self, request))
-        return context
+    context_hook = page_context.LESSON_PAGE
 
 
 class LatePolicyMode(models.TextChoices):
@@ -199,6 +185,9 @@ class AssignmentPage(CourseChildPage):
         FieldPanel("tutor_policy"),
         FieldPanel("hints"),
     ]
+    # Dates and policies for everybody (courses); the learner's grade and the instructors'
+    # grading panel come from the gradebook's provider.
+    context_hook = page_context.ASSIGNMENT_PAGE
 
     class Meta:
         constraints = [
@@ -218,26 +207,6 @@ class AssignmentPage(CourseChildPage):
 
     def is_released(self, now=None) -> bool:
         return self.release_at is None or self.release_at <= (now or timezone.now())
-
-    def get_context(self, request, *args, **kwargs):
-        """Dates and policies for everybody; a learner's grade for themselves and the course's
-        instructors (``?learner=<username>``: that learner's, for instructors); the grading
-        panel for instructors."""
-        from django.shortcuts import get_object_or_404
-
-        from lms.accounts.models import User
-        from lms.accounts.usernames import normalize_username
-        from lms.gradebook.selectors import assignment_grading_context
-
-        from .selectors import assignment_page_context
-
-        context = super().get_context(request, *args, **kwargs)
-        context.update(assignment_page_context(self, request.user))
-        learner = None
-        if username := normalize_username(request.GET.get("learner", "")):
-            learner = get_object_or_404(User, username=username)
-        context.update(assignment_grading_context(self, context["course"], request.user, learner))
-        return context
 
 
 class EnrollmentRole(models.TextChoices):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import PurePosixPath
@@ -21,7 +22,6 @@ from wagtail.query import PageQuerySet
 
 from courses import naming
 from lms.accounts.models import User
-from lms.gradebook.models import Grade
 
 from .models import (
     AssignmentPage,
@@ -78,7 +78,8 @@ def hub_groups(user: User) -> list[str]:
 
 
 # --- What the course pages, the dashboard and the instructor views show --------------------
-# (page-context functions are called by the page models' get_context; they only read)
+# (page-context functions are courses' providers of lms.courses.page_context; they only read.
+# What the dashboard and the learners view show of grades is the gradebook's.)
 
 
 def course_of(page: Page) -> CoursePage:
@@ -187,28 +188,23 @@ class LessonItem:
 @dataclass(frozen=True)
 class AssignmentItem:
     assignment: AssignmentPage
-    grade: Grade | None
     is_released: bool
 
 
 def course_page_context(course: CoursePage, user: User) -> dict:
     """What the course page shows ``user``: the lessons with their progress, the assignments with
-    their dates (and the learner's grades), and which actions are open to them."""
+    their dates, and which actions are open to them. (The learner's grades: the gradebook's
+    provider, ``lms.gradebook.wagtail_hooks``.)"""
     enrollment = enrollment_of(user, course)
     lessons = list(live_lessons(course).defer_streamfields())
     assignments = list(live_assignments(course).defer_streamfields())
     statuses: dict[int, str] = {}
-    grades: dict[int, Grade] = {}
     if enrollment is not None:
         statuses = dict(
             LessonProgress.objects.filter(user=user, lesson__in=lessons).values_list(
                 "lesson_id", "status"
             )
         )
-        grades = {
-            g.assignment_id: g
-            for g in Grade.objects.filter(learner=user, assignment__in=assignments, counts=True)
-        }
     now = timezone.now()
     items = [LessonItem(lesson, statuses.get(lesson.pk)) for lesson in lessons]
     instructor = is_course_instructor(user, course)
@@ -219,9 +215,7 @@ def course_page_context(course: CoursePage, user: User) -> dict:
         "is_instructor": instructor,
         "can_enroll": enrollment is None and course.enrollment_open,
         "lessons": items,
-        "assignments": [
-            AssignmentItem(a, grades.get(a.pk), a.is_released(now)) for a in assignments
-        ],
+        "assignments": [AssignmentItem(a, a.is_released(now)) for a in assignments],
         "progress": Progress(sum(item.is_completed for item in items), len(items)),
         "can_edit": instructor and course.permissions_for_user(user).can_edit(),
         "jupyterlab_url": jupyterlab_url(course.slug) if enrollment is not None else None,
@@ -279,8 +273,8 @@ def late_policy_in_words(assignment: AssignmentPage) -> str:
 
 def assignment_page_context(assignment: AssignmentPage, user: User) -> dict:
     """What an assignment page shows: dates and policies, and the actions open to ``user``.
-    Grades and the instructors' grading panel come from
-    ``lms.gradebook.selectors.assignment_grading_context``."""
+    Grades and the instructors' grading panel are the gradebook's provider's
+    (``lms.gradebook.selectors.assignment_grading_context``)."""
     course = course_of(assignment)
     enrollment = enrollment_of(user, course)
     return {
@@ -307,29 +301,20 @@ class Deadline:
 
 
 @dataclass(frozen=True)
-class GradeLine:
-    grade: Grade
-    course: CoursePage | None
+class Learning:
+    """What courses know of a person for their dashboard: the courses they take, with their
+    progress, the upcoming deadlines in them, and the courses they teach. The dashboard adds
+    their grades (``lms.gradebook.selectors.dashboard_for``)."""
 
-
-@dataclass(frozen=True)
-class Dashboard:
     courses: list[CourseCard]
     deadlines: list[Deadline]
-    grades: list[GradeLine]
     taught: list[CoursePage]
 
-    @property
-    def is_learning(self) -> bool:
-        """Whether the learner's part applies: they take a course or have grades."""
-        return bool(self.courses or self.grades)
 
-
-def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashboard:
-    """A learner's dashboard: their courses with progress, upcoming deadlines (released, due in
-    the future, soonest first) and newest counting grades, one per assignment (annotated with
-    ``has_feedback``); the courses they teach. A fixed number of queries, however many
-    courses."""
+def learning_of(user: User, *, deadlines: int = 10) -> Learning:
+    """``user``'s live courses as a learner with their progress, upcoming deadlines (released,
+    due in the future, soonest first) and the courses they teach. A fixed number of queries,
+    however many courses."""
     enrollments = list(
         Enrollment.objects.filter(user=user, role=EnrollmentRole.LEARNER, course__live=True)
         .select_related("course")
@@ -360,38 +345,33 @@ def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashb
             .defer_streamfields()
             .order_by("due_at", "title")[:deadlines]
         ]
-    recent = list(
-        Grade.objects.filter(learner=user, counts=True)
-        .select_related("assignment")
-        .defer("feedback_html", "assignment__instructions")
-        .annotate(has_feedback=~Q(feedback_html=""))
-        .order_by("-graded_at", "-pk")[:grades]
-    )
-    missing = {_course_path(g.assignment.path) for g in recent} - by_path.keys()
+    taught = list(CoursePage.objects.filter(pk__in=taught_course_ids(user)).order_by("title"))
+    return Learning(courses=cards, deadlines=upcoming, taught=taught)
+
+
+def courses_of(pages: Iterable[Page], known: Iterable[CoursePage] = ()) -> dict[int, CoursePage]:
+    """The course of each lesson or assignment page (its parent), by page id: one query for all
+    of them, none when every course is in ``known``. A page whose course is gone is left out."""
+    pages = list(pages)
+    by_path = {c.path: c for c in known}
+    missing = {_course_path(p.path) for p in pages} - by_path.keys()
     if missing:
         by_path.update({c.path: c for c in CoursePage.objects.filter(path__in=missing)})
-    return Dashboard(
-        courses=cards,
-        deadlines=upcoming,
-        grades=[GradeLine(g, by_path.get(_course_path(g.assignment.path))) for g in recent],
-        taught=list(CoursePage.objects.filter(pk__in=taught_course_ids(user)).order_by("title")),
-    )
+    return {p.pk: by_path[_course_path(p.path)] for p in pages if _course_path(p.path) in by_path}
 
 
 @dataclass(frozen=True)
-class LearnerRow:
+class LearnerProgress:
     learner: User
     progress: Progress
-    last_activity: dt.datetime | None
-    grades: list[Grade | None]
+    last_activity: dt.datetime | None  # the last lesson opened or completed
 
 
 @dataclass(frozen=True)
-class LearnersReport:
+class LearnersProgress:
     course: CoursePage
     lesson_count: int
-    assignments: list[AssignmentPage]
-    rows: list[LearnerRow]
+    rows: list[LearnerProgress]
 
 
 def may_view_learners(user: User, course: CoursePage) -> bool:
@@ -399,10 +379,10 @@ def may_view_learners(user: User, course: CoursePage) -> bool:
     return is_course_instructor(user, course)
 
 
-def course_learners_report(course: CoursePage) -> LearnersReport:
-    """Each learner of ``course``: lessons completed of the live ones, last activity (lesson
-    opened or completed, or a submission) and the counting grade of each live assignment.
-    Six queries, however many learners."""
+def learners_progress(course: CoursePage) -> LearnersProgress:
+    """Each learner of ``course`` (enrolled as a learner, by username): lessons completed of the
+    live ones and their last lesson activity (opened or completed). Three queries, however many
+    learners; the learners view adds their grades (``lms.gradebook.selectors``)."""
     enrollments = list(
         Enrollment.objects.filter(course=course, role=EnrollmentRole.LEARNER)
         .select_related("user")
@@ -410,7 +390,6 @@ def course_learners_report(course: CoursePage) -> LearnersReport:
     )
     learner_ids = [e.user_id for e in enrollments]
     lesson_ids = list(live_lessons(course).values_list("pk", flat=True))
-    assignments = list(live_assignments(course).defer_streamfields())
     activity = Greatest("opened_at", Coalesce("completed_at", "opened_at"))
     progress = {
         row["user_id"]: row
@@ -421,27 +400,15 @@ def course_learners_report(course: CoursePage) -> LearnersReport:
             last=Max(activity),
         )
     }
-    course_grades = Grade.objects.filter(learner_id__in=learner_ids, assignment__in=assignments)
-    last_submission = dict(
-        course_grades.values("learner_id")
-        .annotate(last=Max("submitted_at"))
-        .values_list("learner_id", "last")
-    )
-    counting = {(g.learner_id, g.assignment_id): g for g in course_grades.filter(counts=True)}
-    rows = []
-    for enrollment in enrollments:
-        uid = enrollment.user_id
-        mine = progress.get(uid, {})
-        moments = [m for m in (mine.get("last"), last_submission.get(uid)) if m is not None]
-        rows.append(
-            LearnerRow(
-                learner=enrollment.user,
-                progress=Progress(mine.get("completed", 0), len(lesson_ids)),
-                last_activity=max(moments, default=None),
-                grades=[counting.get((uid, a.pk)) for a in assignments],
-            )
+    rows = [
+        LearnerProgress(
+            learner=e.user,
+            progress=Progress(progress.get(e.user_id, {}).get("completed", 0), len(lesson_ids)),
+            last_activity=progress.get(e.user_id, {}).get("last"),
         )
-    return LearnersReport(course, len(lesson_ids), assignments, rows)
+        for e in enrollments
+    ]
+    return LearnersProgress(course, len(lesson_ids), rows)
 
 
 # --- What the API lists, and to whom (lms.api) ----------------------------------------------

@@ -1,5 +1,5 @@
-"""Writes about courses: enrollments and lesson progress. Views, the API and the course import
-call these; nothing else writes those models."""
+"""Writes about courses: the course index in the site's page tree, enrollments and lesson
+progress. Views, the API and the course import call these; nothing else writes those models."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ from django.utils import timezone
 from wagtail.models import GroupPagePermission
 
 from lms.accounts.models import Role, User
+from lms.base.services import ensure_home_page
 
 from .models import (
+    CourseIndexPage,
     CoursePage,
     Enrollment,
     EnrollmentRole,
@@ -19,6 +21,22 @@ from .models import (
     LessonProgress,
     ProgressStatus,
 )
+
+
+@transaction.atomic
+def ensure_site_structure() -> CourseIndexPage:
+    """Make sure the page tree is home → courses (the catalogue), with the default site pointing
+    at home; the course index to add courses under. Idempotent."""
+    home = ensure_home_page()
+    index = CourseIndexPage.objects.child_of(home).first()
+    if index is None:
+        index = home.add_child(
+            instance=CourseIndexPage(
+                title="Courses", slug="courses", intro="Courses you can take in the studio."
+            )
+        )
+    return index
+
 
 # What an instructor may do in the Wagtail admin, on their own course's pages only.
 INSTRUCTOR_PAGE_PERMISSIONS = ("add_page", "change_page", "publish_page")

@@ -1,5 +1,6 @@
-"""Views beside the Wagtail pages: the dashboard, the instructors' learners view and the POST
-actions of the course and lesson pages. Thin: the rules live in services and selectors."""
+"""Views beside the Wagtail pages: the POST actions of the course and lesson pages (enroll,
+leave, mark a lesson complete). Thin: the rules live in services and selectors. (The dashboard
+and the instructors' learners view show grades too: they are the gradebook's.)"""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_POST
+from django.shortcuts import get_object_or_404, redirect
+from django.views.decorators.http import require_POST
 
 from . import selectors, services
 from .models import CoursePage, LessonPage
@@ -17,27 +18,6 @@ from .models import CoursePage, LessonPage
 
 def _live_course(slug: str) -> CoursePage:
     return get_object_or_404(CoursePage.objects.live(), slug=slug)
-
-
-@require_GET
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(
-        request, "courses/dashboard.html", {"dashboard": selectors.dashboard_for(request.user)}
-    )
-
-
-@require_GET
-@login_required
-def course_learners(request: HttpRequest, slug: str) -> HttpResponse:
-    course = get_object_or_404(CoursePage, slug=slug)
-    if not selectors.may_view_learners(request.user, course):
-        raise PermissionDenied("Only the course's instructors see its learners.")
-    return render(
-        request,
-        "courses/course_learners.html",
-        {"course": course, "report": selectors.course_learners_report(course)},
-    )
 
 
 @require_POST

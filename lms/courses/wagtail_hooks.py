@@ -1,11 +1,33 @@
-"""Wagtail hooks of the courses app."""
+"""Wagtail hooks of the courses app: what each course page shows of its own (the first part of
+its context, ``lms.courses.page_context``), and lesson progress recorded as lessons are read."""
 
 from __future__ import annotations
 
 from wagtail import hooks
 
-from . import selectors, services
+from . import page_context, selectors, services
 from .models import LessonPage
+
+
+@hooks.register(page_context.COURSE_INDEX_PAGE, order=page_context.OWN)
+def catalogue(page, request, context) -> dict:
+    return {"courses": selectors.catalogue_for(request.user)}
+
+
+@hooks.register(page_context.COURSE_PAGE, order=page_context.OWN)
+def course_page(page, request, context) -> dict:
+    return selectors.course_page_context(page, request.user)
+
+
+@hooks.register(page_context.LESSON_PAGE, order=page_context.OWN)
+def lesson_page(page, request, context) -> dict:
+    return selectors.lesson_page_context(page, request)
+
+
+@hooks.register(page_context.ASSIGNMENT_PAGE, order=page_context.OWN)
+def assignment_page(page, request, context) -> dict:
+    """Dates and policies for everybody, and the actions open to the viewer."""
+    return selectors.assignment_page_context(page, request.user)
 
 
 @hooks.register("before_serve_page", order=100)

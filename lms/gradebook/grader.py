@@ -1,11 +1,10 @@
 """The grader service's HTTP API, as the LMS calls it (docs/grading.md, "HTTP API").
 
-Server to server: every request carries ``Authorization: token <LMS_HUB_SERVICE_TOKEN>`` (the hub
-API token of the hub service ``lms``, which the grader trusts to act for instructors of every
-course) and ``X-Studio-User: <username>`` of the instructor acting, for the grader's audit log.
-The LMS alone decides who is an instructor (``lms.gradebook.selectors.may_manage_grading``); this
-module only talks HTTP and turns answers into typed results and failures into three errors, each
-with a sentence for a person:
+Server to server, as every client of a hub service (``lms.base.service_client``: the hub token,
+``X-Studio-User`` of the instructor acting, for the grader's audit log). The LMS alone decides who
+is an instructor (``lms.gradebook.selectors.may_manage_grading``); this module only turns the
+grader's answers into typed results. Failures are three errors, each with a sentence for a
+person:
 
 - :class:`GraderNotConfigured`: no grader URL (or no token) is set;
 - :class:`GraderUnavailable`: the grader cannot be reached, timed out, failed (5xx) or sent
@@ -19,47 +18,37 @@ Settings (read from the environment once, in ``lms/settings/base.py``): ``LMS_GR
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
-import requests
-from django.conf import settings
+from lms.base.service_client import (
+    ServiceClient,
+    ServiceError,
+    ServiceNotConfigured,
+    ServiceRefused,
+    ServiceUnavailable,
+)
 
-log = logging.getLogger(__name__)
-
-CONNECT_TIMEOUT = 5.0  # seconds; at most LMS_GRADER_TIMEOUT
 # A submission's status at the grader (docs/grading.md).
 SUBMISSION_STATUSES = ("queued", "grading", "graded", "invalid", "failed")
 
 
-class GraderError(Exception):
+class GraderError(ServiceError):
     """The grader could not do what was asked; ``message`` says why, for a person."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
 
-
-class GraderNotConfigured(GraderError):
+class GraderNotConfigured(GraderError, ServiceNotConfigured):
     pass
 
 
-class GraderUnavailable(GraderError):
-    def __init__(self, message: str, *, timed_out: bool = False) -> None:
-        super().__init__(message)
-        self.timed_out = timed_out
+class GraderUnavailable(GraderError, ServiceUnavailable):
+    """Unreachable, failing or unreadable; ``timed_out`` when it did not answer in time."""
 
 
-class GraderRefused(GraderError):
+class GraderRefused(GraderError, ServiceRefused):
     """A 4xx answer: ``status``, the grader's ``code`` (``error``) and its ``message``."""
-
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
 
 
 # --- What the grader answers ---------------------------------------------------------------
@@ -167,53 +156,23 @@ def _submission(data: dict[str, Any]) -> Submission:
 # --- The client ------------------------------------------------------------------------------
 
 
-def is_configured() -> bool:
-    return bool(settings.LMS_GRADER_API_URL)
-
-
-class GraderClient:
+class GraderClient(ServiceClient):
     """One instructor's calls to the grader. ``acting_for`` is sent as ``X-Studio-User``."""
 
-    def __init__(
-        self,
-        base_url: str,
-        token: str,
-        acting_for: str,
-        *,
-        timeout: float = 30.0,
-        session: requests.Session | None = None,
-    ) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.token = token
-        self.acting_for = acting_for
-        self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
-        self.session = session or requests.Session()
-
-    @classmethod
-    def for_user(cls, username: str) -> GraderClient:
-        """A client from the settings; :class:`GraderNotConfigured` when they are missing."""
-        if not settings.LMS_GRADER_API_URL:
-            raise GraderNotConfigured(
-                "No grader service is configured for this LMS (LMS_GRADER_API_URL is empty), "
-                "so releasing, regrading and grade exports are unavailable."
-            )
-        if not settings.LMS_HUB_SERVICE_TOKEN:
-            raise GraderNotConfigured(
-                "The grader service is configured but the LMS has no hub service token "
-                "(LMS_HUB_SERVICE_TOKEN), so it cannot call the grader."
-            )
-        return cls(
-            settings.LMS_GRADER_API_URL,
-            settings.LMS_HUB_SERVICE_TOKEN,
-            username,
-            timeout=settings.LMS_GRADER_TIMEOUT,
-        )
+    service = "grader"
+    url_setting = "LMS_GRADER_API_URL"
+    timeout_setting = "LMS_GRADER_TIMEOUT"
+    without_service = "releasing, regrading and grade exports are unavailable"
+    without_credentials = "call the grader"
+    NotConfigured = GraderNotConfigured
+    Unavailable = GraderUnavailable
+    Refused = GraderRefused
 
     # -- one method per action -----------------------------------------------------------------
 
     def released_assignments(self, course: str) -> dict[str, ReleasedAssignment]:
         """``GET courses/{course}/assignments``: what is released, by nbgrader name."""
-        body = self._json("GET", f"courses/{_seg(course)}/assignments")
+        body = self.json("GET", f"courses/{_seg(course)}/assignments")
         return {
             str(a["assignment"]): ReleasedAssignment(
                 assignment=str(a["assignment"]),
@@ -225,8 +184,10 @@ class GraderClient:
 
     def release(self, course: str, assignment: str, options: ReleaseOptions) -> Release:
         """``POST …/release``: release (or release again with new dates and policy)."""
-        response = self._request("POST", _on(course, assignment, "release"), options.as_json())
-        body = _body(response)
+        response = self.request("POST", _on(course, assignment, "release"), options.as_json())
+        body = self.body_of(response)
+        if not isinstance(body, dict):
+            raise self.unreadable()
         return Release(
             assignment=str(body.get("assignment", assignment)),
             released_at=_datetime(body.get("released_at")),
@@ -239,14 +200,14 @@ class GraderClient:
 
     def unrelease(self, course: str, assignment: str) -> None:
         """``DELETE …/release``: withdraw from learners (their submissions are kept)."""
-        self._request("DELETE", _on(course, assignment, "release"))
+        self.request("DELETE", _on(course, assignment, "release"))
 
     def submissions(
         self, course: str, assignment: str, learner: str | None = None
     ) -> list[Submission]:
         """``GET …/submissions``: every learner's submissions (or one learner's)."""
         params = {"learner": learner} if learner else None
-        body = self._json("GET", _on(course, assignment, "submissions"), params=params)
+        body = self.json("GET", _on(course, assignment, "submissions"), params=params)
         return [_submission(s) for s in _list(body, "submissions")]
 
     def regrade(
@@ -254,68 +215,18 @@ class GraderClient:
     ) -> list[str]:
         """``POST …/regrade``: queue all (or the named) submissions again; the ids queued."""
         payload = {} if submission_ids is None else {"submissions": list(submission_ids)}
-        body = self._json("POST", _on(course, assignment, "regrade"), payload)
+        body = self.json("POST", _on(course, assignment, "regrade"), payload)
         return [str(i) for i in _list(body, "submissions")]
 
     def release_feedback(self, course: str, assignment: str) -> list[str]:
         """``POST …/feedback``: release the feedback of graded submissions; the ids released."""
-        body = self._json("POST", _on(course, assignment, "feedback"), {})
+        body = self.json("POST", _on(course, assignment, "feedback"), {})
         return [str(i) for i in _list(body, "released")]
 
     def grades_csv(self, course: str) -> GradesCSV:
         """``GET courses/{course}/grades.csv``: the counting grade of each learner x assignment."""
-        response = self._request("GET", f"courses/{_seg(course)}/grades.csv", accept="text/csv")
+        response = self.request("GET", f"courses/{_seg(course)}/grades.csv", accept="text/csv")
         return GradesCSV(filename=f"{course}-grades.csv", content=response.content)
-
-    # -- HTTP ------------------------------------------------------------------------------------
-
-    def _json(self, method: str, path: str, payload: Any = None, **kwargs: Any) -> Any:
-        return _body(self._request(method, path, payload, **kwargs))
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        payload: Any = None,
-        *,
-        params: dict[str, str] | None = None,
-        accept: str = "application/json",
-    ) -> requests.Response:
-        url = f"{self.base_url}/{path}"
-        headers = {
-            "Authorization": f"token {self.token}",
-            "X-Studio-User": self.acting_for,
-            "Accept": accept,
-        }
-        try:
-            response = self.session.request(
-                method,
-                url,
-                json=payload,
-                params=params,
-                headers=headers,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
-        except requests.Timeout:
-            log.warning("grader %s %s: no answer within %ss", method, url, self.timeout[1])
-            seconds = self.timeout[1]
-            raise GraderUnavailable(
-                f"The grader service did not answer within {seconds:g} "
-                f"second{'' if seconds == 1 else 's'}. "
-                "Try again in a minute; if you asked for a change, reload the page first to see "
-                "whether it went through.",
-                timed_out=True,
-            ) from None
-        except requests.RequestException as exc:
-            log.warning("grader %s %s: %s", method, url, exc)
-            raise GraderUnavailable(
-                "The grader service cannot be reached at the moment; nothing was changed. "
-                "Try again in a minute, or ask the studio's administrators to check it."
-            ) from None
-        if not 200 <= response.status_code < 300:
-            raise _error(method, url, response)
-        return response
 
 
 def _seg(value: str) -> str:
@@ -326,46 +237,8 @@ def _on(course: str, assignment: str, what: str) -> str:
     return f"courses/{_seg(course)}/assignments/{_seg(assignment)}/{what}"
 
 
-def _body(response: requests.Response) -> Any:
-    if response.status_code == 204 or not response.content:
-        return {}
-    try:
-        return response.json()
-    except ValueError:
-        raise GraderUnavailable(
-            "The grader service sent an answer the LMS cannot read; nothing is shown from it."
-        ) from None
-
-
 def _list(body: Any, key: str) -> list:
     items = body.get(key) if isinstance(body, dict) else None
     if not isinstance(items, list):
-        raise GraderUnavailable(
-            "The grader service sent an answer the LMS cannot read; nothing is shown from it."
-        )
+        raise GraderClient.unreadable()
     return items
-
-
-def _error(method: str, url: str, response: requests.Response) -> GraderError:
-    """The grader's ``{"error", "message"}`` as an exception; 5xx (and answers that are not
-    the grader's, such as the hub proxy's 503 page) as unavailable."""
-    status = response.status_code
-    code, message = "", ""
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code = str(body.get("error") or "")
-        message = str(body.get("message") or "")
-    log.warning("grader %s %s: %s %s %s", method, url, status, code, message)
-    if status >= 500 or status < 400:
-        return GraderUnavailable(
-            f"The grader service failed to answer (HTTP {status})"
-            + (f": {message}" if message else ".")
-            + " Try again later."
-        )
-    if status in {401, 403} and not message:
-        message = "The grader refused the LMS's credentials (LMS_HUB_SERVICE_TOKEN)."
-    message = message or f"The grader refused this (HTTP {status})."
-    return GraderRefused(status, code or "refused", message)

@@ -26,16 +26,22 @@ from decimal import Decimal
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
 from lms.accounts.models import User
 from lms.accounts.usernames import normalize_username
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole
 from lms.courses.selectors import (
+    CourseCard,
+    Deadline,
+    Progress,
     course_slug_of,
+    courses_of,
     in_course,
     in_courses,
     is_course_instructor,
+    learners_progress,
+    learning_of,
     live_assignments,
     taught_course_ids,
 )
@@ -296,6 +302,14 @@ def grade_distribution(assignments: Iterable[AssignmentPage]) -> dict[int, Distr
     return {pk: distribution_of(values) for pk, values in percents.items()}
 
 
+def counting_grades_by_assignment(
+    learner: User, assignments: Iterable[AssignmentPage]
+) -> dict[int, Grade]:
+    """``learner``'s counting grade of each of ``assignments`` that has one, by assignment id
+    (the course page's "Your grade" column). One query."""
+    return {g.assignment_id: g for g in counting_grades(assignments=assignments, learner=learner)}
+
+
 # --- The assignment page: a learner's grade, and the instructors' grading panel ------------
 
 
@@ -446,3 +460,94 @@ def gradebook_page(course: CoursePage) -> GradebookPage:
     book = course_gradebook(course)
     distribution = grade_distribution(book.assignments)
     return GradebookPage(book, [GradebookColumn(a, distribution[a.pk]) for a in book.assignments])
+
+
+# --- Pages that combine courses and grades: the dashboard and the learners view --------------
+# Courses know a person's courses, progress and deadlines (lms.courses.selectors); these add the
+# grades, which courses, below the gradebook, never read.
+
+
+@dataclass(frozen=True)
+class GradeLine:
+    grade: Grade
+    course: CoursePage | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    courses: list[CourseCard]
+    deadlines: list[Deadline]
+    grades: list[GradeLine]
+    taught: list[CoursePage]
+
+    @property
+    def is_learning(self) -> bool:
+        """Whether the learner's part applies: they take a course or have grades."""
+        return bool(self.courses or self.grades)
+
+
+def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashboard:
+    """A learner's dashboard: their courses with progress, upcoming deadlines (released, due in
+    the future, soonest first) and newest counting grades, one per assignment (annotated with
+    ``has_feedback``); the courses they teach. A fixed number of queries, however many
+    courses."""
+    learning = learning_of(user, deadlines=deadlines)
+    recent = list(
+        Grade.objects.filter(learner=user, counts=True)
+        .select_related("assignment")
+        .defer("feedback_html", "assignment__instructions")
+        .annotate(has_feedback=~Q(feedback_html=""))
+        .order_by("-graded_at", "-pk")[:grades]
+    )
+    courses = courses_of([g.assignment for g in recent], known=[c.course for c in learning.courses])
+    return Dashboard(
+        courses=learning.courses,
+        deadlines=learning.deadlines,
+        grades=[GradeLine(g, courses.get(g.assignment_id)) for g in recent],
+        taught=learning.taught,
+    )
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    learner: User
+    progress: Progress
+    last_activity: dt.datetime | None  # a lesson opened or completed, or a submission
+    grades: list[Grade | None]  # the counting grade per assignment of the report
+
+
+@dataclass(frozen=True)
+class LearnersReport:
+    course: CoursePage
+    lesson_count: int
+    assignments: list[AssignmentPage]
+    rows: list[LearnerRow]
+
+
+def course_learners_report(course: CoursePage) -> LearnersReport:
+    """Each learner of ``course``: lessons completed of the live ones, last activity (lesson
+    opened or completed, or a submission) and the counting grade of each live assignment.
+    Six queries, however many learners."""
+    progress = learners_progress(course)
+    learner_ids = [row.learner.pk for row in progress.rows]
+    assignments = list(live_assignments(course).defer_streamfields())
+    course_grades = Grade.objects.filter(learner_id__in=learner_ids, assignment__in=assignments)
+    last_submission = dict(
+        course_grades.values("learner_id")
+        .annotate(last=Max("submitted_at"))
+        .values_list("learner_id", "last")
+    )
+    counting = {(g.learner_id, g.assignment_id): g for g in course_grades.filter(counts=True)}
+    rows = []
+    for row in progress.rows:
+        uid = row.learner.pk
+        moments = [m for m in (row.last_activity, last_submission.get(uid)) if m is not None]
+        rows.append(
+            LearnerRow(
+                learner=row.learner,
+                progress=row.progress,
+                last_activity=max(moments, default=None),
+                grades=[counting.get((uid, a.pk)) for a in assignments],
+            )
+        )
+    return LearnersReport(course, progress.lesson_count, assignments, rows)

@@ -39,7 +39,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from lms.accounts.models import User
-from lms.accounts.service_accounts import ensure_service_account
+from lms.accounts.service_accounts import ServiceAccount
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LatePolicyMode
 from lms.courses.selectors import course_of
 
@@ -188,7 +188,15 @@ def recount_grades(assignment: AssignmentPage) -> int:
 
 # --- The grader's service account -----------------------------------------------------------
 
-GRADER_USERNAME = "svc-grader"
+GRADER_ACCOUNT = ServiceAccount(
+    service="grader",
+    username="svc-grader",
+    first_name="Grader",
+    permission=PUSH_GRADES,
+    token_variable="LMS_GRADER_TOKEN",  # noqa: S106 - the variable's name, not a token
+)
+"""Registered with ``lms.accounts`` by ``GradebookConfig.ready``: ``ensure_service_account
+grader`` sets its token from ``LMS_GRADER_TOKEN``."""
 
 
 def ensure_grader_account(token_key: str) -> tuple[User, bool]:
@@ -196,7 +204,7 @@ def ensure_grader_account(token_key: str) -> tuple[User, bool]:
     with an unusable password (it never signs in), the ``gradebook.push_grades`` permission and
     exactly one DRF token, ``token_key``. Idempotent. Returns the user and whether it was
     created."""
-    return ensure_service_account(GRADER_USERNAME, "Grader", PUSH_GRADES, token_key)
+    return GRADER_ACCOUNT.ensure(token_key)
 
 
 # --- Instructors' actions on the grader -----------------------------------------------------

@@ -7,10 +7,10 @@ from wagtail.signals import page_published
 
 from lms.courses.models import AssignmentPage
 
+from .services import recount_grades
+
 
 def recount_published_assignment(sender, instance, **kwargs) -> None:
-    from .services import recount_grades
-
     recount_grades(instance)
 
 

@@ -1,7 +1,8 @@
-"""The instructors' grading views: the course gradebook, the grade export and the POST actions
-of the assignment page (release, unrelease, regrade, release feedback). Thin: who may is decided
-in ``selectors.may_manage_grading``, what happens in ``services``; the grader's answer becomes a
-message on the page the instructor came from."""
+"""The views that show grades: the learner's dashboard, and for instructors the course gradebook,
+the learners view, the grade export and the POST actions of the assignment page (release,
+unrelease, regrade, release feedback). Thin: who may is decided in ``selectors`` (and
+``lms.courses.selectors.may_view_learners``), what happens in ``services``; the grader's answer
+becomes a message on the page the instructor came from."""
 
 from __future__ import annotations
 
@@ -17,9 +18,31 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from lms.courses.models import AssignmentPage, CoursePage
+from lms.courses.selectors import may_view_learners
 
 from . import selectors, services
 from .grader import GraderError
+
+
+@require_GET
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    return render(
+        request, "gradebook/dashboard.html", {"dashboard": selectors.dashboard_for(request.user)}
+    )
+
+
+@require_GET
+@login_required
+def course_learners(request: HttpRequest, slug: str) -> HttpResponse:
+    course = get_object_or_404(CoursePage, slug=slug)
+    if not may_view_learners(request.user, course):
+        raise PermissionDenied("Only the course's instructors see its learners.")
+    return render(
+        request,
+        "gradebook/course_learners.html",
+        {"course": course, "report": selectors.course_learners_report(course)},
+    )
 
 
 def _back(request: HttpRequest, default: str) -> HttpResponse:

@@ -1,27 +1,25 @@
 """Settings shared by every environment. Anything secret or site-specific comes from the
-environment (see docs/configuration.md); dev/test/prod only change what differs."""
+environment, read once through ``environment.LMSEnvironment`` (see docs/configuration.md): a bad
+value stops the LMS naming its variable. dev/test/prod only change what differs."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import dj_database_url
+from .environment import LMSEnvironment
 
-from .secrets import env_secret
+environment = LMSEnvironment.from_env()  # lower case: not a Django setting itself
 
 LMS_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = LMS_DIR.parent
-VAR_DIR = Path(os.environ.get("STUDIO_VAR_DIR", REPO_DIR / "var"))
+VAR_DIR = environment.var_dir or REPO_DIR / "var"
 
-SECRET_KEY = os.environ.get("LMS_SECRET_KEY", "")
+SECRET_KEY = environment.secret_key
 # The LMS's public origin: the OIDC issuer, and the base of links the admin sends.
-LMS_PUBLIC_URL = os.environ.get("LMS_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+LMS_PUBLIC_URL = environment.public_url
 DEBUG = False
-ALLOWED_HOSTS = [
-    h for h in os.environ.get("LMS_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h
-]
-CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("LMS_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+ALLOWED_HOSTS = environment.hosts()
+CSRF_TRUSTED_ORIGINS = environment.trusted_origins()
 
 INSTALLED_APPS = [
     "lms.accounts",
@@ -84,18 +82,13 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lms.base.context_processors.studio",
+                "lms.courses.context_processors.catalogue",
             ],
         },
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{VAR_DIR / 'lms.sqlite3'}"),
-        conn_max_age=int(os.environ.get("LMS_DB_CONN_MAX_AGE", "60")),
-        conn_health_checks=True,
-    )
-}
+DATABASES = {"default": environment.database(default_sqlite=VAR_DIR / "lms.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -110,7 +103,7 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = os.environ.get("LMS_TIME_ZONE", "UTC")
+TIME_ZONE = environment.time_zone
 USE_I18N = True
 USE_TZ = True
 
@@ -130,24 +123,31 @@ WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "ipynb", "zip"]
 
 # --- Studio --------------------------------------------------------------------------------
 # Where course folders (courses/<slug>/course.yml) live: the notebook block renders from here.
-STUDIO_COURSES_DIR = Path(os.environ.get("STUDIO_COURSES_DIR", REPO_DIR / "courses"))
+STUDIO_COURSES_DIR = environment.courses_dir or REPO_DIR / "courses"
 # The hub's public URL: "Open in JupyterLab" deep-links there (user-redirect).
-STUDIO_HUB_URL = os.environ.get("STUDIO_HUB_URL", "http://127.0.0.1:8001").rstrip("/")
+STUDIO_HUB_URL = environment.hub_url
 
 # --- The grader service (lms.gradebook.grader) -----------------------------------------------
 # Its HTTP API as the LMS reaches it, server to server (empty: no grader; the instructor actions
 # say they are unavailable). The token is the hub API token of the hub service ``lms``, which the
 # grader trusts to act for instructors; the LMS decides who is one.
-LMS_GRADER_API_URL = os.environ.get("LMS_GRADER_API_URL", "").rstrip("/")
-LMS_HUB_SERVICE_TOKEN = env_secret("LMS_HUB_SERVICE_TOKEN")
+LMS_GRADER_API_URL = environment.grader_api_url
+LMS_HUB_SERVICE_TOKEN = environment.hub_service_token
 # Seconds the LMS waits for the grader's answer (a release runs nbgrader: give it time).
-LMS_GRADER_TIMEOUT = float(os.environ.get("LMS_GRADER_TIMEOUT", "30"))
+LMS_GRADER_TIMEOUT = environment.grader_timeout
 
 # --- The tutor service (lms.tutor.client) ----------------------------------------------------
 # Its HTTP API as the LMS reaches it (empty: no tutor; the course's tutor page says so). The
 # LMS reads summaries and exchanges for instructors with the same hub token as the grader's.
-LMS_TUTOR_API_URL = os.environ.get("LMS_TUTOR_API_URL", "").rstrip("/")
-LMS_TUTOR_TIMEOUT = float(os.environ.get("LMS_TUTOR_TIMEOUT", "10"))
+LMS_TUTOR_API_URL = environment.tutor_api_url
+LMS_TUTOR_TIMEOUT = environment.tutor_timeout
+
+# --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
+LMS_BIND = environment.bind
+LMS_WORKERS = environment.workers
+LMS_COLLECT_STATIC = environment.collect_static  # the image collects them when it is built
+LMS_IMPORT_COURSES = environment.import_courses
+LMS_SEED_DEMO = environment.seed_demo
 
 # --- REST API ------------------------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -165,9 +165,9 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
-        "anon": os.environ.get("LMS_API_THROTTLE_ANON", "60/min"),
-        "user": os.environ.get("LMS_API_THROTTLE_USER", "600/min"),
-        "enrollment": os.environ.get("LMS_API_THROTTLE_ENROLLMENT", "30/hour"),
+        "anon": environment.throttle_anon,
+        "user": environment.throttle_user,
+        "enrollment": environment.throttle_enrollment,
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -182,7 +182,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LMS_LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": environment.log_level},
 }
 
 # --- OpenID Connect provider (django-oauth-toolkit); see lms/sso ---------------------------
@@ -193,7 +193,8 @@ OAUTH2_PROVIDER = {
     # a request-derived issuer would then differ from the one the browser saw. Tests point it at
     # the live server. See lms/sso/urls.py.
     "OIDC_ISS_ENDPOINT": LMS_PUBLIC_URL,
-    "OIDC_RSA_PRIVATE_KEY": "",  # set per environment: dev generates one, prod requires one
+    # OIDC_RSA_PRIVATE_KEY (or _FILE, or _BASE64); dev generates one if unset, prod requires it
+    "OIDC_RSA_PRIVATE_KEY": environment.oidc_private_key(),
     "PKCE_REQUIRED": True,
     "OAUTH2_VALIDATOR_CLASS": "lms.sso.validators.StudioOAuth2Validator",
     "SCOPES": {
@@ -203,8 +204,8 @@ OAUTH2_PROVIDER = {
         "groups": "Your courses and roles",
     },
     "DEFAULT_SCOPES": ["openid"],
-    "ACCESS_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OIDC_ACCESS_TOKEN_SECONDS", "3600")),
-    "ID_TOKEN_EXPIRE_SECONDS": int(os.environ.get("OIDC_ID_TOKEN_SECONDS", "3600")),
+    "ACCESS_TOKEN_EXPIRE_SECONDS": environment.oidc_access_token_seconds,
+    "ID_TOKEN_EXPIRE_SECONDS": environment.oidc_id_token_seconds,
     "AUTHORIZATION_CODE_EXPIRE_SECONDS": 60,
     "ROTATE_REFRESH_TOKEN": True,
 }

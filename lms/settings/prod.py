@@ -1,17 +1,18 @@
 """Production: every secret must come from the environment (or a *_FILE path); refuse to start
 without them rather than run with a guessable default."""
 
-import os
-
 from .base import *  # noqa: F403
-from .base import OAUTH2_PROVIDER
-from .secrets import required_secret
+from .base import OAUTH2_PROVIDER, SECRET_KEY, environment
+from .secrets import required
 
-SECRET_KEY = required_secret("LMS_SECRET_KEY")
+SECRET_KEY = required(SECRET_KEY, "LMS_SECRET_KEY (or LMS_SECRET_KEY_FILE)")
 OAUTH2_PROVIDER = {
     **OAUTH2_PROVIDER,
-    "OIDC_RSA_PRIVATE_KEY": required_secret("OIDC_RSA_PRIVATE_KEY"),
+    "OIDC_RSA_PRIVATE_KEY": required(
+        OAUTH2_PROVIDER["OIDC_RSA_PRIVATE_KEY"],
+        "OIDC_RSA_PRIVATE_KEY (or OIDC_RSA_PRIVATE_KEY_FILE, or OIDC_RSA_PRIVATE_KEY_BASE64)",
+    ),
 }
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SESSION_COOKIE_SECURE = os.environ.get("LMS_INSECURE_COOKIES", "") != "1"
+SESSION_COOKIE_SECURE = not environment.insecure_cookies
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE

@@ -7,3 +7,11 @@ class TutorConfig(AppConfig):
     name = "lms.tutor"
     label = "tutor"
     verbose_name = "AI tutor"
+
+    def ready(self) -> None:
+        # Imported here, not at the top: models may be imported only once the apps are loaded.
+        from lms.accounts.service_accounts import register
+
+        from .services import TUTOR_ACCOUNT
+
+        register(TUTOR_ACCOUNT)

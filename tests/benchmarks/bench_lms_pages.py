@@ -11,11 +11,15 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import AssignmentFactory, CourseFactory, LessonFactory
 from lms.courses.services import enroll, mark_lesson_completed
-from lms.gradebook.factories import GradeFactory
 from tests.benchmarks.timing import percentile, timed
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    CourseFactory,
+    GradeFactory,
+    LessonFactory,
+    UserFactory,
+)
 
 LEARNERS = 60
 REPEAT = 60

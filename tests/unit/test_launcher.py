@@ -101,3 +101,11 @@ def test_the_launcher_reads_the_hubs_modes_in_any_case_as_the_hub_does(tmp_path,
     assert "LMS_GRADER_API_URL" not in env
     assert env["LMS_TUTOR_API_URL"].endswith("/services/tutor/api")
     assert LauncherSettings.from_env({"HUB_SPAWNER": "Docker"}).spawner == "docker"
+
+
+def test_make_up_starts_the_lms_with_its_demo_accounts(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("LMS_SEED_DEMO", raising=False)
+    assert studio_environment()["LMS_SEED_DEMO"] == "1"
+    monkeypatch.setenv("LMS_SEED_DEMO", "0")
+    assert studio_environment()["LMS_SEED_DEMO"] == "0"  # unless the environment says not to

@@ -19,11 +19,3 @@ def points(value) -> str:
     except InvalidOperation:
         return str(value)
     return f"{number.normalize():f}"
-
-
-@register.filter
-def final_score(grade) -> Decimal:
-    """What a grade is worth after its late penalty, as the gradebook decides it."""
-    from lms.gradebook.selectors import final_score as gradebook_final_score
-
-    return gradebook_final_score(grade)

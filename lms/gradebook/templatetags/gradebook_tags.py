@@ -1,12 +1,15 @@
-"""Template helpers of the gradebook: submission statuses in words and the grade distribution
-chart (inline SVG drawn on the server: no JavaScript, nothing fetched)."""
+"""Template helpers of the gradebook: what a grade is worth, submission statuses in words and the
+grade distribution chart (inline SVG drawn on the server: no JavaScript, nothing fetched)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from django import template
 
+from lms.gradebook import selectors
+from lms.gradebook.models import Grade
 from lms.gradebook.selectors import HISTOGRAM_BINS, Distribution, TestsSummary, tests_summary
 
 register = template.Library()
@@ -18,6 +21,19 @@ SUBMISSION_STATUSES = {
     "invalid": "Cannot be graded",
     "failed": "Grading failed (retried)",
 }
+
+
+@register.filter
+def final_score(grade: Grade) -> Decimal:
+    """What a grade is worth after its late penalty, as the gradebook decides it."""
+    return selectors.final_score(grade)
+
+
+@register.filter
+def grade_for(grades: dict[int, Grade] | None, assignment) -> Grade | None:
+    """``{{ counting_grades|grade_for:assignment }}``: the grade of ``assignment`` in a dict of
+    grades by assignment id (the course page's ``counting_grades``); None when it has none."""
+    return grades.get(assignment.pk) if grades else None
 
 
 @register.filter

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from lms.accounts.factories import InstructorFactory, StaffFactory, UserFactory
-from lms.courses.factories import (
-    AssignmentFactory,
-    CourseFactory,
-    EnrollmentFactory,
-    LessonFactory,
-)
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
 from tests.support.fake_grader import TOKEN as FAKE_GRADER_TOKEN
 from tests.support.fake_grader import FakeGrader
 from tests.support.fake_tutor import TOKEN as FAKE_TUTOR_TOKEN
 from tests.support.fake_tutor import FakeTutor
+from tests.support.lms_factories import PASSWORD as FACTORY_PASSWORD
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    InstructorFactory,
+    LessonFactory,
+    StaffFactory,
+    UserFactory,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -128,7 +131,7 @@ from authlib.oidc.core import CodeIDToken  # noqa: E402
 HUB_CLIENT_ID = "jupyterhub"
 HUB_CLIENT_SECRET = "hub-client-secret-for-tests-only"
 HUB_CALLBACK_URL = "http://127.0.0.1:8001/hub/oauth_callback"  # never contacted: we stop there
-PASSWORD = "correct-horse-battery"  # the factories' password
+PASSWORD = FACTORY_PASSWORD  # what the login form is given
 
 
 class _FormInputs(HTMLParser):

@@ -68,7 +68,7 @@ def test_oauth2_bearer_token_of_the_lms_authenticates(learner):
 
 def test_bearer_token_reads_only_what_its_user_may_read(learner, other_learner):
     from lms.courses.models import AssignmentPage
-    from lms.gradebook.factories import GradeFactory
+    from tests.support.lms_factories import GradeFactory
 
     ps1 = AssignmentPage.objects.get(nbgrader_name="ps1-basics")
     GradeFactory(assignment=ps1, learner=learner)

@@ -6,9 +6,8 @@ import pytest
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import CourseFactory
 from lms.courses.models import Enrollment, LessonPage, LessonProgress, ProgressStatus
+from tests.support.lms_factories import CourseFactory, UserFactory
 
 
 @pytest.fixture(autouse=True)

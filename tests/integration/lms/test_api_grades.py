@@ -12,10 +12,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from grading.lms import ANSWER_FIELDS
-from lms.courses.factories import AssignmentFactory, CourseFactory
 from lms.courses.models import AssignmentPage
 from lms.gradebook.models import Grade
 from lms.gradebook.services import ensure_grader_account
+from tests.support.lms_factories import AssignmentFactory, CourseFactory
 
 GRADER_TOKEN = "grader-token-for-the-tests-0123456789"
 
@@ -110,7 +110,7 @@ def test_the_lms_decides_lateness_whatever_the_grader_says(grader, learner, ps1)
 
 
 def test_a_learner_not_enrolled_in_the_course_is_refused(grader, course, other_course_instructor):
-    from lms.accounts.factories import UserFactory
+    from tests.support.lms_factories import UserFactory
 
     UserFactory(username="mallory")
     response = push(grader, learner="mallory")

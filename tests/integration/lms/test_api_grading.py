@@ -56,7 +56,7 @@ def test_release_answers_201_then_200_with_what_the_grader_got(api, fake_grader,
 
 
 def test_an_unreleased_assignment_may_be_released_by_its_instructors(api, fake_grader, course):
-    from lms.courses.factories import AssignmentFactory
+    from tests.support.lms_factories import AssignmentFactory
 
     exam = AssignmentFactory(
         parent=course,

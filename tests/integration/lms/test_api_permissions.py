@@ -16,17 +16,17 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import (
-    AssignmentFactory,
-    EnrollmentFactory,
-    LessonFactory,
-    LessonProgressFactory,
-)
 from lms.courses.models import AssignmentPage, CoursePage, LessonPage
-from lms.gradebook.factories import GradeFactory
 from lms.gradebook.models import Grade
 from lms.tutor.services import ensure_tutor_account
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    EnrollmentFactory,
+    GradeFactory,
+    LessonFactory,
+    LessonProgressFactory,
+    UserFactory,
+)
 
 ACTORS = ["learner", "other_learner", "instructor", "other_course_instructor", "staff",
           "tutor_service", "anonymous"]

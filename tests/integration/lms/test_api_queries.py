@@ -9,16 +9,16 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import (
+from lms.courses.models import AssignmentPage, CoursePage, LessonPage
+from tests.support.lms_factories import (
     AssignmentFactory,
     CourseFactory,
     EnrollmentFactory,
+    GradeFactory,
     LessonFactory,
     LessonProgressFactory,
+    UserFactory,
 )
-from lms.courses.models import AssignmentPage, CoursePage, LessonPage
-from lms.gradebook.factories import GradeFactory
 
 _numbers = itertools.count()
 

@@ -8,10 +8,10 @@ from django.core.management import CommandError, call_command
 from wagtail.models import Page, Revision
 
 from courses.course_file import CourseFileError
-from lms.accounts.factories import InstructorFactory
 from lms.courses import course_import
 from lms.courses.course_import import import_course
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
+from tests.support.lms_factories import InstructorFactory
 
 pytestmark = pytest.mark.django_db
 

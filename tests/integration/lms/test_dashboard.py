@@ -9,12 +9,17 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import AssignmentFactory, CourseFactory, EnrollmentFactory, LessonFactory
 from lms.courses.models import LessonPage
-from lms.courses.selectors import dashboard_for
 from lms.courses.services import mark_lesson_completed, mark_lesson_opened
-from lms.gradebook.factories import GradeFactory
+from lms.gradebook.selectors import dashboard_for
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    CourseFactory,
+    EnrollmentFactory,
+    GradeFactory,
+    LessonFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 

@@ -9,11 +9,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import AssignmentFactory, EnrollmentFactory
 from lms.courses.models import AssignmentPage, LessonPage, LessonProgress
 from lms.courses.services import mark_lesson_completed, mark_lesson_opened
-from lms.gradebook.factories import GradeFactory
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    EnrollmentFactory,
+    GradeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/courses/python-101/learners/"

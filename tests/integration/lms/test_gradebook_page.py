@@ -12,11 +12,14 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import AssignmentFactory, EnrollmentFactory
 from lms.courses.models import AssignmentPage
-from lms.gradebook.factories import GradeFactory
 from lms.gradebook.models import GradeStatus
+from tests.support.lms_factories import (
+    AssignmentFactory,
+    EnrollmentFactory,
+    GradeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 URL = "/courses/python-101/gradebook/"

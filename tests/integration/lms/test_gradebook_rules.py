@@ -9,8 +9,6 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from lms.accounts.factories import UserFactory
-from lms.courses.factories import AssignmentFactory
 from lms.courses.models import LatePolicyMode
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import (
@@ -20,6 +18,7 @@ from lms.gradebook.selectors import (
     grade_distribution,
 )
 from lms.gradebook.services import assess_lateness, record_grade, recount_grades
+from tests.support.lms_factories import AssignmentFactory, UserFactory
 
 DUE = timezone.now().replace(microsecond=0) - dt.timedelta(days=10)
 HOUR = dt.timedelta(hours=1)

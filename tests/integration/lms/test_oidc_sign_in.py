@@ -10,7 +10,7 @@ import requests
 from authlib.jose import JsonWebKey, JsonWebToken
 from authlib.jose.errors import BadSignatureError
 
-from lms.accounts.factories import UserFactory
+from tests.support.lms_factories import UserFactory
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from lms.accounts.factories import UserFactory
 from lms.courses.models import Enrollment, LessonPage, LessonProgress, ProgressStatus
+from tests.support.lms_factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -11,10 +11,9 @@ from html import unescape
 import pytest
 from django.utils import timezone
 
-from lms.accounts.factories import UserFactory
 from lms.courses.models import AssignmentPage
-from lms.gradebook.factories import GradeFactory
 from lms.gradebook.models import GradeStatus
+from tests.support.lms_factories import GradeFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -167,7 +166,7 @@ def test_a_grade_without_feedback_says_it_is_not_released_yet(client, ps1, learn
 def test_the_dashboard_shows_each_assignments_score_tests_and_a_feedback_link(
     client, graces_grade, course, ps1, learner
 ):
-    from lms.courses.factories import AssignmentFactory
+    from tests.support.lms_factories import AssignmentFactory
 
     ps2 = AssignmentFactory(parent=course, slug="ps2", title="Problem set two")
     GradeFactory(assignment=ps2, learner=learner, score=9, counts=True, feedback_html="")

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from lms.base.notebooks import NOT_AVAILABLE, NOT_RENDERABLE, render_course_notebook
-from lms.courses.factories import LessonFactory
+from tests.support.lms_factories import LessonFactory
 
 
 @pytest.fixture

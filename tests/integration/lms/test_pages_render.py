@@ -16,11 +16,10 @@ from django.utils import timezone
 
 from lms.base.highlight import highlight_css
 from lms.base.models import HomePage
-from lms.courses.factories import AssignmentFactory, LessonFactory
 from lms.courses.models import CourseIndexPage, CoursePage, LatePolicyMode, LessonPage
 from lms.courses.selectors import jupyterlab_url
 from lms.courses.services import mark_lesson_completed, mark_lesson_opened
-from lms.gradebook.factories import GradeFactory
+from tests.support.lms_factories import AssignmentFactory, GradeFactory, LessonFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -237,7 +236,7 @@ def test_anonymous_visitors_are_asked_to_sign_in_to_open_the_lesson(client, less
 
 
 def test_signed_in_visitors_who_are_not_enrolled_get_no_jupyterlab_link(client, lesson):
-    from lms.accounts.factories import UserFactory
+    from tests.support.lms_factories import UserFactory
 
     client.force_login(UserFactory())
     html = client.get(lesson.url).content.decode()
@@ -373,7 +372,7 @@ def test_site_structure_is_rebuilt_in_a_flushed_database(client):
     from django.core.management import call_command
     from wagtail.models import Page
 
-    from lms.base.services import ensure_site_structure
+    from lms.courses.services import ensure_site_structure
 
     call_command("flush", interactive=False, verbosity=0)
     assert Page.get_first_root_node() is None

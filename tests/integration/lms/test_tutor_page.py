@@ -86,7 +86,7 @@ def test_no_tutor_configured_is_said_plainly(client, instructor):
     ("how", "says"),
     [
         ("down", "cannot be reached at the moment"),
-        ("hang", "did not answer within 1 seconds"),
+        ("hang", "did not answer within 1 second"),
         ("500", "failed to answer (HTTP 500)"),
         ("garbage", "an answer the LMS cannot read"),
     ],

@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import Group
 
-from lms.accounts.factories import InstructorFactory, UserFactory
-from lms.courses.factories import CourseFactory, LessonFactory
 from lms.courses.models import Enrollment, EnrollmentRole, LessonPage
 from lms.courses.services import enroll, instructor_admin_group, mark_lesson_opened
+from tests.support.lms_factories import CourseFactory, InstructorFactory, LessonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,8 @@
 """``manage.py register_hub_client``: register (or update) JupyterHub as the LMS's OIDC client.
 
-Run at every deploy: it is idempotent. The values come from the environment, the same ones the
-hub is configured with, so the two cannot drift apart:
+Run at every deploy: it is idempotent. The values come from the environment when it runs
+(``lms.settings.environment.HubClientEnvironment``), the same ones the hub is configured with, so
+the two cannot drift apart:
 
 - ``HUB_OAUTH_CLIENT_ID`` and ``HUB_OAUTH_CLIENT_SECRET`` (or ``*_FILE``, for Docker secrets);
 - ``HUB_OAUTH_CALLBACK_URL``: the hub's ``/hub/oauth_callback`` URL (several, space-separated,
@@ -10,15 +11,11 @@ hub is configured with, so the two cannot drift apart:
 
 from __future__ import annotations
 
-import os
-
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from lms.settings.secrets import env_secret
+from lms.settings.environment import HubClientEnvironment
 from lms.sso.services import register_confidential_client
-
-DEFAULT_CALLBACK_URL = "http://127.0.0.1:8001/hub/oauth_callback"
 
 
 class Command(BaseCommand):
@@ -28,8 +25,8 @@ class Command(BaseCommand):
         parser.add_argument("--name", default="JupyterHub", help="Name shown in the admin.")
 
     def handle(self, *args, name: str, **options):
-        client_id = env_secret("HUB_OAUTH_CLIENT_ID")
-        client_secret = env_secret("HUB_OAUTH_CLIENT_SECRET")
+        hub = HubClientEnvironment.from_env()
+        client_id, client_secret = hub.client_id, hub.client_secret
         missing = [
             var
             for var, value in [
@@ -43,7 +40,7 @@ class Command(BaseCommand):
                 " and ".join(f"{var} (or {var}_FILE)" for var in missing)
                 + " must be set: the hub's OAuth client credentials, shared with the hub."
             )
-        redirect_uris = (os.environ.get("HUB_OAUTH_CALLBACK_URL") or DEFAULT_CALLBACK_URL).split()
+        redirect_uris = hub.callback_url.split()
         try:
             app, created = register_confidential_client(
                 client_id, client_secret, redirect_uris, name

@@ -1,5 +1,9 @@
-"""Test factories for course pages and learner state. Pages are added to the Wagtail tree
-under their parent (a course under the course index, lessons and assignments under a course)."""
+"""factory-boy factories of the LMS's models, for tests and benchmarks only (factory-boy is a
+``dev`` dependency: nothing under ``lms/`` imports this).
+
+Pages are added to the Wagtail tree under their parent: a course under the course index (created
+on demand), lessons and assignments under the course given as ``parent=``.
+"""
 
 from __future__ import annotations
 
@@ -8,9 +12,8 @@ import datetime as dt
 import factory
 from django.utils import timezone
 
-from lms.accounts.factories import InstructorFactory, UserFactory
-
-from .models import (
+from lms.accounts.models import Role, User
+from lms.courses.models import (
     AssignmentPage,
     CoursePage,
     Enrollment,
@@ -19,6 +22,40 @@ from .models import (
     LessonProgress,
     ProgressStatus,
 )
+from lms.courses.services import ensure_site_structure
+from lms.gradebook.models import Grade
+
+PASSWORD = "correct-horse-battery"  # every factory-made account's password
+
+# --- Accounts -------------------------------------------------------------------------------
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"learner{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.org")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    role = Role.LEARNER
+    password = factory.django.Password(PASSWORD)
+
+
+class InstructorFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"instructor{n}")
+    role = Role.INSTRUCTOR
+
+
+class StaffFactory(UserFactory):
+    username = factory.Sequence(lambda n: f"staff{n}")
+    role = Role.STAFF
+    is_staff = True
+    is_superuser = True
+
+
+# --- Course pages and learner state ---------------------------------------------------------
 
 
 class PageFactory(factory.django.DjangoModelFactory):
@@ -49,8 +86,6 @@ class CourseFactory(PageFactory):
 
     @classmethod
     def default_parent(cls):
-        from lms.base.services import ensure_site_structure
-
         return ensure_site_structure()
 
 
@@ -97,3 +132,19 @@ class LessonProgressFactory(factory.django.DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     status = ProgressStatus.COMPLETED
     completed_at = factory.LazyFunction(timezone.now)
+
+
+# --- Grades ---------------------------------------------------------------------------------
+
+
+class GradeFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Grade
+
+    learner = factory.SubFactory(UserFactory)
+    submission_id = factory.Sequence(lambda n: f"sub-{n}")
+    score = 8
+    max_score = 10
+    counts = True
+    submitted_at = factory.LazyFunction(timezone.now)
+    graded_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,14 @@
+from django.utils.functional import SimpleLazyObject
+
+from .models import CourseIndexPage
+
+
+def _catalogue_url(request) -> str:
+    index = CourseIndexPage.objects.live().first()
+    return (index.get_url(request) if index is not None else None) or "/"
+
+
+def catalogue(request):
+    """``catalogue_url``, the course index's URL, for every template (the navigation, the home
+    page, the breadcrumbs), looked up only when a template uses it."""
+    return {"catalogue_url": SimpleLazyObject(lambda: _catalogue_url(request))}

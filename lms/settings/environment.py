@@ -1,0 +1,168 @@
+"""The LMS's environment, read in one place: every variable an admin may set, with its type and
+default (docs/configuration.md, "LMS", "Sign-on" and "Services").
+
+``lms/settings/base.py`` reads :class:`LMSEnvironment` once, when Django loads the settings, and
+turns it into Django settings; a value the LMS cannot use stops it with the variable's name, the
+value and what it must be (``LMS_GRADER_TIMEOUT='abc': must be a number``), before anything
+runs. The commands that run at every start read their own variables when they run
+(:class:`HubClientEnvironment` for ``register_hub_client``; the service accounts' tokens,
+``lms.accounts.service_accounts``).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import zoneinfo
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import dj_database_url
+from pydantic import AfterValidator, Field
+
+from servicekit.settings import EnvSettings, SettingError, secret
+
+HIDDEN = "(not shown)"  # in place of a value that may hold a secret, in an error
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+# Django REST framework's throttle rates: requests per second, minute, hour or day.
+RATE = re.compile(r"\d+/(s|m|h|d)\w*")
+
+
+def _http_url(value: str) -> str:
+    """An http(s) URL without its trailing slash; '' stays '' (for the services: none)."""
+    parts = urlsplit(value)
+    if value and (parts.scheme not in {"http", "https"} or not parts.netloc):
+        raise ValueError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _rate(value: str) -> str:
+    if not RATE.fullmatch(value):
+        raise ValueError("must be a rate such as 60/min: a number of requests per s, min, hour "
+                         "or day")
+    return value
+
+
+def _log_level(value: str) -> str:
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError(f"must be one of {', '.join(LOG_LEVELS)}")
+    return value.upper()
+
+
+def _time_zone(value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError("must be a time zone name such as UTC or Europe/Berlin") from None
+    return value
+
+
+HttpURL = Annotated[str, AfterValidator(_http_url)]
+Rate = Annotated[str, AfterValidator(_rate)]
+
+
+def _names(value: str) -> list[str]:
+    """A comma-separated list, without empty entries."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
+class LMSEnvironment(EnvSettings):
+    """The variables of the LMS, each field named by its variable."""
+
+    # -- where things are ---------------------------------------------------------------------
+    var_dir: Path | None = Field(None, validation_alias="STUDIO_VAR_DIR")
+    """Default ``var/`` in the repository: the embedded database, static files, secrets."""
+    courses_dir: Path | None = Field(None, validation_alias="STUDIO_COURSES_DIR")
+    """Default ``courses/`` in the repository: the course folders (``<slug>/course.yml``)."""
+    database_url: str = Field("", validation_alias="DATABASE_URL")
+    """Empty: SQLite under the var dir (see :meth:`database`)."""
+    db_conn_max_age: int = Field(60, validation_alias="LMS_DB_CONN_MAX_AGE", ge=0)
+
+    # -- the site -----------------------------------------------------------------------------
+    secret_key: str = secret("LMS_SECRET_KEY")
+    public_url: HttpURL = Field("http://127.0.0.1:8000", validation_alias="LMS_PUBLIC_URL")
+    allowed_hosts: str = Field("127.0.0.1,localhost", validation_alias="LMS_ALLOWED_HOSTS")
+    csrf_trusted_origins: str = Field("", validation_alias="LMS_CSRF_TRUSTED_ORIGINS")
+    insecure_cookies: bool = Field(False, validation_alias="LMS_INSECURE_COOKIES")
+    time_zone: Annotated[str, AfterValidator(_time_zone)] = Field(
+        "UTC", validation_alias="LMS_TIME_ZONE"
+    )
+    log_level: Annotated[str, AfterValidator(_log_level)] = Field(
+        "INFO", validation_alias="LMS_LOG_LEVEL"
+    )
+    hub_url: HttpURL = Field("http://127.0.0.1:8001", validation_alias="STUDIO_HUB_URL")
+    throttle_anon: Rate = Field("60/min", validation_alias="LMS_API_THROTTLE_ANON")
+    throttle_user: Rate = Field("600/min", validation_alias="LMS_API_THROTTLE_USER")
+    throttle_enrollment: Rate = Field("30/hour", validation_alias="LMS_API_THROTTLE_ENROLLMENT")
+
+    # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
+    oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")
+    oidc_rsa_private_key_base64: str = Field("", validation_alias="OIDC_RSA_PRIVATE_KEY_BASE64")
+    """The same key, PEM encoded in base64 on one line (an env file holds one line per
+    variable); used when ``OIDC_RSA_PRIVATE_KEY`` is not set."""
+    oidc_access_token_seconds: int = Field(
+        3600, validation_alias="OIDC_ACCESS_TOKEN_SECONDS", gt=0
+    )
+    oidc_id_token_seconds: int = Field(3600, validation_alias="OIDC_ID_TOKEN_SECONDS", gt=0)
+
+    # -- the hub services the LMS calls (lms.base.service_client) --------------------------------
+    hub_service_token: str = secret("LMS_HUB_SERVICE_TOKEN")
+    grader_api_url: HttpURL = Field("", validation_alias="LMS_GRADER_API_URL")
+    grader_timeout: float = Field(30.0, validation_alias="LMS_GRADER_TIMEOUT", gt=0)
+    tutor_api_url: HttpURL = Field("", validation_alias="LMS_TUTOR_API_URL")
+    tutor_timeout: float = Field(10.0, validation_alias="LMS_TUTOR_TIMEOUT", gt=0)
+
+    # -- how the LMS starts (lms.up) ------------------------------------------------------------
+    bind: str = Field("127.0.0.1:8000", validation_alias="LMS_BIND")
+    workers: int = Field(3, validation_alias="LMS_WORKERS", ge=1)
+    collect_static: bool = Field(True, validation_alias="LMS_COLLECT_STATIC")
+    import_courses: bool = Field(True, validation_alias="LMS_IMPORT_COURSES")
+    seed_demo: bool = Field(False, validation_alias="LMS_SEED_DEMO")
+
+    def hosts(self) -> list[str]:
+        return _names(self.allowed_hosts)
+
+    def trusted_origins(self) -> list[str]:
+        return _names(self.csrf_trusted_origins)
+
+    def database(self, default_sqlite: Path) -> dict:
+        """Django's ``DATABASES["default"]`` from ``DATABASE_URL`` (default: SQLite at
+        ``default_sqlite``). A URL that is not one never appears in the error: it may hold a
+        password."""
+        url = self.database_url or f"sqlite:///{default_sqlite}"
+        try:
+            return dj_database_url.parse(
+                url, conn_max_age=self.db_conn_max_age, conn_health_checks=True
+            )
+        except ValueError as error:
+            raise SettingError(
+                "DATABASE_URL", HIDDEN, f"must be a database URL such as "
+                f"postgres://user:password@host:5432/name ({error})"
+            ) from None
+
+    def oidc_private_key(self) -> str:
+        """``OIDC_RSA_PRIVATE_KEY`` (or ``_FILE``), else ``OIDC_RSA_PRIVATE_KEY_BASE64`` decoded;
+        '' when none is set. The key never appears in an error."""
+        if self.oidc_rsa_private_key or not self.oidc_rsa_private_key_base64:
+            return self.oidc_rsa_private_key
+        try:
+            return base64.b64decode(self.oidc_rsa_private_key_base64, validate=True).decode()
+        except (binascii.Error, UnicodeDecodeError):
+            raise SettingError(
+                "OIDC_RSA_PRIVATE_KEY_BASE64", HIDDEN,
+                "must be a PEM key encoded in base64 on one line (base64 -w0 key.pem)",
+            ) from None
+
+
+class HubClientEnvironment(EnvSettings):
+    """JupyterHub as the LMS's OIDC client, as ``register_hub_client`` registers it: the same
+    values the hub is configured with, so the two cannot drift apart."""
+
+    client_id: str = secret("HUB_OAUTH_CLIENT_ID")
+    client_secret: str = secret("HUB_OAUTH_CLIENT_SECRET")
+    callback_url: str = Field(
+        "http://127.0.0.1:8001/hub/oauth_callback", validation_alias="HUB_OAUTH_CALLBACK_URL"
+    )
+    """One or more redirect URIs, space-separated (the hub under more than one name)."""

@@ -1,0 +1,96 @@
+"""The LMS reads its environment through one EnvSettings class: a value it cannot use stops it
+naming the variable (and never showing a secret), and every variable is documented."""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lms.settings.environment import HubClientEnvironment, LMSEnvironment
+from servicekit.settings import SettingError
+
+ROOT = Path(__file__).resolve().parents[3]
+PEM = "-----BEGIN PRIVATE KEY-----\nMIIE...\n-----END PRIVATE KEY-----\n"
+
+
+def test_a_bad_value_stops_the_lms_naming_its_variable():
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LMS_")}
+    result = subprocess.run(
+        [sys.executable, "-c", "from lms.settings import base"],
+        env={**env, "LMS_GRADER_TIMEOUT": "abc"}, cwd=ROOT, capture_output=True, text=True,
+    )
+    assert result.returncode != 0
+    assert "LMS_GRADER_TIMEOUT='abc': must be a number" in result.stderr
+
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({"LMS_GRADER_TIMEOUT": "abc"}, "LMS_GRADER_TIMEOUT='abc': must be a number"),
+    ({"LMS_TUTOR_TIMEOUT": "0"}, "LMS_TUTOR_TIMEOUT='0': must be more than 0"),
+    ({"LMS_WORKERS": "many"}, "LMS_WORKERS='many': must be a whole number"),
+    ({"LMS_DB_CONN_MAX_AGE": "-1"}, "LMS_DB_CONN_MAX_AGE='-1': must be at least 0"),
+    ({"OIDC_ID_TOKEN_SECONDS": "1h"}, "OIDC_ID_TOKEN_SECONDS='1h': must be a whole number"),
+    ({"LMS_SEED_DEMO": "maybe"},
+     "LMS_SEED_DEMO='maybe': must be 1/0, true/false, yes/no or on/off"),
+    ({"LMS_PUBLIC_URL": "lms.example.org"},
+     "LMS_PUBLIC_URL='lms.example.org': must be an http:// or https:// URL"),
+    ({"LMS_GRADER_API_URL": "grader:10101"},
+     "LMS_GRADER_API_URL='grader:10101': must be an http:// or https:// URL"),
+    ({"LMS_API_THROTTLE_USER": "lots"}, "LMS_API_THROTTLE_USER='lots': must be a rate such as "
+     "60/min: a number of requests per s, min, hour or day"),
+    ({"LMS_TIME_ZONE": "Mars/Olympus"},
+     "LMS_TIME_ZONE='Mars/Olympus': must be a time zone name such as UTC or Europe/Berlin"),
+    ({"LMS_LOG_LEVEL": "loud"},
+     "LMS_LOG_LEVEL='loud': must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+])
+def test_a_bad_value_names_its_variable_and_what_it_must_be(environ, message):
+    with pytest.raises(SettingError) as caught:
+        LMSEnvironment.from_env(environ)
+    assert str(caught.value) == message
+    assert caught.value.name == next(iter(environ))
+
+
+def test_unset_variables_keep_their_defaults():
+    env = LMSEnvironment.from_env({})
+    assert (env.public_url, env.hub_url, env.grader_api_url, env.tutor_api_url) == (
+        "http://127.0.0.1:8000", "http://127.0.0.1:8001", "", "")
+    assert (env.grader_timeout, env.tutor_timeout, env.workers, env.bind) == (
+        30.0, 10.0, 3, "127.0.0.1:8000")
+    assert (env.collect_static, env.import_courses, env.seed_demo) == (True, True, False)
+    assert (env.hosts(), env.trusted_origins(), env.log_level) == (
+        ["127.0.0.1", "localhost"], [], "INFO")
+
+
+def test_the_signing_key_may_come_base64_encoded_on_one_line():
+    encoded = base64.b64encode(PEM.encode()).decode()
+    assert LMSEnvironment.from_env({"OIDC_RSA_PRIVATE_KEY_BASE64": encoded}).oidc_private_key() \
+        == PEM
+    assert LMSEnvironment.from_env({"OIDC_RSA_PRIVATE_KEY": "plain",
+                                    "OIDC_RSA_PRIVATE_KEY_BASE64": encoded}).oidc_private_key() \
+        == "plain"
+
+
+def test_a_bad_base64_key_is_named_without_being_shown():
+    env = LMSEnvironment.from_env({"OIDC_RSA_PRIVATE_KEY_BASE64": "not base64: hunter2"})
+    with pytest.raises(SettingError) as caught:
+        env.oidc_private_key()
+    assert caught.value.name == "OIDC_RSA_PRIVATE_KEY_BASE64"
+    assert "hunter2" not in str(caught.value)
+
+
+def test_a_bad_database_url_is_named_without_its_password(tmp_path):
+    env = LMSEnvironment.from_env({"DATABASE_URL": "mysqlx://lms:hunter2@db/lms"})
+    with pytest.raises(SettingError) as caught:
+        env.database(default_sqlite=tmp_path / "lms.sqlite3")
+    assert caught.value.name == "DATABASE_URL"
+    assert "hunter2" not in str(caught.value)
+
+
+def test_every_lms_variable_is_documented():
+    documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
+    variables = {*LMSEnvironment.variables().values(), *HubClientEnvironment.variables().values()}
+    assert {v for v in variables if f"`{v}`" not in documented} == set()
