@@ -20,8 +20,10 @@ up: install
 images:
 	@.ci/provision images
 
+# ruff, then the import contracts between the parts (pyproject.toml, [tool.importlinter]).
 lint: install
 	@$(VENV)/bin/ruff check .
+	@$(VENV)/bin/lint-imports --no-logo
 
 test: install lint
 	@.ci/provision postgres docker images browser
