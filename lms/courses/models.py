@@ -19,6 +19,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from courses import naming
+from courses.course_file import LatePolicy
 from lms.base.blocks import ContentStreamBlock
 
 from . import page_context
@@ -168,6 +169,15 @@ class AssignmentPage(CourseChildPage):
     hints = models.JSONField(
         default=list, blank=True, help_text="Instructor-written hints the tutor may give."
     )
+
+    @property
+    def late_policy_spec(self) -> LatePolicy:
+        """The late policy as the studio's lateness rule (``courses.lateness``) takes it."""
+        return LatePolicy(
+            mode=str(self.late_policy),
+            percent_per_day=self.late_percent_per_day,
+            cutoff_days=self.late_cutoff_days,
+        )
 
     content_panels = [
         *Page.content_panels,

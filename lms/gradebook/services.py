@@ -5,19 +5,12 @@ the grader's state, not the LMS's.
 
 The rules, in one place:
 
-**Late** means submitted after the assignment's due date (``submitted_at > due_at``; an
-assignment without a due date is never late). The LMS decides lateness and penalty from its own
-due date and late policy; a ``late`` or ``late_penalty`` sent by the grader is not trusted.
-
-**Late policy** (``AssignmentPage.late_policy``):
-
-- ``reject``: a late submission is recorded with status ``late-rejected`` and never counts.
-- ``accept``: a late submission is recorded as late, at full score.
-- ``penalty``: a late submission loses ``late_percent_per_day`` percent *of its score* for each
-  started day late (1 second late = 1 day; 24 h 1 s = 2 days), at most 100 %, as
-  ``late_penalty`` points (rounded to cents). Submitted more than ``late_cutoff_days`` days after
-  the due date, it is ``late-rejected``. A cutoff of 0 means no cutoff (as the assignment page
-  says: "accepted at any time after the due date").
+**Late** and its cost are decided by the studio's one lateness rule,
+:func:`courses.lateness.assess` (the grader uses the same function), from the LMS's own due date
+and late policy (``AssignmentPage.late_policy``, ``late_percent_per_day``,
+``late_cutoff_days``); a ``late`` or ``late_penalty`` sent by the grader is not trusted. A
+submission the policy refuses is recorded with status ``late-rejected`` and never counts; an
+accepted late one is recorded as late with its ``late_penalty`` points.
 
 **Which grade counts** (at most one per learner and assignment): among the learner's graded
 submissions (status ``graded``; ``invalid`` and ``late-rejected`` ones never count), the latest
@@ -30,17 +23,16 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import math
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from courses.lateness import Lateness, assess
 from lms.accounts.models import User
 from lms.accounts.service_accounts import ServiceAccount
-from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LatePolicyMode
+from lms.courses.models import AssignmentPage, CoursePage, Enrollment
 from lms.courses.selectors import course_of
 
 from . import grader
@@ -49,39 +41,11 @@ from .selectors import PUSH_GRADES, require_grading_rights
 
 log = logging.getLogger(__name__)
 
-DAY = dt.timedelta(days=1)
-CENT = Decimal("0.01")
-
-
-@dataclass(frozen=True)
-class Lateness:
-    late: bool
-    days_late: int  # started days after the due date; 0 when on time
-    rejected: bool
-    penalty: Decimal  # points taken off the score
-
-
-ON_TIME = Lateness(late=False, days_late=0, rejected=False, penalty=Decimal(0))
-
-
 def assess_lateness(
     assignment: AssignmentPage, submitted_at: dt.datetime, score: Decimal
 ) -> Lateness:
     """Whether a submission is late, and what the assignment's late policy does to it."""
-    if assignment.due_at is None or submitted_at <= assignment.due_at:
-        return ON_TIME
-    days_late = math.ceil((submitted_at - assignment.due_at) / DAY)
-    policy = assignment.late_policy
-    if policy == LatePolicyMode.ACCEPT:
-        return Lateness(True, days_late, rejected=False, penalty=Decimal(0))
-    if policy == LatePolicyMode.PENALTY:
-        cutoff = assignment.late_cutoff_days
-        if cutoff and days_late > cutoff:
-            return Lateness(True, days_late, rejected=True, penalty=Decimal(0))
-        percent = min(Decimal(days_late) * assignment.late_percent_per_day, Decimal(100))
-        penalty = (Decimal(score) * percent / 100).quantize(CENT, rounding=ROUND_HALF_UP)
-        return Lateness(True, days_late, rejected=False, penalty=penalty)
-    return Lateness(True, days_late, rejected=True, penalty=Decimal(0))
+    return assess(assignment.late_policy_spec, assignment.due_at, submitted_at, score)
 
 
 def _apply_lateness(grade: Grade, assignment: AssignmentPage) -> None:
