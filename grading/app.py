@@ -39,9 +39,11 @@ from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
 from grading.auth import Caller, hub_auth
+from grading.manual_grades import GradebookWatcher
 from grading.services import CourseOps, ServiceError
 from grading.settings import Settings
 from grading.store import Database
+from grading.worker import WorkerPool
 
 log = logging.getLogger(__name__)
 
@@ -367,7 +369,7 @@ def make_app(
     auth: HubOAuth | None = None,
 ) -> Application:
     """The application. ``course_ops`` returns what release and fetch call (by default
-    ``grading.nbgrader_course``); tests pass fakes."""
+    ``grading.release``); tests pass fakes."""
     auth = auth or hub_auth(settings.service_name)
     prefix = auth.base_url  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/grader/
     api = f"{prefix}api/courses/{COURSE}"
@@ -405,9 +407,6 @@ def serve(
     worker processes beside it (none when 0), and the scan for grades instructors changed by
     hand (``grading.manual_grades``, every ``GRADER_GRADEBOOK_SCAN_SECONDS``; 0: none). SIGTERM
     stops the API, then the workers."""
-    from grading.manual_grades import GradebookWatcher
-    from grading.worker import WorkerPool  # the worker pool is only this command's business
-
     db = Database(settings.db_url)
     services.remove_stale_incoming(settings)
     pool = WorkerPool(settings, settings.workers) if with_workers and settings.workers else None
