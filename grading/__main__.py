@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s grader %(levelname)s %(message)s")
     settings = Settings.from_env()
+    # Each command imports its own modules only, for their cost: the formgrader's (Jupyter
+    # server, nbgrader) and the API's (JupyterHub's service auth) take seconds to import.
     if args.command == "serve":
         from grading.app import serve
 

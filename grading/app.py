@@ -27,9 +27,11 @@ from tornado.web import Application, stream_request_body
 from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
+from grading.manual_grades import GradebookWatcher
 from grading.services import CourseOps
 from grading.settings import Settings
 from grading.store import Database
+from grading.worker import WorkerPool
 from servicekit.errors import ServiceError, forbidden, invalid, not_found
 from servicekit.hub_auth import hub_auth
 from servicekit.web import ServiceHandler, serve_until_signalled, service_application
@@ -265,7 +267,7 @@ def make_app(
     auth: HubOAuth | None = None,
 ) -> Application:
     """The application. ``course_ops`` returns what release and fetch call (by default
-    ``grading.nbgrader_course``); tests pass fakes."""
+    ``grading.release``); tests pass fakes."""
     auth = auth or hub_auth(settings.service_name)
     prefix = auth.base_url  # JUPYTERHUB_SERVICE_PREFIX, e.g. /services/grader/
     api = f"{prefix}api/courses/{COURSE}"
@@ -300,9 +302,6 @@ def serve(
     worker processes beside it (none when 0), and the scan for grades instructors changed by
     hand (``grading.manual_grades``, every ``GRADER_GRADEBOOK_SCAN_SECONDS``; 0: none). SIGTERM
     stops the API, then the workers."""
-    from grading.manual_grades import GradebookWatcher
-    from grading.worker import WorkerPool  # the worker pool is only this command's business
-
     db = Database(settings.db_url)
     services.remove_stale_incoming(settings)
     pool = WorkerPool(settings, settings.workers) if with_workers and settings.workers else None

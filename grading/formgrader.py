@@ -6,7 +6,7 @@ Instructors grade by hand in nbgrader's own formgrader. It runs as the JupyterHu
 environment, which lets in only the hub users holding ``access:services!service=formgrader-
 <course>`` (the course's instructors, group ``formgrade-<course>``, and hub admins: see
 ``hub.services``). Its root is the course's nbgrader course directory
-(``GRADER_ROOT/courses/<course>``, ``grading.nbgrader_course``), and what instructors change
+(``GRADER_ROOT/courses/<course>``, ``grading.course_directory``), and what instructors change
 there is nbgrader's gradebook, which ``grading.manual_grades`` sends on to the LMS.
 
 It runs on the grader's machine as the grader's user, next to every learner's submission, so
@@ -15,7 +15,7 @@ it does only what manual grading needs:
 - **Only the formgrader**: no Jupyter configuration file of the machine is read
   (``JUPYTER_NO_CONFIG``), no other server extension is loaded (not JupyterLab, not the
   terminals), and nbgrader reads no ``nbgrader_config.py`` (the course's settings come from
-  ``grading.nbgrader_course.open_course``; ``load_cwd_config`` is off).
+  ``grading.course_directory.open_course``; ``load_cwd_config`` is off).
 - **No code runs**: :class:`NoKernels` refuses to start a kernel (also through a session), and
   terminals are off. The formgrader's "autograde" would run the learner's notebook in this
   process: it is refused with a pointer to the LMS's "Regrade" (the sandboxed pipeline).
@@ -56,11 +56,12 @@ from traitlets import List, Unicode
 from traitlets.config import Config
 
 from courses.naming import is_course_slug
+from grading.course_directory import open_course
 from grading.settings import Settings
 
 SERVICE_PREFIX = "formgrader-"
 # nbgrader's step folders: what the contents API shows (read-only); the course directory's
-# other files (grading.nbgrader_course) are hidden.
+# other files (grading.course_directory) are hidden.
 VISIBLE_FOLDERS = ("source", "release", "submitted", "autograded", "feedback")
 PRIVATE_FILES = ("nbgrader_config.*", "studio_course.json", "gradebook.db*", "manifests",
                  "locks", "feedback-out")
@@ -273,8 +274,6 @@ def service_name(course: str) -> str:
 
 def formgrader_config(settings: Settings, course: str) -> Config:
     """The Jupyter server's and nbgrader's settings for ``course``'s formgrader."""
-    from grading.nbgrader_course import open_course  # nbgrader's converters: only here
-
     opened = open_course(settings.nbgrader_course_dir(course))
     c = Config()
     c.ServerApp.root_dir = str(opened.root)
@@ -312,6 +311,8 @@ def serve(settings: Settings, course: str) -> None:
     os.environ.setdefault("JUPYTERHUB_SERVICE_NAME", service_name(course))
     config = formgrader_config(settings, course)
     os.chdir(Path(config.ServerApp.root_dir))
+    # Imported here for its cost only: the hub's single-user server is what serving needs, not
+    # formgrader_config (its tests) nor the extension's loading; it never imports this module.
     from jupyterhub.singleuser.extension import JupyterHubSingleUser
 
     serverapp = JupyterHubSingleUser.initialize_server(argv=[], config=config)

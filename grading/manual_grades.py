@@ -3,13 +3,13 @@
 Instructors grade by hand in nbgrader's formgrader (``python -m grading formgrader <course>``),
 which writes nbgrader's gradebook directly: ``Grade.manual_score``, ``Grade.extra_credit`` and
 comments. Nothing tells the grader, so the grader looks: :func:`scan` reads every course's
-gradebook entries (``grading.nbgrader_course.gradebook_entries``: one per learner and
-assignment, with a fingerprint of its grades and comments) and compares each with the
-fingerprint recorded when that submission's grade was last recorded (``GradebookState``). A
-difference queues a ``sync`` job on the durable queue (``grading.queue``), which a worker runs
-like any other (``grading.worker``): it reads the score and breakdown again, regenerates the
-feedback, records them and queues the usual ``push``, so the LMS gets the new grade under the
-same submission id (idempotent there).
+gradebook entries (``grading.gradebook.gradebook_entries``: one per learner and assignment,
+with a fingerprint of its grades and comments) and compares each with the fingerprint recorded
+when that submission's grade was last recorded (``GradebookState``). A difference queues a
+``sync`` job on the durable queue (``grading.queue``), which a worker runs like any other
+(``grading.worker``, with ``grading.manual_sync``): it reads the score and breakdown again,
+regenerates the feedback, records them and queues the usual ``push``, so the LMS gets the new
+grade under the same submission id (idempotent there).
 
 Which submission a gradebook entry is: nbgrader keeps one entry per learner and assignment,
 the most recently autograded submission's, stamped with that submission's ``submitted_at``
@@ -46,7 +46,7 @@ SAME_TIME = dt.timedelta(milliseconds=1)  # nbgrader keeps microseconds; SQLite 
 
 
 class Entry(Protocol):
-    """A gradebook entry (``grading.nbgrader_course.GradebookEntry`` or a test's own)."""
+    """A gradebook entry (``grading.gradebook.GradebookEntry`` or a test's own)."""
 
     assignment: str
     learner: str
@@ -58,9 +58,13 @@ ReadEntries = Callable[[Path], Iterable[Entry]]
 
 
 def nbgrader_entries(course_dir: Path) -> Iterable[Entry]:
-    from grading import nbgrader_course  # nbgrader costs seconds to import: only when used
+    """The course's entries in nbgrader's gradebook (``grading.gradebook``)."""
+    # Imported here for its cost only: nbgrader takes seconds to import, and the API process
+    # that imports this module needs it at its first scan, not at start (nor tests that pass
+    # their own ``read``). grading.gradebook never imports this module.
+    from grading import gradebook
 
-    return nbgrader_course.gradebook_entries(course_dir)
+    return gradebook.gradebook_entries(course_dir)
 
 
 def same_submission(entry_submitted_at: dt.datetime, submitted_at: dt.datetime) -> bool:

@@ -1,17 +1,21 @@
 """Run one notebook in a fresh, throwaway container: the grading sandbox, host side.
 
 The grader never runs a learner's code in its own process. :meth:`Sandbox.run` starts a
-container of the course's image with ``python -m pls_grading.execute`` (``grading/image/``),
+container of the course's image with the runner, ``pls_grading.execute`` (``grading/image/``),
 writes the notebook to its stdin and reads the executed notebook from its stdout; nothing is
 mounted, so the container sees that one notebook (and the assignment's data files sent with
 it), never the hidden tests' source folder, the gradebook or another learner's submission.
+It talks to the Docker engine through docker-py, as the hub's spawners do: the engine's
+answers are typed (``docker.errors.ImageNotFound``, ``APIError`` with its status), and the
+container's end is the engine's wait answer with its exit status, so nothing is read from
+error text (docs/grading.md, "Throughput", has the measurement against the ``docker`` CLI).
 
 The container is hardened like a learner's server (``hub/spawners/docker.py``) and more:
 no network at all, uid 1000, every capability dropped, ``no-new-privileges``, memory limit with
 no swap, CPU quota, pids limit, a read-only root file system with size-capped ``tmpfs`` for
 ``/tmp`` and the home folder, no log driver (nothing a notebook prints reaches the disk), and
-``--rm``. A time limit kills the container (``docker kill``; ``--rm`` then removes it), and
-stdout is read only up to a cap.
+removed by the engine when it ends (``AutoRemove``, ``docker run --rm``: also when the grader
+dies). A time limit kills the container, and stdout is read only up to a cap.
 
 The result is signed: each run sends a fresh random key with the notebook and the runner signs
 its answer with it (HMAC-SHA256); the learner's code cannot read the key, so output it writes
@@ -27,42 +31,56 @@ the time a learner waits for feedback.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import hashlib
 import hmac
 import json
 import secrets
-import subprocess
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from traitlets import Float, Integer, List, Unicode
+import docker
+import docker.errors
+import requests
+from docker.types import LogConfig, Ulimit
+from docker.utils.socket import STDOUT, frames_iter
+from traitlets import Any as AnyTrait
+from traitlets import Dict, Float, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 MIB = 1024 * 1024
-LABEL = "org.pythonlearningstudio.role=grading"
+LABEL_KEY = "org.pythonlearningstudio.role"
+LABEL_VALUE = "grading"
 STDERR_TAIL = 64 * 1024
-CHUNK = 256 * 1024
 SIGNATURE_LINE = 65  # 64 hex digits and the newline
-# Exit statuses of `python -m pls_grading.execute` and of `docker run` itself.
+# Exit statuses of the runner (pls_grading.execute), of the launcher below, and the ones the
+# engine gives a container whose command could not be run.
 RUNNER_BAD_REQUEST = 2
 RUNNER_NO_KERNEL = 3
-DOCKER_RUN_FAILED = 125
-DOCKER_CANNOT_INVOKE = 126
-DOCKER_NOT_FOUND = 127
-# Markers in stderr of a run that failed for the grader's reasons. Python 3 quotes the module's
-# name ("No module named 'pls_grading'"), so the marker stops before it: an image without the
-# runner must make the sandbox unavailable (retried later), not give the learner a zero.
-ENGINE_TROUBLE = (
-    "Cannot connect to the Docker daemon",
-    "No such image",
-    "Unable to find image",
-    "No module named 'pls_grading",
-    "No module named pls_grading",
-    "pull access denied",
-)
+RUNNER_MISSING = 4
+ENGINE_CANNOT_INVOKE = 126
+ENGINE_NOT_FOUND = 127
+GRADERS_FAULT = {RUNNER_NO_KERNEL, RUNNER_MISSING, ENGINE_CANNOT_INVOKE, ENGINE_NOT_FOUND}
+# The runner, as ``python -m pls_grading.execute`` would run it, but an image without
+# pls_grading (built before it existed) ends with RUNNER_MISSING instead of Python's general 1:
+# that image is the grader's problem (grading is tried again later), not a zero for the learner.
+LAUNCHER = f"""\
+import sys
+try:
+    from pls_grading.execute import main
+except ModuleNotFoundError as exc:
+    if exc.name not in ("pls_grading", "pls_grading.execute"):
+        raise
+    sys.exit({RUNNER_MISSING})
+sys.exit(main())
+"""
+# What the engine may fail with besides its own typed errors: no engine at the address, a
+# connection dropped.
+ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
 
 
 class SandboxUnavailable(Exception):
@@ -86,48 +104,111 @@ class SandboxRun:
     timing: dict[str, Any] = field(default_factory=dict)
 
 
-class _Container:
-    """One started ``docker run -i`` and its pipes; used for exactly one notebook."""
+def _socket_of(attached: Any) -> Any:
+    """The socket under what docker-py's ``attach_socket`` answers (a ``socket.SocketIO`` on
+    the local socket and plain TCP, the socket itself with TLS)."""
+    return getattr(attached, "_sock", attached)
 
-    def __init__(self, command: list[str], name: str, image: str) -> None:
+
+class _Container:
+    """One created, attached and started container; used for exactly one notebook.
+
+    Attached before it starts (stdin, stdout and stderr on one connection, as ``docker run
+    -i`` does), so none of its output is missed; the engine's wait for its removal is asked
+    for before it starts too, so its exit status is known however soon it ends."""
+
+    def __init__(self, api: docker.APIClient, name: str, image: str, config: dict[str, Any]):
+        self.api = api
         self.name = name
         self.image = image
         self.started = time.monotonic()
-        self.process = subprocess.Popen(  # noqa: S603 (the command is built by Sandbox)
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
-        )
+        self.exit_code: int | None = None
+        self.engine_error: BaseException | None = None
+        self.ended = threading.Event()
+        self.id = api.create_container_from_config(config, name)["Id"]
+        try:
+            self.attached = api.attach_socket(
+                self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            _socket_of(self.attached).settimeout(None)  # a silent notebook is no error
+            wait = api.post(
+                f"{api.base_url}/v{api.api_version}/containers/{self.id}/wait",
+                params={"condition": "removed"}, stream=True, timeout=None,
+            )  # answers its headers once the wait is in place, its body when the container is gone
+            if wait.status_code != 200:
+                raise docker.errors.APIError("the engine refused to wait", response=wait)
+            threading.Thread(target=self._wait, args=(wait,), daemon=True).start()
+            api.start(self.id)
+        except BaseException:
+            with contextlib.suppress(*ENGINE_ERRORS):
+                api.remove_container(self.id, force=True)
+            self.close()
+            raise
+
+    def _wait(self, response: requests.Response) -> None:
+        try:
+            self.exit_code = int(response.json()["StatusCode"])
+        except (*ENGINE_ERRORS, ValueError, KeyError, TypeError) as exc:
+            self.engine_error = exc
+        finally:
+            response.close()
+            self.ended.set()
 
     def alive(self) -> bool:
-        return self.process.poll() is None
+        return not self.ended.is_set()
+
+    def send(self, data: bytes) -> None:
+        """Write ``data`` to the container's stdin and close it (the runner reads to its end)."""
+        sock = _socket_of(self.attached)
+        with contextlib.suppress(OSError):  # a container that died does not read
+            sock.sendall(data)
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_WR)
+
+    def frames(self):
+        """``(stream, bytes)`` as the container writes them (1: stdout, 2: stderr), until its
+        output ends."""
+        with contextlib.suppress(OSError, ValueError):  # ValueError: closed meanwhile
+            yield from frames_iter(self.attached, tty=False)
+
+    def kill(self) -> None:
+        """Kill the container (one that has ended already, or is gone, is left as it is)."""
+        with contextlib.suppress(*ENGINE_ERRORS):
+            self.api.kill(self.id)
+
+    def close(self) -> None:
+        """Close the connection to the container's streams (the container is not touched)."""
+        attached = getattr(self, "attached", None)
+        for closing in (attached, _socket_of(attached)):
+            if closing is not None:
+                with contextlib.suppress(OSError):
+                    closing.close()
 
     def discard(self) -> None:
-        """Let an unused container end by itself: on end of input the runner exits and
-        ``--rm`` removes the container. The process is reaped in the background."""
-        with contextlib.suppress(OSError):
-            self.process.stdin.close()
+        """Let an unused container end by itself: on end of input the runner exits and the
+        engine removes the container. Its output is drained in the background."""
+        self.send(b"")
         threading.Thread(target=self._reap, daemon=True).start()
 
     def _reap(self) -> None:
-        """Read the pipes to their end (a runner never blocks on a full one) and wait for the
-        ``docker run`` to exit; after 30 s it is killed. Not ``communicate()``: it flushes the
-        stdin that ``discard`` closed, raises ``ValueError`` and leaves the process unreaped."""
-        timer = threading.Timer(30, self.process.kill)
-        timer.start()
-        try:
-            for pipe in (self.process.stdout, self.process.stderr):
-                with contextlib.suppress(OSError, ValueError):
-                    pipe.read()
-                    pipe.close()
-            self.process.wait()
-        finally:
-            timer.cancel()
+        """Read the output to its end (a runner never blocks on a full pipe) and wait for the
+        container's end; after 30 s it is killed."""
+        for _ in self.frames():
+            pass
+        if not self.ended.wait(30):
+            self.kill()
+            self.ended.wait(30)
+        self.close()
 
 
 class Sandbox(LoggingConfigurable):
     """Runs notebooks in fresh, network-less, resource-limited containers."""
 
-    docker = Unicode("docker", help="The Docker CLI to run (a name on PATH or a path).").tag(
-        config=True
+    client = AnyTrait(
+        None,
+        allow_none=True,
+        help="""The docker-py low-level client (docker.APIClient) to talk to the engine with;
+        None: one from the environment (DOCKER_HOST or the local socket), made on first use.""",
     )
     image = Unicode(
         "pls-notebook:latest",
@@ -205,14 +286,18 @@ class Sandbox(LoggingConfigurable):
     pool_max_age = Float(
         600, help="Seconds after which a waiting container is replaced (picks up new images)."
     ).tag(config=True)
-    extra_args = List(
-        Unicode(), help="More `docker run` options, e.g. ['--runtime', 'runsc'] for gVisor."
+    extra_host_config = Dict(
+        help="""More of the engine's host settings for each sandbox, as docker-py's
+        create_host_config takes them, e.g. {"runtime": "runsc"} for gVisor or
+        {"cgroup_parent": "..."}; the hardening above cannot be changed this way."""
     ).tag(config=True)
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._pool: dict[str, list[_Container]] = {}
+        self._starting: dict[str, int] = {}
         self._lock = threading.Lock()
+        self._started = threading.Condition(self._lock)  # a pool's container was started
         self._closed = False
         atexit.register(self.close)
 
@@ -223,71 +308,122 @@ class Sandbox(LoggingConfigurable):
 
     # -- the container ---------------------------------------------------------------------
 
-    def docker_run_command(self, name: str, image: str) -> list[str]:
-        """The full ``docker run`` command line of one sandbox."""
+    def api(self) -> docker.APIClient:
+        """The engine's client, made on first use (no engine is needed until a run)."""
+        with self._lock:
+            if self.client is None:
+                try:
+                    self.client = docker.from_env().api
+                except docker.errors.DockerException as exc:
+                    raise SandboxUnavailable(f"no Docker engine answers: {exc}") from exc
+            return self.client
+
+    def container_config(self, api: docker.APIClient, image: str) -> dict[str, Any]:
+        """The engine's configuration of one sandbox (what ``docker run`` would send)."""
         tmpfs = "rw,nosuid,nodev,noexec"
-        return [
-            self.docker, "run", "--interactive", "--rm",
-            "--name", name,
-            "--label", LABEL,
-            "--network", "none",
-            "--user", self.user,
-            "--cap-drop", "ALL",
-            "--security-opt", "no-new-privileges",
-            "--memory", self.mem_limit,
-            "--memory-swap", self.mem_limit,
-            "--cpus", f"{self.cpu_limit:g}",
-            "--pids-limit", str(self.pids_limit),
-            "--read-only",
-            "--tmpfs", f"/tmp:{tmpfs},size={self.tmp_size},mode=1777",  # noqa: S108
-            "--tmpfs", f"{self.home}:{tmpfs},size={self.home_size},uid=1000,gid=100,mode=0700",
-            "--workdir", self.home,
-            "--env", f"HOME={self.home}",
-            "--log-driver", "none",
-            "--ulimit", "core=0",
-            *self.extra_args,
+        hardening = dict(
+            auto_remove=True,
+            network_mode="none",
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            mem_limit=self.mem_limit,
+            memswap_limit=self.mem_limit,
+            nano_cpus=round(self.cpu_limit * 1e9),
+            pids_limit=self.pids_limit,
+            read_only=True,
+            tmpfs={
+                "/tmp": f"{tmpfs},size={self.tmp_size},mode=1777",  # noqa: S108
+                self.home: f"{tmpfs},size={self.home_size},uid=1000,gid=100,mode=0700",
+            },
+            log_config=LogConfig(type=LogConfig.types.NONE),
+            ulimits=[Ulimit(name="core", soft=0, hard=0)],
+        )
+        host_config = api.create_host_config(**{**self.extra_host_config, **hardening})
+        return api.create_container_config(
             image,
-            "python", "-m", "pls_grading.execute", "--own-container",
-            "--workdir", self.work_dir,
-            "--cell-timeout", str(self.cell_timeout),
-            "--time-limit", str(self.time_limit),
-            "--startup-timeout", str(self.startup_timeout),
-            "--max-restarts", str(self.max_restarts),
-            "--max-input-bytes", str(self.max_input_bytes),
-            "--max-cell-output", str(self.max_cell_output),
-            "--max-total-output", str(self.max_total_output),
-        ]  # fmt: skip
+            [
+                "python", "-c", LAUNCHER, "--own-container",
+                "--workdir", self.work_dir,
+                "--cell-timeout", str(self.cell_timeout),
+                "--time-limit", str(self.time_limit),
+                "--startup-timeout", str(self.startup_timeout),
+                "--max-restarts", str(self.max_restarts),
+                "--max-input-bytes", str(self.max_input_bytes),
+                "--max-cell-output", str(self.max_cell_output),
+                "--max-total-output", str(self.max_total_output),
+            ],
+            user=self.user,
+            stdin_open=True,
+            environment={"HOME": self.home},
+            working_dir=self.home,
+            host_config=host_config,
+            labels={LABEL_KEY: LABEL_VALUE},
+        )  # fmt: skip
 
     def _start(self, image: str) -> _Container:
+        """A new container of ``image``; the image is pulled first when the engine does not
+        have it (as ``docker run`` does)."""
+        api = self.api()
         name = f"{self.name_prefix}-{secrets.token_hex(6)}"
         try:
-            return _Container(self.docker_run_command(name, image), name, image)
-        except OSError as exc:
-            raise SandboxUnavailable(f"cannot run {self.docker!r}: {exc}") from exc
+            try:
+                return _Container(api, name, image, self.container_config(api, image))
+            except docker.errors.ImageNotFound:
+                self.log.warning("pulling the sandbox image %s", image)
+                try:
+                    api.pull(image)
+                except docker.errors.APIError as exc:
+                    raise SandboxUnavailable(
+                        f"the image {image!r} is not on the Docker engine and cannot be "
+                        f"pulled: {exc}"
+                    ) from exc
+                return _Container(api, name, image, self.container_config(api, image))
+        except ENGINE_ERRORS as exc:
+            raise SandboxUnavailable(f"the grading sandbox did not start: {exc}") from exc
 
     def _take(self, image: str) -> tuple[_Container, bool]:
-        """A started container for ``image``: a waiting one from the pool, else a new one."""
-        with self._lock:
-            waiting = self._pool.get(image, [])
-            while waiting:
-                container = waiting.pop(0)
-                fresh = time.monotonic() - container.started < self.pool_max_age
-                if container.alive() and fresh:
-                    return container, True
-                container.discard()
+        """A started container for ``image``: a waiting one from the pool (one the pool is
+        starting is waited for: it is ready sooner than a new one), else a new one."""
+        with self._started:
+            while True:
+                waiting = self._pool.get(image, [])
+                while waiting:
+                    container = waiting.pop(0)
+                    fresh = time.monotonic() - container.started < self.pool_max_age
+                    if container.alive() and fresh:
+                        return container, True
+                    container.discard()
+                if not self._starting.get(image):
+                    break
+                self._started.wait()
         return self._start(image), False
 
     def _refill(self, image: str) -> None:
+        """Start containers for ``image`` until the pool holds ``pool_size`` (counting those
+        being started); each is started outside the lock, so a run never waits for it."""
         with self._lock:
             if self._closed:
                 return
             waiting = self._pool.setdefault(image, [])
-            while len(waiting) < self.pool_size:
-                waiting.append(self._start(image))
-
-    def warm_up(self, image: str | None = None) -> None:
-        """Start the pool's containers for ``image`` now (e.g. when a worker starts)."""
-        self._refill(image or self.image)
+            missing = self.pool_size - len(waiting) - self._starting.get(image, 0)
+            if missing <= 0:
+                return
+            self._starting[image] = self._starting.get(image, 0) + missing
+        for _ in range(missing):
+            container, kept = None, False
+            try:
+                container = self._start(image)
+            except SandboxUnavailable as exc:  # the next run starts its own, and says why
+                self.log.warning("the warm pool could not start a sandbox: %s", exc)
+            finally:
+                with self._started:
+                    self._starting[image] -= 1
+                    kept = container is not None and not self._closed
+                    if kept:
+                        waiting.append(container)
+                    self._started.notify_all()
+            if container is not None and not kept:  # closed meanwhile
+                container.discard()
 
     def close(self) -> None:
         """Discard every waiting container."""
@@ -312,8 +448,6 @@ class Sandbox(LoggingConfigurable):
         Returns the executed notebook, or why the sandbox stopped without one. Raises
         :class:`SandboxUnavailable` when no sandbox could run, and ValueError for a request
         larger than ``max_input_bytes``."""
-        import base64  # only here: the module stays cheap to import
-
         image = image or self.image
         key = secrets.token_bytes(32)
         request = json.dumps(
@@ -332,8 +466,8 @@ class Sandbox(LoggingConfigurable):
         try:
             return self._exchange(container, request, key, warm)
         finally:
-            if self.pool_size > 0:
-                self._refill(image)
+            if self.pool_size > 0:  # the next notebook's container starts meanwhile
+                threading.Thread(target=self._refill, args=(image,), daemon=True).start()
 
     def _exchange(
         self, container: _Container, request: bytes, key: bytes, warm: bool
@@ -342,45 +476,37 @@ class Sandbox(LoggingConfigurable):
         once the result is in, the runner only stops its kernel and the container exits and
         is removed (~0.2 s more), which :meth:`_end` waits for in the background."""
         started = time.monotonic()
-        process = container.process
         limit = self.time_limit + self.startup_timeout + self.grace_seconds
         stdout = bytearray()
         stderr = bytearray()
         overflow = threading.Event()
-        ended = threading.Event()  # a signed result arrived, or stdout ended without one
+        ended = threading.Event()  # a signed result arrived, or the output ended without one
         answer: list[dict[str, Any]] = []
 
-        def write() -> None:
-            with contextlib.suppress(OSError):  # a container that died does not read
-                process.stdin.write(request)
-            with contextlib.suppress(OSError):
-                process.stdin.close()
-
-        def read_stdout() -> None:
-            while chunk := process.stdout.read1(CHUNK):
-                if answer:  # the result is in; the rest is not the runner's and is dropped
+        def read() -> None:
+            for stream, chunk in container.frames():
+                if stream != STDOUT:
+                    stderr.extend(chunk)
+                    del stderr[:-STDERR_TAIL]
+                    continue
+                if answer or overflow.is_set():  # not the runner's: dropped
                     continue
                 if len(stdout) + len(chunk) > self.max_result_bytes:
                     overflow.set()
-                    self._kill(container)
-                    break
+                    container.kill()
+                    ended.set()
+                    continue
                 searched = len(stdout)
                 stdout.extend(chunk)
                 notebook = signed_result(stdout, key, searched)
                 if notebook is not None:
                     answer.append(notebook)
                     ended.set()
-            process.stdout.close()
             ended.set()
 
-        def read_stderr() -> None:
-            while chunk := process.stderr.read1(CHUNK):
-                stderr.extend(chunk)
-                del stderr[:-STDERR_TAIL]
-            process.stderr.close()
-
         threads = [
-            threading.Thread(target=f, daemon=True) for f in (write, read_stdout, read_stderr)
+            threading.Thread(target=container.send, args=(request,), daemon=True),
+            threading.Thread(target=read, daemon=True),
         ]
         for thread in threads:
             thread.start()
@@ -391,7 +517,7 @@ class Sandbox(LoggingConfigurable):
             ).start()
             run = SandboxRun(
                 notebook=answer[0],
-                exit_code=process.poll(),
+                exit_code=container.exit_code,
                 seconds=time.monotonic() - started,
                 warm=warm,
             )
@@ -400,7 +526,7 @@ class Sandbox(LoggingConfigurable):
         self._end(container, threads, 0 if timed_out else 30)
         run = SandboxRun(
             notebook=None,
-            exit_code=process.returncode,
+            exit_code=container.exit_code,
             seconds=time.monotonic() - started,
             warm=warm,
             stderr=stderr.decode(errors="replace"),
@@ -410,7 +536,7 @@ class Sandbox(LoggingConfigurable):
         elif overflow.is_set():
             run.stopped = "the notebook wrote more output than the grader accepts"
         else:
-            self._check_engine(run)
+            self._check_engine(container, run)
             run.stopped = stopped_reason(run.exit_code)
         self.log.warning(
             "sandbox %s stopped (exit %s): %s; stderr: %s",
@@ -425,40 +551,34 @@ class Sandbox(LoggingConfigurable):
         self, container: _Container, threads: list[threading.Thread], seconds: float
     ) -> None:
         """Wait ``seconds`` for the container to end by itself (an answered one: its runner
-        stops the kernel and exits), then kill it, and its pipes' threads to finish."""
-        try:
-            container.process.wait(timeout=seconds)
-        except subprocess.TimeoutExpired:
-            self._kill(container)
-            try:
-                container.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                container.process.kill()
-                container.process.wait()
+        stops the kernel and exits), then kill it, and its streams' threads to finish."""
+        if not container.ended.wait(seconds):
+            container.kill()
+            container.ended.wait(30)
         for thread in threads:
             thread.join(timeout=10)
+        container.close()
 
-    def _check_engine(self, run: SandboxRun) -> None:
-        """Raise SandboxUnavailable when the run failed for the grader's reasons."""
+    def _check_engine(self, container: _Container, run: SandboxRun) -> None:
+        """Raise SandboxUnavailable when the run failed for the grader's reasons: the engine
+        lost the container, the image has no runner (or no Python), the kernel did not start,
+        or the runner refused the grader's request."""
+        if container.engine_error is not None:
+            raise SandboxUnavailable(
+                f"the Docker engine lost the grading sandbox: {container.engine_error}"
+            )
         code = run.exit_code
-        engine = code != 0 and any(marker in run.stderr for marker in ENGINE_TROUBLE)
-        if engine or code in (
-            DOCKER_RUN_FAILED,
-            DOCKER_CANNOT_INVOKE,
-            DOCKER_NOT_FOUND,
-            RUNNER_NO_KERNEL,
-        ):
+        if code == RUNNER_MISSING:
+            raise SandboxUnavailable(
+                f"the image {container.image!r} has no grading runner (pls_grading); rebuild "
+                "it with grading/image/ installed"
+            )
+        if code in GRADERS_FAULT:
             raise SandboxUnavailable(
                 f"the grading sandbox did not run (exit {code}): {run.stderr[-1000:].strip()}"
             )
         if code == RUNNER_BAD_REQUEST:
             raise SandboxUnavailable(f"the sandbox refused the request: {run.stderr[-1000:]}")
-
-    def _kill(self, container: _Container) -> None:
-        subprocess.run(  # noqa: S603 (our CLI, our container's name)
-            [self.docker, "kill", container.name],
-            capture_output=True, timeout=30, check=False,
-        )  # fmt: skip
 
 
 def signed_result(stdout: bytes | bytearray, key: bytes, searched: int = 0) -> dict | None:

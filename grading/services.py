@@ -9,8 +9,9 @@ their own, fsynced, moved into ``GRADER_ROOT/submissions/<id>/``, and its row an
 ``autograde`` job are committed in one transaction. A failure at any step removes what was
 written, so a refused or broken upload leaves nothing behind.
 
-Release and unrelease call ``grading.nbgrader_course`` (or any object with the same functions:
-:class:`CourseOps`), which owns the nbgrader course directory.
+Release and unrelease call ``grading.release`` (or any object with the same functions:
+:class:`CourseOps`), which runs nbgrader's ``generate_assignment`` in the course's nbgrader
+course directory.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ STALE_INCOMING_SECONDS = 3600
 
 
 class CourseOps(Protocol):
-    """What the service needs from ``grading.nbgrader_course``; ``course_dir`` is the course's
-    nbgrader course directory (``Settings.nbgrader_course_dir``)."""
+    """What the service needs from ``grading.release``; ``course_dir`` is the course's nbgrader
+    course directory (``Settings.nbgrader_course_dir``)."""
 
     def release(self, course_dir: Path, assignment: str) -> Any: ...
 
@@ -53,9 +54,13 @@ class CourseOps(Protocol):
 
 
 def nbgrader_course_ops() -> CourseOps:
-    from grading import nbgrader_course  # written beside this module; imported when used
+    """``grading.release``: nbgrader's release in the course directory."""
+    # Imported here for its cost only: nbgrader takes seconds to import, which the API pays at
+    # its first release or fetch instead of at start (tests pass fakes and never pay it).
+    # grading.release never imports this module.
+    from grading import release as nbgrader_release  # (not this module's release())
 
-    return nbgrader_course  # type: ignore[return-value]
+    return nbgrader_release  # type: ignore[return-value]
 
 
 # -- submissions --------------------------------------------------------------------------------

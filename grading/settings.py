@@ -119,7 +119,7 @@ class Settings(StudioSettings):
         return self.courses_dir / slug
 
     def nbgrader_course_dir(self, slug: str) -> Path:
-        """The course's nbgrader course directory, owned by ``grading.nbgrader_course``."""
+        """The course's nbgrader course directory, owned by ``grading.course_directory``."""
         return self.root / "courses" / slug
 
     @property

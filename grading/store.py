@@ -99,7 +99,7 @@ class Submission(Base):
 
 class GradebookState(Base):
     """What nbgrader's gradebook held for a submission when the grader last recorded its grade
-    (``grading.nbgrader_course.GradebookEntry.fingerprint``). A gradebook that differs from it
+    (``grading.gradebook.GradebookEntry.fingerprint``). A gradebook that differs from it
     was changed by hand: ``grading.manual_grades`` queues a ``sync``. A table of its own, so an
     existing database gains it on start (tables are created, never altered)."""
 

@@ -3,19 +3,21 @@
 A worker runs one job at a time, in a loop:
 
 - ``autograde``: the submission is marked ``grading`` and handed to ``grade(submission) ->
-  Result`` (by default :func:`nbgrader_grade`, which calls ``grading.nbgrader_course.autograde``;
-  tests inject their own). The result, a copy of its feedback folder, the end of the job and —
-  when an LMS is configured — a ``push`` job are committed in one transaction, and only while
-  the worker still holds the job's lease: a worker that lost its job to another (it stalled past
-  its lease) records nothing, so each submission's grade is recorded once.
+  result`` (by default :func:`nbgrader_grade`, which calls ``grading.autograde.autograde`` and
+  gives a ``grading.result.AutogradeResult``; tests inject their own). The result, a copy of
+  its feedback folder, the end of the job and — when an LMS is configured — a ``push`` job are
+  committed in one transaction, and only while the worker still holds the job's lease: a
+  worker that lost its job to another (it stalled past its lease) records nothing, so each
+  submission's grade is recorded once.
 - ``push``: the recorded grade goes to the LMS (``grading.lms``); the LMS write is idempotent by
   submission id, so a push repeated after a crash leaves one grade. A push the LMS refuses with
   4xx (other than 401/403, which a corrected token fixes) is given up at once.
 - ``sync`` (queued by ``grading.manual_grades`` when an instructor graded by hand in the
-  formgrader): ``sync(submission) -> Result | None`` (by default :func:`nbgrader_sync`) reads
-  the grade from nbgrader's gradebook again and regenerates the feedback; the result is recorded
-  like an autograde's, with a ``push``. None (the gradebook holds the learner's next submission
-  by now) and a grade recorded while it ran leave the submission as it is.
+  formgrader): ``sync(submission) -> result | None`` (by default :func:`nbgrader_sync`, which
+  calls ``grading.manual_sync.sync_grade``) reads the grade from nbgrader's gradebook again and
+  regenerates the feedback; the result is recorded like an autograde's, with a ``push``. None
+  (the gradebook holds the learner's next submission by now) and a grade recorded while it ran
+  leave the submission as it is.
 
 :class:`WorkerPool` runs ``GRADER_WORKERS`` worker processes (``python -m grading worker``, or
 beside the API with ``python -m grading serve``) and restarts one that dies. SIGTERM stops a
@@ -26,6 +28,7 @@ its job to be claimed again once the lease runs out.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import datetime as dt
 import logging
 import multiprocessing
@@ -36,7 +39,6 @@ import socket
 import threading
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ from courses.course_file import LatePolicy
 from grading.lms import GradePush, LMSClient, LMSRejected
 from grading.manual_grades import record_state
 from grading.queue import ClaimedJob, LeaseKeeper, claim, enqueue, fail, finish, holds
+from grading.sandbox import Sandbox
 from grading.settings import Settings
 from grading.store import (
     Database,
@@ -59,26 +62,14 @@ log = logging.getLogger(__name__)
 RESULT_STATUSES = (SubmissionStatus.GRADED, SubmissionStatus.INVALID)
 
 
-@dataclass(frozen=True)
-class Result:
-    """What grading one submission gives (``grading.nbgrader_course.AutogradeResult`` has the
-    same fields). ``status``: ``graded``, or ``invalid`` when the notebook cannot be graded
-    (``message`` says why, for the learner)."""
-
-    status: str
-    score: float
-    max_score: float
-    breakdown: list[dict[str, Any]] = field(default_factory=list)
-    feedback_dir: Path | None = None
-    message: str = ""
-
-
 Grade = Callable[[Submission], Any]
-"""``grade(submission) -> Result`` (any object with ``Result``'s fields will do; a
-``gradebook_fingerprint`` is recorded for ``grading.manual_grades`` when it has one)."""
+"""``grade(submission) -> result``: an object with ``grading.result.AutogradeResult``'s fields
+``status`` (``graded``, or ``invalid`` when the notebook cannot be graded), ``score``,
+``max_score`` and, when it has them, ``breakdown``, ``feedback_dir``, ``message`` (for the
+learner) and ``gradebook_fingerprint`` (recorded for ``grading.manual_grades``)."""
 GradeFactory = Callable[[Settings, Database], Grade]
 Sync = Callable[[Submission], Any]
-"""``sync(submission) -> Result | None``: the grade as nbgrader's gradebook has it now."""
+"""``sync(submission) -> result | None``: the grade as nbgrader's gradebook has it now."""
 SyncFactory = Callable[[Settings, Database], Sync]
 
 
@@ -88,15 +79,17 @@ class LeaseLost(Exception):
 
 def nbgrader_grade(settings: Settings, db: Database) -> Grade:
     """The production ``grade``: nbgrader's autograde of the submission in a sandbox."""
-    from grading import nbgrader_course  # written beside this module; imported when used
-    from grading.sandbox import Sandbox
+    # Imported here for its cost only: nbgrader takes seconds to import, which only the worker
+    # processes need (the API process imports this module for its WorkerPool).
+    # grading.autograde never imports this module.
+    from grading.autograde import autograde
 
     sandbox = Sandbox(**settings.sandbox)  # this worker's, with its warm pool
 
     def grade(submission: Submission):
         with db.transaction() as session:
             release = session.get(Release, (submission.course, submission.assignment))
-        return nbgrader_course.autograde(
+        return autograde(
             settings.nbgrader_course_dir(submission.course),
             submission.assignment,
             submission.learner,
@@ -111,13 +104,13 @@ def nbgrader_grade(settings: Settings, db: Database) -> Grade:
 
 
 def nbgrader_sync(settings: Settings, db: Database) -> Sync:
-    """The production ``sync``: ``grading.nbgrader_course.manual_grades``."""
-    from grading import nbgrader_course
+    """The production ``sync``: ``grading.manual_sync.sync_grade``."""
+    from grading.manual_sync import sync_grade  # nbgrader: for its cost, as in nbgrader_grade
 
     def sync(submission: Submission):
         with db.transaction() as session:
             release = session.get(Release, (submission.course, submission.assignment))
-        return nbgrader_course.manual_grades(
+        return sync_grade(
             settings.nbgrader_course_dir(submission.course),
             submission.assignment,
             submission.learner,
@@ -357,8 +350,6 @@ def stop_with_parent() -> None:
     """Ask Linux for SIGTERM when the process that started this worker dies: a grader killed
     outright (SIGKILL, OOM) leaves no worker running on without it; the job it held is claimed
     again once its lease runs out."""
-    import ctypes
-
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 

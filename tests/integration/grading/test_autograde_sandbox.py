@@ -1,6 +1,6 @@
 """Hostile and broken submissions through the real grading pipeline, against a real Docker engine.
 
-``grading.nbgrader_course`` releases python-101's ps1-basics into a temporary ``GRADER_ROOT``
+``grading.release`` releases python-101's ps1-basics into a temporary ``GRADER_ROOT``
 (nbgrader's own ``generate_assignment``) and autogrades each submission with nbgrader's
 converters on the host, every notebook run by ``python -m pls_grading.execute`` in a fresh,
 network-less container of the course's image (``pls-notebook:latest``, built from this tree).
@@ -38,8 +38,10 @@ from nbgrader.api import Gradebook
 from nbgrader.utils import compute_checksum
 
 from courses.course_file import LatePolicy
-from grading import nbgrader_course
-from grading.nbgrader_course import AutogradeResult
+from grading.autograde import autograde
+from grading.course_directory import Course, open_course
+from grading.release import release
+from grading.result import AutogradeResult
 from grading.sandbox import Sandbox, SandboxUnavailable
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -89,7 +91,7 @@ def course_dir(grader_root, grading_image) -> Path:
     """python-101's nbgrader course directory with ps1-basics released (prepared on first use
     from the course folder, as the grader service does)."""
     folder = grader_root / "courses" / COURSE
-    info = nbgrader_course.release(folder, ASSIGNMENT)
+    info = release(folder, ASSIGNMENT)
     assert info.notebooks == (ASSIGNMENT,) and info.max_score == 10
     return folder
 
@@ -290,8 +292,8 @@ def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
             (folder / NOTEBOOK).write_bytes(submission)
         else:
             submission.write(folder)
-        result = nbgrader_course.autograde(course_dir, ASSIGNMENT, learner, folder,
-                                           sandbox=box or sandbox, **kwargs)
+        result = autograde(course_dir, ASSIGNMENT, learner, folder, sandbox=box or sandbox,
+                           **kwargs)
         return Graded(result, learner, course_dir)
 
     return run
@@ -935,8 +937,7 @@ def test_submission_without_the_assignments_notebook_is_invalid(course_dir, sand
     folder = tmp_path / "upload"
     folder.mkdir()
     (folder / "my-answers.ipynb").write_text("{}")
-    result = nbgrader_course.autograde(course_dir, ASSIGNMENT, fresh_learner(), folder,
-                                       sandbox=sandbox)
+    result = autograde(course_dir, ASSIGNMENT, fresh_learner(), folder, sandbox=sandbox)
     assert result.status == "invalid"
     assert NOTEBOOK in result.message
 
@@ -975,7 +976,7 @@ def test_hundreds_of_mb_of_output_are_capped_and_grading_finishes(grade, correct
 
 
 def late_penalty_in_gradebook(course_dir: Path, learner: str) -> float:
-    course = nbgrader_course.open_course(course_dir)
+    course = open_course(course_dir)
     with Gradebook(course.db_url, course.slug) as gb:
         return float(gb.find_submission(ASSIGNMENT, learner).late_submission_penalty)
 
@@ -1055,20 +1056,20 @@ def image_without_runner(grading_image) -> Iterator[str]:
 def test_an_image_without_the_runner_is_the_graders_problem_not_a_zero(
     grade, correct, image_without_runner, monkeypatch
 ):
-    monkeypatch.setattr(nbgrader_course.Course, "image", lambda _course: image_without_runner)
+    monkeypatch.setattr(Course, "image", lambda _course: image_without_runner)
     with pytest.raises(SandboxUnavailable, match="pls_grading"):
         grade(correct())
 
 
 def test_closing_the_pool_ends_and_reaps_its_waiting_containers(grading_image):
     box = new_sandbox(pool_size=2)
-    box.warm_up(grading_image)
+    box._refill(grading_image)  # what a run does after taking its container
     waiting = list(box._pool[grading_image])
     assert len(waiting) == 2 and all(c.alive() for c in waiting)
     box.close()
-    for _ in range(120):  # the reaper sets returncode when it has waited for the process
-        if all(c.process.returncode is not None for c in waiting):
+    for _ in range(120):  # the engine's wait answers the exit status once the container is gone
+        if all(c.exit_code is not None for c in waiting):
             break
         time.sleep(0.5)
-    assert [c.process.returncode for c in waiting] == [2, 2]  # the runner saw no request
+    assert [c.exit_code for c in waiting] == [2, 2]  # the runner saw no request
     assert wait_until_gone(box.name_prefix) == []

@@ -7,7 +7,7 @@ browser) and its proxy; the LMS, OIDC and Docker add nothing to these checks and
 each run. So this module starts a real ``jupyterhub`` (with its real configurable-http-proxy)
 with the DummyAuthenticator, the course groups the LMS would mirror, and ``grader`` as an
 external service whose process the tests start and kill themselves. nbgrader's side
-(``grading.nbgrader_course``) is a fake that writes plain files, and no workers run: grading
+(``grading.release``) is a fake that writes plain files, and no workers run: grading
 itself is tested in ``test_queue_*`` and, with nbgrader, by its own tests.
 
 The formgrader (``python -m grading formgrader python-101``) is the hub's managed service
@@ -190,7 +190,7 @@ def hub(tmp_path_factory) -> Hub:
 
 
 class FakeCourseOps:
-    """``grading.nbgrader_course`` for these tests: "releases" by writing the student version
+    """``grading.release`` for these tests: "releases" by writing the student version
     where nbgrader would, in the grader's process."""
 
     def release(self, course_dir: Path, assignment: str) -> None:
@@ -705,7 +705,8 @@ def formgraded(hub) -> Path:
     """python-101's nbgrader course directory under the formgrader's GRADER_ROOT, with
     ps1-basics released and grace's submission autograded (6 of 10 points), once the
     formgrader answers."""
-    from grading import nbgrader_course
+    from grading.autograde import autograde
+    from grading.release import release
     from tests.support.sandboxes import ChosenOutputs
 
     deadline = time.monotonic() + START_SECONDS
@@ -715,14 +716,14 @@ def formgraded(hub) -> Path:
     settings = Settings.from_env({"STUDIO_VAR_DIR": str(hub.formgrader_var),
                                   "STUDIO_COURSES_DIR": str(ROOT / "courses")})
     course_dir = settings.nbgrader_course_dir("python-101")
-    nbgrader_course.release(course_dir, "ps1-basics")
+    release(course_dir, "ps1-basics")
     upload = hub.folder / "grace-upload"
     upload.mkdir()
     shutil.copy(course_dir / "release" / "ps1-basics" / "ps1-basics.ipynb", upload)
     sandbox = ChosenOutputs(pool_size=0)
     sandbox.failing = frozenset({"ps1-grade-tests"})
-    result = nbgrader_course.autograde(course_dir, "ps1-basics", "grace", upload,
-                                       submitted_at=dt.datetime.now(dt.UTC), sandbox=sandbox)
+    result = autograde(course_dir, "ps1-basics", "grace", upload,
+                       submitted_at=dt.datetime.now(dt.UTC), sandbox=sandbox)
     assert (result.status, result.score) == ("graded", 6.0)
     return course_dir
 
@@ -854,7 +855,7 @@ def test_nbgraders_exchange_steps_refuse_with_the_lms_button_to_use(
 def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hub, formgraded):
     from nbgrader.api import Gradebook
 
-    from grading import nbgrader_course
+    from grading.course_directory import open_course
 
     notebooks = formgrader_call(hub, "ada", "GET",
                                 "formgrader/api/submitted_notebooks/ps1-basics/ps1-basics")
@@ -865,7 +866,7 @@ def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hu
     saved = formgrader_call(hub, "ada", "PUT", f"formgrader/api/grade/{grade['id']}",
                             json={"manual_score": 3, "extra_credit": None})
     assert saved.status_code == 200, saved.text
-    course = nbgrader_course.open_course(formgraded)
+    course = open_course(formgraded)
     with Gradebook(course.db_url, course.slug) as gb:
         found = gb.find_grade("ps1-grade-tests", "ps1-basics", "ps1-basics", "grace")
         assert (found.manual_score, found.score) == (3.0, 3.0)

@@ -1,6 +1,6 @@
 """The grader's unit tests: its settings, a SQLite database in a temporary folder, tar builders.
 
-No hub, no LMS, no Docker: nbgrader's side (``grading.nbgrader_course``) is replaced by fakes
+No hub, no LMS, no Docker: nbgrader's side (``grading.release``) is replaced by fakes
 that write plain files, and the LMS by a small local HTTP server or a recording fake.
 """
 
@@ -124,7 +124,7 @@ def notebook_bytes() -> bytes:
 
 
 class FakeCourseOps:
-    """Stands in for ``grading.nbgrader_course``: "releases" by writing the student version's
+    """Stands in for ``grading.release``: "releases" by writing the student version's
     files where nbgrader would, and records every call."""
 
     def __init__(self) -> None:

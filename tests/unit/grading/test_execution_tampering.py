@@ -9,7 +9,9 @@ import nbformat
 import pytest
 from pls_grading.execute import guard_answer
 
-from grading.nbgrader_course import METADATA_KEY, FailTamperedCells, execution_tampering
+from grading.preprocessors.base import METADATA_KEY
+from grading.preprocessors.fail_tampered_cells import FailTamperedCells
+from grading.preprocessors.sandboxed_execute import execution_tampering
 
 
 def reply_with(name: str, value: dict) -> dict:

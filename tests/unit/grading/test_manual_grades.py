@@ -24,9 +24,12 @@ from nbgrader.api import Gradebook
 from sqlalchemy import select
 
 from courses.course_file import LatePolicy
-from grading import nbgrader_course, services
+from grading import services
+from grading.autograde import autograde
+from grading.course_directory import open_course, prepare_course
 from grading.manual_grades import GradebookWatcher, scan
 from grading.queue import enqueue
+from grading.release import release
 from grading.settings import Settings
 from grading.store import Database, GradebookState, Job, JobKind, Submission
 from grading.worker import Worker, nbgrader_sync
@@ -53,8 +56,8 @@ def grader_root(tmp_path_factory) -> Path:
     generate_assignment); each test grades learners of its own."""
     root = tmp_path_factory.mktemp("grader-root")
     course_dir = root / "courses" / COURSE
-    nbgrader_course.prepare_course(course_dir, REPO / "courses" / COURSE)
-    nbgrader_course.release(course_dir, ASSIGNMENT)
+    prepare_course(course_dir, REPO / "courses" / COURSE)
+    release(course_dir, ASSIGNMENT)
     return root
 
 
@@ -90,7 +93,7 @@ def lms() -> RecordingLMS:
 @pytest.fixture
 def worker(settings, db, sandbox, lms) -> Worker:
     def grade(submission: Submission):
-        return nbgrader_course.autograde(
+        return autograde(
             settings.nbgrader_course_dir(submission.course), submission.assignment,
             submission.learner, Path(submission.files_path), None, LatePolicy("accept"),
             submitted_at=submission.submitted_at, sandbox=sandbox,
@@ -128,7 +131,7 @@ def run_all(worker: Worker) -> None:
 
 def grade_by_hand(settings: Settings, learner: str, grade_id: str, **values: Any) -> None:
     """What nbgrader's formgrader does when an instructor saves a score or a comment."""
-    course = nbgrader_course.open_course(settings.nbgrader_course_dir(COURSE))
+    course = open_course(settings.nbgrader_course_dir(COURSE))
     with Gradebook(course.db_url, course.slug) as gb:
         if "manual_comment" in values:
             comment = gb.find_comment(grade_id, ASSIGNMENT, ASSIGNMENT, learner)

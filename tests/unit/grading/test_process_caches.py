@@ -19,7 +19,7 @@ from nbconvert.exporters import HTMLExporter
 from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator
 
-import grading.nbgrader_course  # shares the engines and the rest, as every grader process does
+import grading.course_directory  # shares the engines and the rest, as every grader process does
 from courses.course_file import CourseFileError
 from grading.process_caches import (
     FEEDBACK_FRAGMENTS,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grading import nbgrader_course
-from grading.nbgrader_course import SandboxedExecute
+from grading.preprocessors import sandboxed_execute
+from grading.preprocessors.sandboxed_execute import SandboxedExecute
 from grading.sandbox import Sandbox, SandboxRun
 
 
@@ -25,7 +25,7 @@ class RecordingSandbox(Sandbox):
 @pytest.fixture
 def process_sandbox(monkeypatch) -> RecordingSandbox:
     sandbox = RecordingSandbox()
-    monkeypatch.setattr(nbgrader_course, "_sandbox", sandbox)
+    monkeypatch.setattr(sandboxed_execute, "_sandbox", sandbox)
     return sandbox
 
 

@@ -13,7 +13,8 @@ from grading import services
 from grading.lms import LMSRejected
 from grading.queue import claim
 from grading.store import Job, JobKind, Submission, SubmissionStatus
-from grading.worker import Result, Worker
+from grading.worker import Worker
+from tests.support.grade_results import Result
 
 
 class RecordingLMS:
