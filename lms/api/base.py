@@ -18,13 +18,24 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from oauth2_provider.contrib.rest_framework import OAuth2Authentication
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
+from rest_framework.metadata import SimpleMetadata
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
 from lms.gradebook.grader import GraderError, GraderNotConfigured, GraderRefused, GraderUnavailable
 
+from .query import StudioPagination
+from .schema import StudioAutoSchema
+
 AUTHENTICATION_CLASSES = [TokenAuthentication, OAuth2Authentication, SessionAuthentication]
+
+# What a path segment may hold to name something: no slash, no dot (DRF's default; a format
+# suffix follows a dot) and no NUL, which PostgreSQL cannot compare with. A path with anything
+# else matches no route: a 404 (lms.api.urls), never a database error.
+SEGMENT = r"[^/.\x00]+"
+# The same, dots allowed (nbgrader names may have them).
+SEGMENT_WITH_DOTS = r"[^/\x00]+"
 
 
 class GraderFailed(exceptions.APIException):
@@ -69,12 +80,30 @@ def api_exception_handler(exc, context):
     return response
 
 
+class StudioMetadata(SimpleMetadata):
+    """DRF's answer to ``OPTIONS``, also on a collection with ``PUT`` (the router's upserts,
+    ``lms.api.routers``): DRF asks for the object a ``PUT`` would replace, and a collection has
+    none (DRF's question there was a 500)."""
+
+    def determine_actions(self, request, view):
+        lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", None)
+        if lookup and lookup not in view.kwargs:
+            view.get_object = lambda: None  # this request's view instance only
+        return super().determine_actions(request, view)
+
+
 class StudioAPIMixin:
     """Mixed into every API view: the authentication order above, authenticated callers only,
-    and the exception handler."""
+    the exception handler, ``OPTIONS`` answers, path segments that can name something,
+    pagination that refuses an invalid ``limit`` or ``offset`` (``lms.api.query``) and the
+    schema's error answers (``lms.api.schema``)."""
 
     authentication_classes = AUTHENTICATION_CLASSES
     permission_classes = [IsAuthenticated]
+    lookup_value_regex = SEGMENT
+    pagination_class = StudioPagination
+    metadata_class = StudioMetadata
+    schema = StudioAutoSchema()
 
     def get_exception_handler(self):
         return api_exception_handler

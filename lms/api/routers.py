@@ -12,6 +12,8 @@ from .base import StudioAPIMixin
 class StudioAPIRootView(StudioAPIMixin, APIRootView):
     """Python Learning Studio API v1. The OpenAPI schema is at schema/, its docs at docs/."""
 
+    schema = None  # not an operation of the API: the schema leaves it out, as DRF's root does
+
 
 class StudioRouter(DefaultRouter):
     APIRootView = StudioAPIRootView

@@ -3,7 +3,6 @@ the selectors, what a write does in the services."""
 
 from __future__ import annotations
 
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -12,6 +11,7 @@ from lms.courses.models import (
     AssignmentPage,
     CoursePage,
     Enrollment,
+    EnrollmentRole,
     LessonPage,
     LessonProgress,
     ProgressStatus,
@@ -21,6 +21,17 @@ from lms.courses.selectors import hub_groups
 from lms.gradebook.grader import SUBMISSION_STATUSES
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import final_percent, final_score
+
+
+class DecimalInput(serializers.DecimalField):
+    """A decimal the API reads, as a JSON number (the grader sends numbers) or a string; the
+    schema says both (``lms.api.schema.DecimalInputExtension``)."""
+
+
+def decimal_as_sent(max_digits: int = 7) -> serializers.DecimalField:
+    """The schema of a decimal the API computes and sends as a string with two decimals, the
+    way DRF sends decimal fields (COERCE_DECIMAL_TO_STRING)."""
+    return serializers.DecimalField(max_digits=max_digits, decimal_places=2)
 
 
 class PageURLMixin(serializers.Serializer):
@@ -148,8 +159,8 @@ class BreakdownItemSerializer(serializers.Serializer):
     """One test (nbgrader grade cell) of a submission; other keys are kept as sent."""
 
     id = serializers.CharField(max_length=200, help_text="The test's id (nbgrader grade_id).")
-    score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
-    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    score = DecimalInput(max_digits=7, decimal_places=2, min_value=0)
+    max_score = DecimalInput(max_digits=7, decimal_places=2, min_value=0)
 
     def to_internal_value(self, data):
         checked = super().to_internal_value(data)
@@ -218,7 +229,7 @@ class GradeSerializer(SparseFieldsSerializer):
         ]
         read_only_fields = fields
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(decimal_as_sent())
     def get_final_score(self, grade) -> str:
         return f"{final_score(grade):.2f}"
 
@@ -234,8 +245,8 @@ class GradeWriteSerializer(serializers.Serializer):
     assignment = serializers.CharField(max_length=100, help_text="The nbgrader assignment name.")
     learner = serializers.CharField(max_length=32, help_text="The learner's username.")
     submission_id = serializers.CharField(max_length=100)
-    score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
-    max_score = serializers.DecimalField(max_digits=7, decimal_places=2, min_value=0)
+    score = DecimalInput(max_digits=7, decimal_places=2, min_value=0)
+    max_score = DecimalInput(max_digits=7, decimal_places=2, min_value=0)
     status = serializers.ChoiceField(choices=GradeStatus.choices, default=GradeStatus.GRADED)
     submitted_at = serializers.DateTimeField()
     graded_at = serializers.DateTimeField(required=False)
@@ -246,7 +257,7 @@ class GradeWriteSerializer(serializers.Serializer):
         write_only=True,
         help_text="Ignored: the LMS decides lateness from the assignment's due date.",
     )
-    late_penalty = serializers.DecimalField(
+    late_penalty = DecimalInput(
         max_digits=7,
         decimal_places=2,
         required=False,
@@ -269,7 +280,7 @@ class GradebookCellSerializer(serializers.Serializer):
     late = serializers.BooleanField()
     submitted_at = serializers.DateTimeField()
 
-    @extend_schema_field(OpenApiTypes.DECIMAL)
+    @extend_schema_field(decimal_as_sent())
     def get_final_score(self, grade) -> str:
         return f"{final_score(grade):.2f}"
 
@@ -369,3 +380,54 @@ class FeedbackReleasedSerializer(serializers.Serializer):
     released = serializers.ListField(
         child=serializers.CharField(), help_text="The ids whose feedback was released now."
     )
+
+
+# --- Query parameters (read with lms.api.query.read_query; empty means no filter) ------------
+
+
+def _only(help_text: str) -> serializers.CharField:
+    return serializers.CharField(
+        required=False, allow_blank=True, trim_whitespace=False, help_text=help_text
+    )
+
+
+@extend_schema_field(
+    {"type": "array", "items": {"type": "string", "enum": GradeSerializer.Meta.fields}}
+)
+class GradeFieldNames(serializers.CharField):
+    """``?fields=a,b``: read by ``SparseFieldsSerializer``, which refuses an unknown name."""
+
+
+class FieldsQuery(serializers.Serializer):
+    fields = GradeFieldNames(
+        required=False,
+        allow_blank=True,
+        help_text="Only these fields, comma-separated (e.g. submission_id,score); all when "
+        "empty or left out.",
+    )
+
+
+class EnrollmentQuery(serializers.Serializer):
+    course = _only("Only this course (slug).")
+    role = serializers.ChoiceField(
+        choices=EnrollmentRole.choices, required=False, help_text="Only this role."
+    )
+    user = _only("Only this user (username).")
+
+
+class ProgressQuery(serializers.Serializer):
+    course = _only("Only this course (slug).")
+    user = _only("Only this user (username).")
+
+
+class GradeQuery(FieldsQuery):
+    course = _only("Only this course (slug).")
+    assignment = _only("Only this nbgrader assignment.")
+    learner = _only("Only this learner (username).")
+    counts = serializers.BooleanField(
+        required=False, help_text="Only counting grades (true), or only the others (false)."
+    )
+
+
+class SubmissionsQuery(serializers.Serializer):
+    learner = _only("Only this learner (username).")

@@ -1,10 +1,11 @@
 """API v1, mounted at /api/v1/ (a contract: see docs/architecture.md). Names are in the ``api``
 namespace (``api:course-list``, ``api:schema``...)."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from .base import SEGMENT
 from .docs import SwaggerDocsView
 from .routers import StudioRouter
 
@@ -17,6 +18,8 @@ SCHEMA_SETTINGS = {
     "OAUTH2_AUTHORIZATION_URL": "/o/authorize/",
     "OAUTH2_TOKEN_URL": "/o/token/",
     "OAUTH2_REFRESH_URL": "/o/token/",
+    # A CharField that refuses "" says so (minLength 1), as DRF checks it.
+    "ENFORCE_NON_BLANK_FIELDS": True,
     "ENUM_NAME_OVERRIDES": {
         "GradeStatusEnum": "lms.gradebook.models.GradeStatus",
         "ProgressStatusEnum": "lms.courses.models.ProgressStatus",
@@ -27,10 +30,10 @@ SCHEMA_SETTINGS = {
 router = StudioRouter()
 router.register("courses", views.CourseViewSet, basename="course")
 router.register(
-    r"courses/(?P<course_slug>[^/.]+)/lessons", views.LessonViewSet, basename="course-lesson"
+    rf"courses/(?P<course_slug>{SEGMENT})/lessons", views.LessonViewSet, basename="course-lesson"
 )
 router.register(
-    r"courses/(?P<course_slug>[^/.]+)/assignments",
+    rf"courses/(?P<course_slug>{SEGMENT})/assignments",
     views.AssignmentViewSet,
     basename="course-assignment",
 )
@@ -47,4 +50,7 @@ urlpatterns = [
     ),
     path("docs/", SwaggerDocsView.as_view(), name="docs"),
     *router.urls,
+    # Below the API's prefix a path that names nothing is a JSON 404 like the API's own, not
+    # the site's HTML page (e.g. a slug with a dot, which no route matches).
+    re_path(r"^[\s\S]*/$", views.NotFoundView.as_view(), name="not-found"),
 ]

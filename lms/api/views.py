@@ -40,7 +40,8 @@ from drf_spectacular.utils import (
 )
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import PermissionDenied, ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -80,32 +81,46 @@ from lms.gradebook.services import (
 )
 
 from . import serializers
-from .base import StudioAPIMixin
+from .base import SEGMENT_WITH_DOTS, StudioAPIMixin
 from .permissions import CanPushGrades, ManagesGrading
+from .query import read_query
 from .renderers import CSVRenderer
+from .schema import GraderErrorSerializer
 from .throttling import EnrollmentRateThrottle
 
-
-def _course_param(description: str) -> OpenApiParameter:
-    return OpenApiParameter("course", str, description=description)
-
-
-FIELDS_PARAM = OpenApiParameter(
-    "fields", str, description="Only these fields, comma-separated (e.g. submission_id,score)."
-)
 COURSE_IN_PATH = OpenApiParameter(
     "course_slug", str, OpenApiParameter.PATH, description="The course slug."
 )
 GRADER_ERRORS = {
     403: OpenApiResponse(description="Only the course's instructors (and staff)."),
-    502: OpenApiResponse(description="The grader refused the LMS's credentials."),
-    503: OpenApiResponse(description="No grader is configured, or it cannot be reached."),
-    504: OpenApiResponse(description="The grader did not answer in time."),
+    404: OpenApiResponse(
+        GraderErrorSerializer,
+        "No such assignment (or course) in the LMS, or the grader refused: not released.",
+    ),
+    409: OpenApiResponse(
+        GraderErrorSerializer, "The grader refused: the course file cannot be used."
+    ),
+    502: OpenApiResponse(GraderErrorSerializer, "The grader refused the LMS's credentials."),
+    503: OpenApiResponse(
+        GraderErrorSerializer, "No grader is configured, or it cannot be reached."
+    ),
+    504: OpenApiResponse(GraderErrorSerializer, "The grader did not answer in time."),
 }
 GRADER_ERRORS_TEXT = (
     " Errors carry the grader's message in `detail` and its code in `grader_error`; a refusal "
     "by the grader keeps its status (e.g. 404: not released)."
 )
+
+
+class NotFoundView(StudioAPIMixin, APIView):
+    """Any path below the API's prefix that no route matches: 404, in JSON."""
+
+    schema = None  # not an operation
+
+    def get(self, request, *args, **kwargs):
+        raise NotFound()
+
+    post = put = patch = delete = options = get
 
 
 class MeView(StudioAPIMixin, APIView):
@@ -159,7 +174,12 @@ class CourseViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         leave(request.user, self.get_object())
         return Response(status=status.HTTP_204_NO_CONTENT)
 
-    @extend_schema(responses=serializers.GradebookSerializer)
+    @extend_schema(
+        responses={
+            200: serializers.GradebookSerializer,
+            403: OpenApiResponse(description="Only the course's instructors (and staff)."),
+        }
+    )
     @action(detail=True, methods=["get"])
     def gradebook(self, request, slug=None):
         """Learners x assignments with the counting grades, and each assignment's grade
@@ -245,7 +265,7 @@ class AssignmentViewSet(CourseChildViewSet):
 
     serializer_class = serializers.AssignmentSerializer
     lookup_field = "nbgrader_name"
-    lookup_value_regex = r"[^/]+"
+    lookup_value_regex = SEGMENT_WITH_DOTS
     grading_actions = frozenset({"release", "submissions", "regrade", "feedback"})
 
     def get_permissions(self):
@@ -287,16 +307,13 @@ class AssignmentViewSet(CourseChildViewSet):
         )
 
     @extend_schema(
-        parameters=[
-            COURSE_IN_PATH,
-            OpenApiParameter("learner", str, description="Only this learner (username)."),
-        ],
+        parameters=[COURSE_IN_PATH, serializers.SubmissionsQuery],
         responses={200: serializers.GraderSubmissionsSerializer} | GRADER_ERRORS,
         description="Every learner's submissions, as the grader has them." + GRADER_ERRORS_TEXT,
     )
     @action(detail=True, methods=["get"])
     def submissions(self, request, course_slug=None, nbgrader_name=None):
-        learner = request.query_params.get("learner") or None
+        learner = read_query(request, serializers.SubmissionsQuery).get("learner") or None
         found = grader_submissions(request.user, self.get_object(), self.course, learner)
         return Response(serializers.GraderSubmissionsSerializer({"submissions": found}).data)
 
@@ -307,7 +324,8 @@ class AssignmentViewSet(CourseChildViewSet):
         description="Queue every submission (or the named ones) for autograding again; those "
         "already waiting are left alone." + GRADER_ERRORS_TEXT,
     )
-    @action(detail=True, methods=["post"])
+    # JSON only: an unreadable form would read as empty, which asks to regrade everything.
+    @action(detail=True, methods=["post"], parser_classes=[JSONParser])
     def regrade(self, request, course_slug=None, nbgrader_name=None):
         assignment = self.get_object()
         payload = serializers.RegradeSerializer(data=request.data)
@@ -336,15 +354,7 @@ class AssignmentViewSet(CourseChildViewSet):
         return context
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            _course_param("Only this course (slug)."),
-            OpenApiParameter("role", str, enum=["learner", "instructor"]),
-            OpenApiParameter("user", str, description="Only this user (username)."),
-        ]
-    )
-)
+@extend_schema_view(list=extend_schema(parameters=[serializers.EnrollmentQuery]))
 class EnrollmentViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Enrollments: the caller's own; instructors also their courses'; staff all."""
 
@@ -354,8 +364,8 @@ class EnrollmentViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Enrollment.objects.none()
         enrollments = enrollments_visible_to(self.request.user)
-        params = self.request.query_params
         if self.action == "list":
+            params = read_query(self.request, serializers.EnrollmentQuery)
             if course := params.get("course"):
                 enrollments = enrollments.filter(course__slug=course)
             if role := params.get("role"):
@@ -369,14 +379,7 @@ def _course_by_slug(slug: str) -> CoursePage | None:
     return CoursePage.objects.filter(slug=slug).first()
 
 
-@extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            _course_param("Only this course (slug)."),
-            OpenApiParameter("user", str, description="Only this user (username)."),
-        ]
-    )
-)
+@extend_schema_view(list=extend_schema(parameters=[serializers.ProgressQuery]))
 class ProgressViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Lesson progress: the caller's own; instructors also their courses' learners'; staff all.
 
@@ -391,8 +394,8 @@ class ProgressViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return LessonProgress.objects.none()
         progress = progress_visible_to(self.request.user)
-        params = self.request.query_params
         if self.action == "list":
+            params = read_query(self.request, serializers.ProgressQuery)
             if slug := params.get("course"):
                 course = _course_by_slug(slug)
                 progress = (
@@ -424,7 +427,7 @@ class ProgressViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         request=serializers.ProgressWriteSerializer,
-        responses=serializers.ProgressSerializer,
+        responses={200: serializers.ProgressSerializer},
         description="Record that the caller opened or completed a lesson.",
     )
     def create(self, request):
@@ -440,16 +443,8 @@ class ProgressViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
 
 
 @extend_schema_view(
-    list=extend_schema(
-        parameters=[
-            _course_param("Only this course (slug)."),
-            OpenApiParameter("assignment", str, description="Only this nbgrader assignment."),
-            OpenApiParameter("learner", str, description="Only this learner (username)."),
-            OpenApiParameter("counts", OpenApiTypes.BOOL, description="Only counting grades."),
-            FIELDS_PARAM,
-        ]
-    ),
-    retrieve=extend_schema(parameters=[FIELDS_PARAM]),
+    list=extend_schema(parameters=[serializers.GradeQuery]),
+    retrieve=extend_schema(parameters=[serializers.FieldsQuery]),
 )
 class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     """Grades: the caller's own; instructors also their courses'; staff all. Others' grades are
@@ -471,8 +466,8 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         if getattr(self, "swagger_fake_view", False):
             return Grade.objects.none()
         grades = grades_visible_to(self.request.user)
-        params = self.request.query_params
         if self.action == "list":
+            params = read_query(self.request, serializers.GradeQuery)
             if slug := params.get("course"):
                 course = _course_by_slug(slug)
                 grades = grades_in_course(grades, course) if course else grades.none()
@@ -481,7 +476,9 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
             if learner := params.get("learner"):
                 grades = grades.filter(learner__username=learner)
             if (counts := params.get("counts")) is not None:
-                grades = grades.filter(counts=counts.lower() in {"1", "true", "yes"})
+                grades = grades.filter(counts=counts)
+        else:
+            read_query(self.request, serializers.FieldsQuery)
         return self._without_unasked_feedback(grades)
 
     def _without_unasked_feedback(self, grades):
@@ -493,6 +490,7 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         return grades.defer("feedback_html")
 
     def _write(self, request) -> Response:
+        read_query(request, serializers.FieldsQuery)
         payload = serializers.GradeWriteSerializer(data=request.data)
         payload.is_valid(raise_exception=True)
         data = payload.validated_data
@@ -520,7 +518,7 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=serializers.GradeWriteSerializer,
         responses={200: serializers.GradeSerializer, 201: serializers.GradeSerializer},
-        parameters=[FIELDS_PARAM],
+        parameters=[serializers.FieldsQuery],
         description="Record a graded submission (grader service only); idempotent.",
     )
     def create(self, request):
@@ -529,7 +527,7 @@ class GradeViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(
         request=serializers.GradeWriteSerializer,
         responses={200: serializers.GradeSerializer, 201: serializers.GradeSerializer},
-        parameters=[FIELDS_PARAM],
+        parameters=[serializers.FieldsQuery],
         description="The same as POST: record a graded submission (grader service only).",
     )
     def put_collection(self, request):
