@@ -73,6 +73,15 @@ def days_late(due: dt.datetime | None, submitted: dt.datetime) -> int:
     return whole + (1 if rest else 0)
 
 
+def refuses(policy: LatePolicy, days: int) -> bool:
+    """Whether ``policy`` refuses work ``days`` started days late (it then never counts)."""
+    if days <= 0:
+        return False
+    return policy.mode == "reject" or (
+        policy.mode == "penalty" and bool(policy.cutoff_days) and days > policy.cutoff_days
+    )
+
+
 def assess(
     policy: LatePolicy,
     due: dt.datetime | None,
@@ -85,11 +94,11 @@ def assess(
     days = days_late(due, submitted)
     if days == 0:
         return Lateness(False, 0, rejected=False, penalty=Decimal(0), final_score=points)
-    if policy.mode == "accept":
+    if refuses(policy, days):
+        return Lateness(True, days, rejected=True, penalty=Decimal(0), final_score=Decimal(0))
+    if policy.mode != "penalty":  # accept
         return Lateness(True, days, rejected=False, penalty=Decimal(0), final_score=points)
-    if policy.mode == "penalty" and not (policy.cutoff_days and days > policy.cutoff_days):
-        percent = min(days * as_decimal(policy.percent_per_day), HUNDRED)
-        penalty = (points * percent / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
-        penalty = min(max(penalty, Decimal(0)), max(points, Decimal(0)))
-        return Lateness(True, days, rejected=False, penalty=penalty, final_score=points - penalty)
-    return Lateness(True, days, rejected=True, penalty=Decimal(0), final_score=Decimal(0))
+    percent = min(days * as_decimal(policy.percent_per_day), HUNDRED)
+    penalty = (points * percent / HUNDRED).quantize(CENT, rounding=ROUND_HALF_UP)
+    penalty = min(max(penalty, Decimal(0)), max(points, Decimal(0)))
+    return Lateness(True, days, rejected=False, penalty=penalty, final_score=points - penalty)

@@ -49,6 +49,7 @@ from nbgrader.preprocessors import (
 from traitlets.config import Config
 
 from courses.course_file import LatePolicy
+from courses.lateness import days_late
 from courses.naming import ASSIGNMENT_NAME_PATTERN, USERNAME_PATTERN
 from grading.course_directory import (
     IGNORED,
@@ -61,7 +62,7 @@ from grading.course_directory import (
     open_course,
 )
 from grading.feedback import generate_feedback
-from grading.plugins.late_penalty import StudioLatePenalty, days_late
+from grading.plugins.late_penalty import StudioLatePenalty
 from grading.preprocessors.fail_tampered_cells import FailTamperedCells
 from grading.preprocessors.flag_tampering import FlagTampering
 from grading.preprocessors.sandboxed_execute import SandboxedExecute, default_sandbox

@@ -14,12 +14,12 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 
 from courses.course_file import LatePolicy
+from courses.lateness import days_late
 from courses.naming import ASSIGNMENT_NAME_PATTERN, USERNAME_PATTERN
 from grading.course_directory import check_name, open_course
 from grading.feedback import generate_feedback
 from grading.gradebook import gradebook_entry
 from grading.manual_grades import same_submission
-from grading.plugins.late_penalty import days_late
 from grading.result import AutogradeResult, collect_result
 
 

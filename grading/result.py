@@ -18,10 +18,10 @@ from nbformat import NotebookNode
 from nbgrader.api import Gradebook
 
 from courses.course_file import LatePolicy
+from courses.lateness import refuses
 from grading.course_directory import Course
 from grading.gradebook import gradebook_entry
 from grading.manifest import manifest_points
-from grading.plugins.late_penalty import refused
 from grading.preprocessors.base import METADATA_KEY
 from grading.preprocessors.fail_tampered_cells import tampering_parts
 
@@ -117,7 +117,7 @@ def collect_result(
     flags, notes, timing = executed_notes(course, assignment, learner)
     flags.extend(["missing-notebook"] * bool(missing))
     flags.extend(["graded-by-hand"] * graded_by_hand)
-    counts = not refused(policy, late_days)
+    counts = not refuses(policy, late_days)
     parts = [f"{format_points(score)} of {format_points(max_score)} points."]
     if missing:
         names = ", ".join(f"{m}.ipynb" for m in missing)

@@ -13,16 +13,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from courses.lateness import assess
 from grading.store import Database, Release, Submission, SubmissionStatus
-
-DAY = dt.timedelta(days=1)
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -119,19 +117,12 @@ class CountingGrade:
 
 
 def _lateness(release: Release | None, found: Submission) -> tuple[int, bool, float]:
-    """(started days late, rejected, penalty points) under the release's late policy."""
-    if release is None or release.due_at is None or found.submitted_at <= release.due_at:
+    """(started days late, rejected, penalty points) under the release's late policy: the
+    studio's one lateness rule, :func:`courses.lateness.assess`."""
+    if release is None:
         return 0, False, 0.0
-    days = math.ceil((found.submitted_at - release.due_at) / DAY)
-    policy = release.policy
-    if policy.mode == "accept":
-        return days, False, 0.0
-    if policy.mode == "penalty":
-        if policy.cutoff_days and days > policy.cutoff_days:
-            return days, True, 0.0
-        percent = min(days * policy.percent_per_day, 100.0)
-        return days, False, round((found.score or 0.0) * percent / 100, 2)
-    return days, True, 0.0
+    verdict = assess(release.policy, release.due_at, found.submitted_at, found.score or 0.0)
+    return verdict.days_late, verdict.rejected, float(verdict.penalty)
 
 
 def counting_grades(db: Database, course: str) -> list[CountingGrade]:

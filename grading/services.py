@@ -30,6 +30,7 @@ from typing import Any, BinaryIO, Protocol
 from sqlalchemy import select
 
 from courses.course_file import LATE_MODES, CourseFileError, LatePolicy, load_course
+from courses.lateness import days_late
 from grading.archive import ArchiveError, fsync_dir, unpack
 from grading.queue import enqueue, has_open_job
 from grading.settings import Settings
@@ -67,7 +68,7 @@ def nbgrader_course_ops() -> CourseOps:
 
 
 def is_late(release: Release, submitted_at: dt.datetime) -> bool:
-    return release.due_at is not None and submitted_at > release.due_at
+    return days_late(release.due_at, submitted_at) > 0
 
 
 def submit(
