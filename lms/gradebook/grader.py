@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import quote
 
+from courses.course_file import LatePolicy
 from lms.base.service_client import (
     ServiceClient,
     ServiceError,
@@ -93,20 +94,6 @@ class GradesCSV:
 
 
 @dataclass(frozen=True)
-class LatePolicy:
-    mode: str  # reject, accept, penalty
-    percent_per_day: float | int = 0
-    cutoff_days: int = 0
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "mode": self.mode,
-            "percent_per_day": self.percent_per_day,
-            "cutoff_days": self.cutoff_days,
-        }
-
-
-@dataclass(frozen=True)
 class ReleaseOptions:
     """The body of a release: what the LMS assignment page says."""
 
@@ -117,9 +104,19 @@ class ReleaseOptions:
     def as_json(self) -> dict[str, Any]:
         return {
             "due_at": self.due_at.isoformat() if self.due_at else None,
-            "late_policy": self.late_policy.as_json(),
+            "late_policy": {
+                "mode": self.late_policy.mode,
+                "percent_per_day": _json_number(self.late_policy.percent_per_day),
+                "cutoff_days": int(self.late_policy.cutoff_days),
+            },
             "feedback": self.feedback,
         }
+
+
+def _json_number(value: Decimal | float | int) -> float | int:
+    """A number as JSON has it: 10 rather than 10.00, 2.5 as 2.5."""
+    value = Decimal(str(value))
+    return int(value) if value == value.to_integral_value() else float(value)
 
 
 def _datetime(value: Any) -> dt.datetime | None:

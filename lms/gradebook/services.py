@@ -176,21 +176,12 @@ def ensure_grader_account(token_key: str) -> tuple[User, bool]:
 # that instructor. They raise PermissionDenied, or a grader.GraderError with a sentence to show.
 
 
-def _number(value: Decimal) -> int | float:
-    value = Decimal(value)
-    return int(value) if value == value.to_integral_value() else float(value)
-
-
 def release_options(assignment: AssignmentPage) -> grader.ReleaseOptions:
     """What the grader is told at release: the page's due date and late policy; feedback is
     released to learners as soon as a submission is graded."""
     return grader.ReleaseOptions(
         due_at=assignment.due_at,
-        late_policy=grader.LatePolicy(
-            mode=assignment.late_policy,
-            percent_per_day=_number(assignment.late_percent_per_day),
-            cutoff_days=int(assignment.late_cutoff_days),
-        ),
+        late_policy=assignment.late_policy_spec,
         feedback="auto",
     )
 
