@@ -19,6 +19,8 @@ Schema (``?`` marks optional keys; paths are relative to the course folder)::
     syllabus?: Markdown text      # rendered on the course page
     enrollment?: open | closed    # default: open (learners may enroll themselves)
     image?: pls-notebook:latest   # learner notebook image; default: the studio's (HUB_IMAGE)
+    grading?: judge | in-kernel   # default: judge (tests run outside the learner's process;
+                                  # in-kernel: beside the learner's code, which can cheat)
     profile?: learner             # resource profile name; default: learner
     instructors?: [username, ...]
     lessons:                      # lesson slugs and assignment names: not gradebook,
@@ -65,6 +67,9 @@ RESERVED_PAGE_SLUGS = ("gradebook", "learners", "tutor")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
 TUTOR_POLICIES = ("off", "hints-only", "full")
+# How test cells are evaluated (grading/image/pls_grading/judge.py, docs/grading.md): by the judge,
+# a process the learner's code never reaches, or in the learner's kernel beside their code.
+GRADING_MODES = ("judge", "in-kernel")
 
 
 # Field metadata of a spec field the reader works out itself rather than reading a key of that name.
@@ -147,6 +152,7 @@ class CourseSpec:
     syllabus: str = ""
     enrollment: str = "open"
     image: str = ""  # empty: the studio's default image
+    grading: str = "judge"
     profile: str = DEFAULT_PROFILE
     instructors: tuple[str, ...] = ()
     lessons: tuple[LessonSpec, ...] = ()
@@ -254,6 +260,7 @@ class _Reader:
             syllabus=self.text(data, "syllabus", required=False),
             enrollment=enrollment,
             image=self.text(data, "image", required=False),
+            grading=self.choice(data, "grading", GRADING_MODES, "judge"),
             profile=self.text(data, "profile", required=False) or DEFAULT_PROFILE,
             instructors=tuple(self.strings(data, "instructors", "instructors")),
             lessons=lessons,

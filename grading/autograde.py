@@ -234,7 +234,9 @@ def autograde_config(
             ],
         },
         FlagTampering={"manifest": manifest},
-        SandboxedExecute={"sandbox": sandbox, "image": course.image()},
+        SandboxedExecute={
+            "sandbox": sandbox, "image": course.image(), "grading": course.grading_mode(),
+        },
         AssignLatePenalties={"plugin_class": StudioLatePenalty},
         StudioLatePenalty={
             "mode": policy.mode,

@@ -97,6 +97,10 @@ class Course:
     def image(self) -> str:
         return COURSE_FILES.load(self.course_folder).image  # course.yml parsed once a version
 
+    def grading_mode(self) -> str:
+        """``judge`` (tests outside the learner's process) or ``in-kernel`` (course.yml)."""
+        return COURSE_FILES.load(self.course_folder).grading
+
     @contextlib.contextmanager
     def learner_lock(self, learner: str) -> Iterator[None]:
         """One grading of ``learner`` in this course at a time, across processes: nbgrader

@@ -441,6 +441,7 @@ class Sandbox(LoggingConfigurable):
         notebook: dict[str, Any],
         files: dict[str, bytes] | None = None,
         image: str | None = None,
+        grading: str = "judge",
     ) -> SandboxRun:
         """Execute ``notebook`` (nbformat 4, as a dict) in a fresh container of ``image``,
         with ``files`` (relative path -> content) written beside it first.
@@ -455,6 +456,7 @@ class Sandbox(LoggingConfigurable):
                 "notebook": notebook,
                 "files": {n: base64.b64encode(c).decode() for n, c in (files or {}).items()},
                 "key": key.hex(),
+                "grading": grading,
             }
         ).encode()
         if len(request) > self.max_input_bytes:

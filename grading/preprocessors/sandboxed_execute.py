@@ -9,11 +9,11 @@ import nbformat
 from nbformat import NotebookNode
 from nbgrader import utils as nbgrader_utils
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Instance, Integer, Unicode
+from traitlets import Enum, Instance, Integer, Unicode
 
 from grading.course_directory import IGNORED, MIB, SubmissionInvalid
 from grading.preprocessors.base import METADATA_KEY, error_output
-from grading.sandbox import Sandbox
+from grading.sandbox import Sandbox, SandboxUnavailable
 
 _sandbox: Sandbox | None = None
 
@@ -42,15 +42,26 @@ class SandboxedExecute(NbGraderPreprocessor):
         so its warm pool is shared instead of started and thrown away per notebook).""",
     ).tag(config=True)
     image = Unicode("", help="The course's image (empty: the sandbox's default).").tag(config=True)
+    grading = Enum(
+        ["judge", "in-kernel"],
+        default_value="judge",
+        help="""How the test cells are evaluated (course.yml's ``grading``): by the runner's
+        judge, outside the learner's kernel (their points then come from the judge alone), or in
+        the kernel beside the learner's code.""",
+    ).tag(config=True)
     max_files_bytes = Integer(
         16 * MIB, help="Most bytes of data files sent along with the notebook."
     ).tag(config=True)
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         files = data_files(Path(resources["metadata"]["path"]), self.max_files_bytes)
-        run = (self.sandbox or default_sandbox()).run(nb, files=files, image=self.image or None)
+        run = (self.sandbox or default_sandbox()).run(
+            nb, files=files, image=self.image or None, grading=self.grading
+        )
         record = nb.metadata.setdefault(METADATA_KEY, {})
         record["sandbox"] = {"seconds": round(run.seconds, 3), "warm": run.warm, **run.timing}
+        if run.notebook is not None and self.grading == "judge":
+            require_judged(nb, run.notebook, self.image)
         merged = run.notebook is not None and merge_outputs(nb, run.notebook)
         if merged:
             record["execution_tampered"] = execution_tampering(run.notebook, nb)
@@ -61,6 +72,26 @@ class SandboxedExecute(NbGraderPreprocessor):
                 if cell.cell_type == "code":
                     cell.outputs = [error_output("SandboxStopped", reason)]
         return nb, resources
+
+
+def require_judged(nb: NotebookNode, executed: dict[str, Any], image: str) -> None:
+    """In the judge's grading, every test cell's outputs must be the judge's (the runner lists
+    the cells it judged, in its signed result). A runner that judged none predates the judge:
+    the image must be rebuilt, which is the grader's problem, not a zero for the learner."""
+    record = (executed.get("metadata") or {}).get(METADATA_KEY) or {}
+    judged = record.get("judged")
+    tests = {
+        index for index, cell in enumerate(nb.cells)
+        if cell.cell_type == "code" and nbgrader_utils.is_grade(cell)
+        and not nbgrader_utils.is_solution(cell)
+    }
+    if record.get("grading") != "judge" or not isinstance(judged, list):
+        raise SandboxUnavailable(
+            f"the image {image or '(default)'} runs a grading runner without the judge: "
+            "rebuild it (images/build notebook)"
+        )
+    if not tests <= set(judged):
+        raise SandboxUnavailable("the grading runner did not judge every test cell")
 
 
 def data_files(folder: Path, max_bytes: int) -> dict[str, bytes]:

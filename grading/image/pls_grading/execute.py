@@ -92,6 +92,7 @@ import time
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pls_grading.judge import Judge, JudgeStop
 from pls_grading.kernel_client import Kernel, KernelDied, KernelSpec, find_kernel_spec
 
 log = logging.getLogger("pls_grading.execute")
@@ -124,7 +125,14 @@ KERNEL_ARGUMENTS = [
     "--HistoryManager.hist_file=:memory:",  # as nbgrader's Execute: no history database
     "--IPKernelApp.extra_extensions=pls_grading.output_cap",
     "--IPKernelApp.extra_extensions=pls_grading.guard",
+    "--IPKernelApp.extra_extensions=pls_grading.probe",
 ]
+JUDGE = "judge"
+IN_KERNEL = "in-kernel"
+GRADING_MODES = (JUDGE, IN_KERNEL)
+# The judge's questions to the kernel (pls_grading.probe), through user_expressions.
+PROBE_EXPRESSION = '__import__("pls_grading.probe").probe.answer({question})'
+PROBE_ANSWER_LIMIT = 64 * MIB  # characters of one answer's text
 # Asked before (and after) each graded cell through user_expressions: evaluated by the kernel
 # without IPython's input transformers, AST transformers or compiler.
 GUARD_EXPRESSION = '__import__("pls_grading.guard").guard.check({phase!r})'
@@ -372,6 +380,8 @@ class Runner:
         self.timing: dict[str, float] = {}
         self.spec = without_debugger(find_kernel_spec(options.kernel))  # before learner code
         self.tampering: list[dict[str, Any]] = []
+        self.mode = JUDGE
+        self.judged: list[int] = []
 
     def run(self) -> int:
         started = time.monotonic()
@@ -387,7 +397,7 @@ class Runner:
             raw = read_input(self.options.max_input_bytes)
             received = time.monotonic()
             self.timing["waited_seconds"] = received - waiting
-            nb, files, key = parse_request(raw)
+            nb, files, key, self.mode = parse_request(raw)
             write_files(self.workdir, files)
         except BadRequest as exc:
             log.error("unusable request: %s", exc)
@@ -404,6 +414,8 @@ class Runner:
                 "kernel_restarts": self.restarts,
             },
             "tampering": self.tampering,
+            "grading": self.mode,
+            "judged": self.judged,
         }
         write_result(self.result_fd, nb, key)
         self.stop_kernel()
@@ -485,7 +497,18 @@ class Runner:
                 continue
             executed += 1
             graded = is_graded(cell)
-            if graded and not self.guard_before(cell, index):
+            if self.mode == JUDGE and is_test(cell):
+                timeout = max(1, min(cell_timeout, math.ceil(deadline - time.monotonic())))
+                if not self.judge_cell(cell, index, executed, outputs, timeout):
+                    budget.finish_cell(cell)
+                    if self.restarts >= self.options.max_restarts:
+                        not_run = "the kernel had to be restarted too often"
+                    elif not self.restart_kernel():
+                        not_run = "the kernel could not be restarted"
+                    continue
+                budget.finish_cell(cell)
+                continue
+            if graded and self.mode == IN_KERNEL and not self.guard_before(cell, index):
                 not_run = "the kernel could not be restarted"
                 cell["outputs"].append(error_output("NotRun", not_run))
                 continue
@@ -497,7 +520,7 @@ class Runner:
                 reply = self.run_cell(cell["source"], outputs, timeout, store_history=not graded)
                 cell["execution_count"] = executed
                 outputs.add_reply_error(reply)
-                if graded:
+                if graded and self.mode == IN_KERNEL:
                     self.ask_guard("after")
             except KernelDied:
                 failures = [error_output("KernelRestarted", KERNEL_DIED)]
@@ -568,6 +591,68 @@ class Runner:
                 idle = outputs.add(msg) or idle
         return reply
 
+    # -- the judge (pls_grading.judge) ------------------------------------------------------
+
+    def judge_cell(
+        self, cell: Cell, index: int, count: int, outputs: CellOutputs, timeout: int
+    ) -> bool:
+        """Evaluate a test cell in this process (never in the kernel): its outputs come from the
+        judge alone. False when the kernel must be restarted (the learner's code hung it or
+        killed it); the cell has its failure then."""
+        judge = Judge(self.ask_probe)
+        restart = False
+        try:
+            produced = judge.evaluate(cell["source"], count, timeout)
+        except JudgeStop as stop:
+            produced = judge.outputs.items
+            restart = stop.restart
+            if stop.ename == "KernelRestarted":
+                produced.append(error_output("KernelRestarted", KERNEL_DIED))
+            else:
+                produced.append(error_output("KernelRestarted", KERNEL_HUNG))
+        cell["execution_count"] = count
+        for output in produced:
+            outputs.add(judged_message(output))
+        self.judged.append(index)
+        return not restart
+
+    def ask_probe(self, question: dict[str, Any], seconds: float) -> dict[str, Any]:
+        """One question of the judge to the kernel's probe (:mod:`pls_grading.probe`), answered
+        in the reply to this request under a name chosen now. A call that runs out of time is
+        interrupted; a kernel that still does not answer, or dies, raises :class:`JudgeStop`
+        with ``restart``."""
+        name = f"judge_{secrets.token_hex(8)}"
+        kernel = self.kernel
+        expression = PROBE_EXPRESSION.format(question=json.dumps(json.dumps(question)))
+        msg_id = kernel.execute("", silent=True, store_history=False, stop_on_error=False,
+                                user_expressions={name: expression})
+        until = time.monotonic() + max(seconds, 0.01)
+        interrupted = False
+        while True:
+            now = time.monotonic()
+            if now >= until:
+                if interrupted:
+                    raise JudgeStop("CellTimeoutError", "the learner's code ran longer than "
+                                    "the test's time limit and did not stop", restart=True)
+                if not kernel.alive():
+                    raise JudgeStop("KernelRestarted", KERNEL_DIED, restart=True)
+                kernel.interrupt()
+                interrupted = True
+                until = now + IOPUB_SECONDS
+                continue
+            got = kernel.receive(min(until - now, ALIVE_SECONDS))
+            if got is None:
+                if not kernel.alive():
+                    raise JudgeStop("KernelRestarted", KERNEL_DIED, restart=True)
+                continue
+            channel, msg = got
+            if channel == "shell" and msg["parent_header"].get("msg_id") == msg_id:
+                answer = probe_answer(msg, name)
+                if interrupted:
+                    raise JudgeStop("CellTimeoutError", "the learner's code ran longer than "
+                                    "the test's time limit and was stopped")
+                return answer
+
     # -- the guard (pls_grading.guard) ------------------------------------------------------
 
     def ask_guard(self, phase: str) -> list[str] | None:
@@ -608,6 +693,39 @@ class Runner:
         if found is not None:
             return True
         return self.restart_kernel()
+
+
+def is_test(cell: Cell) -> bool:
+    """An autograder test cell: graded, and not an answer (nbgrader's ``grade`` without
+    ``solution``)."""
+    meta = cell["metadata"].get("nbgrader")
+    return is_graded(cell) and isinstance(meta, dict) and not meta.get("solution")
+
+
+def judged_message(output: Output) -> dict[str, Any]:
+    """A judge's output as the IOPub message it stands for, so the output budget applies."""
+    kind = output["output_type"]
+    content = {key: value for key, value in output.items() if key != "output_type"}
+    return {"msg_type": kind, "content": content, "parent_header": {}}
+
+
+def probe_answer(reply: dict[str, Any], name: str) -> dict[str, Any]:
+    """The probe's answer from an execute reply; :class:`JudgeStop` when there is none (the
+    learner's code broke the probe: the test fails)."""
+    try:
+        value = reply["content"]["user_expressions"][name]
+        if value["status"] != "ok":
+            raise JudgeStop("JudgeError", "the learner's kernel could not answer the judge "
+                            f"({str(value.get('ename', 'an error'))[:100]})")
+        text = value["data"]["text/plain"]
+        if not isinstance(text, str) or len(text) > PROBE_ANSWER_LIMIT:
+            raise JudgeStop("JudgeError", "the learner's kernel gave an answer too large to check")
+        answer = json.loads(ast.literal_eval(text))
+    except (KeyError, TypeError, ValueError, SyntaxError, MemoryError, RecursionError):
+        raise JudgeStop("JudgeError", "the learner's kernel gave no usable answer") from None
+    if not isinstance(answer, dict):
+        raise JudgeStop("JudgeError", "the learner's kernel gave no usable answer")
+    return answer
 
 
 def is_graded(cell: Cell) -> bool:
@@ -680,8 +798,8 @@ def parse_notebook(value: Any) -> dict[str, Any]:
     return value
 
 
-def parse_request(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes], bytes]:
-    """The notebook, the extra files and the signing key of a request."""
+def parse_request(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes], bytes, str]:
+    """The notebook, the extra files, the signing key and the grading mode of a request."""
     if not raw.strip():
         raise BadRequest("empty")
     try:
@@ -704,7 +822,10 @@ def parse_request(raw: bytes) -> tuple[dict[str, Any], dict[str, bytes], bytes]:
         key = bytes.fromhex(request.get("key") or "")
     except (TypeError, ValueError) as exc:
         raise BadRequest("'key' is not hex") from exc
-    return nb, files, key
+    mode = request.get("grading", JUDGE)
+    if mode not in GRADING_MODES:
+        raise BadRequest(f"'grading' must be one of {', '.join(GRADING_MODES)}")
+    return nb, files, key, mode
 
 
 def write_files(workdir: Path, files: dict[str, bytes]) -> None:
@@ -789,6 +910,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The judge imports modules after the learner's files exist (a test's `import math`): only
+    # from the image's libraries, never from the work folder (`python -c` puts it first).
+    sys.path[:] = [entry for entry in sys.path if entry not in ("", ".", os.getcwd())]
     options = parse_args(argv)
     options.workdir = str(Path(options.workdir).resolve())
     logging.basicConfig(level=logging.WARNING, format="pls_grading: %(message)s")

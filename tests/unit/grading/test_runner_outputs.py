@@ -111,13 +111,13 @@ def request(notebook) -> bytes:
 
 
 def test_a_request_with_sources_as_lists_of_lines_is_joined():
-    nb, files, key = parse_request(request({"nbformat": 4, "nbformat_minor": 5, "cells": [
+    nb, files, key, grading = parse_request(request({"nbformat": 4, "nbformat_minor": 5, "cells": [
         {"cell_type": "code", "source": ["a = 1\n", "b = 2"], "outputs": []},
         {"cell_type": "markdown", "source": ["# Title\n", "text"]},
     ]}))
     assert [cell["source"] for cell in nb["cells"]] == ["a = 1\nb = 2", "# Title\ntext"]
     assert nb["cells"][0]["metadata"] == {} and nb["metadata"] == {}
-    assert (files, key) == ({}, b"")
+    assert (files, key, grading) == ({}, b"", "judge")  # the judge unless the grader says
 
 
 @pytest.mark.parametrize(("notebook", "reason"), [
