@@ -1,9 +1,10 @@
 """Read and validate ``courses/<slug>/course.yml``: the one definition of its schema.
 
-The LMS, the hub and the grader never import one another; the course folder is what they share.
-This module is the only code they share, so it depends on nothing but the standard library and
-PyYAML, and it validates everything up front: a malformed file raises :class:`CourseFileError`
-naming the file, the field and the problem, before any caller writes anything.
+The LMS, the hub, the grader and the tutor never import one another; the course folder is what
+they share, and every one of them reads it through this module. So it depends on nothing but the
+standard library, PyYAML and the naming conventions (``courses.naming``), and it validates
+everything up front: a malformed file raises :class:`CourseFileError` naming the file, the field
+and the problem, before any caller writes anything.
 
 Strict: every mapping of the file (the course, each lesson, each assignment, its late_policy)
 may hold only the keys below, which are the fields of the dataclass it becomes (:func:`file_keys`).

@@ -1,8 +1,9 @@
 """The grader's settings, read once from the environment into a :class:`Settings`.
 
-This module is the only reader of ``GRADER_*`` variables (and of the few shared ones the grader
-needs: ``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_INTERNAL_URL``, ``LMS_PUBLIC_URL``,
-``LMS_GRADER_TOKEN``), through ``servicekit.settings``: a bad value raises ``SettingError``
+Within the grader, this module is the only reader of ``GRADER_*`` variables (and of the few
+shared ones the grader needs: ``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_INTERNAL_URL``,
+``LMS_PUBLIC_URL``, ``LMS_GRADER_TOKEN``; the hub only passes them on to a grader it starts),
+through ``servicekit.settings``: a bad value raises ``SettingError``
 naming the variable. The ``JUPYTERHUB_*`` variables the hub sets for a service are read by
 JupyterHub's own ``HubOAuth``; only the service's name and URL are read here. Reading never
 writes anything except :meth:`Settings.cookie_secret`, which creates its file on first use when

@@ -3,8 +3,8 @@ authenticator and its spawners.
 
 One concern per module, every knob a documented traitlet:
 
-- :mod:`hub.settings`      :class:`~hub.settings.HubSettings`, every ``HUB_*``/``STUDIO_*``
-                           variable the hub reads (servicekit's EnvSettings), and its generated
+- :mod:`hub.settings`      :class:`~hub.settings.HubSettings`, every variable the hub reads
+                           but the profiles' (servicekit's EnvSettings), and its generated
                            secrets
 - :mod:`hub.config`        ``configure(c)``: one step per concern, assembling all of the below
                            for ``jupyterhub_config.py``

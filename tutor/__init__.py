@@ -2,7 +2,7 @@
 
 Contracts: ``docs/tutor.md``. One concern per module:
 
-- :mod:`tutor.settings`    the only reader of ``TUTOR_*`` and ``OPENAI_*`` variables
+- :mod:`tutor.settings`    every variable the tutor reads (``TUTOR_*``, ``OPENAI_*``, ...)
 - :mod:`tutor.ask`         the ``POST ask`` body: checked and trimmed to the input budget
 - :mod:`tutor.course_data` the course folders: assignments, answer cells, hints, solutions
 - :mod:`tutor.policy`      each assignment's policy and hints from the LMS (cached), else

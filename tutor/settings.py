@@ -1,8 +1,9 @@
 """The tutor's settings, read once from the environment into a :class:`Settings`.
 
-This module is the only reader of ``TUTOR_*`` and ``OPENAI_*`` variables (and of the few shared
-ones the tutor needs: ``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_INTERNAL_URL``,
-``LMS_PUBLIC_URL``, ``LMS_TUTOR_TOKEN``), through ``servicekit.settings``: a bad value raises
+Within the tutor, this module is the only reader of ``TUTOR_*`` and ``OPENAI_*`` variables
+(and of the few shared ones the tutor needs: ``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``,
+``LMS_INTERNAL_URL``, ``LMS_PUBLIC_URL``, ``LMS_TUTOR_TOKEN``; the hub only passes them on to a
+tutor it starts), through ``servicekit.settings``: a bad value raises
 ``SettingError`` naming the variable. The ``JUPYTERHUB_*`` variables the hub gives a service
 are read by JupyterHub's own ``HubOAuth``; only the service's name and URL are read here. Every
 variable is listed in ``docs/configuration.md`` (section "Tutor"). Reading never writes anything

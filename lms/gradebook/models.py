@@ -1,6 +1,6 @@
 """Grades pushed by the grader service. One row per graded submission, keyed by the grader's
 submission id, so a retried push updates the same row instead of adding another; the grade that
-counts for a learner and assignment is decided in one place (gradebook.selectors)."""
+counts for a learner and assignment is decided by ``gradebook.services`` (``counts``)."""
 
 from __future__ import annotations
 
