@@ -114,10 +114,14 @@ def studio_requirements() -> list[str]:
             *extras["tutor"], "pip"]
 
 
-# The repo's code the service images run from /srv/studio (PYTHONPATH): the three parts and
-# the shared course.yml reader (not the course content: that is mounted at run time).
-STUDIO_SOURCES = ("lms", "hub", "grading", "tutor", "servicekit", "courses/__init__.py",
-                  "courses/course_file.py", "courses/naming.py", "jupyterhub_config.py")
+# The repo's code the service images run from /srv/studio (PYTHONPATH): the four parts, what
+# they share (servicekit/, and courses/*.py: the course.yml reader, the naming conventions, the
+# lateness rule), not the course content (mounted at run time).
+STUDIO_SOURCES = ("lms", "hub", "grading", "tutor", "servicekit", "jupyterhub_config.py")
+
+
+def studio_sources() -> list[Path]:
+    return [ROOT / path for path in STUDIO_SOURCES] + sorted((ROOT / "courses").glob("*.py"))
 
 
 def service(name: str) -> Target:
@@ -136,7 +140,7 @@ TARGETS = {
     # code, the four services on top of it, the public entry point, and a local PostgreSQL for
     # machines that cannot pull postgres:16.
     "studio": lambda: Target("studio", "pls-studio", studio_requirements(),
-                             sources=[ROOT / path for path in STUDIO_SOURCES]),
+                             sources=studio_sources()),
     "hub": lambda: service("hub"),
     "lms": lambda: service("lms"),
     "grader": lambda: service("grader"),

@@ -16,6 +16,7 @@ parts read theirs (the same ``HUB_*`` and ``STUDIO_*`` among them) and check the
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import os
@@ -181,7 +182,14 @@ def _stop_on_signal(signum, frame) -> None:
     raise KeyboardInterrupt  # every stop signal stops the studio the same way as Ctrl-C
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """``make up``. It takes no arguments (every setting is an environment variable,
+    docs/configuration.md); ``--help`` says so instead of starting the studio."""
+    argparse.ArgumentParser(
+        prog="python -m launcher",
+        description="Run the whole studio on this machine in the foreground until Ctrl-C "
+        "(make up). Settings come from the environment: see docs/configuration.md.",
+    ).parse_args(argv)
     env = studio_environment()
     settings = LauncherSettings.from_env(env)
     spawner = choose_spawner(settings)

@@ -39,7 +39,7 @@ def test_the_studio_carries_the_four_parts_and_the_services_extras():
     target = build.TARGETS["studio"]()
     assert {path.relative_to(ROOT).as_posix() for path in target.sources} >= {
         "lms", "hub", "grading", "tutor", "servicekit", "courses/course_file.py",
-        "courses/naming.py"}
+        "courses/naming.py", "courses/lateness.py"}
     assert not any(path.name == "python-101" for path in target.sources)  # content is mounted
     names = {build.requirement_name(line) for line in target.requirements}
     assert {"wagtail", "jupyterhub", "dockerspawner", "nbgrader", "gunicorn", "openai"} <= names

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from launcher.up import LauncherSettings, keep_files_private, studio_environment
+from launcher.up import LauncherSettings, keep_files_private, main, studio_environment
 
 
 @pytest.fixture
@@ -109,3 +109,12 @@ def test_make_up_starts_the_lms_with_its_demo_accounts(tmp_path, monkeypatch):
     assert studio_environment()["LMS_SEED_DEMO"] == "1"
     monkeypatch.setenv("LMS_SEED_DEMO", "0")
     assert studio_environment()["LMS_SEED_DEMO"] == "0"  # unless the environment says not to
+
+
+def test_the_launcher_answers_help_without_starting_anything(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    with pytest.raises(SystemExit) as stopped:
+        main(["--help"])
+    assert stopped.value.code == 0
+    assert "docs/configuration.md" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())  # no secret generated, nothing started
