@@ -28,7 +28,9 @@ How a test cell reads here, compared with nbgrader running it in the kernel:
   the test with a sentence naming its type (docs/grading.md says how to write such tests, or to
   choose ``grading: in-kernel``);
 - a learner function that runs out of time, exits or kills its kernel fails the test, and no
-  test code can catch that (:class:`JudgeStop` is not an ``Exception``).
+  test code can undo that: :class:`JudgeStop` is not an ``Exception``, and a test that catches
+  it anyway (a bare ``except:``) still fails, as in nbgrader a cell that ran out of time fails
+  whatever it caught.
 
 The score is decided from what this module reports, as nbgrader decides it from a test cell's
 outputs: an error output (or output on stderr) gives no points, a number as the cell's last
@@ -201,13 +203,22 @@ class Judge:
         self.deadline = math.inf
         self.waiting_for_kernel = False
         self.alarm_rang = False
+        self.stopped: JudgeStop | None = None
 
     # -- the channel ---------------------------------------------------------------------
+
+    def stop(self, stop: JudgeStop) -> JudgeStop:
+        """Remember ``stop`` for the cell: a test that catches it (a bare ``except:``) still
+        fails, as a cell that ran out of time fails in nbgrader whatever it caught."""
+        if self.stopped is None or stop.restart:
+            self.stopped = stop
+        return stop
 
     def seconds_left(self) -> float:
         left = self.deadline - time.monotonic()
         if left <= 0:
-            raise JudgeStop("CellTimeoutError", "the test ran longer than its time limit")
+            raise self.stop(JudgeStop("CellTimeoutError", "the test ran longer than its time "
+                                      "limit"))
         return left
 
     def asking(self, question: dict[str, Any]) -> dict[str, Any]:
@@ -218,10 +229,13 @@ class Judge:
         self.waiting_for_kernel = True
         try:
             answer = self.ask(question, seconds)
+        except JudgeStop as stop:
+            raise self.stop(stop) from None
         finally:
             self.waiting_for_kernel = False
         if self.alarm_rang:  # while the kernel answered: the test's time is up now
-            raise JudgeStop("CellTimeoutError", "the test ran longer than its time limit")
+            raise self.stop(JudgeStop("CellTimeoutError", "the test ran longer than its time "
+                                      "limit"))
         if not isinstance(answer, dict):
             raise JudgeStop("JudgeError", "the learner's kernel gave no usable answer")
         return answer
@@ -320,10 +334,11 @@ class Judge:
             lines, list) else ""
         self.learner_traceback = shown[-20000:]
         if ename == "KeyboardInterrupt":
-            return JudgeStop("CellTimeoutError",
-                             f"{label} ran longer than the test's time limit and was stopped")
+            return self.stop(JudgeStop(
+                "CellTimeoutError", f"{label} ran longer than the test's time limit and was "
+                "stopped"))
         if ename == "SystemExit":
-            return JudgeStop("LearnerExit", f"{label} tried to exit: {evalue}")
+            return self.stop(JudgeStop("LearnerExit", f"{label} tried to exit: {evalue}"))
         kind = CATCHABLE.get(ename)
         if kind is not None:
             try:
@@ -351,6 +366,7 @@ class Judge:
         printed_out, printed_err = _Printed(self.outputs, "stdout"), _Printed(self.outputs,
                                                                                "stderr")
         self.alarm_rang = False
+        self.stopped = None
         try:
             with _time_limit(timeout, self), contextlib.redirect_stdout(printed_out), \
                     contextlib.redirect_stderr(printed_err):
@@ -361,12 +377,16 @@ class Judge:
                     if value is not None:
                         self.outputs.result(value, count)
         except JudgeStop as stop:
+            self.stop(stop)
+        except Exception as exc:  # the test failed: an assertion, or the learner's exception
+            if self.stopped is None:
+                self.outputs.error(type(exc).__name__, str(exc),
+                                   self.traceback_lines(exc, source, filename, hidden))
+        if self.stopped is not None:
+            stop = self.stopped
             self.outputs.error(stop.ename, stop.message, [f"{stop.ename}: {stop.message}"])
             if stop.restart:
-                raise
-        except Exception as exc:  # the test failed: an assertion, or the learner's exception
-            self.outputs.error(type(exc).__name__, str(exc),
-                               self.traceback_lines(exc, source, filename, hidden))
+                raise stop
         return self.outputs.items
 
     def traceback_lines(self, exc: BaseException, source: str, filename: str,
@@ -412,7 +432,7 @@ def _time_limit(seconds: float, judge: Judge):
         if judge.waiting_for_kernel:
             judge.alarm_rang = True
             return
-        raise JudgeStop("CellTimeoutError", "the test ran longer than its time limit")
+        raise judge.stop(JudgeStop("CellTimeoutError", "the test ran longer than its time limit"))
 
     previous = signal.signal(signal.SIGALRM, expired)
     signal.setitimer(signal.ITIMER_REAL, max(seconds, 0.001))
