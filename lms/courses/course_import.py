@@ -93,6 +93,7 @@ class _CourseImport:
             "enrollment_open": spec.enrollment == "open",
             "notebook_image": spec.image,
             "resource_profile": spec.profile,
+            "grading_mode": spec.grading,
         }
         course = CoursePage.objects.filter(slug=spec.slug).first()
         if course is None:

@@ -59,6 +59,14 @@ class CoursePage(ContextFromProviders, Page):
         default="learner",
         help_text="Resource profile (memory, CPU, processes) of the learners' servers.",
     )
+    grading_mode = models.CharField(
+        max_length=16,
+        choices=[("judge", "judge"), ("in-kernel", "in-kernel")],
+        default="judge",
+        editable=False,
+        help_text="How the grader evaluates test cells (course.yml's grading, which the grader "
+        "reads): by its judge, outside the learner's code, or in the learner's kernel.",
+    )
 
     content_panels = [
         *Page.content_panels,

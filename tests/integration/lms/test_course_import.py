@@ -10,8 +10,9 @@ from wagtail.models import Page, Revision
 from courses.course_file import CourseFileError
 from lms.courses import course_import
 from lms.courses.course_import import import_course
-from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
-from tests.support.lms_factories import InstructorFactory
+from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole, LessonPage
+from lms.courses.services import enroll
+from tests.support.lms_factories import InstructorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -131,3 +132,28 @@ def test_command_imports_and_says_so(capsys, python101_dir):
     out = capsys.readouterr().out
     assert "python-101: created: course python-101" in out
     assert "python-101: already up to date" in out
+
+
+def test_the_grading_mode_comes_from_course_yml_and_in_kernel_is_a_warning_to_instructors(
+    course_copy, edit_course_yml, client
+):
+    import_course(course_copy)
+    course = CoursePage.objects.get(slug="python-101")
+    assert course.grading_mode == "judge"  # the default
+    ps1 = AssignmentPage.objects.child_of(course).get(nbgrader_name="ps1-basics")
+    instructor = InstructorFactory(username="instructor")
+    enroll(instructor, course, EnrollmentRole.INSTRUCTOR)
+    client.force_login(instructor)
+    assert 'id="in-kernel-risk"' not in client.get(ps1.url).content.decode()
+
+    edit_course_yml(course_copy, lambda data: data.update(grading="in-kernel"))
+    report = import_course(course_copy)
+
+    assert report.updated == ["course python-101"]
+    assert CoursePage.objects.get(slug="python-101").grading_mode == "in-kernel"
+    page = client.get(ps1.url).content.decode()
+    assert 'id="in-kernel-risk"' in page and "a score may be forged" in page
+    learner = UserFactory(username="learner9")
+    enroll(learner, course, EnrollmentRole.LEARNER)
+    client.force_login(learner)
+    assert 'id="in-kernel-risk"' not in client.get(ps1.url).content.decode()
