@@ -91,7 +91,7 @@ def submit(
     final = settings.submissions_dir / submission_id
     try:
         files = unpack(upload, incoming / "files", settings.max_submission_files,
-                       settings.max_submission_bytes)
+                       settings.max_submission_bytes, settings.max_submission_folders)
         os.replace(incoming, final)
         fsync_dir(final.parent)
     except ArchiveError as exc:

@@ -50,6 +50,11 @@ class Settings(StudioSettings):
     files may add up to once unpacked."""
     max_submission_files: int = Field(200, validation_alias="GRADER_MAX_SUBMISSION_FILES", ge=1)
     """``GRADER_MAX_SUBMISSION_FILES`` (default 200): the most files one upload may hold."""
+    max_submission_folders: int = Field(
+        50, validation_alias="GRADER_MAX_SUBMISSION_FOLDERS", ge=0
+    )
+    """``GRADER_MAX_SUBMISSION_FOLDERS`` (default 50): the most folders one upload may hold
+    (those its files' paths imply included); ``grading.archive`` also caps their depth."""
     lease_seconds: float = Field(30.0, validation_alias="GRADER_LEASE_SECONDS", ge=1)
     """``GRADER_LEASE_SECONDS`` (default 30): how long a claimed job is a worker's without a
     renewal; a job of a crashed worker is claimed again after at most this long."""

@@ -663,7 +663,24 @@ def test_an_unknown_path_is_a_json_404(hub, grader):
     assert response.json()["error"] == "not-found"
 
 
+def test_an_upload_of_thousands_of_folders_is_refused_and_nothing_is_kept(hub, grader, released):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.addfile(tarfile.TarInfo("ps1-basics.ipynb"), io.BytesIO(b""))
+        for index in range(3000):
+            folder = tarfile.TarInfo(f"folder-{index}")
+            folder.type = tarfile.DIRTYPE
+            archive.addfile(folder)
+    response = submit(hub, grader, "grace", buffer.getvalue())
+    assert response.status_code == 400, response.text
+    assert "more than 50 folders" in response.json()["message"]
+    assert grader.rows(Submission) == [] and grader.rows(Job) == []
+    submissions = grader.settings().submissions_dir
+    assert not submissions.exists() or not any(submissions.rglob("*"))
+
+
 # -- durability -----------------------------------------------------------------------------
+
 
 
 def test_a_submission_answered_202_survives_a_kill_right_after(hub, tmp_path, released):
