@@ -108,7 +108,7 @@ c.JupyterHub.services = [
     {{"name": "lms", "api_token": "{lms_token}"}},
     {{"name": "other", "api_token": "{other_token}"}},
     {{"name": "formgrader-python-101", "url": "http://127.0.0.1:{formgrader}",
-      "oauth_no_confirm": True, "command": {formgrader_command},
+      "oauth_no_confirm": True, "command": {formgrader_command}, "cwd": "{root}",
       "environment": {formgrader_environment}}},
 ]
 c.JupyterHub.load_groups = {groups}
@@ -167,7 +167,7 @@ def hub(tmp_path_factory) -> Hub:
         groups=repr({name: {"users": users} for name, users in GROUPS.items()}),
         granted=repr(granted),
         formgrader_command=repr([str(PYTHON), "-m", "grading", "formgrader", "python-101"]),
-        formgrader_environment=repr(formgrader_environment), **ports,
+        formgrader_environment=repr(formgrader_environment), root=ROOT, **ports,
     ))
     log = folder / "hub.log"
     with log.open("wb") as out:
@@ -867,6 +867,18 @@ def test_nbgraders_exchange_steps_refuse_with_the_lms_button_to_use(
     answer = response.json()
     assert answer["success"] is False
     assert pointer in answer["log"] + answer.get("error", "")
+
+
+def test_the_formgraders_exchange_buttons_answer_without_a_traceback(hub, formgraded):
+    for path in ("formgrader/api/assignment/ps1-basics/release",
+                 "formgrader/api/assignment/ps1-basics/unrelease",
+                 "formgrader/api/assignment/ps1-basics/collect",
+                 "formgrader/api/assignment/ps1-basics/release_feedback",
+                 "formgrader/api/assignment/ps1-basics/grace/release_feedback"):
+        response = formgrader_call(hub, "ada", "POST", path)
+        assert response.json()["success"] is False, path
+        for secret in ("Traceback", "site-packages", str(formgraded)):
+            assert secret not in response.text, (path, secret)
 
 
 def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hub, formgraded):
