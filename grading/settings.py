@@ -60,6 +60,13 @@ class Settings(StudioSettings):
     renewal; a job of a crashed worker is claimed again after at most this long."""
     max_attempts: int = Field(3, validation_alias="GRADER_MAX_ATTEMPTS", ge=1)
     """``GRADER_MAX_ATTEMPTS`` (default 3): a job that failed this often is given up."""
+    sandbox_wait_seconds: float = Field(
+        1800.0, validation_alias="GRADER_SANDBOX_WAIT_SECONDS", ge=0
+    )
+    """``GRADER_SANDBOX_WAIT_SECONDS`` (default 1800): how long a job waits for an unavailable
+    grading sandbox (no Docker engine answers, the image is missing) before it is given up;
+    meanwhile it is tried again after 5 s, then twice as long each time, at most 5 minutes
+    apart, and such tries do not count as attempts."""
     poll_seconds: float = Field(0.5, validation_alias="GRADER_POLL_SECONDS", ge=0.01)
     """``GRADER_POLL_SECONDS`` (default 0.5): how often an idle worker looks for a job."""
     lms_token: str = secret("LMS_GRADER_TOKEN")
