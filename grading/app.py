@@ -3,7 +3,11 @@
 Handlers stay thin: :class:`GraderHandler` (a ``servicekit.web.ServiceHandler``) identifies the
 caller, each handler checks the caller's role in the course, then calls ``grading.services``
 (writes) or ``grading.selectors`` (reads) off the event loop. Errors are JSON
-``{"error", "message"}``.
+``{"error", "message"}``: a sentence, never an exception's text or a path on the grader's
+machine (an unexpected error is a 500 with a sentence; the traceback goes to the log). A
+submission is shown to each caller as their :class:`~grading.selectors.Audience` may see it:
+a failure's ``error_id`` to instructors, its ``details`` to hub admins only. ``GET api/status``
+tells hub admins what the queue holds and why submissions wait.
 
 Submissions are streamed to a spooled temporary file and checked against
 ``GRADER_MAX_SUBMISSION_BYTES`` while they arrive; what comes past the limit (or all of a body
@@ -28,6 +32,7 @@ from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
 from grading.manual_grades import GradebookWatcher
+from grading.selectors import Audience
 from grading.services import CourseOps
 from grading.settings import Settings
 from grading.store import Database
@@ -74,6 +79,18 @@ class GraderHandler(ServiceHandler):
         if not self.current_user.learns(course):
             raise forbidden(f"Only learners of {course} may submit.")
 
+    def is_admin(self) -> bool:
+        return self.current_user.is_person and self.current_user.admin
+
+    def audience(self, course: str) -> Audience:
+        """How much of a submission the caller sees: hub admins all (a failure's details),
+        instructors (and the LMS acting for them) a failure's error id, learners a sentence."""
+        if self.is_admin():
+            return Audience.ADMIN
+        if self.current_user.teaches(course):
+            return Audience.INSTRUCTOR
+        return Audience.LEARNER
+
     # -- answers ------------------------------------------------------------------------------
 
     def send_archive(self, data: bytes, filename: str) -> None:
@@ -107,7 +124,8 @@ class CoursesHandler(GraderHandler):
 class AssignmentsHandler(GraderHandler):
     async def get(self, course: str) -> None:
         self.require_member(course)
-        listed = await self.run(selectors.assignments, self.db, course, self.current_user.name)
+        listed = await self.run(selectors.assignments, self.db, course, self.current_user.name,
+                                self.audience(course))
         self.send_json({"assignments": listed})
 
 
@@ -196,7 +214,8 @@ class SubmissionsHandler(GraderHandler):
                 raise forbidden("Learners see only their own submissions.")
             learner = self.current_user.name
         found = await self.run(selectors.submissions, self.db, course, assignment, learner)
-        self.send_json({"submissions": [selectors.submission_json(s) for s in found]})
+        audience = self.audience(course)
+        self.send_json({"submissions": [selectors.submission_json(s, audience) for s in found]})
 
     async def post(self, course: str, assignment: str) -> None:
         if self.too_large:
@@ -251,13 +270,13 @@ class FeedbackReleaseHandler(GraderHandler):
         self.send_json({"released": released})
 
 
-class GradesCSVHandler(GraderHandler):
-    async def get(self, course: str) -> None:
-        self.require_instructor(course)
-        text = await self.run(selectors.grades_csv, self.db, course)
-        self.set_header("Content-Type", "text/csv; charset=UTF-8")
-        self.set_header("Content-Disposition", f'attachment; filename="{course}-grades.csv"')
-        self.finish(text)
+class StatusHandler(GraderHandler):
+    """``GET api/status``: for hub admins, the queue and why submissions wait."""
+
+    async def get(self) -> None:
+        if not self.is_admin():
+            raise forbidden("Only the hub's admins see the grader's status.")
+        self.send_json(await self.run(selectors.queue_status, self.db))
 
 
 def make_app(
@@ -275,6 +294,7 @@ def make_app(
     return service_application(
         auth,
         [
+            (f"{prefix}api/status", StatusHandler),
             (f"{prefix}api/courses", CoursesHandler),
             (f"{api}/assignments", AssignmentsHandler),
             (f"{on}/release", ReleaseHandler),
@@ -282,7 +302,6 @@ def make_app(
             (f"{on}/submissions/{SUBMISSION}/feedback", FeedbackFilesHandler),
             (f"{on}/regrade", RegradeHandler),
             (f"{on}/feedback", FeedbackReleaseHandler),
-            (f"{api}/grades.csv", GradesCSVHandler),
         ],
         title="grader",
         trusted_services=settings.trusted_services,

@@ -28,7 +28,10 @@ it does only what manual grading needs:
   formgrader's release, collect and release-feedback buttons say which LMS button does it.
 
 Refusals answer ``403`` with ``{"success": false, "error": <sentence>}`` (the shape of the
-formgrader's own API answers), or, for the exchange steps, in the formgrader's own error log.
+formgrader's own API answers). The formgrader's exchange buttons (release, unrelease, collect,
+release feedback) answer as nbgrader answers a step that failed, ``200`` with
+``{"success": false, "error", "log"}``, but with the sentence alone: nbgrader would run the
+refusing step and send its traceback (host paths included) to the instructor's browser.
 """
 
 from __future__ import annotations
@@ -233,6 +236,26 @@ class NoGenerateFeedback(apihandlers.GenerateFeedbackHandler):
     post = refusal(403, NO_FEEDBACK)
 
 
+class NoReleaseAssignment(apihandlers.ReleaseHandler):
+    post = refusal(200, EXCHANGE_REFUSALS["release_assignment"])
+
+
+class NoUnrelease(apihandlers.UnReleaseHandler):
+    post = refusal(200, EXCHANGE_REFUSALS["unrelease"])
+
+
+class NoCollect(apihandlers.CollectHandler):
+    post = refusal(200, EXCHANGE_REFUSALS["collect"])
+
+
+class NoReleaseAllFeedback(apihandlers.ReleaseAllFeedbackHandler):
+    post = refusal(200, EXCHANGE_REFUSALS["release_feedback"])
+
+
+class NoReleaseFeedback(apihandlers.ReleaseFeedbackHandler):
+    post = refusal(200, EXCHANGE_REFUSALS["release_feedback"])
+
+
 class AssignmentReadOnly(apihandlers.AssignmentHandler):
     put = refusal(403, NO_ASSIGNMENT_CHANGES)
 
@@ -243,6 +266,11 @@ class StudentReadOnly(apihandlers.StudentHandler):
 
 REFUSED_HANDLERS = [
     (r"/formgrader/api/assignment/([^/]+)/assign", NoGenerateAssignment),
+    (r"/formgrader/api/assignment/([^/]+)/release", NoReleaseAssignment),
+    (r"/formgrader/api/assignment/([^/]+)/unrelease", NoUnrelease),
+    (r"/formgrader/api/assignment/([^/]+)/collect", NoCollect),
+    (r"/formgrader/api/assignment/([^/]+)/release_feedback", NoReleaseAllFeedback),
+    (r"/formgrader/api/assignment/([^/]+)/([^/]+)/release_feedback", NoReleaseFeedback),
     (r"/formgrader/api/assignment/([^/]+)/generate_feedback", NoGenerateAllFeedback),
     (r"/formgrader/api/assignment/([^/]+)/([^/]+)/generate_feedback", NoGenerateFeedback),
     (r"/formgrader/api/assignment/([^/]+)", AssignmentReadOnly),

@@ -12,8 +12,17 @@ The rules (docs/grading.md, "Queue"):
 - :func:`finish` marks the job done in the caller's transaction, only if the caller still holds
   it; the caller records the result in the same transaction and rolls back when it does not.
 - :func:`fail` puts the job back with a growing delay, or gives it up after ``max_attempts``
-  claims (``failed``; an autograde job also marks its submission ``failed`` with the error).
-  Attempts are counted at claim time, so a job whose worker keeps dying is given up too.
+  claims (``failed``; an autograde job also marks its submission ``failed``). Attempts are
+  counted at claim time, so a job whose worker keeps dying is given up too.
+- :func:`wait_for_sandbox` puts back a job that found the grading sandbox unavailable (no
+  engine, no image): not an attempt, and not the learner's failure. It waits 5 s, then twice as
+  long each time up to 5 minutes, and is given up only once it has waited longer than the
+  grader's patience (``GRADER_SANDBOX_WAIT_SECONDS``). :func:`waiting_jobs` lists such jobs
+  with the reason, for admins.
+- A job given up leaves its error (exception and traceback) with the job and, for an
+  autograde, on the submission as ``error_details`` under an ``error_id`` that the log names
+  too; the submission's ``message`` is a sentence (:data:`GRADER_FAULT`), never the error's
+  text: admins see the details, instructors the id, learners the sentence.
 
 Times come from the workers' clocks: machines sharing a database need synchronised clocks (NTP),
 to well within a lease.
@@ -23,8 +32,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import secrets
 import threading
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import and_, case, or_, select, update
 from sqlalchemy.orm import Session, aliased
@@ -36,6 +47,17 @@ log = logging.getLogger(__name__)
 RETRY_DELAY_SECONDS = 5.0  # the first retry of a failed job; doubled for each further attempt
 MAX_RETRY_DELAY_SECONDS = 300.0
 ERROR_CHARS = 4000
+GRADER_FAULT = (
+    "This submission could not be graded because of a problem on the grader's side, not in "
+    "your notebook. Your instructor can have it graded again; nothing you submitted is lost."
+)
+"""The learner's sentence for a grading the grader gave up (status ``failed``)."""
+
+
+def retry_delay(tries: int) -> float:
+    """Seconds to wait before the next try of a job that failed ``tries`` times (1, 2, ...):
+    5 s, then twice as long each time, at most 5 minutes."""
+    return min(RETRY_DELAY_SECONDS * 2 ** (max(tries, 1) - 1), MAX_RETRY_DELAY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -119,9 +141,10 @@ def claim(
             if job.attempts <= max_attempts:
                 return job
             reason = row.last_error or "its worker stopped while running it (crash or kill)"
-            _give_up(session, job, f"gave up after {max_attempts} attempts: {reason}", at)
-            log.error("job %s (%s of %s) given up: %s", job.id, job.kind, job.submission_id,
-                      reason)
+            error_id = _give_up(session, job, f"gave up after {max_attempts} attempts: {reason}",
+                                at)
+            log.error("job %s (%s of %s) given up (error %s): %s", job.id, job.kind,
+                      job.submission_id, error_id, reason)
 
 
 def renew(db: Database, job: ClaimedJob, lease_seconds: float) -> bool:
@@ -176,32 +199,41 @@ def fail(
             log.warning("job %s failed after its lease was lost: %s", job.id, error)
             return
         if give_up or job.attempts >= max_attempts:
-            _give_up(session, job, error, now)
-            log.error("job %s (%s of %s) failed for good: %s", job.id, job.kind,
-                      job.submission_id, error)
+            error_id = _give_up(session, job, error, now)
+            log.error("job %s (%s of %s) failed for good (error %s): %s", job.id, job.kind,
+                      job.submission_id, error_id, error)
             return
-        delay = min(RETRY_DELAY_SECONDS * 2 ** (job.attempts - 1), MAX_RETRY_DELAY_SECONDS)
-        session.execute(
-            update(Job)
-            .where(Job.id == job.id)
-            .values(
-                claimed_by=None, lease_until=None, last_error=error,
-                run_after=now + dt.timedelta(seconds=delay),
-            )
-            .execution_options(synchronize_session=False)
-        )
-        if job.kind == JobKind.AUTOGRADE:
-            session.execute(
-                update(Submission)
-                .where(Submission.id == job.submission_id)
-                .values(status=SubmissionStatus.QUEUED)
-                .execution_options(synchronize_session=False)
-            )
+        delay = retry_delay(job.attempts)
+        _put_back(session, job, now + dt.timedelta(seconds=delay), error)
         log.warning("job %s (%s of %s) failed, retry in %.0f s: %s", job.id, job.kind,
                     job.submission_id, delay, error)
 
 
-def _give_up(session: Session, job: ClaimedJob, error: str, now: dt.datetime) -> None:
+def _put_back(
+    session: Session, job: ClaimedJob, run_after: dt.datetime, error: str, **values: Any
+) -> None:
+    """The job free again from ``run_after`` on (with ``values`` changed too); an autograde's
+    submission is ``queued`` again."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id)
+        .values(claimed_by=None, lease_until=None, last_error=error[-ERROR_CHARS:],
+                run_after=run_after, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if job.kind == JobKind.AUTOGRADE:
+        session.execute(
+            update(Submission)
+            .where(Submission.id == job.submission_id)
+            .values(status=SubmissionStatus.QUEUED)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _give_up(session: Session, job: ClaimedJob, error: str, now: dt.datetime) -> str:
+    """Mark the job failed; an autograde's submission too, with :data:`GRADER_FAULT` for the
+    learner and the error under a new error id. Returns the error id (the log names it)."""
+    error_id = secrets.token_hex(4)
     session.execute(
         update(Job)
         .where(Job.id == job.id)
@@ -212,9 +244,74 @@ def _give_up(session: Session, job: ClaimedJob, error: str, now: dt.datetime) ->
         session.execute(
             update(Submission)
             .where(Submission.id == job.submission_id)
-            .values(status=SubmissionStatus.FAILED, message=error[-ERROR_CHARS:])
+            .values(status=SubmissionStatus.FAILED, message=GRADER_FAULT, error_id=error_id,
+                    error_details=error[-ERROR_CHARS:])
             .execution_options(synchronize_session=False)
         )
+    return error_id
+
+
+def wait_for_sandbox(
+    db: Database,
+    job: ClaimedJob,
+    reason: str,
+    patience_seconds: float,
+    now: dt.datetime | None = None,
+) -> None:
+    """The job found the grading sandbox unavailable (``reason``): put it back to try again
+    later, without counting this claim as an attempt, each wait twice as long as the one before
+    (:func:`retry_delay`); give it up once it has waited more than ``patience_seconds``."""
+    now = now or utcnow()
+    with db.transaction() as session:
+        if not holds(session, job):
+            log.warning("job %s: the sandbox is unavailable, and the lease was lost: %s",
+                        job.id, reason)
+            return
+        row = session.get(Job, job.id)
+        since = row.waiting_since or now
+        if (now - since).total_seconds() > patience_seconds:
+            waited = round((now - since).total_seconds() / 60)
+            error = (f"gave up after waiting {waited} min for the grading sandbox: {reason}")
+            error_id = _give_up(session, job, error, now)
+            log.error("job %s (%s of %s) failed for good (error %s): %s", job.id, job.kind,
+                      job.submission_id, error_id, error)
+            return
+        waits = (row.waits or 0) + 1
+        delay = retry_delay(waits)
+        _put_back(
+            session, job, now + dt.timedelta(seconds=delay),
+            f"waiting for the grading sandbox: {reason}", waits=waits, waiting_since=since,
+            attempts=max(row.attempts - 1, 0),  # not the submission's failure: not an attempt
+        )
+    log.warning("job %s (%s of %s) waits for the grading sandbox (try %s), next try in %.0f s: "
+                "%s", job.id, job.kind, job.submission_id, waits, delay, reason)
+
+
+def waiting_jobs(db: Database, limit: int = 50) -> list[dict[str, Any]]:
+    """The open jobs waiting for the grading sandbox, longest waiting first: what an admin is
+    shown of why submissions wait."""
+    with db.transaction() as session:
+        rows = session.execute(
+            select(Job, Submission.course, Submission.assignment)
+            .join(Submission, Submission.id == Job.submission_id)
+            .where(Job.done_at.is_(None), Job.waiting_since.is_not(None))
+            .order_by(Job.waiting_since, Job.id)
+            .limit(limit)
+        ).all()
+    return [
+        {
+            "job": job.id,
+            "kind": job.kind,
+            "submission": job.submission_id,
+            "course": course,
+            "assignment": assignment,
+            "waiting_since": job.waiting_since.isoformat(),
+            "tries": job.waits,
+            "next_try": job.run_after.isoformat(),
+            "reason": job.last_error,
+        }
+        for job, course, assignment in rows
+    ]
 
 
 class LeaseKeeper:

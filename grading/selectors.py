@@ -1,26 +1,35 @@
-"""What the API reads: assignments, submissions, feedback folders, the counting grades.
+"""What the API reads: assignments, submissions, feedback folders, and the queue for admins.
 
 Reads only; who may see what is decided by the handlers (``grading.app``) before they call
-these. The counting grade of ``grades.csv`` follows the LMS's rule (``lms.gradebook.services``,
-written down in docs/architecture.md): the latest on-time graded submission, else the latest
-accepted late one; ``reject`` refuses late work, ``accept`` takes it, ``penalty`` takes
-``percent_per_day`` % of the score off per started day late, up to ``cutoff_days`` (0: none).
-The LMS's gradebook stays the record; this CSV is the grader's view of the same rule.
+these, and how much of a submission a caller is shown by their :class:`Audience`.
+
+A submission's grade as the record has it is the LMS's: lateness, the late penalty and which of
+a learner's grades counts are decided by the LMS (docs/architecture.md, "Which grade counts")
+and shown here as the LMS answered the grade's push (``recorded``, kept by ``grading.worker``),
+never decided again; the course's grade export (``grades.csv``) is the LMS's.
 """
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
-from dataclasses import dataclass
+import enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from courses.lateness import assess
-from grading.store import Database, Release, Submission, SubmissionStatus
+from grading.queue import waiting_jobs
+from grading.store import Database, Job, Release, Submission
+
+
+class Audience(enum.IntEnum):
+    """Who is shown a submission, by how much they may see of a failure: learners a sentence
+    (``message``); instructors also its ``error_id`` (their admins find it in the grader's
+    log); admins also its ``details`` (the exception and traceback)."""
+
+    LEARNER = 1
+    INSTRUCTOR = 2
+    ADMIN = 3
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -28,20 +37,44 @@ def iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(dt.UTC).isoformat() if value else None
 
 
-def submission_json(submission: Submission) -> dict[str, Any]:
-    """A Submission as docs/grading.md defines it."""
+def recorded_json(submission: Submission) -> dict[str, Any] | None:
+    """The grade as the LMS recorded it (its answer to the last push it accepted), or None."""
+    if submission.lms_status is None:
+        return None
     return {
+        "status": submission.lms_status,
+        "score": submission.lms_score,
+        "max_score": submission.lms_max_score,
+        "late": submission.lms_late,
+        "late_penalty": submission.lms_late_penalty,
+        "final_score": submission.lms_final_score,
+        "counts": submission.lms_counts,
+        "recorded_at": iso(submission.pushed_at),
+    }
+
+
+def submission_json(
+    submission: Submission, audience: Audience = Audience.LEARNER
+) -> dict[str, Any]:
+    """A Submission as docs/grading.md defines it, as much as ``audience`` may see."""
+    shown = {
         "id": submission.id,
         "course": submission.course,
         "assignment": submission.assignment,
         "learner": submission.learner,
         "submitted_at": iso(submission.submitted_at),
         "status": submission.status,
-        "late": submission.late,
+        "late": submission.lms_late,
         "score": submission.score,
         "max_score": submission.max_score,
         "message": submission.message,
+        "recorded": recorded_json(submission),
     }
+    if audience >= Audience.INSTRUCTOR and submission.error_id:
+        shown["error_id"] = submission.error_id
+    if audience >= Audience.ADMIN and submission.error_details:
+        shown["details"] = submission.error_details
+    return shown
 
 
 def release_of(db: Database, course: str, assignment: str) -> Release | None:
@@ -70,9 +103,11 @@ def submission(db: Database, course: str, assignment: str, submission_id: str) -
     return found
 
 
-def assignments(db: Database, course: str, learner: str) -> list[dict[str, Any]]:
-    """The course's released assignments, each with ``learner``'s own submissions and the ids
-    of those whose feedback ``learner`` may fetch."""
+def assignments(
+    db: Database, course: str, learner: str, audience: Audience = Audience.LEARNER
+) -> list[dict[str, Any]]:
+    """The course's released assignments, each with ``learner``'s own submissions (as
+    ``audience`` may see them) and the ids of those whose feedback ``learner`` may fetch."""
     with db.transaction() as session:
         releases = list(session.scalars(
             select(Release).where(Release.course == course).order_by(Release.assignment)
@@ -86,7 +121,7 @@ def assignments(db: Database, course: str, learner: str) -> list[dict[str, Any]]
             "released_at": iso(release.released_at),
             "due_at": iso(release.due_at),
             "notebooks": list(release.notebooks or []),
-            "submissions": [submission_json(s) for s in mine],
+            "submissions": [submission_json(s, audience) for s in mine],
             "feedback": [s.id for s in mine if feedback_folder(s) is not None],
         })
     return listed
@@ -100,69 +135,23 @@ def feedback_folder(found: Submission, released_only: bool = True) -> Path | Non
     return folder if folder.is_dir() else None
 
 
-# -- the counting grade -----------------------------------------------------------------------
+# -- for admins -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class CountingGrade:
-    learner: str
-    assignment: str
-    submission: Submission
-    days_late: int
-    penalty: float
-
-    @property
-    def final_score(self) -> float:
-        return round(max((self.submission.score or 0.0) - self.penalty, 0.0), 2)
-
-
-def _lateness(release: Release | None, found: Submission) -> tuple[int, bool, float]:
-    """(started days late, rejected, penalty points) under the release's late policy: the
-    studio's one lateness rule, :func:`courses.lateness.assess`."""
-    if release is None:
-        return 0, False, 0.0
-    verdict = assess(release.policy, release.due_at, found.submitted_at, found.score or 0.0)
-    return verdict.days_late, verdict.rejected, float(verdict.penalty)
-
-
-def counting_grades(db: Database, course: str) -> list[CountingGrade]:
-    """One grade per learner and assignment that has one, by assignment then learner."""
+def queue_status(db: Database) -> dict[str, Any]:
+    """The queue as admins see it: open jobs by kind, those running now, and the jobs waiting
+    for an unavailable grading sandbox with the reason (``grading.queue.waiting_jobs``)."""
+    now = dt.datetime.now(dt.UTC)
     with db.transaction() as session:
-        rows = session.scalars(select(Release).where(Release.course == course))
-        releases = {r.assignment: r for r in rows}
-    by_key: dict[tuple[str, str], list[tuple[Submission, int, float]]] = {}
-    for found in submissions(db, course):
-        if found.status != SubmissionStatus.GRADED:
-            continue
-        days, rejected, penalty = _lateness(releases.get(found.assignment), found)
-        if rejected:
-            continue
-        by_key.setdefault((found.assignment, found.learner), []).append((found, days, penalty))
-    grades = []
-    for (assignment, learner), candidates in sorted(by_key.items()):
-        pool = [c for c in candidates if c[1] == 0] or candidates
-        chosen, days, penalty = max(
-            pool, key=lambda c: (c[0].submitted_at, c[0].graded_at or c[0].submitted_at, c[0].id)
+        open_jobs = dict(session.execute(
+            select(Job.kind, func.count()).where(Job.done_at.is_(None)).group_by(Job.kind)
+        ).all())
+        running = session.scalar(
+            select(func.count()).where(Job.done_at.is_(None), Job.lease_until > now)
         )
-        grades.append(CountingGrade(learner, assignment, chosen, days, penalty))
-    return grades
-
-
-CSV_COLUMNS = [
-    "course", "assignment", "learner", "submission_id", "submitted_at", "late", "days_late",
-    "score", "max_score", "late_penalty", "final_score",
-]
-
-
-def grades_csv(db: Database, course: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for grade in counting_grades(db, course):
-        found = grade.submission
-        writer.writerow([
-            course, grade.assignment, grade.learner, found.id, iso(found.submitted_at),
-            "yes" if grade.days_late else "no", grade.days_late, found.score, found.max_score,
-            grade.penalty, grade.final_score,
-        ])
-    return out.getvalue()
+    waiting = waiting_jobs(db)
+    return {
+        "open": {kind: int(count) for kind, count in sorted(open_jobs.items())},
+        "running": int(running or 0),
+        "waiting_for_sandbox": waiting,
+    }

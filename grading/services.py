@@ -30,7 +30,6 @@ from typing import Any, BinaryIO, Protocol
 from sqlalchemy import select
 
 from courses.course_file import LATE_MODES, CourseFileError, LatePolicy, load_course
-from courses.lateness import days_late
 from grading.archive import ArchiveError, fsync_dir, unpack
 from grading.queue import enqueue, has_open_job
 from grading.settings import Settings
@@ -67,10 +66,6 @@ def nbgrader_course_ops() -> CourseOps:
 # -- submissions --------------------------------------------------------------------------------
 
 
-def is_late(release: Release, submitted_at: dt.datetime) -> bool:
-    return days_late(release.due_at, submitted_at) > 0
-
-
 def submit(
     db: Database,
     settings: Settings,
@@ -91,7 +86,7 @@ def submit(
     final = settings.submissions_dir / submission_id
     try:
         files = unpack(upload, incoming / "files", settings.max_submission_files,
-                       settings.max_submission_bytes)
+                       settings.max_submission_bytes, settings.max_submission_folders)
         os.replace(incoming, final)
         fsync_dir(final.parent)
     except ArchiveError as exc:
@@ -110,7 +105,6 @@ def submit(
                 learner=learner,
                 submitted_at=submitted_at,
                 status=SubmissionStatus.QUEUED,
-                late=is_late(release, submitted_at),
                 message="",
                 breakdown=[],
                 files_path=str(final / "files"),
@@ -239,8 +233,11 @@ def release(
         raise not_found(f"no course {course!r}")
     try:
         spec = load_course(folder)
-    except CourseFileError as exc:
-        raise ServiceError(409, "course-file", f"The course file cannot be used: {exc}") from None
+    except CourseFileError as exc:  # its text names the file's path on the grader's machine
+        raise ServiceError(
+            409, "course-file",
+            f"The course file (course.yml) cannot be used: {exc.field_name}: {exc.problem}",
+        ) from None
     found = next((a for a in spec.assignments if a.name == assignment), None)
     if found is None:
         raise not_found(f"no assignment {assignment!r} in {course}")

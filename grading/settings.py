@@ -50,11 +50,23 @@ class Settings(StudioSettings):
     files may add up to once unpacked."""
     max_submission_files: int = Field(200, validation_alias="GRADER_MAX_SUBMISSION_FILES", ge=1)
     """``GRADER_MAX_SUBMISSION_FILES`` (default 200): the most files one upload may hold."""
+    max_submission_folders: int = Field(
+        50, validation_alias="GRADER_MAX_SUBMISSION_FOLDERS", ge=0
+    )
+    """``GRADER_MAX_SUBMISSION_FOLDERS`` (default 50): the most folders one upload may hold
+    (those its files' paths imply included); ``grading.archive`` also caps their depth."""
     lease_seconds: float = Field(30.0, validation_alias="GRADER_LEASE_SECONDS", ge=1)
     """``GRADER_LEASE_SECONDS`` (default 30): how long a claimed job is a worker's without a
     renewal; a job of a crashed worker is claimed again after at most this long."""
     max_attempts: int = Field(3, validation_alias="GRADER_MAX_ATTEMPTS", ge=1)
     """``GRADER_MAX_ATTEMPTS`` (default 3): a job that failed this often is given up."""
+    sandbox_wait_seconds: float = Field(
+        1800.0, validation_alias="GRADER_SANDBOX_WAIT_SECONDS", ge=0
+    )
+    """``GRADER_SANDBOX_WAIT_SECONDS`` (default 1800): how long a job waits for an unavailable
+    grading sandbox (no Docker engine answers, the image is missing) before it is given up;
+    meanwhile it is tried again after 5 s, then twice as long each time, at most 5 minutes
+    apart, and such tries do not count as attempts."""
     poll_seconds: float = Field(0.5, validation_alias="GRADER_POLL_SECONDS", ge=0.01)
     """``GRADER_POLL_SECONDS`` (default 0.5): how often an idle worker looks for a job."""
     lms_token: str = secret("LMS_GRADER_TOKEN")

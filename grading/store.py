@@ -1,10 +1,11 @@
 """The grader's own database: releases, submissions (every one kept) and the job queue.
 
 The tables are SQLAlchemy 2 models; the database is a ``servicekit.store.Store`` (SQLite, the
-embedded default, or PostgreSQL by ``GRADER_DB_URL``; tables created on start; aware UTC times
-on both). On SQLite every commit is durable (``synchronous=FULL``: a commit before the 202
-survives power loss) and every transaction starts with ``BEGIN IMMEDIATE``: workers read and
-then write, and writes are serialised on SQLite anyway.
+embedded default, or PostgreSQL by ``GRADER_DB_URL``; tables created on start, and columns added
+since a database was made are added to it then; aware UTC times on both). On SQLite every
+commit is durable (``synchronous=FULL``: a commit before the 202 survives power loss) and every
+transaction starts with ``BEGIN IMMEDIATE``: workers read and then write, and writes are
+serialised on SQLite anyway.
 """
 
 from __future__ import annotations
@@ -82,10 +83,16 @@ class Submission(Base):
     learner: Mapped[str] = mapped_column(String(100))
     submitted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
-    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    unused_late: Mapped[bool] = mapped_column("late", Boolean, default=False)
+    """Unused (always False): the column ``late`` once held the grader's own idea of lateness;
+    lateness is the LMS's, :attr:`lms_late`. Kept because tables are never altered but by
+    added columns (``servicekit.store``): databases made before have it ``NOT NULL``."""
     score: Mapped[float | None] = mapped_column(Float)
+    """The grading's score, before any late penalty (what is pushed to the LMS)."""
     max_score: Mapped[float | None] = mapped_column(Float)
     message: Mapped[str] = mapped_column(Text, default="")
+    """A sentence for the learner: what the grading found, or why it failed. Never an
+    exception's text: that is :attr:`error_details`, for admins."""
     breakdown: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     files_path: Mapped[str] = mapped_column(Text)
     """The uploaded files, as unpacked (``GRADER_ROOT/submissions/<id>/files``)."""
@@ -96,12 +103,35 @@ class Submission(Base):
     pushed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     """When the LMS last accepted this submission's grade."""
 
+    # The grade as the LMS recorded it: its answer to the last push it accepted
+    # (``grading.lms.RecordedGrade``). The LMS decides lateness, penalty and which grade counts;
+    # the grader keeps its answer and shows it, and never decides them itself. All None until
+    # the LMS recorded a grade of this submission (not pushed yet, refused, no LMS).
+    lms_status: Mapped[str | None] = mapped_column(String(20))
+    """``graded``, ``invalid`` or ``late-rejected``."""
+    lms_score: Mapped[float | None] = mapped_column(Float)
+    lms_max_score: Mapped[float | None] = mapped_column(Float)
+    lms_late: Mapped[bool | None] = mapped_column(Boolean)
+    lms_late_penalty: Mapped[float | None] = mapped_column(Float)
+    lms_final_score: Mapped[float | None] = mapped_column(Float)
+    lms_counts: Mapped[bool | None] = mapped_column(Boolean)
+    """Whether this is the learner's grade that counts, as of :attr:`lms_updated_at`: a later
+    push of another of the learner's submissions that counts sets it False."""
+    lms_updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """The LMS's time of the grade's last change: of two answers, the newer one is kept."""
+
+    # A grading the grader gave up for its own reasons (status ``failed``).
+    error_id: Mapped[str | None] = mapped_column(String(16))
+    """Names the failure in the grader's log; shown to instructors and admins."""
+    error_details: Mapped[str | None] = mapped_column(Text)
+    """The failure's exception and traceback: for admins only."""
+
 
 class GradebookState(Base):
     """What nbgrader's gradebook held for a submission when the grader last recorded its grade
     (``grading.gradebook.GradebookEntry.fingerprint``). A gradebook that differs from it
     was changed by hand: ``grading.manual_grades`` queues a ``sync``. A table of its own, so an
-    existing database gains it on start (tables are created, never altered)."""
+    existing database gains it on start."""
 
     __tablename__ = "grader_gradebook_states"
 
@@ -129,7 +159,13 @@ class Job(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(200))
     lease_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    """Claims so far, counted at claim time, so a job that kills its worker is given up too."""
+    """Claims so far, counted at claim time, so a job that kills its worker is given up too.
+    A claim that found the sandbox unavailable is not counted (see :attr:`waits`)."""
+    waits: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Times the job found the grading sandbox unavailable (no engine, no image) and was put
+    back to wait for it, each time a little longer (``grading.queue.wait_for_sandbox``)."""
+    waiting_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    """When the job first found the sandbox unavailable; None when it never did."""
     done_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
     """Done without success: given up after ``GRADER_MAX_ATTEMPTS`` or refused for good."""

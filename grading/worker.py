@@ -10,8 +10,12 @@ A worker runs one job at a time, in a loop:
   worker that lost its job to another (it stalled past its lease) records nothing, so each
   submission's grade is recorded once.
 - ``push``: the recorded grade goes to the LMS (``grading.lms``); the LMS write is idempotent by
-  submission id, so a push repeated after a crash leaves one grade. A push the LMS refuses with
-  4xx (other than 401/403, which a corrected token fixes) is given up at once.
+  submission id, so a push repeated after a crash leaves one grade. The LMS's answer (the grade
+  as it recorded it: lateness, penalty, whether it counts) is kept on the submission with the
+  end of the job (:func:`keep_recorded_grade`); the grader shows that, never its own idea of
+  it. A push the LMS refuses with 4xx (other than 401/403, which a corrected token fixes) is
+  given up at once, and nothing is kept in place of the LMS's answer; nor is anything kept
+  of an answer that does not say what the LMS recorded.
 - ``sync`` (queued by ``grading.manual_grades`` when an instructor graded by hand in the
   formgrader): ``sync(submission) -> result | None`` (by default :func:`nbgrader_sync`, which
   calls ``grading.manual_sync.sync_grade``) reads the grade from nbgrader's gradebook again and
@@ -23,6 +27,14 @@ A worker runs one job at a time, in a loop:
 beside the API with ``python -m grading serve``) and restarts one that dies. SIGTERM stops a
 worker after its current job; a worker killed outright (SIGKILL, a crash, a lost machine) leaves
 its job to be claimed again once the lease runs out.
+
+A job that finds the grading sandbox unavailable (``grading.sandbox.SandboxUnavailable``: no
+Docker engine answers, the image is missing or has no runner) is the grader's problem, not the
+learner's: it is put back to wait for the sandbox, longer each time, without counting as an
+attempt (``grading.queue.wait_for_sandbox``), and given up only after
+``GRADER_SANDBOX_WAIT_SECONDS``. Any other exception is retried a few times
+(``GRADER_MAX_ATTEMPTS``); its text and traceback go to the log and to admins, never into what
+learners or instructors see (``grading.queue``).
 """
 
 from __future__ import annotations
@@ -42,11 +54,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
 from courses.course_file import LatePolicy
-from grading.lms import GradePush, LMSClient, LMSRejected
+from grading.lms import GradePush, LMSClient, LMSRejected, RecordedGrade, UnreadableAnswer
 from grading.manual_grades import record_state
-from grading.queue import ClaimedJob, LeaseKeeper, claim, enqueue, fail, finish, holds
-from grading.sandbox import Sandbox
+from grading.queue import (
+    ClaimedJob,
+    LeaseKeeper,
+    claim,
+    enqueue,
+    fail,
+    finish,
+    holds,
+    wait_for_sandbox,
+)
+from grading.sandbox import Sandbox, SandboxUnavailable
 from grading.settings import Settings
 from grading.store import (
     Database,
@@ -60,6 +84,8 @@ from grading.store import (
 log = logging.getLogger(__name__)
 
 RESULT_STATUSES = (SubmissionStatus.GRADED, SubmissionStatus.INVALID)
+RECORDED_COLUMNS = ("lms_status", "lms_score", "lms_max_score", "lms_late", "lms_late_penalty",
+                    "lms_final_score", "lms_counts", "lms_updated_at")
 
 
 Grade = Callable[[Submission], Any]
@@ -187,6 +213,8 @@ class Worker:
             except LMSRejected as exc:
                 fail(self.db, job, str(exc), self.settings.max_attempts,
                      give_up=exc.status not in {401, 403})
+            except SandboxUnavailable as exc:
+                wait_for_sandbox(self.db, job, str(exc), self.settings.sandbox_wait_seconds)
             except Exception as exc:
                 log.exception("worker %s: job %s failed", self.worker_id, job.id)
                 error = f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"
@@ -303,9 +331,10 @@ class Worker:
             submission = session.get(Submission, job.submission_id)
         if self.lms is None:
             raise RuntimeError("no LMS configured (LMS_GRADER_TOKEN): cannot push grades")
+        pushed, recorded = False, None
         if submission.status in RESULT_STATUSES:
             max_score = submission.max_score or 0.0
-            self.lms.push(
+            answer = self.lms.push(
                 GradePush(
                     course=submission.course,
                     assignment=submission.assignment,
@@ -325,12 +354,66 @@ class Worker:
                     breakdown=submission.breakdown or [],
                 )
             )
+            pushed = True
+            try:
+                recorded = RecordedGrade.from_answer(answer, submission.id)
+            except UnreadableAnswer as exc:  # the push is done; what the LMS keeps is unknown
+                log.warning("submission %s: pushed, but %s; nothing is kept of it",
+                            submission.id, exc)
         now = utcnow()
         with self.db.transaction() as session:
             if not finish(session, job, now):
                 raise LeaseLost
-            if submission.status in RESULT_STATUSES:
-                session.get(Submission, job.submission_id).pushed_at = now
+            if pushed:
+                keep_recorded_grade(session, job.submission_id, recorded, now)
+
+
+def keep_recorded_grade(
+    session: Session, submission_id: str, recorded: RecordedGrade | None, now: dt.datetime
+) -> None:
+    """Keep the LMS's answer to a push on the submission (in the caller's transaction); None
+    (an answer that does not say what the LMS recorded) forgets any earlier one.
+
+    Answers can arrive out of order (two workers push two of a learner's submissions at once):
+    an answer older than the one kept is dropped, and of the learner's submissions only the one
+    the newest answer says counts is kept as counting (the LMS counts at most one)."""
+    submission = session.get(Submission, submission_id)
+    submission.pushed_at = now
+    if recorded is None:
+        for name in RECORDED_COLUMNS:
+            setattr(submission, name, None)
+        return
+    if submission.lms_updated_at is not None and submission.lms_updated_at > recorded.updated_at:
+        return
+    siblings = (
+        Submission.course == submission.course,
+        Submission.assignment == submission.assignment,
+        Submission.learner == submission.learner,
+        Submission.id != submission.id,
+        Submission.lms_counts.is_(True),
+    )
+    counts = recorded.counts
+    if counts:
+        newer = session.scalar(
+            select(Submission.id)
+            .where(*siblings, Submission.lms_updated_at > recorded.updated_at)
+            .limit(1)
+        )
+        if newer is not None:  # the LMS has counted another one since this answer
+            counts = False
+        else:
+            session.execute(
+                update(Submission).where(*siblings).values(lms_counts=False)
+                .execution_options(synchronize_session=False)
+            )
+    submission.lms_status = recorded.status
+    submission.lms_score = recorded.score
+    submission.lms_max_score = recorded.max_score
+    submission.lms_late = recorded.late
+    submission.lms_late_penalty = recorded.late_penalty
+    submission.lms_final_score = recorded.final_score
+    submission.lms_counts = counts
+    submission.lms_updated_at = recorded.updated_at
 
 
 # -- processes --------------------------------------------------------------------------------

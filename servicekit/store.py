@@ -10,23 +10,29 @@ everything else is the same for every service and written here:
   every transaction starts with ``BEGIN IMMEDIATE``: a deferred transaction that reads and then
   writes can fail at once with ``SQLITE_BUSY`` when another process wrote in between (the busy
   timeout does not apply to it), whereas an immediate one waits for the write lock;
-- tables are created on start, never altered (there is no migration history yet); several
-  processes starting at once on PostgreSQL take turns (an advisory lock);
+- tables are created on start; a table that exists already gains the columns its model has and
+  it lacks (:func:`add_missing_columns`: nullable ones, or with a server default), and is
+  otherwise never altered (there is no migration history yet: no column is changed, renamed or
+  dropped); several processes starting at once on PostgreSQL take turns (an advisory lock);
 - times are stored and returned as aware UTC datetimes on both databases (:class:`UTCDateTime`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import Connection, DateTime, MetaData, create_engine, event, inspect, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger(__name__)
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -106,14 +112,58 @@ def make_engine(
     return engine
 
 
-def create_tables(engine: Engine, metadata: MetaData, lock_key: int) -> None:
-    """Create ``metadata``'s missing tables; on PostgreSQL under the advisory lock
-    ``lock_key``, so processes starting at once take turns."""
+class SchemaError(RuntimeError):
+    """An existing database that the models cannot be made to fit by adding columns."""
+
+
+def add_missing_columns(connection: Connection, metadata: MetaData) -> list[str]:
+    """Add to each existing table of ``metadata`` the columns its model declares and the
+    table lacks (``ALTER TABLE … ADD COLUMN``, as the dialect writes the column). Returns the
+    columns added, as ``table.column``.
+
+    Only what an ``ADD COLUMN`` does safely on SQLite and PostgreSQL: a new column must be
+    nullable or have a server default (rows already there get NULL or the default); one with
+    neither, a key or a foreign key raises :class:`SchemaError` naming it (that needs a
+    migration). Nothing is ever changed, renamed or dropped: a column the model no longer has
+    stays in the table."""
+    inspector = inspect(connection)
+    existing_tables = set(inspector.get_table_names())
+    preparer = connection.dialect.identifier_preparer
+    added = []
+    for table in metadata.sorted_tables:
+        if table.name not in existing_tables:
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            name = f"{table.name}.{column.name}"
+            if column.primary_key or column.foreign_keys:
+                raise SchemaError(f"{name}: a new key column cannot be added to an existing "
+                                  "table; the database needs a migration")
+            if not column.nullable and column.server_default is None:
+                raise SchemaError(f"{name}: a new NOT NULL column needs a server default to "
+                                  "be added to an existing table")
+            ddl = CreateColumn(column).compile(dialect=connection.dialect)
+            where = preparer.format_table(table)
+            connection.execute(text(f"ALTER TABLE {where} ADD COLUMN {ddl}"))
+            added.append(name)
+    return added
+
+
+def create_tables(engine: Engine, metadata: MetaData, lock_key: int) -> list[str]:
+    """Create ``metadata``'s missing tables and add their missing columns
+    (:func:`add_missing_columns`, whose list this returns); on PostgreSQL under the advisory
+    lock ``lock_key``, so processes starting at once take turns."""
     with engine.begin() as connection:
         if engine.dialect.name == "postgresql":
             lock = text("SELECT pg_advisory_xact_lock(:key)")
             connection.execute(lock, {"key": lock_key})
+        added = add_missing_columns(connection, metadata)
         metadata.create_all(connection)
+    for name in added:
+        log.warning("database: added the column %s", name)
+    return added
 
 
 class Store:

@@ -351,10 +351,15 @@ class GraderSubmissionSerializer(serializers.Serializer):
     learner = serializers.CharField()
     submitted_at = serializers.DateTimeField(allow_null=True)
     status = serializers.ChoiceField(choices=SUBMISSION_STATUSES)
-    late = serializers.BooleanField()
+    late = serializers.BooleanField(
+        allow_null=True,
+        help_text="As the LMS recorded the submission's grade; null until it has one.",
+    )
     score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
     max_score = serializers.DecimalField(max_digits=9, decimal_places=2, allow_null=True)
-    message = serializers.CharField(allow_blank=True)
+    message = serializers.CharField(
+        allow_blank=True, help_text="A sentence: what the grading found, or why it failed."
+    )
 
 
 class GraderSubmissionsSerializer(serializers.Serializer):

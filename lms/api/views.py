@@ -8,7 +8,7 @@ Who may do what (anonymous callers always get 401, see ``lms.api.base``):
 ``POST courses/{slug}/enroll/``             any signed-in user, where enrollment is open
 ``POST courses/{slug}/leave/``              any signed-in user (their own enrollment)
 ``GET courses/{slug}/gradebook/``           the course's instructors, staff
-``GET courses/{slug}/grades.csv``           the course's instructors, staff (from the grader)
+``GET courses/{slug}/grades.csv``           the course's instructors, staff (the LMS's grades)
 ``GET courses/{slug}/lessons/``             any signed-in user (live lessons)
 ``GET courses/{slug}/assignments/``         any signed-in user: released assignments; the
                                             course's instructors and staff also unreleased
@@ -207,10 +207,15 @@ class CourseViewSet(StudioAPIMixin, viewsets.ReadOnlyModelViewSet):
         return Response(serializers.GradebookSerializer(data).data)
 
     @extend_schema(
-        responses={(200, "text/csv"): OpenApiTypes.STR, **GRADER_ERRORS},
-        description="The grader's export: the counting grade of each learner x assignment, as "
-        "CSV (also at `courses/{slug}/grades.csv`). The course's instructors and staff only."
-        + GRADER_ERRORS_TEXT,
+        responses={
+            (200, "text/csv"): OpenApiTypes.STR,
+            403: OpenApiResponse(description="Only the course's instructors (and staff)."),
+        },
+        description="The grade export: the grade that counts of each learner x assignment, as "
+        "the gradebook shows it, as CSV (also at `courses/{slug}/grades.csv`). Columns: course, "
+        "assignment (nbgrader name), learner, submission_id, submitted_at (ISO 8601, UTC), late "
+        "(yes/no), days_late (started days), score, max_score, late_penalty, final_score "
+        "(decimals with two places). The course's instructors and staff only.",
     )
     @action(detail=True, methods=["get"], renderer_classes=[CSVRenderer])
     def grades(self, request, slug=None, **kwargs):

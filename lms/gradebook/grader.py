@@ -81,16 +81,11 @@ class Submission:
     learner: str
     submitted_at: dt.datetime | None
     status: str  # queued, grading, graded, invalid, failed
-    late: bool
+    late: bool | None  # as the LMS recorded it; None: no grade recorded yet
     score: Decimal | None
     max_score: Decimal | None
     message: str = ""
-
-
-@dataclass(frozen=True)
-class GradesCSV:
-    filename: str
-    content: bytes
+    error_id: str = ""  # a failure's id in the grader's log (its admins look it up)
 
 
 @dataclass(frozen=True)
@@ -143,10 +138,11 @@ def _submission(data: dict[str, Any]) -> Submission:
         learner=str(data.get("learner", "")),
         submitted_at=_datetime(data.get("submitted_at")),
         status=str(data.get("status", "")),
-        late=bool(data.get("late", False)),
+        late=data["late"] if isinstance(data.get("late"), bool) else None,
         score=_decimal(data.get("score")),
         max_score=_decimal(data.get("max_score")),
         message=str(data.get("message") or ""),
+        error_id=str(data.get("error_id") or ""),
     )
 
 
@@ -159,7 +155,7 @@ class GraderClient(ServiceClient):
     service = "grader"
     url_setting = "LMS_GRADER_API_URL"
     timeout_setting = "LMS_GRADER_TIMEOUT"
-    without_service = "releasing, regrading and grade exports are unavailable"
+    without_service = "releasing and regrading are unavailable"
     without_credentials = "call the grader"
     NotConfigured = GraderNotConfigured
     Unavailable = GraderUnavailable
@@ -219,11 +215,6 @@ class GraderClient(ServiceClient):
         """``POST …/feedback``: release the feedback of graded submissions; the ids released."""
         body = self.json("POST", _on(course, assignment, "feedback"), {})
         return [str(i) for i in _list(body, "released")]
-
-    def grades_csv(self, course: str) -> GradesCSV:
-        """``GET courses/{course}/grades.csv``: the counting grade of each learner x assignment."""
-        response = self.request("GET", f"courses/{_seg(course)}/grades.csv", accept="text/csv")
-        return GradesCSV(filename=f"{course}-grades.csv", content=response.content)
 
 
 def _seg(value: str) -> str:

@@ -9,6 +9,8 @@ learner.
 Who manages grading (releases and unreleases assignments, regrades, releases feedback, exports
 grades, sees the gradebook and every learner's submissions): the course's instructors and staff,
 ``may_manage_grading``. The grader trusts the LMS to decide this (see ``lms.gradebook.grader``).
+The grade export (``grades_csv``) is the gradebook page's cells, from the LMS's own ``Grade``
+rows: the LMS is the record of grades; the grader keeps its answers to pushes, nothing more.
 
 Who may write grades: a user holding ``gradebook.push_grades`` *explicitly* (directly or through
 a group). Superusers' implicit all-permissions do not count: grades come from the autograder (and
@@ -17,7 +19,9 @@ nbgrader's formgrader, through it), so a hand-written grade would bypass the gra
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import statistics
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from django.contrib.auth.models import Permission
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Q, QuerySet
 
+from courses.lateness import days_late
 from lms.accounts.models import User
 from lms.accounts.usernames import normalize_username
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole
@@ -435,11 +440,54 @@ def grader_submissions(
     return client.submissions(course.slug, assignment.nbgrader_name, learner)
 
 
-def grades_csv(user: User, course: CoursePage) -> grader.GradesCSV:
-    """The grader's CSV of the counting grade of each learner x assignment: the course's
-    instructors only. Raises ``PermissionDenied`` or a ``GraderError``."""
+# --- The grade export -------------------------------------------------------------------------
+
+GRADES_CSV_COLUMNS = [
+    "course", "assignment", "learner", "submission_id", "submitted_at", "late", "days_late",
+    "score", "max_score", "late_penalty", "final_score",
+]
+
+
+@dataclass(frozen=True)
+class GradesCSV:
+    filename: str
+    content: bytes
+
+
+def grades_csv_rows(course: CoursePage) -> list[list[str]]:
+    """The gradebook page's cells as CSV rows (the grades that count, from the LMS's own
+    ``Grade`` rows, of the course's learners and live assignments): by assignment in the
+    gradebook's order, then by learner. ``assignment`` is the nbgrader name, ``submitted_at``
+    ISO 8601 in UTC, ``late`` yes or no, ``days_late`` started days after the due date
+    (``courses.lateness``), scores with two decimals; ``final_score`` is what the gradebook
+    adds up."""
+    book = course_gradebook(course)
+    rows = []
+    for column, assignment in enumerate(book.assignments):
+        for row in book.rows:
+            grade = row.grades[column]
+            if grade is None:
+                continue
+            days = days_late(assignment.due_at, grade.submitted_at) if grade.late else 0
+            rows.append([
+                course.slug, assignment.nbgrader_name, row.learner.username, grade.submission_id,
+                grade.submitted_at.astimezone(dt.UTC).isoformat(), "yes" if grade.late else "no",
+                str(days), f"{grade.score:.2f}", f"{grade.max_score:.2f}",
+                f"{grade.late_penalty:.2f}", f"{final_score(grade):.2f}",
+            ])
+    return rows
+
+
+def grades_csv(user: User, course: CoursePage) -> GradesCSV:
+    """The course's grade export, ``<slug>-grades.csv``: :data:`GRADES_CSV_COLUMNS`, then
+    :func:`grades_csv_rows`. The course's instructors (and staff) only: ``PermissionDenied``
+    for anyone else."""
     require_grading_rights(user, course)
-    return grader.GraderClient.for_user(user.username).grades_csv(course.slug)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(GRADES_CSV_COLUMNS)
+    writer.writerows(grades_csv_rows(course))
+    return GradesCSV(filename=f"{course.slug}-grades.csv", content=out.getvalue().encode())
 
 
 @dataclass(frozen=True)

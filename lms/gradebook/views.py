@@ -14,7 +14,6 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
 from django.utils.dateformat import format as format_date
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from lms.courses.models import AssignmentPage, CoursePage
@@ -43,16 +42,6 @@ def course_learners(request: HttpRequest, slug: str) -> HttpResponse:
         "gradebook/course_learners.html",
         {"course": course, "report": selectors.course_learners_report(course)},
     )
-
-
-def _back(request: HttpRequest, default: str) -> HttpResponse:
-    """Back to ``next`` when it is a page of this site, else to ``default``."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        target = default
-    return redirect(target)
 
 
 def _act(request: HttpRequest, pk: int, action) -> HttpResponse:
@@ -125,13 +114,9 @@ def release_feedback(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @login_required
 def grades_csv(request: HttpRequest, slug: str) -> HttpResponse:
-    """The grader's grade export as a download; on failure, back with the grader's message."""
+    """The course's grade export (the LMS's own grades) as a download."""
     course = get_object_or_404(CoursePage, slug=slug)
-    try:
-        export = selectors.grades_csv(request.user, course)
-    except GraderError as failed:
-        messages.error(request, failed.message)
-        return _back(request, course.get_url(request) or "/")
+    export = selectors.grades_csv(request.user, course)
     response = HttpResponse(export.content, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response

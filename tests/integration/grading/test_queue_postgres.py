@@ -7,6 +7,7 @@ test`` starts it), created and dropped here."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import secrets
@@ -19,14 +20,16 @@ from sqlalchemy.engine import make_url
 
 from grading.queue import claim, enqueue, finish
 from grading.store import Database, Job, JobKind, Submission, SubmissionStatus
+from tests.unit.grading.test_store_columns import ADDED, columns_of, make_it_an_older_database
 
 LEASE = 30.0
 WORKERS = 8
 JOBS = 60
 
 
-@pytest.fixture(scope="module")
-def pg_db() -> Iterator[Database]:
+@contextlib.contextmanager
+def new_database() -> Iterator[str]:
+    """The URL of a new, empty database on ``DATABASE_URL``'s server, dropped afterwards."""
     url = make_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
     name = f"grader_queue_{secrets.token_hex(4)}"
     admin = url.set(drivername="postgresql", database="postgres").render_as_string(
@@ -34,14 +37,22 @@ def pg_db() -> Iterator[Database]:
     )
     with psycopg.connect(admin, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
-    db = Database(url.set(database=name).render_as_string(hide_password=False))
-    assert db.dialect == "postgresql"
     try:
-        yield db
+        yield url.set(database=name).render_as_string(hide_password=False)
     finally:
-        db.dispose()
         with psycopg.connect(admin, autocommit=True) as connection:
             connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="module")
+def pg_db() -> Iterator[Database]:
+    with new_database() as url:
+        db = Database(url)
+        assert db.dialect == "postgresql"
+        try:
+            yield db
+        finally:
+            db.dispose()
 
 
 @pytest.fixture
@@ -108,3 +119,37 @@ def test_a_job_whose_lease_ran_out_is_taken_over(empty_queue):
     assert (taken.id, taken.attempts, taken.submission_id) == (crashed.id, 2, submission_id)
     with empty_queue.transaction() as session:
         assert not finish(session, crashed, later)  # the crashed worker's result is dropped
+
+
+def test_an_older_grader_database_gains_the_new_columns_on_start():
+    with new_database() as url:
+        older = Database(url)
+        make_it_an_older_database(older)
+        assert not set(ADDED["grader_submissions"]) & columns_of(older, "grader_submissions")
+        older.dispose()
+        errors: list[BaseException] = []
+
+        def start() -> None:
+            try:
+                Database(url).dispose()
+            except Exception as exc:  # reported below: a thread's exception fails nothing
+                errors.append(exc)
+
+        starting = [threading.Thread(target=start) for _ in range(3)]
+        for thread in starting:  # several grader processes starting at once take turns
+            thread.start()
+        for thread in starting:
+            thread.join(timeout=60)
+        assert errors == []
+        db = Database(url, create=False)
+        try:
+            for table, columns in ADDED.items():
+                assert set(columns) <= columns_of(db, table)
+            with db.transaction() as session:
+                kept = session.get(Submission, "0" * 32)
+                assert (kept.learner, kept.lms_counts, kept.error_details) == ("grace", None, None)
+                enqueue(session, kept.id, JobKind.PUSH)
+            job = claim(db, "w1", LEASE, 3)
+            assert (job.submission_id, job.kind) == ("0" * 32, JobKind.PUSH)
+        finally:
+            db.dispose()

@@ -108,7 +108,7 @@ c.JupyterHub.services = [
     {{"name": "lms", "api_token": "{lms_token}"}},
     {{"name": "other", "api_token": "{other_token}"}},
     {{"name": "formgrader-python-101", "url": "http://127.0.0.1:{formgrader}",
-      "oauth_no_confirm": True, "command": {formgrader_command},
+      "oauth_no_confirm": True, "command": {formgrader_command}, "cwd": "{root}",
       "environment": {formgrader_environment}}},
 ]
 c.JupyterHub.load_groups = {groups}
@@ -167,7 +167,7 @@ def hub(tmp_path_factory) -> Hub:
         groups=repr({name: {"users": users} for name, users in GROUPS.items()}),
         granted=repr(granted),
         formgrader_command=repr([str(PYTHON), "-m", "grading", "formgrader", "python-101"]),
-        formgrader_environment=repr(formgrader_environment), **ports,
+        formgrader_environment=repr(formgrader_environment), root=ROOT, **ports,
     ))
     log = folder / "hub.log"
     with log.open("wb") as out:
@@ -422,9 +422,9 @@ def test_a_submission_is_answered_202_once_it_is_committed(hub, grader, released
     assert response.status_code == 202, response.text
     body = response.json()
     assert set(body) == {"id", "course", "assignment", "learner", "submitted_at", "status",
-                         "late", "score", "max_score", "message"}
-    assert (body["learner"], body["status"], body["late"], body["score"]) == (
-        "grace", "queued", False, None
+                         "late", "score", "max_score", "message", "recorded"}
+    assert (body["learner"], body["status"], body["late"], body["score"], body["recorded"]) == (
+        "grace", "queued", None, None, None
     )
     (row,) = grader.rows(Submission)
     assert row.id == body["id"]
@@ -574,7 +574,9 @@ def test_instructors_see_every_submission_or_one_learners(hub, grader, released)
     assert [s["learner"] for s in one["submissions"]] == ["linus"]
 
 
-def test_an_instructor_regrades_and_exports_grades(hub, grader, released):
+def test_an_instructor_regrades_and_grades_are_exported_by_the_lms_not_here(
+    hub, grader, released
+):
     mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
     graded_with_feedback(grader, mine)
     db = Database(grader.settings().db_url, create=False)
@@ -586,15 +588,14 @@ def test_an_instructor_regrades_and_exports_grades(hub, grader, released):
     assert regrade.status_code == 202
     assert regrade.json() == {"submissions": [mine]}
     csv = call(hub, grader, "ada", "GET", "courses/python-101/grades.csv")
-    assert csv.status_code == 200
-    assert csv.headers["Content-Type"].startswith("text/csv")
-    assert csv.text.splitlines()[0].startswith("course,assignment,learner,submission_id")
+    assert (csv.status_code, csv.json()["error"]) == (404, "not-found")
 
 
 def test_a_hub_admin_is_an_instructor_of_every_course(hub, grader, released):
     response = call(hub, grader, "root", "GET", f"{PS1}/submissions")
     assert response.status_code == 200
-    assert call(hub, grader, "root", "GET", "courses/data-201/grades.csv").status_code == 200
+    other = call(hub, grader, "root", "GET", "courses/data-201/assignments/ps1-basics/submissions")
+    assert other.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -604,7 +605,6 @@ def test_a_hub_admin_is_an_instructor_of_every_course(hub, grader, released):
         ("DELETE", f"{PS1}/release", None),
         ("POST", f"{PS1}/regrade", {}),
         ("POST", f"{PS1}/feedback", {}),
-        ("GET", "courses/python-101/grades.csv", None),
         ("GET", f"{PS1}/submissions", None),
         ("GET", "courses/python-101/assignments", None),
     ],
@@ -619,7 +619,7 @@ def test_an_instructor_of_another_course_is_refused(hub, grader, released, metho
 @pytest.mark.parametrize(
     ("method", "path"),
     [("POST", f"{PS1}/release"), ("DELETE", f"{PS1}/release"), ("POST", f"{PS1}/regrade"),
-     ("POST", f"{PS1}/feedback"), ("GET", "courses/python-101/grades.csv")],
+     ("POST", f"{PS1}/feedback")],
 )
 def test_learners_cannot_do_what_instructors_do(hub, grader, released, method, path):
     response = call(hub, grader, "grace", method, path, json={})
@@ -633,7 +633,8 @@ def test_the_lms_service_acts_for_instructors_of_every_course(hub, grader):
     assert released.status_code == 201, released.text
     listed = call(hub, grader, "-", "GET", f"{PS1}/submissions", headers=headers)
     assert listed.status_code == 200 and listed.json() == {"submissions": []}
-    other_course = call(hub, grader, "-", "GET", "courses/data-201/grades.csv", headers=headers)
+    other_course = call(hub, grader, "-", "GET",
+                        "courses/data-201/assignments/ps1-basics/submissions", headers=headers)
     assert other_course.status_code == 200
     assert "by lms for ada" in grader.log.read_text()  # who asked, in the grader's log
 
@@ -661,6 +662,94 @@ def test_an_unknown_path_is_a_json_404(hub, grader):
     response = call(hub, grader, "grace", "GET", "courses/python-101/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"] == "not-found"
+
+
+# -- failures: a sentence for learners, an id for instructors, the details for admins ---------
+
+
+def run_one_job(grader: Grader, grade, **settings) -> None:
+    """What a worker does with the oldest job, in this process, grading with ``grade``."""
+    from grading.worker import Worker
+
+    db = Database(grader.settings().db_url, create=False)
+    try:
+        Worker(grader.settings().model_copy(update=settings), db, grade, None, "tests").run_once()
+    finally:
+        db.dispose()
+
+
+def test_a_failed_grading_shows_no_error_text_or_grader_path_but_to_admins(
+    hub, grader, released
+):
+    root = str(grader.settings().root)
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+
+    def broken(submission):
+        raise OSError(f"[Errno 5] Input/output error: '{root}/courses/python-101/gradebook.db'")
+
+    run_one_job(grader, broken, max_attempts=1)
+    lms = {"Authorization": f"token {LMS_TOKEN}", "X-Studio-User": "ada"}
+    answers = {
+        "learner": call(hub, grader, "grace", "GET", f"{PS1}/submissions"),
+        "learner's assignments": call(hub, grader, "grace", "GET",
+                                      "courses/python-101/assignments"),
+        "instructor": call(hub, grader, "ada", "GET", f"{PS1}/submissions"),
+        "the LMS for an instructor": call(hub, grader, "-", "GET", f"{PS1}/submissions",
+                                          headers=lms),
+    }
+    for who, answer in answers.items():
+        assert answer.status_code == 200, who
+        for secret in (root, "Input/output error", "OSError", "Traceback"):
+            assert secret not in answer.text, (who, secret)
+    (failed,) = answers["learner"].json()["submissions"]
+    assert (failed["id"], failed["status"]) == (mine, "failed")
+    assert "problem on the grader's side" in failed["message"]
+    assert "error_id" not in failed
+    (seen_by_instructor,) = answers["instructor"].json()["submissions"]
+    error_id = seen_by_instructor["error_id"]
+    assert "details" not in seen_by_instructor
+    (seen_by_admin,) = call(hub, grader, "root", "GET", f"{PS1}/submissions").json()["submissions"]
+    assert seen_by_admin["error_id"] == error_id
+    assert "Input/output error" in seen_by_admin["details"] and root in seen_by_admin["details"]
+
+
+def test_admins_see_why_submissions_wait_for_the_sandbox_and_nobody_else(hub, grader, released):
+    from grading.sandbox import SandboxUnavailable
+
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+
+    def no_engine(submission):
+        raise SandboxUnavailable("no Docker engine answers: connection refused")
+
+    run_one_job(grader, no_engine, max_attempts=1)
+    (waiting,) = call(hub, grader, "grace", "GET", f"{PS1}/submissions").json()["submissions"]
+    assert (waiting["status"], waiting["message"]) == ("queued", "")  # not the learner's failure
+    status = call(hub, grader, "root", "GET", "status")
+    assert status.status_code == 200, status.text
+    (job,) = status.json()["waiting_for_sandbox"]
+    assert (job["submission"], job["course"], job["tries"]) == (mine, "python-101", 1)
+    assert job["reason"].endswith("no Docker engine answers: connection refused")
+    assert status.json()["open"] == {"autograde": 1}
+    for user in ("ada", "grace"):
+        refused = call(hub, grader, user, "GET", "status")
+        assert refused.status_code == 403, user
+        assert "Docker" not in refused.text
+
+
+def test_an_upload_of_thousands_of_folders_is_refused_and_nothing_is_kept(hub, grader, released):
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        archive.addfile(tarfile.TarInfo("ps1-basics.ipynb"), io.BytesIO(b""))
+        for index in range(3000):
+            folder = tarfile.TarInfo(f"folder-{index}")
+            folder.type = tarfile.DIRTYPE
+            archive.addfile(folder)
+    response = submit(hub, grader, "grace", buffer.getvalue())
+    assert response.status_code == 400, response.text
+    assert "more than 50 folders" in response.json()["message"]
+    assert grader.rows(Submission) == [] and grader.rows(Job) == []
+    submissions = grader.settings().submissions_dir
+    assert not submissions.exists() or not any(submissions.rglob("*"))
 
 
 # -- durability -----------------------------------------------------------------------------
@@ -850,6 +939,18 @@ def test_nbgraders_exchange_steps_refuse_with_the_lms_button_to_use(
     answer = response.json()
     assert answer["success"] is False
     assert pointer in answer["log"] + answer.get("error", "")
+
+
+def test_the_formgraders_exchange_buttons_answer_without_a_traceback(hub, formgraded):
+    for path in ("formgrader/api/assignment/ps1-basics/release",
+                 "formgrader/api/assignment/ps1-basics/unrelease",
+                 "formgrader/api/assignment/ps1-basics/collect",
+                 "formgrader/api/assignment/ps1-basics/release_feedback",
+                 "formgrader/api/assignment/ps1-basics/grace/release_feedback"):
+        response = formgrader_call(hub, "ada", "POST", path)
+        assert response.json()["success"] is False, path
+        for secret in ("Traceback", "site-packages", str(formgraded)):
+            assert secret not in response.text, (path, secret)
 
 
 def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hub, formgraded):

@@ -1,15 +1,18 @@
 """API v1's grading actions on an assignment (release, unrelease, submissions, regrade, release
-feedback) and the course's grade export, against a fake grader. Who may call them is in
-test_api_permissions.py; here: what they send, what they answer, and the grader's failures."""
+feedback), against a fake grader, and the course's grade export (the LMS's own grades). Who may
+call them is in test_api_permissions.py; here: what they send, what they answer, and the
+grader's failures."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import pytest
 from rest_framework.test import APIClient
 
 from lms.courses.models import AssignmentPage, LatePolicyMode
+from lms.gradebook.services import record_grade
 from tests.support.fake_grader import closed_port_url
 
 pytestmark = pytest.mark.django_db
@@ -157,25 +160,34 @@ def test_release_feedback_answers_the_released_ids(api, fake_grader, ps1):
 @pytest.mark.parametrize(
     "url", ["/api/v1/courses/python-101/grades.csv", "/api/v1/courses/python-101/grades/"]
 )
-def test_the_grade_export_is_the_graders_csv(api, fake_grader, course, url):
-    fake_grader.csv = "course,assignment,learner\npython-101,ps1-basics,grace\n"
+def test_the_grade_export_is_the_lms_gradebook_without_asking_the_grader(
+    api, fake_grader, ps1, learner, url
+):
+    record_grade(assignment=ps1, learner=learner, submission_id="s1", score=Decimal("9.5"),
+                 max_score=Decimal(10), submitted_at=DUE + dt.timedelta(minutes=5))
 
     response = api.get(url)
 
     assert response.status_code == 200, response.content
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="python-101-grades.csv"'
-    assert response.content == b"course,assignment,learner\npython-101,ps1-basics,grace\n"
+    assert response.content.decode().splitlines() == [
+        "course,assignment,learner,submission_id,submitted_at,late,days_late,score,max_score,"
+        "late_penalty,final_score",
+        "python-101,ps1-basics,grace,s1,2031-05-01T12:05:00+00:00,yes,1,9.50,10.00,0.00,9.50",
+    ]
+    assert fake_grader.requests == []
 
 
-def test_the_grade_exports_errors_are_json(api, fake_grader, course):
-    fake_grader.misbehave("GET", "/courses/python-101/grades.csv", "close")
+def test_the_grade_exports_refusal_is_json(learner, course):
+    client = APIClient()
+    client.force_authenticate(learner)
 
-    response = api.get("/api/v1/courses/python-101/grades.csv")
+    response = client.get("/api/v1/courses/python-101/grades.csv")
 
-    assert response.status_code == 503
+    assert response.status_code == 403
     assert response["Content-Type"] == "application/json"
-    assert response.json()["grader_error"] == "grader-down"
+    assert "instructors" in response.json()["detail"]
 
 
 # --- the grader missing, down, slow, refusing ----------------------------------------------------

@@ -474,7 +474,7 @@ def test_signed_in_callers_leave_for_themselves_only(client_as, world, actor, ex
     assert world.other_learner.enrollments.exists()  # nobody else was removed
 
 
-# --- the grading actions and the grade export (the LMS calls the grader for them) ------------
+# --- the grading actions (the LMS calls the grader for them) and the grade export -------------
 
 GRADING = [
     ("post", "/api/v1/courses/python-101/assignments/ps1-basics/release/", 200),  # again
@@ -482,30 +482,19 @@ GRADING = [
     ("get", "/api/v1/courses/python-101/assignments/ps1-basics/submissions/", 200),
     ("post", "/api/v1/courses/python-101/assignments/ps1-basics/regrade/", 202),
     ("post", "/api/v1/courses/python-101/assignments/ps1-basics/feedback/", 200),
-    ("get", "/api/v1/courses/python-101/grades.csv", 200),
+]
+ACTORS = [
+    ("learner", False),
+    ("other_learner", False),
+    ("instructor", True),
+    ("other_course_instructor", False),
+    ("staff", True),
+    ("tutor_service", False),
+    ("anonymous", False),
 ]
 
 
-@pytest.mark.parametrize(("method", "url", "done"), GRADING)
-@pytest.mark.parametrize(
-    ("actor", "allowed"),
-    [
-        ("learner", False),
-        ("other_learner", False),
-        ("instructor", True),
-        ("other_course_instructor", False),
-        ("staff", True),
-        ("tutor_service", False),
-        ("anonymous", False),
-    ],
-)
-def test_only_the_courses_instructors_act_on_the_grader(
-    client_as, world, fake_grader, actor, allowed, method, url, done
-):
-    fake_grader.released["python-101", "ps1-basics"] = {"due_at": None}  # so DELETE succeeds
-
-    response = getattr(client_as(actor), method)(url, {}, format="json")
-
+def assert_only_instructors_served(response, actor: str, allowed: bool, done: int) -> None:
     if actor == "anonymous":
         assert_anonymous_challenged(response)
     elif not allowed:
@@ -513,9 +502,32 @@ def test_only_the_courses_instructors_act_on_the_grader(
         assert "instructors" in response.json()["detail"]
     else:
         assert response.status_code == done, response.content
+
+
+@pytest.mark.parametrize(("method", "url", "done"), GRADING)
+@pytest.mark.parametrize(("actor", "allowed"), ACTORS)
+def test_only_the_courses_instructors_act_on_the_grader(
+    client_as, world, fake_grader, actor, allowed, method, url, done
+):
+    fake_grader.released["python-101", "ps1-basics"] = {"due_at": None}  # so DELETE succeeds
+
+    response = getattr(client_as(actor), method)(url, {}, format="json")
+
+    assert_only_instructors_served(response, actor, allowed, done)
+    if allowed:
         assert [r.acting_for for r in fake_grader.requests] == [getattr(world, actor).username]
     if not allowed:
         assert fake_grader.requests == []  # refused by the LMS: the grader never heard of it
+
+
+@pytest.mark.parametrize(("actor", "allowed"), ACTORS)
+def test_only_the_courses_instructors_export_its_grades_from_the_lms(
+    client_as, world, fake_grader, actor, allowed
+):
+    response = client_as(actor).get("/api/v1/courses/python-101/grades.csv")
+
+    assert_only_instructors_served(response, actor, allowed, 200)
+    assert fake_grader.requests == []  # the export is the LMS's own grades
 
 
 @pytest.mark.parametrize(

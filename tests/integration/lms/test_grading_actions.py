@@ -1,19 +1,25 @@
 """The instructors' grading actions on the assignment page: release and unrelease, regrade,
-release feedback, the grade export and the submissions table, against a fake grader
-(tests/support/fake_grader.py). The grader's answers become messages; nothing crashes when it is
-missing, down, slow or refuses."""
+release feedback and the submissions table, against a fake grader
+(tests/support/fake_grader.py), and the grade export (the LMS's own grades). The grader's
+answers become messages; nothing crashes when it is missing, down, slow or refuses."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import re
+from decimal import Decimal
 
 import pytest
 from django.contrib.messages import get_messages
 from django.utils import timezone
 
 from lms.courses.models import AssignmentPage, LatePolicyMode
+from lms.gradebook.services import record_grade
+from tests.integration.lms.test_gradebook_page import cell_texts
 from tests.support.fake_grader import TOKEN, closed_port_url
+from tests.support.lms_factories import AssignmentFactory, GradeFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -181,7 +187,7 @@ def test_the_page_has_csrf_protected_forms_for_each_action(client, fake_grader, 
         assert form, action
     assert ">Release again</button>" in html and ">Regrade all</button>" in html
     assert ">Release feedback</button>" in html
-    assert 'href="/courses/python-101/grades.csv?next=' in html
+    assert 'href="/courses/python-101/grades.csv"' in html
     assert 'href="/courses/python-101/gradebook/"' in html
 
 
@@ -384,6 +390,27 @@ def test_instructor_sees_every_submission_with_status_lateness_and_score(
     assert listing.acting_for == "ada"
 
 
+def test_a_failed_grading_shows_its_sentence_and_folds_the_error_id_away(
+    client, fake_grader, ps1, instructor, learner
+):
+    fake_grader.add_submission(
+        "python-101", "ps1-basics", learner="grace", status="failed", late=None, score=None,
+        message="This submission could not be graded because of a problem on the grader's side.",
+        error_id="5f3a9c01",
+    )
+    client.force_login(instructor)
+
+    table = client.get(ps1.url).content.decode()
+    table = table[table.index('<table class="table table-sm align-middle submissions"') :]
+    table = table[: table.index("</table>")]
+
+    assert "a problem on the grader&#x27;s side" in table
+    details = table[table.index("<details") : table.index("</details>")]
+    assert "<summary>Details for the studio's admins</summary>" in details
+    assert "<code>5f3a9c01</code>" in details
+    assert "<td>—</td>" in table  # no lateness recorded by the LMS: none is shown
+
+
 def test_the_page_says_whether_the_grader_has_released_it(client, fake_grader, ps1, instructor):
     client.force_login(instructor)
 
@@ -445,8 +472,27 @@ def test_without_a_grader_there_is_no_formgrader_to_link(client, ps1, instructor
 # --- the grade export ---------------------------------------------------------------------------
 
 
-def test_instructor_downloads_the_graders_csv(client, fake_grader, course, instructor):
-    fake_grader.csv = "course,assignment,learner,final_score\npython-101,ps1-basics,grace,8\n"
+def push(ps1, learner, submission_id: str, submitted_at: dt.datetime, score: float):
+    """A grade as the grader pushes it (lms.gradebook.services.record_grade decides the rest)."""
+    grade, _created = record_grade(
+        assignment=ps1, learner=learner, submission_id=submission_id, score=Decimal(str(score)),
+        max_score=Decimal(10), submitted_at=submitted_at,
+    )
+    return grade
+
+
+def csv_rows(response) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO(response.content.decode())))
+
+
+def test_the_grade_export_is_the_lms_gradebook_and_needs_no_grader(
+    client, course, ps1, instructor, learner, other_learner
+):
+    push(ps1, learner, "first", DUE - dt.timedelta(days=2), 4)
+    push(ps1, learner, "second", DUE - dt.timedelta(days=1), 8)
+    push(ps1, learner, "late", DUE + dt.timedelta(hours=1), 10)  # an on-time grade counts
+    push(ps1, other_learner, "two-days-late", DUE + dt.timedelta(hours=30), 9)  # 25 % off
+    push(ps1, instructor, "trying-it", DUE - dt.timedelta(days=3), 10)  # not a learner
     client.force_login(instructor)
 
     response = client.get("/courses/python-101/grades.csv")
@@ -454,27 +500,48 @@ def test_instructor_downloads_the_graders_csv(client, fake_grader, course, instr
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="python-101-grades.csv"'
-    assert response.content.decode().splitlines()[1] == "python-101,ps1-basics,grace,8"
-    [call] = fake_grader.requests
-    assert (call.path, call.acting_for) == ("/courses/python-101/grades.csv", "ada")
+    assert response.content.decode().splitlines()[0] == (
+        "course,assignment,learner,submission_id,submitted_at,late,days_late,score,max_score,"
+        "late_penalty,final_score"
+    )
+    assert csv_rows(response) == [
+        {"course": "python-101", "assignment": "ps1-basics", "learner": "grace",
+         "submission_id": "second", "submitted_at": "2031-03-13T23:59:00+00:00", "late": "no",
+         "days_late": "0", "score": "8.00", "max_score": "10.00", "late_penalty": "0.00",
+         "final_score": "8.00"},
+        {"course": "python-101", "assignment": "ps1-basics", "learner": "linus",
+         "submission_id": "two-days-late", "submitted_at": "2031-03-16T05:59:00+00:00",
+         "late": "yes", "days_late": "2", "score": "9.00", "max_score": "10.00",
+         "late_penalty": "2.25", "final_score": "6.75"},
+    ]
 
 
-def test_a_failed_export_goes_back_with_the_message(client, fake_grader, course, ps1, instructor):
-    fake_grader.misbehave("GET", "/courses/python-101/grades.csv", "close")
+def test_the_grade_export_matches_the_gradebook_page(
+    client, course, ps1, instructor, learner, other_learner
+):
+    ps2 = AssignmentFactory(parent=course, slug="ps2", title="Problem set two", points=20)
+    push(ps1, learner, "g1", DUE - dt.timedelta(days=1), 7.5)
+    push(ps1, other_learner, "l1", DUE + dt.timedelta(hours=2), 10)
+    GradeFactory(assignment=ps2, learner=learner, score=15, max_score=20, late=True,
+                 late_penalty=3, counts=True)
     client.force_login(instructor)
 
-    response = client.get(f"/courses/python-101/grades.csv?next={ps1.url}")
+    exported = csv_rows(client.get("/courses/python-101/grades.csv"))
+    page = client.get("/courses/python-101/gradebook/").content.decode()
 
-    assert response.status_code == 302 and response["Location"] == ps1.url
-    assert shown(response)[0].startswith("The grader service cannot be reached")
-
-
-def test_the_export_never_redirects_off_site(client, settings, course, instructor):
-    client.force_login(instructor)
-
-    response = client.get("/courses/python-101/grades.csv?next=https://evil.example/")
-
-    assert response.status_code == 302 and response["Location"] == course.url
+    rows = cell_texts(page)
+    head = page[page.index("<thead>") : page.index("</thead>")]
+    titles = re.findall(r'<th scope="col"><a href="[^"]*">([^<]*)</a>', head)
+    column = {{ps1.title: "ps1-basics", ps2.title: "ps2"}[t]: i + 1 for i, t in enumerate(titles)}
+    by_learner = {row[0].split()[-1]: row for row in rows}  # "Grace Hopper grace" -> "grace"
+    for line in exported:
+        cell = by_learner[line["learner"]][column[line["assignment"]]]
+        shown_score, shown_max = cell.split(" / ")
+        assert Decimal(shown_score) == Decimal(line["final_score"]), line
+        assert Decimal(shown_max.split()[0]) == Decimal(line["max_score"]), line
+        assert ("late" in cell.split()) == (line["late"] == "yes"), line
+    cells = sum(1 for row in rows for cell in row[1:-1] if " / " in cell)
+    assert len(exported) == cells == 3
 
 
 @pytest.mark.parametrize("actor", ["learner", "other_course_instructor"])

@@ -99,3 +99,25 @@ def test_a_course_that_does_not_exist_is_refused(settings):
         formgrader.serve(settings, "nope-101")
     with pytest.raises(SystemExit, match="is not a course slug"):
         formgrader.serve(settings, "../etc")
+
+
+# nbgrader's formgrader API handlers that run one of nbgrader's apps: nbgrader answers a failure
+# of one with its traceback (nbgrader.utils.capture_log), paths of the grader's machine included.
+RUNS_AN_NBGRADER_APP = {
+    "AssignHandler", "UnReleaseHandler", "ReleaseHandler", "CollectHandler", "AutogradeHandler",
+    "GenerateAllFeedbackHandler", "ReleaseAllFeedbackHandler", "GenerateFeedbackHandler",
+    "ReleaseFeedbackHandler",
+}
+
+
+def test_every_formgrader_step_that_could_answer_a_traceback_is_refused_with_a_sentence():
+    from nbgrader.server_extensions.formgrader import apihandlers
+
+    routes = [(path, handler) for path, handler in apihandlers.default_handlers
+              if handler.__name__ in RUNS_AN_NBGRADER_APP]
+    assert len(routes) == len(RUNS_AN_NBGRADER_APP)
+    refused = dict(formgrader.REFUSED_HANDLERS)
+    for path, handler in routes:
+        assert path in refused, path
+        assert issubclass(refused[path], handler)
+        assert refused[path].post is not handler.post, path

@@ -10,7 +10,16 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from grading.queue import LeaseKeeper, claim, enqueue, fail, finish, holds
+from grading.queue import (
+    GRADER_FAULT,
+    LeaseKeeper,
+    claim,
+    enqueue,
+    fail,
+    finish,
+    holds,
+    wait_for_sandbox,
+)
 from grading.store import Job, JobKind, Submission, SubmissionStatus
 
 LEASE = 30.0
@@ -159,7 +168,8 @@ def test_a_failed_job_is_retried_later_then_given_up(grader_db):
     assert (row.failed, row.last_error) == (True, "boom 2")
     assert row.done_at is not None
     submission = submission_row(grader_db, "1" * 32)
-    assert (submission.status, submission.message) == (SubmissionStatus.FAILED, "boom 2")
+    assert (submission.status, submission.message) == (SubmissionStatus.FAILED, GRADER_FAULT)
+    assert (submission.error_details, len(submission.error_id)) == ("boom 2", 8)
 
 
 def test_a_job_that_keeps_killing_its_worker_is_given_up_at_its_next_claim(grader_db):
@@ -170,9 +180,9 @@ def test_a_job_that_keeps_killing_its_worker_is_given_up_at_its_next_claim(grade
         now += dt.timedelta(seconds=LEASE + 1)
     assert claim(grader_db, "w3", LEASE, 2, now=now) is None
     submission = submission_row(grader_db, "1" * 32)
-    assert submission.status == SubmissionStatus.FAILED
-    assert "gave up after 2 attempts" in submission.message
-    assert "stopped while running it" in submission.message
+    assert (submission.status, submission.message) == (SubmissionStatus.FAILED, GRADER_FAULT)
+    assert "gave up after 2 attempts" in submission.error_details
+    assert "stopped while running it" in submission.error_details
 
 
 def test_give_up_at_once_skips_the_retries(grader_db):
@@ -190,3 +200,37 @@ def test_a_failure_reported_after_the_lease_was_lost_changes_nothing(grader_db):
     fail(grader_db, stalled, "late news", 3)
     row = job_row(grader_db, stalled.id)
     assert (row.claimed_by, row.last_error, row.failed) == ("taker", "", False)
+
+
+def test_a_job_waiting_for_the_sandbox_waits_twice_as_long_each_time_up_to_five_minutes(
+    grader_db,
+):
+    add_submission(grader_db, "1" * 32)
+    now = dt.datetime.now(dt.UTC)
+    delays = []
+    for _ in range(9):
+        job = claim(grader_db, "w1", LEASE, 1, now=now)
+        assert job.attempts == 1  # with one attempt allowed: waits never spend it
+        wait_for_sandbox(grader_db, job, "no Docker engine answers", 3600, now=now)
+        row = job_row(grader_db, job.id)
+        delays.append((row.run_after - now).total_seconds())
+        now = row.run_after
+    assert delays == [5, 10, 20, 40, 80, 160, 300, 300, 300]
+    assert submission_row(grader_db, "1" * 32).status == SubmissionStatus.QUEUED
+
+
+def test_a_job_that_waited_longer_than_the_patience_is_given_up_as_the_graders_fault(grader_db):
+    add_submission(grader_db, "1" * 32)
+    start = dt.datetime.now(dt.UTC)
+    job = claim(grader_db, "w1", LEASE, 3, now=start)
+    wait_for_sandbox(grader_db, job, "no Docker engine answers", 600, now=start)
+    later = start + dt.timedelta(seconds=601)
+    job = claim(grader_db, "w1", LEASE, 3, now=later)
+    wait_for_sandbox(grader_db, job, "no Docker engine answers", 600, now=later)
+    row = job_row(grader_db, job.id)
+    assert (row.failed, row.done_at is not None) == (True, True)
+    submission = submission_row(grader_db, "1" * 32)
+    assert (submission.status, submission.message) == (SubmissionStatus.FAILED, GRADER_FAULT)
+    assert submission.error_details == (
+        "gave up after waiting 10 min for the grading sandbox: no Docker engine answers"
+    )

@@ -114,3 +114,78 @@ def test_pack_keeps_relative_paths_and_skips_links(tmp_path):
     with tarfile.open(fileobj=io.BytesIO(pack(folder, [".html"]))) as archive:
         assert sorted(archive.getnames()) == ["ps1.html", "sub/more.html"]
         assert archive.extractfile("ps1.html").read() == b"<p>ok</p>"
+
+
+# -- entries are counted, not only bytes ---------------------------------------------------------
+
+
+def tar_with(names: list[str], folders: list[str] = (), gzip: bool = True) -> bytes:
+    """A tar of empty files ``names`` and folder entries ``folders``."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz" if gzip else "w") as archive:
+        for name in folders:
+            info = tarfile.TarInfo(name)
+            info.type = tarfile.DIRTYPE
+            archive.addfile(info)
+        for name in names:
+            archive.addfile(tarfile.TarInfo(name), io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+def refused_and_nothing_written(data: bytes, tmp_path, problem: str, **limits) -> None:
+    with pytest.raises(ArchiveError, match=problem):
+        _unpack(data, tmp_path / "files", **limits)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_thousands_of_folders_are_refused_before_anything_is_written(tmp_path):
+    data = tar_with(["a.ipynb"], folders=[f"d{i}" for i in range(3000)])
+    refused_and_nothing_written(data, tmp_path, "more than 50 folders")
+
+
+def test_thousands_of_empty_files_are_refused_before_anything_is_written(tmp_path):
+    data = tar_with([f"f{i}.txt" for i in range(5000)])
+    refused_and_nothing_written(data, tmp_path, "more than 10 files")
+
+
+def test_folders_implied_by_file_paths_count_too(tmp_path):
+    data = tar_with([f"d{i}/f.txt" for i in range(60)])
+    refused_and_nothing_written(data, tmp_path, "more than 50 folders", max_files=200)
+
+
+@pytest.mark.parametrize(
+    ("names", "folders"),
+    [
+        (["/".join(["d"] * 40) + "/deep.txt"], []),  # one file, forty folders down
+        (["a.ipynb"], ["/".join(["d"] * 17)]),  # a folder entry seventeen down
+    ],
+)
+def test_deep_nesting_is_refused_before_anything_is_written(tmp_path, names, folders):
+    refused_and_nothing_written(tar_with(names, folders), tmp_path, "nested more than 16 deep")
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [("x" * 256 + ".txt", "name is longer than 255 bytes"),
+     ("/".join(["y" * 200] * 6) + "/z.txt", "path is longer than 1024 bytes")],
+)
+def test_names_the_file_system_cannot_hold_are_refused(tmp_path, name, problem):
+    refused_and_nothing_written(tar_with([name]), tmp_path, problem)
+
+
+def test_an_archive_of_countless_entries_is_refused_without_reading_it_all(tmp_path):
+    """Folder entries for the same folder, repeated: no limit on files or folders is crossed,
+    the count of entries is, and reading stops there (tarfile keeps what it read in memory)."""
+    data = tar_with(["a.ipynb"], folders=["same"] * 20_000, gzip=False)
+    source = io.BytesIO(data)
+    with pytest.raises(ArchiveError, match="more than 60 entries"):
+        unpack(source, tmp_path / "files", max_files=10, max_bytes=10_000, max_folders=50)
+    assert source.tell() < len(data) // 100
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_files_and_folders_within_the_limits_are_unpacked(tmp_path):
+    names = [f"data/part{i}/f{j}.csv" for i in range(4) for j in range(2)]
+    written = _unpack(tar_with(["a.ipynb", *names], folders=["data", "empty"]), tmp_path / "files")
+    assert written == sorted(["a.ipynb", *names])
+    assert (tmp_path / "files" / "empty").is_dir()

@@ -1,5 +1,6 @@
 """What the API changes (grading.services) and the grades it reports (grading.selectors):
-submissions kept durably or not at all, releases, regrades and the counting grade."""
+submissions kept durably or not at all, releases, regrades, and grades shown as the LMS
+recorded them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 
 from grading import selectors, services
 from grading.services import ServiceError
+from grading.settings import Settings
 from grading.store import Job, JobKind, Release, Submission, SubmissionStatus
 
 
@@ -37,8 +39,8 @@ def test_a_submission_is_kept_with_its_files_row_and_autograde_job(
     folder = grader_settings.submissions_dir / submission.id / "files"
     assert (folder / "ps1-basics.ipynb").read_bytes() == notebook_bytes
     (row,) = rows(grader_db, Submission)
-    assert (row.learner, row.status, row.late, row.files_path) == (
-        "grace", SubmissionStatus.QUEUED, False, str(folder)
+    assert (row.learner, row.status, row.files_path) == (
+        "grace", SubmissionStatus.QUEUED, str(folder)
     )
     (job,) = rows(grader_db, Job)
     assert (job.submission_id, job.kind, job.done_at) == (submission.id, JobKind.AUTOGRADE, None)
@@ -53,11 +55,12 @@ def test_every_submission_is_kept(grader_db, grader_settings, release_row, tar_o
     assert (grader_settings.submissions_dir / first.id / "files" / "a.ipynb").read_bytes() == b"1"
 
 
-def test_a_submission_after_the_due_date_is_flagged_late(
+def test_a_submissions_lateness_is_unknown_until_the_lms_records_it(
     grader_db, grader_settings, release_row, tar_of
 ):
     release_row(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=1))
-    assert submit(grader_db, grader_settings, tar_of({"a.ipynb": b"1"})).late is True
+    shown = selectors.submission_json(submit(grader_db, grader_settings, tar_of({"a.ipynb": b"1"})))
+    assert (shown["late"], shown["recorded"]) == (None, None)
 
 
 def test_an_unreleased_assignment_takes_no_submission(grader_db, grader_settings, tar_of):
@@ -194,6 +197,20 @@ def test_bad_release_options_are_refused_before_anything_happens(
     assert course_ops.calls == []
 
 
+def test_a_broken_course_file_is_refused_without_the_graders_path_to_it(
+    grader_db, grader_env, course_ops, tmp_path
+):
+    courses = tmp_path / "private-courses"
+    (courses / "broken-101").mkdir(parents=True)
+    (courses / "broken-101" / "course.yml").write_text("title: Broken\ncolour: blue\n")
+    settings = Settings.from_env({**grader_env, "STUDIO_COURSES_DIR": str(courses)})
+    with pytest.raises(ServiceError) as refused:
+        services.release(grader_db, settings, course_ops, "broken-101", "ps1-basics", {})
+    assert (refused.value.status, refused.value.code) == (409, "course-file")
+    assert refused.value.message.startswith("The course file (course.yml) cannot be used: colour")
+    assert str(tmp_path) not in refused.value.message
+
+
 @pytest.mark.parametrize(("course", "assignment"), [("nope-101", "ps1-basics"),
                                                     ("python-101", "ps9-nothing")])
 def test_releasing_what_the_course_files_do_not_have_is_not_found(
@@ -219,55 +236,48 @@ def test_unrelease_withdraws_the_assignment_and_keeps_its_submissions(
     assert again.value.status == 404
 
 
-# -- the counting grade -------------------------------------------------------------------------
+# -- grades as the LMS recorded them -------------------------------------------------------------
 
 DUE = dt.datetime(2027, 1, 31, 12, 0, tzinfo=dt.UTC)
 
 
-def graded(db, learner: str, submitted_at: dt.datetime, score: float, status="graded") -> str:
+def graded(db, learner: str, submitted_at: dt.datetime, score: float, **lms) -> str:
     submission_id = f"{len(rows(db, Submission)):032x}"
     with db.transaction() as session:
         session.add(Submission(
             id=submission_id, course="python-101", assignment="ps1-basics", learner=learner,
-            submitted_at=submitted_at, status=status, late=submitted_at > DUE, score=score,
-            max_score=10.0, files_path="/nowhere", graded_at=submitted_at,
+            submitted_at=submitted_at, status="graded", score=score, max_score=10.0,
+            files_path="/nowhere", graded_at=submitted_at, **lms,
         ))
     return submission_id
 
 
-def counted(db) -> dict[str, tuple[str, float]]:
-    return {g.learner: (g.submission.id, g.final_score)
-            for g in selectors.counting_grades(db, "python-101")}
-
-
-def test_the_latest_on_time_grade_counts_even_over_a_better_late_one(grader_db, release_row):
-    release_row(due_at=DUE, mode="accept")
-    graded(grader_db, "grace", DUE - dt.timedelta(days=2), 4)
-    on_time = graded(grader_db, "grace", DUE - dt.timedelta(days=1), 6)
-    graded(grader_db, "grace", DUE + dt.timedelta(hours=1), 10)
-    graded(grader_db, "grace", DUE - dt.timedelta(hours=1), 9, status="invalid")
-    assert counted(grader_db) == {"grace": (on_time, 6.0)}
-
-
-def test_late_work_counts_per_the_late_policy(grader_db, release_row):
-    release_row(due_at=DUE, mode="penalty", percent_per_day=10, cutoff_days=3)
-    two_days = graded(grader_db, "grace", DUE + dt.timedelta(days=1, seconds=1), 10)
-    graded(grader_db, "linus", DUE + dt.timedelta(days=3, seconds=1), 10)  # past the cutoff
-    assert counted(grader_db) == {"grace": (two_days, 8.0)}
-
-
-def test_rejected_late_work_never_counts(grader_db, release_row):
+def test_a_grade_is_shown_as_the_lms_recorded_it_never_recomputed(grader_db, release_row):
+    """The release's policy (reject) would refuse this late submission; the LMS, whose page
+    says otherwise, took it with a penalty: the grader shows the LMS's answer."""
     release_row(due_at=DUE, mode="reject")
-    graded(grader_db, "grace", DUE + dt.timedelta(seconds=1), 10)
-    assert counted(grader_db) == {}
+    submission_id = graded(
+        grader_db, "grace", DUE + dt.timedelta(hours=30), 9, lms_status="graded",
+        lms_score=9.0, lms_max_score=10.0, lms_late=True, lms_late_penalty=1.8,
+        lms_final_score=7.2, lms_counts=True, lms_updated_at=DUE + dt.timedelta(days=2),
+        pushed_at=DUE + dt.timedelta(days=2),
+    )
+    (shown,) = selectors.submissions(grader_db, "python-101", "ps1-basics", "grace")
+    answer = selectors.submission_json(shown)
+    assert (answer["id"], answer["late"], answer["score"]) == (submission_id, True, 9.0)
+    assert answer["recorded"] == {
+        "status": "graded", "score": 9.0, "max_score": 10.0, "late": True, "late_penalty": 1.8,
+        "final_score": 7.2, "counts": True, "recorded_at": "2027-02-02T12:00:00+00:00",
+    }
 
 
-def test_the_csv_has_one_row_per_learner_and_assignment(grader_db, release_row):
+def test_a_grade_the_lms_has_not_recorded_shows_no_lateness_and_no_record(
+    grader_db, release_row
+):
     release_row(due_at=DUE, mode="accept")
-    graded(grader_db, "grace", DUE - dt.timedelta(days=1), 7.5)
-    graded(grader_db, "linus", DUE + dt.timedelta(hours=30), 9)
-    lines = selectors.grades_csv(grader_db, "python-101").splitlines()
-    assert lines[0] == ("course,assignment,learner,submission_id,submitted_at,late,days_late,"
-                        "score,max_score,late_penalty,final_score")
-    assert [line.split(",")[2] for line in lines[1:]] == ["grace", "linus"]
-    assert lines[2].split(",")[5:] == ["yes", "2", "9.0", "10.0", "0.0", "9.0"]
+    graded(grader_db, "grace", DUE + dt.timedelta(days=3), 10)
+    (shown,) = selectors.submissions(grader_db, "python-101", "ps1-basics")
+    answer = selectors.submission_json(shown, selectors.Audience.ADMIN)
+    assert (answer["status"], answer["score"]) == ("graded", 10.0)
+    assert (answer["late"], answer["recorded"]) == (None, None)
+    assert not {"days_late", "late_penalty", "final_score", "counts"} & set(answer)

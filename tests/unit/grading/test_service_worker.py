@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from grading import services
-from grading.lms import LMSRejected
-from grading.queue import claim
+from grading.lms import LMSRejected, RecordedGrade
+from grading.queue import GRADER_FAULT, claim, waiting_jobs
+from grading.sandbox import SandboxUnavailable
+from grading.selectors import Audience, submission_json
 from grading.store import Job, JobKind, Submission, SubmissionStatus
-from grading.worker import Worker
+from grading.worker import Worker, keep_recorded_grade
 from tests.support.grade_results import Result
 
 
@@ -189,8 +192,8 @@ def test_a_grader_error_is_retried_and_finally_marks_the_submission_failed(
         session.get(Job, job.id).run_after = dt.datetime.now(dt.UTC)  # the retry time came
     assert worker.run_once()
     failed = row(grader_db, submission_id)
-    assert failed.status == SubmissionStatus.FAILED
-    assert "RuntimeError: docker is not answering" in failed.message
+    assert (failed.status, failed.message) == (SubmissionStatus.FAILED, GRADER_FAULT)
+    assert "RuntimeError: docker is not answering" in failed.error_details
     assert lms.pushes == []
 
 
@@ -204,8 +207,8 @@ def test_a_result_with_an_unknown_status_is_an_error(
     submission_id = submitted()
     worker.run_once()
     failed = row(grader_db, submission_id)
-    assert failed.status == SubmissionStatus.FAILED
-    assert "expected one of graded, invalid" in failed.message
+    assert (failed.status, failed.message) == (SubmissionStatus.FAILED, GRADER_FAULT)
+    assert "expected one of graded, invalid" in failed.error_details
 
 
 def test_a_worker_that_lost_its_job_records_nothing(
@@ -253,6 +256,199 @@ def test_a_push_refused_for_its_token_is_retried_later(
     push = jobs(grader_db)[-1]
     assert (push.failed, push.done_at, push.claimed_by) == (False, None, None)
     assert "Invalid token" in push.last_error
+
+
+# -- the LMS's answer is the record -------------------------------------------------------------
+
+
+class AnsweringLMS(RecordingLMS):
+    """Answers a push as the LMS does, with the grade as it recorded it; what it decides
+    (lateness, penalty, whether the grade counts) is ``decide(grade) -> dict``, by default
+    "on time, and it counts". Each answer is a second after the one before."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.decide = lambda grade: {}
+        self.clock = dt.datetime(2027, 2, 1, 12, 0, tzinfo=dt.UTC)
+
+    def push(self, grade):
+        super().push(grade)
+        self.clock += dt.timedelta(seconds=1)
+        decided = {"late": False, "late_penalty": "0.00", "counts": grade.status == "graded",
+                   **self.decide(grade)}
+        penalty = float(decided["late_penalty"])
+        return {
+            "id": len(self.pushes), "submission_id": grade.submission_id,
+            "status": grade.status, "score": f"{grade.score:.2f}",
+            "max_score": f"{grade.max_score:.2f}", "final_score": f"{grade.score - penalty:.2f}",
+            "updated_at": self.clock.isoformat().replace("+00:00", "Z"), **decided,
+        }
+
+
+@pytest.fixture
+def answering_lms() -> AnsweringLMS:
+    return AnsweringLMS()
+
+
+@pytest.fixture
+def answered(grader_settings, grader_db, grader, answering_lms) -> Worker:
+    return Worker(grader_settings, grader_db, grader, answering_lms, "w1")
+
+
+def run_all(worker: Worker) -> None:
+    while worker.run_once():
+        pass
+
+
+def test_a_push_keeps_the_lms_answer_and_the_grader_shows_it(
+    answered, answering_lms, grader_db, release_row, submitted
+):
+    # The grader's release says: due yesterday, late work refused. The LMS's page says
+    # otherwise, and the LMS is the record: the grader shows what it answered.
+    release_row(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=1), mode="reject")
+    answering_lms.decide = lambda grade: {"late": True, "late_penalty": "0.75", "counts": True}
+    submission_id = submitted()
+    run_all(answered)
+    kept = row(grader_db, submission_id)
+    assert (kept.lms_status, kept.lms_score, kept.lms_late, kept.lms_late_penalty,
+            kept.lms_final_score, kept.lms_counts) == ("graded", 7.5, True, 0.75, 6.75, True)
+    shown = submission_json(kept)
+    assert (shown["late"], shown["recorded"]["final_score"], shown["recorded"]["counts"]) == (
+        True, 6.75, True
+    )
+    assert shown["recorded"]["recorded_at"] == kept.pushed_at.isoformat()
+
+
+def test_only_the_submission_the_lms_last_said_counts_is_shown_counting(
+    answered, grader_db, release_row, submitted
+):
+    release_row()
+    first = submitted(b"v1")
+    run_all(answered)
+    second = submitted(b"v2")
+    run_all(answered)
+    assert (row(grader_db, first).lms_counts, row(grader_db, second).lms_counts) == (False, True)
+
+
+def test_an_answer_older_than_the_one_kept_changes_nothing(
+    answered, answering_lms, grader_db, release_row, submitted
+):
+    release_row()
+    first, second = submitted(b"v1"), submitted(b"v2")
+    run_all(answered)  # the LMS answered the second push after the first: the second counts
+    stale = RecordedGrade(status="graded", score=1.0, max_score=10.0, late=False,
+                          late_penalty=0.0, final_score=1.0, counts=True,
+                          updated_at=answering_lms.clock - dt.timedelta(minutes=5))
+    with grader_db.transaction() as session:
+        keep_recorded_grade(session, second, stale, dt.datetime.now(dt.UTC))
+        keep_recorded_grade(session, first, stale, dt.datetime.now(dt.UTC))
+    assert (row(grader_db, first).lms_counts, row(grader_db, second).lms_counts) == (False, True)
+    assert row(grader_db, second).lms_score == 7.5
+
+
+def test_a_push_the_lms_refuses_leaves_no_grade_of_the_graders_own(
+    answered, answering_lms, grader_db, release_row, submitted
+):
+    release_row(due_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=3))
+    answering_lms.refuse = LMSRejected(400, "grace is not enrolled in the course python-101.")
+    submission_id = submitted()
+    run_all(answered)
+    refused = row(grader_db, submission_id)
+    assert (refused.status, refused.score, refused.pushed_at) == ("graded", 7.5, None)
+    shown = submission_json(refused, Audience.ADMIN)
+    assert (shown["late"], shown["recorded"]) == (None, None)
+
+
+def test_an_answer_that_does_not_say_what_the_lms_recorded_keeps_nothing(
+    answered, answering_lms, grader_db, release_row, submitted
+):
+    release_row()
+    submission_id = submitted()
+    run_all(answered)
+    assert row(grader_db, submission_id).lms_counts is True
+    answering_lms.decide = lambda grade: {"counts": "maybe"}
+    services.regrade(grader_db, "python-101", "ps1-basics", None)
+    run_all(answered)
+    forgotten = row(grader_db, submission_id)
+    assert (forgotten.lms_status, forgotten.lms_counts, forgotten.lms_late) == (None, None, None)
+    assert [j.failed for j in jobs(grader_db)] == [False] * 4  # the pushes themselves are done
+
+
+# -- failures: the grader's, never the learner's --------------------------------------------------
+
+
+def test_a_failures_text_and_the_graders_paths_reach_only_admins(
+    grader_settings, grader_db, grader, lms, release_row, submitted, caplog
+):
+    release_row()
+    secret_path = grader_settings.root / "courses" / "python-101" / "gradebook.db"
+    grader.error = RuntimeError(f"database is locked: {secret_path}")
+    worker = Worker(grader_settings.model_copy(update={"max_attempts": 1}), grader_db, grader,
+                    lms, "w1")
+    submission_id = submitted()
+    worker.run_once()
+    failed = row(grader_db, submission_id)
+    secrets = ("database is locked", "RuntimeError", "Traceback", str(grader_settings.root))
+    for audience in (Audience.LEARNER, Audience.INSTRUCTOR):
+        shown = json.dumps(submission_json(failed, audience))
+        for secret in secrets:
+            assert secret not in shown, (audience, secret)
+    learner = submission_json(failed, Audience.LEARNER)
+    assert (learner["status"], learner["message"]) == ("failed", GRADER_FAULT)
+    assert "error_id" not in learner
+    instructor = submission_json(failed, Audience.INSTRUCTOR)
+    assert instructor["error_id"] == failed.error_id
+    assert f"error {failed.error_id}" in caplog.text  # what the admin looks up in the log
+    admin = submission_json(failed, Audience.ADMIN)
+    assert "Traceback" in admin["details"] and str(secret_path) in admin["details"]
+
+
+def test_an_unavailable_sandbox_is_waited_for_longer_each_time_then_grades(
+    grader_settings, grader_db, grader, lms, release_row, submitted
+):
+    release_row()
+    grader.error = SandboxUnavailable("no Docker engine answers: connection refused")
+    worker = Worker(grader_settings.model_copy(update={"max_attempts": 1}), grader_db, grader,
+                    lms, "w1")
+    submission_id = submitted()
+    delays = []
+    for tries in range(1, 5):
+        before = dt.datetime.now(dt.UTC)
+        assert worker.run_once()
+        (job,) = jobs(grader_db)
+        assert (job.waits, job.attempts, job.done_at) == (tries, 0, None)  # no attempt spent
+        delays.append((job.run_after - before).total_seconds())
+        waiting = row(grader_db, submission_id)
+        assert (waiting.status, waiting.message, waiting.error_id) == ("queued", "", None)
+        (shown,) = waiting_jobs(grader_db)
+        assert shown["reason"].endswith("no Docker engine answers: connection refused")
+        with grader_db.transaction() as session:
+            session.get(Job, job.id).run_after = dt.datetime.now(dt.UTC)  # its time came
+    assert delays == sorted(delays) and len(set(delays)) == 4  # growing waits
+    grader.error = None  # the engine is back
+    run_all(worker)
+    assert row(grader_db, submission_id).status == "graded"
+    assert waiting_jobs(grader_db) == []
+
+
+def test_a_sandbox_unavailable_past_the_graders_patience_fails_as_the_graders_fault(
+    grader_settings, grader_db, grader, lms, release_row, submitted
+):
+    release_row()
+    grader.error = SandboxUnavailable("the image 'pls-notebook:latest' is not on the engine")
+    worker = Worker(grader_settings.model_copy(update={"sandbox_wait_seconds": 0}), grader_db,
+                    grader, lms, "w1")
+    submission_id = submitted()
+    worker.run_once()  # waits: this is the first time
+    with grader_db.transaction() as session:
+        job = session.scalars(select(Job)).one()
+        job.waiting_since -= dt.timedelta(minutes=1)
+        job.run_after = dt.datetime.now(dt.UTC)
+    worker.run_once()
+    failed = row(grader_db, submission_id)
+    assert (failed.status, failed.message) == ("failed", GRADER_FAULT)
+    assert "waiting 1 min for the grading sandbox" in failed.error_details
+    assert "is not on the engine" in failed.error_details
 
 
 def idle_grade(settings, db):

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Integer, String, inspect, select, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from servicekit.store import Store, UTCDateTime, database_url
+from servicekit.store import SchemaError, Store, UTCDateTime, create_tables, database_url
 
 
 class Base(DeclarativeBase):
@@ -128,3 +128,76 @@ def test_with_sqlite_immediate_a_transaction_holds_the_write_lock_from_its_start
         session.scalars(select(Note)).all()  # only a read so far
         assert other_writer_can_begin(path) is not locks
     store.dispose()
+
+
+# -- a table that exists gains the columns its model added since ---------------------------------
+
+
+class LaterBase(DeclarativeBase):
+    pass
+
+
+class LaterNote(LaterBase):
+    """``Note`` as a later version of the service declares it: two columns more."""
+
+    __tablename__ = "example_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(String(100))
+    at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime())
+    likes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class Later(Store):
+    metadata = LaterBase.metadata
+    variable = "EXAMPLE_DB_URL"
+    tables_lock = 1
+
+
+def test_an_existing_table_gains_the_models_new_columns_and_keeps_its_rows(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    old = Durable(url)
+    with old.transaction() as session:
+        session.add(Note(id=1, text="written by the older version"))
+    old.dispose()
+    later = Later(url)
+    columns = {c["name"] for c in inspect(later.engine).get_columns("example_notes")}
+    assert columns == {"id", "text", "at", "reviewed_at", "likes"}
+    moment = dt.datetime(2027, 1, 15, 12, 0, tzinfo=dt.UTC)
+    with later.transaction() as session:
+        kept = session.get(LaterNote, 1)
+        assert (kept.text, kept.reviewed_at, kept.likes) == ("written by the older version",
+                                                             None, 0)
+        kept.reviewed_at = moment
+        session.add(LaterNote(id=2, text="new", likes=3))
+    with later.sessions() as session:
+        assert session.get(LaterNote, 1).reviewed_at == moment
+        assert session.get(LaterNote, 2).likes == 3
+    assert create_tables(later.engine, LaterBase.metadata, 1) == []  # added once
+    later.dispose()
+
+
+def test_a_new_column_that_cannot_be_added_is_refused_by_name(tmp_path):
+    class StrictBase(DeclarativeBase):
+        pass
+
+    class StrictNote(StrictBase):
+        __tablename__ = "example_notes"
+
+        id: Mapped[int] = mapped_column(Integer, primary_key=True)
+        text: Mapped[str] = mapped_column(String(100))
+        required: Mapped[str] = mapped_column(String(10))  # NOT NULL, no server default
+
+    class Strict(Store):
+        metadata = StrictBase.metadata
+        tables_lock = 1
+
+    url = f"sqlite:///{tmp_path / 'a.sqlite'}"
+    Durable(url).dispose()
+    with pytest.raises(SchemaError, match=r"example_notes\.required: a new NOT NULL column"):
+        Strict(url)
+    untouched = Durable(url, create=False)
+    columns = {c["name"] for c in inspect(untouched.engine).get_columns("example_notes")}
+    assert columns == {"id", "text", "at"}
+    untouched.dispose()
