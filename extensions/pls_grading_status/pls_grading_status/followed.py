@@ -6,6 +6,11 @@ the Assignments panel submits; once the grader has stored the submission it emit
 (so JupyterLab's event socket carries it to the browser) and listens to it here, keeping the
 newest :data:`KEEP` submissions in memory: a server restarted has nothing to follow, and by
 then the submissions have their result on the LMS's assignment page.
+
+The learner's own browser can emit the same event (jupyter_server's ``POST /api/events``), so
+nothing here is trusted: a made-up submission only makes this server ask the grader, with the
+learner's own token, about an id the grader answers for only when it is the learner's; the names
+go into the grader's URL quoted, and at most :data:`KEEP` are kept.
 """
 
 from __future__ import annotations
