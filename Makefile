@@ -30,9 +30,12 @@ test: install lint
 	@$(MAKE) --no-print-directory test-extensions
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-# The JupyterLab extension's frontend tests (jest), with the node_modules images/build caches.
+# The JupyterLab extensions' frontend tests (jest), with the node_modules images/build caches.
+EXTENSIONS := pls_tutor pls_grading_status
 test-extensions: install
-	@cd extensions/pls_tutor && $(abspath $(VENV))/bin/jlpm install --immutable >/dev/null && $(abspath $(VENV))/bin/jlpm test
+	@for extension in $(EXTENSIONS); do \
+	  (cd extensions/$$extension && $(abspath $(VENV))/bin/jlpm install --immutable >/dev/null && $(abspath $(VENV))/bin/jlpm test) || exit 1; \
+	done
 
 bench: install
 	@.ci/provision postgres

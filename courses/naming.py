@@ -35,6 +35,9 @@ USERNAME_RULE = (
     "letter or digit (they name your notebook server)."
 )
 
+# The LMS's pages: the course index, each course's page below it, each assignment's below that.
+COURSE_INDEX_SLUG = "courses"
+
 LEARNER_GROUP_PREFIX = "nbgrader-"
 INSTRUCTOR_GROUP_PREFIX = "formgrade-"
 STAFF_GROUP = "staff"
@@ -50,6 +53,19 @@ def is_assignment_name(value: object) -> bool:
 
 def is_username(value: object) -> bool:
     return isinstance(value, str) and bool(USERNAME_PATTERN.match(value))
+
+
+def assignment_page_slug(name: str) -> str:
+    """The slug of an assignment's LMS page (the course import gives it): Django's ``slugify``
+    of the assignment name, which for the names :data:`ASSIGNMENT_NAME_REGEX` allows is the
+    name in lower case with runs of dashes made one and no dash or underscore at either end."""
+    return re.sub(r"-+", "-", name.lower()).strip("-_")
+
+
+def assignment_page_path(course_slug: str, assignment_name: str) -> str:
+    """The path of an assignment's page on the LMS, ``/courses/<slug>/<page slug>/``: where a
+    learner reads the grade and feedback of a submission (the grader links to it)."""
+    return f"/{COURSE_INDEX_SLUG}/{course_slug}/{assignment_page_slug(assignment_name)}/"
 
 
 def learner_group(slug: str) -> str:

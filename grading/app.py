@@ -251,6 +251,36 @@ class FeedbackFilesHandler(GraderHandler):
         self.send_archive(data, f"{assignment}-{submission_id}-feedback.tar.gz")
 
 
+class SubmissionStatusHandler(GraderHandler):
+    """``GET …/submissions/{id}/status``: the grading status of one submission, for the learner
+    who submitted it and instructors. ``GET …/submissions/latest/status``: of the caller's
+    newest submission (instructors and trusted services: ``?learner=``'s). ``404`` for a
+    submission that is not there or not the caller's to see."""
+
+    async def get(self, course: str, assignment: str, submission_id: str | None = None) -> None:
+        self.require_member(course)
+        caller = self.current_user
+        if submission_id is None:
+            learner = self.get_query_argument("learner", None) or caller.name
+            if learner != caller.name and not caller.teaches(course):
+                raise forbidden("Learners see only their own submissions.")
+            found = await self.run(
+                selectors.latest_submission, self.db, course, assignment, learner
+            )
+            if found is None:
+                raise not_found(f"{learner} has no submission of {assignment!r} in {course}.")
+        else:
+            found = await self.run(
+                selectors.submission, self.db, course, assignment, submission_id
+            )
+            if found is None or not (caller.teaches(course) or found.learner == caller.name):
+                raise not_found(f"no submission {submission_id} of {assignment!r}")
+        status = await self.run(
+            selectors.submission_status, self.db, found, self.grader.lms_public_url
+        )
+        self.send_json(status)
+
+
 class RegradeHandler(GraderHandler):
     async def post(self, course: str, assignment: str) -> None:
         self.require_instructor(course)
@@ -300,6 +330,8 @@ def make_app(
             (f"{on}/release", ReleaseHandler),
             (f"{on}/submissions", SubmissionsHandler),
             (f"{on}/submissions/{SUBMISSION}/feedback", FeedbackFilesHandler),
+            (f"{on}/submissions/{SUBMISSION}/status", SubmissionStatusHandler),
+            (f"{on}/submissions/latest/status", SubmissionStatusHandler),
             (f"{on}/regrade", RegradeHandler),
             (f"{on}/feedback", FeedbackReleaseHandler),
         ],

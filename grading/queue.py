@@ -37,7 +37,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, case, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
 from grading.store import Database, Job, JobKind, Submission, SubmissionStatus, utcnow
@@ -145,6 +145,41 @@ def claim(
                                 at)
             log.error("job %s (%s of %s) given up (error %s): %s", job.id, job.kind,
                       job.submission_id, error_id, reason)
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a submission's open job stands: ``running`` (a worker holds its lease) or waiting
+    with ``ahead`` gradings that a worker takes first."""
+
+    running: bool
+    ahead: int
+
+
+def place_in_line(
+    session: Session, submission_id: str, kind: str = JobKind.AUTOGRADE,
+    now: dt.datetime | None = None,
+) -> Place | None:
+    """The place of ``submission_id``'s open ``kind`` job (None: it has none), by :func:`claim`'s
+    order: jobs ahead are the free ones, due now, that are no push (a push takes milliseconds)
+    and are older. A job waiting to be retried later is not ahead; a job a worker holds is
+    running, not waiting. Two statements whatever the queue's length (the count runs on the
+    open-jobs index)."""
+    at = now or utcnow()
+    mine = session.execute(
+        select(Job.id, Job.lease_until)
+        .where(Job.submission_id == submission_id, Job.kind == kind, Job.done_at.is_(None))
+        .order_by(Job.id.desc())
+        .limit(1)
+    ).first()
+    if mine is None:
+        return None
+    if mine.lease_until is not None and mine.lease_until >= at:
+        return Place(running=True, ahead=0)
+    ahead = session.scalar(
+        select(func.count(Job.id)).where(_free(Job, at), Job.id < mine.id, Job.kind != JobKind.PUSH)
+    )
+    return Place(running=False, ahead=int(ahead or 0))
 
 
 def renew(db: Database, job: ClaimedJob, lease_seconds: float) -> bool:

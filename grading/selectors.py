@@ -18,8 +18,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from grading.queue import waiting_jobs
-from grading.store import Database, Job, Release, Submission
+from courses.naming import assignment_page_path
+from grading.queue import GRADER_FAULT, place_in_line, waiting_jobs
+from grading.store import Database, Job, Release, Submission, SubmissionStatus
 
 
 class Audience(enum.IntEnum):
@@ -101,6 +102,84 @@ def submission(db: Database, course: str, assignment: str, submission_id: str) -
     if found is None or (found.course, found.assignment) != (course, assignment):
         return None
     return found
+
+
+def latest_submission(
+    db: Database, course: str, assignment: str, learner: str
+) -> Submission | None:
+    """``learner``'s newest submission of ``assignment`` (one row, on the owner index)."""
+    query = (
+        select(Submission)
+        .where(Submission.course == course, Submission.assignment == assignment,
+               Submission.learner == learner)
+        .order_by(Submission.submitted_at.desc(), Submission.id.desc())
+        .limit(1)
+    )
+    with db.transaction() as session:
+        return session.scalars(query).first()
+
+
+# -- a submission's grading status, for the learner --------------------------------------------
+
+
+class State:
+    """What a learner is told of a submission (docs/grading.md, "Grading status"): the
+    statuses of ``SubmissionStatus`` in a learner's words, ``failed`` (the grader's fault)
+    as ``could-not-be-graded``."""
+
+    QUEUED = "queued"
+    GRADING = "grading"
+    GRADED = "graded"
+    COULD_NOT_BE_GRADED = "could-not-be-graded"
+    INVALID = "invalid"
+    FINAL = (GRADED, COULD_NOT_BE_GRADED, INVALID)
+
+
+def submission_status(db: Database, found: Submission, lms_url: str) -> dict[str, Any]:
+    """The grading status of ``found`` as docs/grading.md defines it: ``state``, ``ahead``
+    (gradings a worker takes first, while queued), the score once graded, ``feedback_url``
+    (the assignment's LMS page: ``lms_url`` and ``courses.naming.assignment_page_path``) once
+    there is a result, and ``message``: the result's sentences for the learner, or for a
+    submission the grader gave up on :data:`grading.queue.GRADER_FAULT` (never the error
+    itself).
+    The row is read again with its job's place in one transaction: three statements."""
+    waiting = (SubmissionStatus.QUEUED, SubmissionStatus.GRADING)
+    with db.transaction() as session:
+        found = session.get(Submission, found.id) or found
+        place = place_in_line(session, found.id) if found.status in waiting else None
+    ahead = None
+    if found.status == SubmissionStatus.GRADED:
+        state = State.GRADED
+    elif found.status == SubmissionStatus.INVALID:
+        state = State.INVALID
+    elif found.status == SubmissionStatus.FAILED:
+        state = State.COULD_NOT_BE_GRADED
+    elif place is not None and not place.running:  # waiting, or again after a lost worker
+        state, ahead = State.QUEUED, place.ahead
+    elif place is not None or found.status == SubmissionStatus.GRADING:
+        state = State.GRADING
+    else:  # queued without an open job: the moment between two transactions of a worker
+        state, ahead = State.QUEUED, 0
+    result = state in (State.GRADED, State.INVALID)
+    if state == State.COULD_NOT_BE_GRADED:
+        message = GRADER_FAULT
+    else:
+        message = found.message if result else ""
+    page = f"{lms_url.rstrip('/')}{assignment_page_path(found.course, found.assignment)}"
+    return {
+        "id": found.id,
+        "course": found.course,
+        "assignment": found.assignment,
+        "learner": found.learner,
+        "submitted_at": iso(found.submitted_at),
+        "late": found.lms_late,
+        "state": state,
+        "ahead": ahead,
+        "score": found.score if state == State.GRADED else None,
+        "max_score": found.max_score if state == State.GRADED else None,
+        "feedback_url": page if result else None,
+        "message": message,
+    }
 
 
 def assignments(

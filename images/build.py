@@ -132,9 +132,11 @@ def service(name: str) -> Target:
 TARGETS = {
     # grading/image: pls-grading, which the grading sandbox runs in the course's image.
     # extensions/pls_tutor: pls-tutor, the tutor's JupyterLab extension (frontend built here).
+    # extensions/pls_grading_status: pls-grading-status, the grading status notification (too).
     "notebook": lambda: Target(
         "notebook", "pls-notebook", notebook_requirements(),
-        [ROOT / "grading" / "image", ROOT / "extensions" / "pls_tutor"],
+        [ROOT / "grading" / "image", ROOT / "extensions" / "pls_tutor",
+         ROOT / "extensions" / "pls_grading_status"],
     ),
     # docker-compose.yml's images (docs/architecture.md, "Production"): the shared virtualenv and
     # code, the four services on top of it, the public entry point, and a local PostgreSQL for

@@ -95,9 +95,10 @@ class ServiceClient:
         return bool(getattr(settings, cls.url_setting))
 
     @classmethod
-    def for_user(cls, username: str) -> Self:
+    def for_user(cls, username: str, *, at_most: float | None = None) -> Self:
         """A client from the settings acting for ``username``; :attr:`NotConfigured` when the
-        service's URL or the LMS's hub token is missing."""
+        service's URL or the LMS's hub token is missing. ``at_most``: seconds to wait for an
+        answer, when less than the service's setting (a page that must not hang on a read)."""
         if not cls.is_configured():
             raise cls.NotConfigured(
                 f"No {cls.service} service is configured for this LMS ({cls.url_setting} is "
@@ -108,11 +109,12 @@ class ServiceClient:
                 f"The {cls.service} service is configured but the LMS has no hub service token "
                 f"(LMS_HUB_SERVICE_TOKEN), so it cannot {cls.without_credentials}."
             )
+        timeout = getattr(settings, cls.timeout_setting)
         return cls(
             getattr(settings, cls.url_setting),
             settings.LMS_HUB_SERVICE_TOKEN,
             username,
-            timeout=getattr(settings, cls.timeout_setting),
+            timeout=timeout if at_most is None else min(timeout, at_most),
         )
 
     @classmethod

@@ -16,10 +16,10 @@ from typing import Any
 
 import markdown
 from django.db import transaction
-from django.utils.text import slugify
 from wagtail.models import Page
 
 from courses.course_file import AssignmentSpec, CourseSpec, LessonSpec, load_course
+from courses.naming import assignment_page_slug
 from lms.accounts.models import User
 
 from .models import AssignmentPage, CoursePage, EnrollmentRole, LessonPage
@@ -128,7 +128,7 @@ class _CourseImport:
     def assignment_values(assignment: AssignmentSpec) -> dict[str, Any]:
         policy = assignment.late_policy
         return {
-            "slug": slugify(assignment.name),
+            "slug": assignment_page_slug(assignment.name),
             "nbgrader_name": assignment.name,
             "title": assignment.title,
             "summary": assignment.summary,

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from wagtail.models import GroupPagePermission
 
+from courses.naming import COURSE_INDEX_SLUG
 from lms.accounts.models import Role, User
 from lms.base.services import ensure_home_page
 
@@ -32,7 +33,7 @@ def ensure_site_structure() -> CourseIndexPage:
     if index is None:
         index = home.add_child(
             instance=CourseIndexPage(
-                title="Courses", slug="courses", intro="Courses you can take in the studio."
+                title="Courses", slug=COURSE_INDEX_SLUG, intro="Courses you can take in the studio."
             )
         )
     return index

@@ -34,6 +34,10 @@ from lms.base.service_client import (
 
 # A submission's status at the grader (docs/grading.md).
 SUBMISSION_STATUSES = ("queued", "grading", "graded", "invalid", "failed")
+# What a learner is told of a submission (docs/grading.md, "Grading status").
+GRADING_STATES = ("queued", "grading", "graded", "could-not-be-graded", "invalid")
+STATUS_SECONDS = 3.0
+"""The longest the assignment page waits for the grading status (a read it can do without)."""
 
 
 class GraderError(ServiceError):
@@ -86,6 +90,27 @@ class Submission:
     max_score: Decimal | None
     message: str = ""
     error_id: str = ""  # a failure's id in the grader's log (its admins look it up)
+
+
+@dataclass(frozen=True)
+class GradingStatus:
+    """Where a submission stands, in the learner's words (docs/grading.md, "Grading status"):
+    ``state`` one of :data:`GRADING_STATES`, ``ahead`` the gradings before it while queued,
+    the score once graded, ``message`` the grader's sentence for the learner."""
+
+    id: str
+    state: str
+    submitted_at: dt.datetime | None
+    late: bool
+    ahead: int | None
+    score: Decimal | None
+    max_score: Decimal | None
+    message: str
+
+    @property
+    def waiting(self) -> bool:
+        return self.state in ("queued", "grading")
+
 
 
 @dataclass(frozen=True)
@@ -202,6 +227,30 @@ class GraderClient(ServiceClient):
         params = {"learner": learner} if learner else None
         body = self.json("GET", _on(course, assignment, "submissions"), params=params)
         return [_submission(s) for s in _list(body, "submissions")]
+
+    def latest_status(self, course: str, assignment: str, learner: str) -> GradingStatus | None:
+        """``GET …/submissions/latest/status?learner=``: where ``learner``'s newest submission
+        stands; None when there is none (404)."""
+        try:
+            body = self.json("GET", _on(course, assignment, "submissions/latest/status"),
+                             params={"learner": learner})
+        except GraderRefused as refused:
+            if refused.status == 404:
+                return None
+            raise
+        if not isinstance(body, dict) or body.get("state") not in GRADING_STATES:
+            raise self.unreadable()
+        ahead = body.get("ahead")
+        return GradingStatus(
+            id=str(body.get("id", "")),
+            state=str(body["state"]),
+            submitted_at=_datetime(body.get("submitted_at")),
+            late=bool(body.get("late", False)),
+            ahead=ahead if isinstance(ahead, int) and not isinstance(ahead, bool) else None,
+            score=_decimal(body.get("score")),
+            max_score=_decimal(body.get("max_score")),
+            message=str(body.get("message") or ""),
+        )
 
     def regrade(
         self, course: str, assignment: str, submission_ids: list[str] | None = None

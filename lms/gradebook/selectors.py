@@ -354,18 +354,57 @@ def learner_grades(
 
 
 def assignment_grading_context(
-    assignment: AssignmentPage, course: CoursePage, viewer: User, learner: User | None = None
+    assignment: AssignmentPage,
+    course: CoursePage,
+    viewer: User,
+    learner: User | None = None,
+    submitting: bool = False,
 ) -> dict:
     """The assignment page's grades part: ``learner``'s (default: the viewer's) grades, when
-    the viewer may see them (``PermissionDenied`` otherwise), and the grading panel for the
-    course's instructors."""
+    the viewer may see them (``PermissionDenied`` otherwise), the grading panel for the
+    course's instructors and, when the viewer ``submitting`` is a learner of a released
+    assignment looking at their own grades, where their newest submission stands."""
     grades = learner_grades(viewer, assignment, course, learner)
+    own = submitting and grades is not None and grades.is_own
     return {
         "learner_grades": grades,
         "grade": grades.counting if grades else None,
         "latest_submission": grades.latest if grades else None,
+        "submission_status": newest_submission_status(assignment, course, viewer) if own else None,
         "grading": grading_panel(viewer, assignment, course),
     }
+
+
+GRADER_SILENT = (
+    "The grader does not answer right now, so the status of your newest submission is not "
+    "shown; your grade below is the LMS's record."
+)
+
+
+@dataclass(frozen=True)
+class SubmissionStatusLine:
+    """The assignment page's line about a learner's newest submission: the grader's status,
+    or ``problem`` (why it is not shown)."""
+
+    status: grader.GradingStatus | None
+    problem: str = ""
+
+
+def newest_submission_status(
+    assignment: AssignmentPage, course: CoursePage, learner: User
+) -> SubmissionStatusLine | None:
+    """Where ``learner``'s newest submission of ``assignment`` stands, from the grader (one call,
+    no database; at most ``grader.STATUS_SECONDS``): None without a grader or a submission, a
+    line with ``problem`` when the grader is down, slow or refuses."""
+    try:
+        client = grader.GraderClient.for_user(learner.username, at_most=grader.STATUS_SECONDS)
+    except grader.GraderNotConfigured:
+        return None
+    try:
+        status = client.latest_status(course.slug, assignment.nbgrader_name, learner.username)
+    except grader.GraderError:
+        return SubmissionStatusLine(None, GRADER_SILENT)
+    return SubmissionStatusLine(status) if status is not None else None
 
 
 @dataclass(frozen=True)

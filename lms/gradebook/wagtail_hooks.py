@@ -29,11 +29,12 @@ def learner_grades_on_the_course_page(course, request, context) -> dict:
 @hooks.register(page_context.ASSIGNMENT_PAGE)
 def grades_on_the_assignment_page(assignment, request, context) -> dict:
     """A learner's grade for themselves and the course's instructors (``?learner=<username>``:
-    that learner's, for instructors; anyone else gets 403), and the grading panel for
-    instructors."""
+    that learner's, for instructors; anyone else gets 403), where a learner's own newest
+    submission stands at the grader, and the grading panel for instructors."""
     learner = None
     if username := normalize_username(request.GET.get("learner", "")):
         learner = get_object_or_404(User, username=username)
     return selectors.assignment_grading_context(
-        assignment, context["course"], request.user, learner
+        assignment, context["course"], request.user, learner,
+        submitting=bool(context.get("is_learner") and context.get("is_released")),
     )

@@ -5,9 +5,8 @@ its own, so the browser tests run beside the hub integration tests and a develop
 The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
 never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
-Screenshots go to the test's tmp dir; :func:`screenshot` also keeps the last one of each test in
-``var/e2e/`` (gitignored) so a person can look at it after the run, and the terminal summary
-lists them.
+Screenshots go to the test's tmp dir; :func:`screenshot` also keeps each one in ``var/e2e/``
+(gitignored) so a person can look at them after the run, and the terminal summary lists them.
 """
 
 from __future__ import annotations
@@ -40,8 +39,10 @@ _kept = pytest.StashKey[list[Path]]()
 @pytest.fixture(scope="session")
 def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
     """LMS + JupyterHub with the Docker spawner, the grader and the tutor, as ``make up`` runs
-    them; containers and volumes under ``pls-e2e-`` are removed afterwards."""
-    with own_studio(tmp_path_factory, E2E_PREFIX, E2E_PORTS, grader=True, tutor=True) as own:
+    them; containers and volumes under ``pls-e2e-`` are removed afterwards. One grading worker,
+    whatever the machine: the grading status test (test_grading_status.py) builds a queue."""
+    with own_studio(tmp_path_factory, E2E_PREFIX, E2E_PORTS, grader=True, tutor=True,
+                    GRADER_WORKERS="1") as own:
         yield own
 
 
@@ -78,14 +79,16 @@ def context(browser) -> Iterator[BrowserContext]:
 
 @pytest.fixture
 def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
-    """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``;
-    the latest one of the test is also copied to ``var/e2e/<test name>.png``."""
-    kept = KEPT_SCREENSHOTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', request.node.name)}.png"
+    """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``,
+    and a copy as ``var/e2e/<test name>-<name>.png`` (each step of a test is kept: the grading
+    status test shows a notification in each of its states)."""
+    test = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
     request.config.stash.setdefault(_kept, [])
 
     def take(page: Page, name: str) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path))
+        kept = KEPT_SCREENSHOTS_DIR / f"{test}-{name}.png"
         KEPT_SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, kept)
         if kept not in request.config.stash[_kept]:

@@ -4,20 +4,19 @@ JupyterLab, and the score appears on the LMS's assignment page seconds later.
 
 The learner is one of this module's own (created through the LMS's services), whose server is
 started before the release, so the panel offers the assignment to fetch. The answers are written
-into the fetched notebook through the server's contents API (what saving in the editor does):
-typing whole functions into the editor would test CodeMirror, not the studio.
+into the fetched notebook through the server's contents API (``tests.support.lab_pages``).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
 import time
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.assignments import answered
+from tests.support.lab_pages import enroll_learner, open_assignments_panel, save_notebook, sign_in
 from tests.support.studio import Studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
@@ -28,22 +27,6 @@ TITLE = "Problem set 1: Python basics"
 LEARNER = "e2e-learner"
 SPAWN_MS = 200_000
 GRADED_SECONDS = 180  # a bound for one grading on two busy cores, not a measurement
-ENROLL = """
-from lms.accounts.models import User
-from lms.courses.models import CoursePage
-from lms.courses.services import enroll
-user = User.objects.create_user({name!r}, {name!r} + "@e2e.example", {password!r})
-enroll(user, CoursePage.objects.get(slug={course!r}))
-print("enrolled")
-"""
-
-
-def sign_in(page: Page, studio: Studio, username: str) -> None:
-    page.goto(f"{studio.lms_url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(studio.passwords[username])
-    page.get_by_role("button", name="Sign in", exact=True).click()
-    expect(page.get_by_role("navigation", name="Main")).to_contain_text("Signed in as")
 
 
 def assignment_page(page: Page, studio: Studio) -> None:
@@ -51,45 +34,15 @@ def assignment_page(page: Page, studio: Studio) -> None:
     expect(page.get_by_role("heading", level=1, name=TITLE)).to_be_visible()
 
 
-def open_assignments_panel(lab: Page) -> None:
-    lab.get_by_role("menuitem", name="Nbgrader").click()
-    lab.locator(".lm-Menu-itemLabel", has_text="Assignment List").click()
-    expect(lab.locator("#assignments")).to_be_visible()
-
-
-CONTENTS_API = """async ([url, method, body]) => {
-    // As JupyterLab calls its server: the session cookie plus the XSRF token it came with.
-    const xsrf = document.cookie.split('; ').find(c => c.startsWith('_xsrf='));
-    const response = await fetch(url, {
-        method,
-        headers: {'Content-Type': 'application/json',
-                  'X-XSRFToken': decodeURIComponent(xsrf.split('=')[1])},
-        body: body === null ? undefined : JSON.stringify(body),
-    });
-    return {status: response.status, body: await response.json()};
-}"""
-
-
 def save_answers(lab: Page, studio: Studio) -> None:
-    """Write the answers into the fetched notebook with the server's contents API, from the
-    lab's own page (its cookies and XSRF token, as the editor saves)."""
-    path = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-    url = f"{studio.hub_url}/user/{LEARNER}/api/contents/{path}"
-    current = lab.evaluate(CONTENTS_API, [url, "GET", None])
-    assert current["status"] == 200, current
-    notebook = answered(current["body"]["content"])
-    content = {"type": "notebook", "format": "json", "content": notebook}
-    saved = lab.evaluate(CONTENTS_API, [url, "PUT", content])
-    assert saved["status"] in {200, 201}, saved
+    """The fetched notebook with every answer correct, saved as the editor would."""
+    save_notebook(lab, studio, LEARNER, f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", answered)
 
 
 def test_instructor_releases_learner_fetches_submits_and_sees_the_score_in_the_lms(
     studio, context: BrowserContext, browser, screenshot
 ):
-    studio.passwords[LEARNER] = secrets.token_urlsafe(12)
-    out = studio.lms_shell(ENROLL.format(name=LEARNER, password=studio.passwords[LEARNER],
-                                         course=COURSE))
-    assert "enrolled" in out, out
+    enroll_learner(studio, LEARNER, COURSE)
 
     # The learner's JupyterLab runs before the release.
     learner = context.new_page()

@@ -26,6 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 PREFIX = "/services/grader/api"
 TOKEN = "lms-hub-service-token-for-tests"
 ON = re.compile(r"^/courses/(?P<course>[^/]+)/assignments/(?P<assignment>[^/]+)/(?P<what>\w+)$")
+LATEST_STATUS = re.compile(
+    r"/courses/(?P<course>[^/]+)/assignments/(?P<assignment>[^/]+)/submissions/latest/status"
+)
 
 
 @dataclass
@@ -157,13 +160,18 @@ class FakeGrader:
                 },
             )
             return
-        status, answer = self._route(handler.command, path, body)
+        status, answer = self._route(handler.command, path, body, parse_qs(parts.query))
         if isinstance(answer, str):
             self._raw(handler, status, "text/csv; charset=UTF-8", answer.encode())
         else:
             self._json(handler, status, answer)
 
-    def _route(self, method: str, path: str, body: Any) -> tuple[int, Any]:
+    def _route(
+        self, method: str, path: str, body: Any, query: dict[str, list[str]] | None = None
+    ) -> tuple[int, Any]:
+        if match := LATEST_STATUS.fullmatch(path):
+            learner = (query or {}).get("learner", [""])[0]
+            return self._latest_status(match["course"], match["assignment"], learner)
         if match := re.fullmatch(r"/courses/([^/]+)/assignments", path):
             course = match[1]
             listed = [
@@ -224,6 +232,26 @@ class FakeGrader:
         if (method, what) == ("POST", "feedback"):
             return 200, {"released": [s["id"] for s in submissions if s["status"] == "graded"]}
         return 405, {"error": "method-not-allowed", "message": "Not here."}
+
+    def _latest_status(self, course: str, assignment: str, learner: str) -> tuple[int, Any]:
+        """The grading status of ``learner``'s newest submission, from the submission the test
+        added (``failed`` is ``could-not-be-graded``; ``ahead`` as given, else 0 while queued)."""
+        own = [s for s in self.submissions.get((course, assignment), [])
+               if s["learner"] == learner]
+        if not own:
+            return 404, {"error": "not-found",
+                         "message": f"{learner} has no submission of {assignment!r}."}
+        newest = max(own, key=lambda s: s["submitted_at"])
+        state = {"failed": "could-not-be-graded"}.get(newest["status"], newest["status"])
+        graded = state == "graded"
+        return 200, {
+            "id": newest["id"], "course": course, "assignment": assignment, "learner": learner,
+            "submitted_at": newest["submitted_at"], "late": newest["late"], "state": state,
+            "ahead": newest.get("ahead", 0 if state == "queued" else None),
+            "score": newest["score"] if graded else None,
+            "max_score": newest["max_score"] if graded else None,
+            "feedback_url": None, "message": newest["message"],
+        }
 
     def _send_scripted(self, handler: BaseHTTPRequestHandler, how: Any) -> None:
         kind, status, *rest = how

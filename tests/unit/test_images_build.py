@@ -115,6 +115,7 @@ def test_local_wheel_is_built_without_touching_the_package_folder(package, tmp_p
 # -- the tutor's JupyterLab extension (extensions/pls_tutor) ------------------------------------
 
 TUTOR_EXTENSION = ROOT / "extensions" / "pls_tutor"
+GRADING_STATUS_EXTENSION = ROOT / "extensions" / "pls_grading_status"
 
 
 @pytest.fixture
@@ -132,6 +133,12 @@ def test_notebook_image_carries_the_tutor_extension_built_on_the_host():
     assert TUTOR_EXTENSION in target.packages
     assert build.has_frontend(TUTOR_EXTENSION)
     assert not build.has_frontend(GRADING_IMAGE)
+
+
+def test_notebook_image_carries_the_grading_status_extension_built_on_the_host():
+    target = build.TARGETS["notebook"]()
+    assert GRADING_STATUS_EXTENSION in target.packages
+    assert build.has_frontend(GRADING_STATUS_EXTENSION)
 
 
 def test_frontend_build_output_and_node_modules_do_not_change_the_inputs_hash(frontend_package):

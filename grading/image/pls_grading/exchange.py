@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import os
+import sys
 import tarfile
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -42,6 +43,10 @@ from traitlets import Bool, Float, Integer, Unicode, default
 MIB = 1024 * 1024
 # Never sent with a submission: nbgrader's own skip list and the feedback fetched into it.
 SKIPPED = {".ipynb_checkpoints", "__pycache__", "feedback", ".git"}
+# The jupyter_server event a submission made in a learner's server emits (data: course,
+# assignment, submission, submitted_at): the grading status extension (extensions/
+# pls_grading_status) registers its schema and follows the submission until it is graded.
+SUBMITTED_EVENT = "urn:python-learning-studio:events:grading:submitted:v1"
 INSTRUCTOR_SIDE = (
     "The grader service owns the course's nbgrader directory: {what} from the assignment's "
     "page in the LMS (or its API), not from JupyterLab."
@@ -350,6 +355,29 @@ class HttpExchangeSubmit(HttpExchange, ABCExchangeSubmit):
         ).json()
         stamp = nbgrader_timestamp(answer["submitted_at"], self.timestamp_format)
         self.log.info("Submitted as: %s %s %s", course, name, stamp)
+        self.announce(answer)
+
+    def announce(self, answer: dict[str, Any]) -> None:
+        """Emit :data:`SUBMITTED_EVENT` on the event bus of the server this runs in (nbgrader's
+        Assignments panel submits inside the learner's server), so the learner sees the grading
+        status follow; nothing when no server runs (``nbgrader submit`` in a terminal) or none
+        listens. The submission is stored whatever happens here."""
+        # A server running in this process has imported jupyter_server's ServerApp; nbgrader's
+        # command line has not, and need not pay for importing the web server to learn so.
+        serverapp = sys.modules.get("jupyter_server.serverapp")
+        if serverapp is None or not serverapp.ServerApp.initialized():
+            return
+        data = {
+            "course": str(answer["course"]),
+            "assignment": str(answer["assignment"]),
+            "submission": str(answer["id"]),
+            "submitted_at": str(answer["submitted_at"]),
+        }
+        try:
+            events = serverapp.ServerApp.instance().event_logger
+            events.emit(schema_id=SUBMITTED_EVENT, data=data)
+        except Exception as exc:  # the status is a courtesy: the submission is made
+            self.log.warning("Could not announce submission %s: %s", data["submission"], exc)
 
 
 class HttpExchangeFetchFeedback(HttpExchange, ABCExchangeFetchFeedback):

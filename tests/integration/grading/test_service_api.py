@@ -35,6 +35,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from grading.queue import claim
 from grading.settings import Settings
 from grading.store import Database, Job, Release, Submission
 
@@ -49,6 +50,7 @@ ADMIN_TOKEN = "tests-admin-service-token-0123456789"
 LMS_TOKEN = "tests-lms-service-token-0123456789"  # the hub service `lms`, trusted by the grader
 OTHER_SERVICE_TOKEN = "tests-other-service-token-0123456789"  # allowed in, trusted for nothing
 MAX_BYTES = 50_000
+LMS_PUBLIC_URL = "https://lms.example.org"  # where the grading status links to feedback
 GROUPS = {
     "nbgrader-python-101": ["grace", "linus"],
     "formgrade-python-101": ["ada"],
@@ -251,6 +253,7 @@ def start_grader(hub: Hub, folder: Path, port: int) -> Grader:
         GRADER_GRADEBOOK_SCAN_SECONDS="0",  # nbgrader's side is a fake here
         GRADER_MAX_SUBMISSION_BYTES=str(MAX_BYTES),
         GRADER_MAX_SUBMISSION_FILES="20",
+        LMS_PUBLIC_URL=LMS_PUBLIC_URL,
     )
     code = f"import sys; sys.path.insert(0, {str(HERE)!r}); " \
            "import test_service_api; test_service_api.serve_with_fakes()"
@@ -486,6 +489,76 @@ def test_feedback_is_fetched_once_released(hub, grader, released):
         assert archive.extractfile("ps1-basics.html").read().decode() == f"<p>feedback {mine}</p>"
     listed = call(hub, grader, "grace", "GET", "courses/python-101/assignments").json()
     assert listed["assignments"][0]["feedback"] == [mine]
+
+
+# -- grading status ---------------------------------------------------------------------------
+
+
+def set_row(grader: Grader, submission_id: str, **fields) -> None:
+    db = Database(grader.settings().db_url, create=False)
+    with db.transaction() as session:
+        row = session.get(Submission, submission_id)
+        for name, value in fields.items():
+            setattr(row, name, value)
+    db.dispose()
+
+
+def test_a_learner_follows_a_submission_from_queued_to_graded(hub, grader, released):
+    submit(hub, grader, "linus", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    path = f"{PS1}/submissions/{mine}/status"
+    queued = call(hub, grader, "grace", "GET", path)
+    assert queued.status_code == 200, queued.text
+    assert (queued.json()["state"], queued.json()["ahead"]) == ("queued", 1)
+    db = Database(grader.settings().db_url, create=False)
+    for worker in ("worker-1", "worker-2"):  # linus's job first, then grace's
+        claim(db, worker, lease_seconds=300, max_attempts=3)
+    db.dispose()
+    set_row(grader, mine, status="grading")
+    assert call(hub, grader, "grace", "GET", path).json()["state"] == "grading"
+    graded_with_feedback(grader, mine)
+    status = call(hub, grader, "grace", "GET", path).json()
+    assert (status["state"], status["score"], status["max_score"]) == ("graded", 7.0, 10.0)
+    assert status["feedback_url"] == f"{LMS_PUBLIC_URL}/courses/python-101/ps1-basics/"
+    latest = call(hub, grader, "grace", "GET", f"{PS1}/submissions/latest/status")
+    assert latest.json() == status
+
+
+def test_a_learner_who_could_not_be_graded_reads_a_sentence_not_the_error(hub, grader, released):
+    mine = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    set_row(grader, mine, status="failed", message=(
+        'Traceback (most recent call last):\n  File "/srv/studio/grading/sandbox.py", line 9\n'
+        "ImageNotFound: pls-notebook:latest"))
+    response = call(hub, grader, "grace", "GET", f"{PS1}/submissions/{mine}/status")
+    body = response.json()
+    assert body["state"] == "could-not-be-graded"
+    assert "Traceback" not in response.text and "/srv/" not in response.text
+    assert "submit again" in body["message"]
+
+
+def test_a_learner_cannot_follow_another_learners_submission(hub, grader, released):
+    linus = submit(hub, grader, "linus", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    other = call(hub, grader, "grace", "GET", f"{PS1}/submissions/{linus}/status")
+    assert other.status_code == 404
+    assert "state" not in other.json()
+    newest = call(hub, grader, "grace", "GET", f"{PS1}/submissions/latest/status?learner=linus")
+    assert newest.status_code == 403
+    none_yet = call(hub, grader, "grace", "GET", f"{PS1}/submissions/latest/status")
+    assert none_yet.status_code == 404
+
+
+def test_the_lms_reads_a_learners_newest_status_and_instructors_any(hub, grader, released):
+    submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK}))
+    newest = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": NOTEBOOK})).json()["id"]
+    headers = {"Authorization": f"token {LMS_TOKEN}", "X-Studio-User": "grace"}
+    path = f"{PS1}/submissions/latest/status?learner=grace"
+    by_lms = call(hub, grader, "-", "GET", path, headers=headers)
+    assert by_lms.status_code == 200, by_lms.text
+    assert (by_lms.json()["id"], by_lms.json()["state"]) == (newest, "queued")
+    by_instructor = call(hub, grader, "ada", "GET", f"{PS1}/submissions/{newest}/status")
+    assert by_instructor.json()["id"] == newest
+    other_course = call(hub, grader, "barbara", "GET", f"{PS1}/submissions/{newest}/status")
+    assert other_course.status_code == 403
 
 
 # -- uploads that are refused ----------------------------------------------------------------

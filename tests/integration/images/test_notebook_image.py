@@ -236,6 +236,14 @@ def test_lab_loads_the_tutor_extension_and_says_when_no_tutor_is_configured(note
     assert listening.strip() == "True", "something listens on 127.0.0.1:3001 (an MCP server?)"
 
 
+def test_lab_loads_the_grading_status_extension_which_follows_nothing_yet(notebook_image):
+    with running_lab(notebook_image) as get:
+        config = lab_page_config(get)
+        followed = json.loads(get("/pls-grading-status/submissions"))
+    assert "pls-grading-status" in {e["name"] for e in config["federated_extensions"]}
+    assert followed == {"submissions": []}
+
+
 def test_second_build_is_a_no_op_that_keeps_the_image(notebook_image):
     before = docker("image", "inspect", "--format", "{{.Id}}", notebook_image).stdout.strip()
     build = subprocess.run([str(ROOT / "images" / "build"), "notebook"], cwd=ROOT,

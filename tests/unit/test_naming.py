@@ -1,0 +1,18 @@
+"""courses.naming: the LMS page of an assignment, which the grader links to without Django."""
+
+from __future__ import annotations
+
+from django.utils.text import slugify
+from hypothesis import given
+from hypothesis import strategies as st
+
+from courses.naming import ASSIGNMENT_NAME_REGEX, assignment_page_path, assignment_page_slug
+
+
+@given(st.from_regex(rf"\A{ASSIGNMENT_NAME_REGEX}\Z"))
+def test_an_assignments_page_slug_is_djangos_slugify_of_its_name(name):
+    assert assignment_page_slug(name) == slugify(name)
+
+
+def test_an_assignments_page_is_below_its_courses_page():
+    assert assignment_page_path("python-101", "PS1--Basics_") == "/courses/python-101/ps1-basics/"
