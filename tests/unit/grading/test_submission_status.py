@@ -9,8 +9,8 @@ import datetime as dt
 
 from sqlalchemy import event
 
-from grading.queue import claim, enqueue, fail, place_in_line
-from grading.selectors import COULD_NOT_BE_GRADED, latest_submission, submission_status
+from grading.queue import GRADER_FAULT, claim, enqueue, fail, place_in_line
+from grading.selectors import latest_submission, submission_status
 from grading.store import JobKind, Submission, SubmissionStatus
 
 LMS = "https://lms.example.org"
@@ -24,7 +24,7 @@ def submit(db, number: int, learner: str = "grace", assignment: str = "ps1-basic
     row = Submission(
         id=f"{number:032x}", course="python-101", assignment=assignment, learner=learner,
         submitted_at=at or T0 + dt.timedelta(minutes=number), status=SubmissionStatus.QUEUED,
-        files_path="/nowhere", message="", breakdown=[], late=False, feedback_released=False,
+        files_path="/nowhere", message="", breakdown=[], feedback_released=False,
     )
     for name, value in fields.items():
         setattr(row, name, value)
@@ -85,7 +85,7 @@ def test_a_graded_submission_has_its_score_the_feedback_page_and_its_sentences(g
     status = status_of(grader_db, row)
     assert status == {
         "id": row.id, "course": "python-101", "assignment": "ps1-basics", "learner": "grace",
-        "submitted_at": "2030-01-01T10:01:00+00:00", "late": False, "state": "graded",
+        "submitted_at": "2030-01-01T10:01:00+00:00", "late": None, "state": "graded",
         "ahead": None, "score": 8.0, "max_score": 10.0,
         "feedback_url": "https://lms.example.org/courses/python-101/ps1-basics/",
         "message": "8 of 10 points.",
@@ -107,7 +107,7 @@ def test_a_failed_grading_never_shows_the_graders_error_to_the_learner(grader_db
              'line 12\nDockerException: /var/run/docker.sock refused')
     row = submit(grader_db, 1, job=False, status=SubmissionStatus.FAILED, message=error)
     status = status_of(grader_db, row)
-    assert (status["state"], status["message"]) == ("could-not-be-graded", COULD_NOT_BE_GRADED)
+    assert (status["state"], status["message"]) == ("could-not-be-graded", GRADER_FAULT)
     assert "/" not in status["message"] and "Traceback" not in str(status)
     assert status["feedback_url"] is None and status["score"] is None
 
