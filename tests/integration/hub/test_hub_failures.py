@@ -202,5 +202,5 @@ def test_the_culler_stops_an_idle_server(own):
     )
     # The culler stops servers; it does not delete users or their work.
     assert studio.api("learner1", "GET", "/users/learner1").status_code == 200
-    volume = studio.docker("volume", "inspect", f"{PREFIX}-work-learner1", check=False)
+    volume = studio.docker("volume", "inspect", f"{own.prefix}-work-learner1", check=False)
     assert volume.returncode == 0, volume.stderr
