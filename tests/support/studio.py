@@ -6,7 +6,9 @@ a prefix of its own, so it never touches a developer's ``var/`` or a running ``m
 the studio gets SIGTERM, and every container and volume it made is removed.
 
 Under pytest-xdist each worker's studios have names and preferred ports of that worker's own
-(:func:`for_this_worker`), so two workers never share a container, a volume or a port.
+(:func:`for_this_worker`), so two workers never share a container, a volume or a port. The LMS's
+database starts as a copy of a migrated template (:mod:`tests.support.lms_databases`): the LMS's
+own ``migrate`` at start then finds nothing to do.
 
 ``Studio.login(username)`` signs in like a browser: the hub sends it to the LMS, which shows its
 login form; the form is submitted with its CSRF token and ``next``, and the LMS sends it back to
@@ -22,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -35,6 +38,8 @@ from urllib.parse import urljoin
 import pytest
 import requests
 from dockerspawner import DockerSpawner
+
+from tests.support.lms_databases import sqlite_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -326,7 +331,8 @@ def own_studio(
     **extra_env,
 ):
     """Start ``python -m launcher`` with Docker names under ``prefix`` (this worker's: see
-    :func:`for_this_worker`); on exit stop it and remove its containers, volumes and network.
+    :func:`for_this_worker`), its LMS's database a copy of the migrated template; on exit stop it
+    and remove its containers, volumes and network.
     ``expect_clean_stop``: fail if the launcher itself left a learner container (tests that kill
     the hub on purpose cannot promise that). ``grader``: the hub also runs the grader service,
     as ``make up`` does, on the port ``preferred_ports`` names ``grader`` (its sandboxes are
@@ -384,6 +390,7 @@ def own_studio(
     if tutor:
         env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
+    shutil.copyfile(sqlite_template(env), var_dir / "lms.sqlite3")
     log = var_dir / "studio.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
