@@ -1,4 +1,13 @@
 """Fixtures shared by every test: one per real component, built once and reused.
+
+Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) a worker takes whole groups.
+The tests that share a folder's studio or hub carry that folder's ``xdist_group`` (the folder's
+conftest.py gives it: ``hub-studio``, ``e2e-studio``, ``tutor-hub``), so it starts once; every
+other test joins its module's group here, so a module's fixtures (a hub, a released course, a
+browser) are set up once, in one worker. Nothing depends on the groups for being right: each
+worker's studios, databases and temporary folders are its own (tests/support/studio.py,
+pytest-django's per-worker database, pytest's per-worker ``tmp_path``); the groups only keep
+a start-up from happening twice.
 """
 
 from __future__ import annotations
@@ -9,10 +18,36 @@ from pathlib import Path
 
 import pytest
 import yaml
+from _pytest.nodeid import NodeId
 
 from tests.support.lms_databases import drop_postgresql_test_database, postgresql_test_database
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """The group pytest-xdist makes of an item's ``xdist_group`` marks (as it names it)."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names))
+
+
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    result = yield
+    # pytest-xdist 3.8 tells its scheduler an item's group as a suffix of the item's nodeid
+    # ("<nodeid>@<group>"), written to a field pytest 9.2's structured node ids no longer read
+    # (pytest-xdist issue 1386): every test would be scheduled on its own. Until a release
+    # fixes it, the suffix goes where pytest 9.2 keeps the nodeid.
+    if getattr(config.option, "loadgroup", False):
+        for item in items:
+            group = _xdist_group(item)
+            if not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")
+    return result
 
 
 @pytest.fixture(scope="session")

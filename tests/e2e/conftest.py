@@ -2,6 +2,9 @@
 
 The studio is :func:`tests.support.studio.own_studio` under the ``pls-e2e`` prefix, on ports of
 its own, so the browser tests run beside the hub integration tests and a developer's ``make up``.
+It lives while this folder's tests run (package scope); the tests that use it are one
+pytest-xdist group (``e2e-studio``, see tests/conftest.py), so it starts once. (The tutor's
+journey asks for it by name, in its ``studio`` lab: its ``learner_lab`` counts.)
 The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
 never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
@@ -37,7 +40,12 @@ KEPT_SCREENSHOTS_DIR = ROOT / "var" / "e2e"
 _kept = pytest.StashKey[list[Path]]()
 
 
-@pytest.fixture(scope="session")
+def pytest_itemcollected(item):
+    if {"studio", "e2e_studio", "learner_lab"} & set(item.fixturenames):
+        item.add_marker(pytest.mark.xdist_group("e2e-studio"))
+
+
+@pytest.fixture(scope="package")
 def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
     """LMS + JupyterHub with the Docker spawner, the grader and the tutor, as ``make up`` runs
     them; containers and volumes under ``pls-e2e-`` are removed afterwards."""
@@ -45,7 +53,7 @@ def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
         yield own
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio(e2e_studio) -> Studio:
     """The studio's URLs and the demo users' passwords."""
     return e2e_studio.studio

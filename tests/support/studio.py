@@ -16,7 +16,7 @@ the hub's OAuth callback. ``Studio.spawn(username)`` then starts the server thro
 and waits (bounded) until ``/user/<name>/api/status`` answers 200 through the proxy.
 
 The fixtures built on it live in the conftest.py of each test folder that needs a studio
-(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``).
+(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``), scoped to that folder.
 """
 
 from __future__ import annotations
