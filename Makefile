@@ -28,7 +28,7 @@ lint: install
 	@$(VENV)/bin/ruff check .
 
 test: install lint
-	@.ci/provision postgres docker images browser
+	@.ci/provision postgres docker images compose compose_images browser
 	@$(MAKE) --no-print-directory test-extensions
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
