@@ -1,8 +1,8 @@
 """The LMS's databases for tests, migrated once and copied.
 
-Migrating the LMS (Django, Wagtail, the OAuth provider and the LMS's own apps: a few hundred
-migrations) takes 20-50 s on this machine, and the suite needed it nine times a run: once per
-whole studio (each on a fresh SQLite) and once per pytest-xdist worker (PostgreSQL). Here the
+Migrating the LMS (Django, Wagtail, the OAuth provider and the LMS's own apps: 250-odd
+migrations) takes 20-50 s on this machine, and the suite needs a migrated LMS for every whole
+studio (each on a fresh SQLite) and every pytest-xdist worker (PostgreSQL). Here the
 migrated database is built once and kept as a template, named by :func:`schema_key`, which covers
 everything the migrated schema depends on: the LMS's migrations and settings and every installed
 package (Django's and Wagtail's migrations come with them). A change to any of them gives a new

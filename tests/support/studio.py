@@ -331,16 +331,15 @@ def own_studio(
     **extra_env,
 ):
     """Start ``python -m launcher`` with Docker names under ``prefix`` (this worker's: see
-    :func:`for_this_worker`), its LMS's database a copy of the migrated template; on exit stop it
-    and remove its containers, volumes and network.
-    ``expect_clean_stop``: fail if the launcher itself left a learner container (tests that kill
-    the hub on purpose cannot promise that). ``grader``: the hub also runs the grader service,
-    as ``make up`` does, on the port ``preferred_ports`` names ``grader`` (its sandboxes are
-    named under the prefix too), and each course's formgrader from the port it names
-    ``formgrader`` (or a free one); without it the studio runs no grader (``HUB_GRADER=off``):
-    most tests do not grade, and its workers cost CPU. ``tutor``: the hub also runs the tutor
-    service (offline unless ``extra_env`` gives it a model), on the port ``preferred_ports``
-    names ``tutor``; without it, ``HUB_TUTOR=off``."""
+    :func:`for_this_worker`), its LMS's database a copy of the migrated template; on exit stop
+    it and remove its containers, volumes and network. ``expect_clean_stop``: fail if the
+    launcher itself left a learner container (tests that kill the hub on purpose cannot promise
+    that). ``grader``: the hub also runs the grader service, as ``make up`` does, on the port
+    ``preferred_ports`` names ``grader`` (its sandboxes are named under the prefix too), and
+    each course's formgrader from the port it names ``formgrader`` (or a free one); without it
+    the studio runs no grader (``HUB_GRADER=off``): most tests do not grade, and its workers
+    cost CPU. ``tutor``: the hub also runs the tutor service (offline unless ``extra_env`` gives
+    it a model), on the port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``."""
     provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
         [str(ROOT / ".ci" / "provision"), "docker", "images"],
         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
