@@ -13,6 +13,7 @@ a start-up from happening twice.
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,8 +22,10 @@ import yaml
 from _pytest.nodeid import NodeId
 
 from tests.support.lms_databases import drop_postgresql_test_database, postgresql_test_database
+from tests.support.screenshots import kept_since
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_started = pytest.StashKey[float]()
 
 
 def _xdist_group(item: pytest.Item) -> str:
@@ -48,6 +51,19 @@ def pytest_collection_modifyitems(config, items):
             if not item.nodeid.endswith(f"@{group}"):
                 item._id = NodeId.parse(f"{item.nodeid}@{group}")
     return result
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_started] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The end-to-end screenshots this run kept (here: xdist workers report no summary)."""
+    kept = kept_since(config.stash.get(_started, time.time()))
+    if kept:
+        terminalreporter.section("end-to-end screenshots")
+        for path in kept:
+            terminalreporter.write_line(str(path))
 
 
 @pytest.fixture(scope="session")

@@ -9,21 +9,20 @@ The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` install
 never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
 Screenshots go to the test's tmp dir; :func:`screenshot` also keeps the last one of each test in
-``var/e2e/`` (gitignored) so a person can look at it after the run, and the terminal summary
-lists them.
+``var/e2e/`` (gitignored, :mod:`tests.support.screenshots`) so a person can look at it after the
+run, and the terminal summary lists them.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.support.studio import ROOT, OwnStudio, Studio, own_studio
+from tests.support.screenshots import keep
+from tests.support.studio import OwnStudio, Studio, own_studio
 
 E2E_PREFIX = "pls-e2e"
 E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581, "grader": 18510,
@@ -36,8 +35,6 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 900}
 ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
-KEPT_SCREENSHOTS_DIR = ROOT / "var" / "e2e"
-_kept = pytest.StashKey[list[Path]]()
 
 
 def pytest_itemcollected(item):
@@ -88,25 +85,12 @@ def context(browser) -> Iterator[BrowserContext]:
 def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
     """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``;
     the latest one of the test is also copied to ``var/e2e/<test name>.png``."""
-    kept = KEPT_SCREENSHOTS_DIR / f"{re.sub(r'[^A-Za-z0-9_.-]', '_', request.node.name)}.png"
-    request.config.stash.setdefault(_kept, [])
 
     def take(page: Page, name: str) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path))
-        KEPT_SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, kept)
-        if kept not in request.config.stash[_kept]:
-            request.config.stash[_kept].append(kept)
+        kept = keep(path, request.node.name)
         print(f"screenshot: {path} (kept as {kept})")
         return path
 
     return take
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    kept = config.stash.get(_kept, [])
-    if kept:
-        terminalreporter.section("end-to-end screenshots")
-        for path in kept:
-            terminalreporter.write_line(str(path))
