@@ -7,6 +7,10 @@ PY := $(VENV)/bin/python
 export PATH := $(abspath $(VENV))/bin:$(PATH)
 # The tests' PostgreSQL (make test installs and starts it; see .ci/provision).
 TEST_DATABASE_URL ?= postgres://studio:studio@127.0.0.1:5432/studio
+# pytest-xdist workers: tests sharing a studio or a hub run in one worker (their xdist_group),
+# the groups in the order pytest collects them (the slow folders come first); -n 0 runs serially.
+PYTEST_WORKERS ?= 2
+PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
 .PHONY: up test test-extensions bench lint install images
 
@@ -26,9 +30,9 @@ lint: install
 	@$(VENV)/bin/lint-imports --no-logo
 
 test: install lint
-	@.ci/provision postgres docker images browser
+	@.ci/provision postgres docker images compose compose_images browser
 	@$(MAKE) --no-print-directory test-extensions
-	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_ARGS)
+	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 
 # The JupyterLab extensions' frontend tests (jest), with the node_modules images/build caches.
 EXTENSIONS := pls_tutor pls_grading_status

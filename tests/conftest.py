@@ -1,15 +1,69 @@
-"""Fixtures shared by every test: one per real component, built once and reused."""
+"""Fixtures shared by every test: one per real component, built once and reused.
+
+Under pytest-xdist (``make test`` runs ``-n 2 --dist loadgroup``) a worker takes whole groups.
+The tests that share a folder's studio or hub carry that folder's ``xdist_group`` (the folder's
+conftest.py gives it: ``hub-studio``, ``e2e-studio``, ``tutor-hub``), so it starts once; every
+other test joins its module's group here, so a module's fixtures (a hub, a released course, a
+browser) are set up once, in one worker. Nothing depends on the groups for being right: each
+worker's studios, databases and temporary folders are its own (tests/support/studio.py,
+pytest-django's per-worker database, pytest's per-worker ``tmp_path``); the groups only keep
+a start-up from happening twice.
+"""
 
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import yaml
+from _pytest.nodeid import NodeId
+
+from tests.support.lms_databases import drop_postgresql_test_database, postgresql_test_database
+from tests.support.screenshots import kept_since
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+_started = pytest.StashKey[float]()
+
+
+def _xdist_group(item: pytest.Item) -> str:
+    """The group pytest-xdist makes of an item's ``xdist_group`` marks (as it names it)."""
+    names = {str(mark.args[0] if mark.args else mark.kwargs.get("name", "default"))
+             for mark in item.iter_markers("xdist_group")}
+    return "_".join(sorted(names))
+
+
+@pytest.hookimpl(wrapper=True)  # around pytest-xdist's own hook, which reads the groups
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
+    result = yield
+    # pytest-xdist 3.8 tells its scheduler an item's group as a suffix of the item's nodeid
+    # ("<nodeid>@<group>"), written to a field pytest 9.2's structured node ids no longer read
+    # (pytest-xdist issue 1386): every test would be scheduled on its own. Until a release
+    # fixes it, the suffix goes where pytest 9.2 keeps the nodeid.
+    if getattr(config.option, "loadgroup", False):
+        for item in items:
+            group = _xdist_group(item)
+            if not item.nodeid.endswith(f"@{group}"):
+                item._id = NodeId.parse(f"{item.nodeid}@{group}")
+    return result
+
+
+def pytest_sessionstart(session):
+    session.config.stash[_started] = time.time()
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The end-to-end screenshots this run kept (here: xdist workers report no summary)."""
+    kept = kept_since(config.stash.get(_started, time.time()))
+    if kept:
+        terminalreporter.section("end-to-end screenshots")
+        for path in kept:
+            terminalreporter.write_line(str(path))
 
 
 @pytest.fixture(scope="session")
@@ -37,3 +91,38 @@ def edit_course_yml() -> Callable[[Path, Callable[[dict], object]], None]:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
     return edit
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(
+    request,
+    django_test_environment,
+    django_db_blocker,
+    django_db_use_migrations,
+    django_db_keepdb,
+    django_db_createdb,
+    django_db_modify_db_settings,
+):
+    """pytest-django's test database (one per xdist worker), copied from a migrated template
+    (:mod:`tests.support.lms_databases`) instead of migrated afresh, and dropped at the end.
+    ``--reuse-db``, ``--no-migrations`` and databases other than PostgreSQL take
+    pytest-django's own way."""
+    from django.db import connections
+    from pytest_django.fixtures import django_db_setup as pytest_djangos
+
+    connection = connections["default"]
+    templated = (connection.vendor == "postgresql" and django_db_use_migrations
+                 and not (django_db_keepdb and not django_db_createdb))
+    if not templated:
+        yield from pytest_djangos.__wrapped__(
+            request, django_test_environment, django_db_blocker, django_db_use_migrations,
+            django_db_keepdb, django_db_createdb, django_db_modify_db_settings,
+        )
+        return
+    serialize = any(marker.kwargs.get("serialized_rollback")
+                    for item in request.session.items for marker in item.iter_markers("django_db"))
+    with django_db_blocker.unblock():
+        name = postgresql_test_database(connection, serialize=serialize)
+    yield
+    with django_db_blocker.unblock():
+        drop_postgresql_test_database(connection, name)

@@ -2,24 +2,27 @@
 
 The studio is :func:`tests.support.studio.own_studio` under the ``pls-e2e`` prefix, on ports of
 its own, so the browser tests run beside the hub integration tests and a developer's ``make up``.
+It lives while this folder's tests run (package scope); the tests that use it are one
+pytest-xdist group (``e2e-studio``, see tests/conftest.py), so it starts once. (The tutor's
+journey asks for it by name, in its ``studio`` lab: its ``learner_lab`` counts.)
 The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
 never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
 Screenshots go to the test's tmp dir; :func:`screenshot` also keeps each one in ``var/e2e/``
-(gitignored) so a person can look at them after the run, and the terminal summary lists them.
+(gitignored, :mod:`tests.support.screenshots`) so a person can look at them after the run, and
+the terminal summary lists them.
 """
 
 from __future__ import annotations
 
-import re
-import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.support.studio import ROOT, OwnStudio, Studio, own_studio
+from tests.support.screenshots import keep
+from tests.support.studio import OwnStudio, Studio, own_studio
 
 E2E_PREFIX = "pls-e2e"
 E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581, "grader": 18510,
@@ -32,11 +35,14 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 900}
 ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
-KEPT_SCREENSHOTS_DIR = ROOT / "var" / "e2e"
-_kept = pytest.StashKey[list[Path]]()
 
 
-@pytest.fixture(scope="session")
+def pytest_itemcollected(item):
+    if {"studio", "e2e_studio", "learner_lab"} & set(item.fixturenames):
+        item.add_marker(pytest.mark.xdist_group("e2e-studio"))
+
+
+@pytest.fixture(scope="package")
 def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
     """LMS + JupyterHub with the Docker spawner, the grader and the tutor, as ``make up`` runs
     them; containers and volumes under ``pls-e2e-`` are removed afterwards. One grading worker,
@@ -46,7 +52,7 @@ def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
         yield own
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def studio(e2e_studio) -> Studio:
     """The studio's URLs and the demo users' passwords."""
     return e2e_studio.studio
@@ -80,28 +86,13 @@ def context(browser) -> Iterator[BrowserContext]:
 @pytest.fixture
 def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
     """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``,
-    and a copy as ``var/e2e/<test name>-<name>.png`` (each step of a test is kept: the grading
-    status test shows a notification in each of its states)."""
-    test = re.sub(r"[^A-Za-z0-9_.-]", "_", request.node.name)
-    request.config.stash.setdefault(_kept, [])
+    and a copy as ``var/e2e/<test name>-<name>.png`` (each step of a test is kept)."""
 
     def take(page: Page, name: str) -> Path:
         path = tmp_path / f"{name}.png"
         page.screenshot(path=str(path))
-        kept = KEPT_SCREENSHOTS_DIR / f"{test}-{name}.png"
-        KEPT_SCREENSHOTS_DIR.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, kept)
-        if kept not in request.config.stash[_kept]:
-            request.config.stash[_kept].append(kept)
+        kept = keep(path, request.node.name, name)
         print(f"screenshot: {path} (kept as {kept})")
         return path
 
     return take
-
-
-def pytest_terminal_summary(terminalreporter, config):
-    kept = config.stash.get(_kept, [])
-    if kept:
-        terminalreporter.section("end-to-end screenshots")
-        for path in kept:
-            terminalreporter.write_line(str(path))

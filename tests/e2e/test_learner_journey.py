@@ -2,7 +2,7 @@
 sign-on and the hub's progress page, to JupyterLab in the learner's own container with the
 lesson's notebook open and a live kernel.
 
-Each test starts in a fresh browser context (signed in nowhere) on the session studio of
+Each test starts in a fresh browser context (signed in nowhere) on the studio of
 conftest.py, and each uses a learner of its own whose server is not running yet, so "Open in
 JupyterLab" spawns it. What the tests check is what the learner sees: the DOM of the LMS and of
 JupyterLab, and the route the browser took (every page load, redirects included).

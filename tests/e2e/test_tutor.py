@@ -31,7 +31,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -44,6 +43,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests.support.assignments import solutions
 from tests.support.fake_openai import API_KEY, MODEL, FakeOpenAI
+from tests.support.http_servers import serve_in_thread, stop_serving
 from tests.support.studio import ROOT, Studio, own_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -184,7 +184,7 @@ def own_lab(tmp_path_factory) -> Iterator[tuple[LearnerLab, str]]:
     fake = FakeTutorService()
     server = ThreadingHTTPServer(("127.0.0.1", 0), fake_tutor_handler(fake))
     fake.url = f"http://127.0.0.1:{server.server_address[1]}/services/tutor/"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
 
     base = tmp_path_factory.mktemp("tutor-lab")
     labextensions = base / "share" / "jupyter" / "labextensions"
@@ -228,7 +228,7 @@ def own_lab(tmp_path_factory) -> Iterator[tuple[LearnerLab, str]]:
     finally:
         lab.terminate()
         lab.wait(timeout=30)
-        server.shutdown()
+        stop_serving(server)
         log.close()
 
 

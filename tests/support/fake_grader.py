@@ -23,6 +23,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from tests.support.http_servers import serve_in_thread, stop_serving
+
 PREFIX = "/services/grader/api"
 TOKEN = "lms-hub-service-token-for-tests"
 ON = re.compile(r"^/courses/(?P<course>[^/]+)/assignments/(?P<assignment>[^/]+)/(?P<what>\w+)$")
@@ -80,14 +82,13 @@ class FakeGrader:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:
         self.stopping.set()  # lets hanging handlers end
         if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)
 
     def misbehave(self, method: str, path: str, how: Any) -> None:
         self.misbehaving[method.upper(), path] = how

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.http_servers import serve_in_thread, stop_serving
 
 TOKEN = "tutor-service-account-token-for-tests01"
 PATH = re.compile(r"^/api/v1/courses/(?P<course>[^/]+)/assignments/$")
@@ -83,10 +84,9 @@ class FakeLMS:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:
         if self.server:
-            self.server.shutdown()
-            self.server.server_close()
+            stop_serving(self.server)

@@ -3,7 +3,12 @@
 ``own_studio(...)`` runs ``python -m launcher`` as a subprocess with its own session, on a temporary
 ``STUDIO_VAR_DIR``, on ports of its own (the preferred ones when free) and with Docker names under
 a prefix of its own, so it never touches a developer's ``var/`` or a running ``make up``. On exit
-the studio gets SIGTERM, and every container and volume under its prefix is removed.
+the studio gets SIGTERM, and every container and volume it made is removed.
+
+Under pytest-xdist each worker's studios have names and preferred ports of that worker's own
+(:func:`for_this_worker`), so two workers never share a container, a volume or a port. The LMS's
+database starts as a copy of a migrated template (:mod:`tests.support.lms_databases`): the LMS's
+own ``migrate`` at start then finds nothing to do.
 
 ``Studio.login(username)`` signs in like a browser: the hub sends it to the LMS, which shows its
 login form; the form is submitted with its CSRF token and ``next``, and the LMS sends it back to
@@ -11,7 +16,7 @@ the hub's OAuth callback. ``Studio.spawn(username)`` then starts the server thro
 and waits (bounded) until ``/user/<name>/api/status`` answers 200 through the proxy.
 
 The fixtures built on it live in the conftest.py of each test folder that needs a studio
-(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``).
+(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``), scoped to that folder.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,10 +37,13 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
+from dockerspawner import DockerSpawner
+
+from tests.support.lms_databases import sqlite_template
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
-# The session studio's containers and volumes are named apart from a developer's `make up`.
+# The hub tests' studio's containers and volumes are named apart from a developer's `make up`.
 CONTAINER_PREFIX = "pls-test"
 PREFERRED_PORTS = {"lms": 18000, "hub": 18001, "proxy_api": 18002, "hub_api": 18081}
 START_SECONDS = 300  # LMS migrations + seeding, then the hub
@@ -54,6 +63,17 @@ def studio_env() -> dict[str, str]:
         key: value for key, value in os.environ.items()
         if key not in ENV_DROPPED and not key.startswith(ENV_PREFIXES_DROPPED)
     }
+
+
+def for_this_worker(prefix: str, ports: dict[str, int]) -> tuple[str, dict[str, int]]:
+    """``prefix`` and preferred ``ports`` for this pytest-xdist worker: unchanged outside xdist
+    and in worker gw0; worker gwN adds ``-gwN`` to the prefix and N * 1000 to each port, so the
+    same studio started by two workers has two sets of names and ports."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker.removeprefix("gw") or 0)
+    if index == 0:
+        return prefix, dict(ports)
+    return f"{prefix}-{worker}", {name: port + 1000 * index for name, port in ports.items()}
 
 
 def _port_is_free(port: int) -> bool:
@@ -87,28 +107,34 @@ def docker(*args: str, timeout: float = 60, check: bool = True) -> subprocess.Co
     return result
 
 
-def container_name(username: str) -> str:
-    return f"{CONTAINER_PREFIX}-{username}"
-
-
 def inspect(name: str) -> dict:
     return json.loads(docker("inspect", name).stdout)[0]
 
 
-def exec_in(username: str, *command: str, timeout: float = 60) -> subprocess.CompletedProcess:
-    """Run ``command`` in the user's container (as the container's user)."""
-    return docker("exec", container_name(username), *command, timeout=timeout, check=False)
+USER_LABEL = "org.pythonlearningstudio.user"  # on learners' containers (hub/spawners/docker.py)
+ROLE_LABEL = "org.pythonlearningstudio.role"  # "grading" on the grader's sandboxes
 
 
-def under_prefix(kind: str, prefix: str) -> set[str]:
-    """Names of the containers (``kind="container"``) or volumes of a studio's ``prefix``."""
-    if kind == "container":
-        listed = docker("container", "ls", "-a", "--format", "{{.Names}}", check=False)
-        start = f"{prefix}-"
-    else:
+def under_prefix(kind: str, prefix: str, grader: bool = False) -> set[str]:
+    """Names of the containers (``kind="container"``) or volumes a studio with Docker names
+    under ``prefix`` made, and nothing else's: its learners' containers, exactly
+    ``<prefix>-<escaped user>`` (another studio's prefix may begin with this one, and other
+    tests run sandboxes named ``pls-test-grading-...``), with ``grader`` its grader's sandboxes
+    ``<prefix>-grading-<hex>``, and its learners' volumes ``<prefix>-work-<escaped user>``."""
+    if kind != "container":
         listed = docker("volume", "ls", "--format", "{{.Name}}", check=False)
-        start = f"{prefix}-work-"
-    return {name for name in listed.stdout.split() if name.startswith(start)}
+        return {name for name in listed.stdout.split() if name.startswith(f"{prefix}-work-")}
+    listed = docker("container", "ls", "-a", "--format",
+                    f'{{{{.Names}}}}\t{{{{.Label "{USER_LABEL}"}}}}\t{{{{.Label "{ROLE_LABEL}"}}}}',
+                    check=False)
+    found = set()
+    for line in listed.stdout.splitlines():
+        name, user, role = [*line.split("\t"), "", ""][:3]
+        learners = user and name == f"{prefix}-{DockerSpawner._escape(user)}"
+        graders = grader and role == "grading" and name.startswith(f"{prefix}-grading-")
+        if learners or graders:
+            found.add(name)
+    return found
 
 
 class _Forms(HTMLParser):
@@ -133,6 +159,7 @@ class Studio:
     hub_api_port: int
     var_dir: Path
     passwords: dict[str, str]
+    prefix: str = CONTAINER_PREFIX  # its Docker names: <prefix>-<user>, <prefix>-work-<user>
     sessions: dict[str, requests.Session] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
 
@@ -231,11 +258,21 @@ class Studio:
         return result.stdout
 
     # The Docker helpers, for the tests (test modules cannot import this conftest).
-    network = f"{CONTAINER_PREFIX}-notebooks"
     docker = staticmethod(docker)
-    exec_in = staticmethod(exec_in)
     inspect = staticmethod(inspect)
-    container_name = staticmethod(container_name)
+
+    @property
+    def network(self) -> str:
+        return f"{self.prefix}-notebooks"
+
+    def container_name(self, username: str) -> str:
+        return f"{self.prefix}-{username}"
+
+    def exec_in(self, username: str, *command: str, timeout: float = 60
+                ) -> subprocess.CompletedProcess:
+        """Run ``command`` in the user's container (as the container's user)."""
+        return docker("exec", self.container_name(username), *command, timeout=timeout,
+                      check=False)
 
     def hub_health(self) -> int:
         return requests.get(f"{self.hub_url}/hub/health", timeout=10).status_code
@@ -270,8 +307,8 @@ def _stop(process: subprocess.Popen) -> None:
 
 @dataclass
 class OwnStudio:
-    """A second studio, apart from the session's: its own ports, var dir and Docker names
-    (``prefix``), and the launcher process that runs it."""
+    """A studio of its own: its ports, var dir and Docker names (``prefix``), and the launcher
+    process that runs it."""
 
     studio: Studio
     process: subprocess.Popen
@@ -293,22 +330,24 @@ def own_studio(
     tutor: bool = False,
     **extra_env,
 ):
-    """Start ``python -m launcher`` with Docker names under ``prefix``; on exit stop it and remove
-    its containers, volumes and network. ``expect_clean_stop``: fail if the launcher itself left a
-    learner container (tests that kill the hub on purpose cannot promise that). ``grader``: the
-    hub also runs the grader service, as ``make up`` does, on the port ``preferred_ports``
-    names ``grader`` (its sandboxes are named under the prefix too), and each course's
-    formgrader from the port it names ``formgrader`` (or a free one); without it the studio runs
-    no grader (``HUB_GRADER=off``): most tests do not grade, and its workers cost CPU. ``tutor``:
-    the hub also runs the tutor service (offline unless ``extra_env`` gives it a model), on the
-    port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``."""
+    """Start ``python -m launcher`` with Docker names under ``prefix`` (this worker's: see
+    :func:`for_this_worker`), its LMS's database a copy of the migrated template; on exit stop
+    it and remove its containers, volumes and network. ``expect_clean_stop``: fail if the
+    launcher itself left a learner container (tests that kill the hub on purpose cannot promise
+    that). ``grader``: the hub also runs the grader service, as ``make up`` does, on the port
+    ``preferred_ports`` names ``grader`` (its sandboxes are named under the prefix too), and
+    each course's formgrader from the port it names ``formgrader`` (or a free one); without it
+    the studio runs no grader (``HUB_GRADER=off``): most tests do not grade, and its workers
+    cost CPU. ``tutor``: the hub also runs the tutor service (offline unless ``extra_env`` gives
+    it a model), on the port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``."""
     provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
         [str(ROOT / ".ci" / "provision"), "docker", "images"],
         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
     )
     assert provisioned.returncode == 0, f"provisioning:\n{provisioned.stdout}\n{provisioned.stderr}"
+    prefix, preferred_ports = for_this_worker(prefix, preferred_ports)
     network = f"{prefix}-notebooks"
-    for name in under_prefix("container", prefix):  # only a test studio uses this prefix
+    for name in under_prefix("container", prefix, grader):  # a studio of an earlier run
         docker("rm", "-f", name, check=False)
     for volume in under_prefix("volume", prefix):
         docker("volume", "rm", "-f", volume, check=False)
@@ -350,6 +389,7 @@ def own_studio(
     if tutor:
         env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
+    shutil.copyfile(sqlite_template(env), var_dir / "lms.sqlite3")
     log = var_dir / "studio.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -361,13 +401,13 @@ def own_studio(
                             START_SECONDS)
         _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
         passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
-        studio = Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords)
+        studio = Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords, prefix)
         yield OwnStudio(studio, process, prefix, network, log)
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGCONT)  # a test may have paused the supervisor
         _stop(process)
-        left = under_prefix("container", prefix)
+        left = under_prefix("container", prefix, grader)
         for name in left:
             docker("rm", "-f", name, check=False)
         for volume in under_prefix("volume", prefix):

@@ -63,8 +63,14 @@ def test_a_message_not_signed_with_the_sessions_key_is_dropped(kernel):
 
 
 def test_an_interrupt_stops_a_running_cell(kernel):
-    msg_id = kernel.execute("import time\ntime.sleep(60)")
-    time.sleep(1)
+    msg_id = kernel.execute("import time\nprint('running', flush=True)\ntime.sleep(60)")
+    deadline = time.monotonic() + 30
+    while True:  # until the cell says it runs, then it sleeps
+        got = kernel.receive(deadline - time.monotonic())
+        assert got is not None, "the cell did not start"
+        _, msg = got
+        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
+            break
     kernel.interrupt()
     reply, published = collect(kernel, msg_id)
     assert reply["content"]["status"] == "error"

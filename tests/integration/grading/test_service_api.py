@@ -103,9 +103,10 @@ c.JupyterHub.db_url = "sqlite:///{folder}/hub.sqlite"
 c.JupyterHub.cookie_secret_file = "{folder}/cookie-secret"
 c.JupyterHub.authenticator_class = "dummy"
 c.Authenticator.admin_users = {{"root"}}
+# The tests start the grader after the hub: the hub must not wait for it (timeout, seconds).
 c.JupyterHub.services = [
     {{"name": "grader", "url": "http://127.0.0.1:{grader}", "api_token": "{grader_token}",
-      "oauth_no_confirm": True}},
+      "oauth_no_confirm": True, "timeout": 1}},
     {{"name": "tests", "api_token": "{admin_token}"}},
     {{"name": "lms", "api_token": "{lms_token}"}},
     {{"name": "other", "api_token": "{other_token}"}},

@@ -95,7 +95,7 @@ def test_second_learner_is_refused_the_first_learners_server(studio, learner1, l
 
     mounts = studio.inspect(studio.container_name("learner2"))["Mounts"]
     work = [m for m in mounts if m["Destination"] == "/home/jovyan/work"]
-    assert [m.get("Name") for m in work] == ["pls-test-work-learner2"], mounts
+    assert [m.get("Name") for m in work] == [f"{studio.prefix}-work-learner2"], mounts
     for mount in mounts:
         assert "learner1" not in (mount.get("Name") or ""), mount
         assert "learner1" not in mount.get("Source", ""), mount

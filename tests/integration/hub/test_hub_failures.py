@@ -7,7 +7,8 @@ One studio of this module's own (``own_studio_factory``, Docker names under ``pl
   the demo instructor's spawns fail while the learners' (the course's image) work;
 - the idle culler runs with a short timeout. It is longer than the hub's poll of a server
   (JupyterHub's ``Spawner.poll_interval``, 30 s), so a killed container is noticed by the hub's
-  own poll before the culler would stop the server.
+  own poll before the culler would stop the server. learner1's server, the one left idle for the
+  culler, is started with the studio, so its idle minute passes while the other tests run.
 """
 
 from __future__ import annotations
@@ -42,6 +43,15 @@ def own(tmp_path_factory, own_studio_factory):
         HUB_PROFILE_INSTRUCTOR_IMAGE=MISSING_IMAGE,
     ) as own:
         yield own
+
+
+@pytest.fixture(scope="module", autouse=True)
+def idle_learner1(own) -> dict:
+    """learner1 signed in, their server started and from then on left alone (the culler's
+    test): set up before the module's first test, so IDLE_TIMEOUT runs while the others do.
+    ``docker inspect`` of the container right after the spawn."""
+    own.studio.login("learner1")
+    return container(own, "learner1")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -184,10 +194,9 @@ def test_a_killed_container_is_reported_stopped_and_removed(own):
 # -- the idle culler --------------------------------------------------------------------------
 
 
-def test_the_culler_stops_an_idle_server(own):
+def test_the_culler_stops_an_idle_server(own, idle_learner1):
     studio = own.studio
-    studio.login("learner1")
-    assert container(own, "learner1")["State"]["Running"]
+    assert idle_learner1["State"]["Running"]
 
     # No requests after the spawn: the culler stops the server after IDLE_TIMEOUT seconds.
     wait_for(
@@ -202,5 +211,5 @@ def test_the_culler_stops_an_idle_server(own):
     )
     # The culler stops servers; it does not delete users or their work.
     assert studio.api("learner1", "GET", "/users/learner1").status_code == 200
-    volume = studio.docker("volume", "inspect", f"{PREFIX}-work-learner1", check=False)
+    volume = studio.docker("volume", "inspect", f"{own.prefix}-work-learner1", check=False)
     assert volume.returncode == 0, volume.stderr

@@ -1,9 +1,9 @@
 """The hub over time, in the real studio: LMS group changes reach the hub at the next login, and
 a hub restart leaves learners' running servers reachable.
 
-The group test changes learner2's enrollment in the session studio's LMS and puts it back. The
-restart test kills the hub, so it runs on a studio of its own (``own_studio`` in conftest.py,
-Docker names under ``pls-test2``) and leaves the session studio alone.
+The group test changes learner2's enrollment in the LMS of this folder's studio and puts it back.
+The restart test kills the hub, so it runs on a studio of its own (``own_studio`` in conftest.py,
+Docker names under ``pls-test2``) and leaves the folder's studio alone.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def set_enrollment_role(studio, username: str, role: str, user_role: str = "") -
 
 def fresh_login(studio, username: str) -> tuple[requests.Session, str]:
     """A new browser session through the LMS (a real second login) and its hub API token,
-    leaving the session studio's cached session for ``username`` as it was."""
+    leaving the studio's cached session for ``username`` as it was."""
     saved = studio.sessions.pop(username, None), studio.tokens.pop(username, None)
     try:
         session = studio.login(username, spawn=False)
@@ -119,9 +119,8 @@ def test_group_change_in_the_lms_shows_in_the_hub_after_re_login(studio):
 
 
 @pytest.fixture(scope="module")
-def restart_studio(studio, tmp_path_factory, own_studio_factory):
-    """A studio of this module's own: the restart test kills its hub. (``studio`` first: it
-    provisions Docker and the learner image.)"""
+def restart_studio(tmp_path_factory, own_studio_factory):
+    """A studio of this module's own: the restart test kills its hub."""
     with own_studio_factory(tmp_path_factory, RESTART_PREFIX, RESTART_PORTS) as own:
         yield own
 

@@ -11,7 +11,9 @@ start:
 - ``tutor-limited``: a key, 3 requests a minute and 5 a day.
 
 Requests go through the hub's proxy (``/services/<name>/api``), as learners' servers send them
-(the JupyterLab extension's handler, with the learner's own hub token).
+(the JupyterLab extension's handler, with the learner's own hub token). The hub, the tutors and
+the fakes live while this folder's tests run (package scope), not through the whole run; the
+tests that use them are one pytest-xdist group (``tutor-hub``, see tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -60,13 +62,18 @@ def access(*names: str) -> list[str]:
     return [f"access:services!service={name}" for name in names]
 
 
-@pytest.fixture(scope="session")
+def pytest_itemcollected(item):
+    if "hub" in item.fixturenames:
+        item.add_marker(pytest.mark.xdist_group("tutor-hub"))
+
+
+@pytest.fixture(scope="package")
 def fake_model() -> Iterator[FakeOpenAI]:
     with FakeOpenAI() as fake:
         yield fake
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def fake_lms() -> Iterator[FakeLMS]:
     fake = FakeLMS().start()
     yield fake
@@ -91,7 +98,7 @@ def _lms_defaults(lms: FakeLMS) -> None:
     lms.set_policy(COURSE, "ps3-data-structures", "off", title="Problem set 3: Data structures")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def hub(tmp_path_factory) -> Iterator[ServiceHub]:
     course_groups = [g for g in GROUPS if g != "visitors"]
     roles = [
@@ -177,7 +184,7 @@ def start_tutor(hub: ServiceHub, service: Service, folder: Path, **env: str) -> 
     return Tutor(hub, service, folder, process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def tutor(hub, fake_model, fake_lms, tmp_path_factory) -> Iterator[Tutor]:
     started = start_tutor(
         hub, TUTORS["tutor"], tmp_path_factory.mktemp("tutor"),
@@ -189,7 +196,7 @@ def tutor(hub, fake_model, fake_lms, tmp_path_factory) -> Iterator[Tutor]:
     stop_process(started.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def offline_tutor(hub, tmp_path_factory) -> Iterator[Tutor]:
     started = start_tutor(
         hub, TUTORS["tutor-offline"], tmp_path_factory.mktemp("tutor-offline"),
@@ -200,7 +207,7 @@ def offline_tutor(hub, tmp_path_factory) -> Iterator[Tutor]:
     stop_process(started.process)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def limited_tutor(hub, fake_model, tmp_path_factory) -> Iterator[Tutor]:
     started = start_tutor(
         hub, TUTORS["tutor-limited"], tmp_path_factory.mktemp("tutor-limited"),

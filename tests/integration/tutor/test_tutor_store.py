@@ -22,7 +22,8 @@ def postgresql_url() -> Iterator[str]:
     base = os.environ.get("DATABASE_URL", "")
     assert base.startswith("postgres"), "the tutor's PostgreSQL tests need DATABASE_URL"
     server = database_url(base)
-    name = f"{server.database}_tutor_store"
+    # one per pytest-xdist worker: two workers may each run this module's tests
+    name = f"{server.database}_tutor_store_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
     admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))

@@ -11,11 +11,12 @@ import io
 import json
 import re
 import tarfile
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from nbgrader.server_extensions.assignment_list.handlers import AssignmentList
+
+from tests.support.http_servers import serve_in_thread, stop_serving
 
 TOKEN = "learners-own-hub-token"
 COURSE = "python-101"
@@ -98,7 +99,7 @@ class FakeGrader:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def listing(self) -> dict:
         return {
@@ -112,8 +113,7 @@ class FakeGrader:
 def grader():
     fake = FakeGrader()
     yield fake
-    fake.server.shutdown()
-    fake.server.server_close()
+    stop_serving(fake.server)
 
 
 @pytest.fixture
@@ -227,8 +227,7 @@ def test_released_feedback_is_fetched_into_the_submissions_timestamp_folder(
 
 
 def test_an_unreachable_grader_is_a_clear_message_and_nothing_changes(panel, grader, tmp_path):
-    grader.server.shutdown()
-    grader.server.server_close()
+    stop_serving(grader.server)
     result = panel.fetch_assignment(COURSE, "ps1-basics")
     assert not result["success"]
     assert "The grader does not answer" in result["value"]

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from grading.lms import ANSWER_FIELDS, GradePush, LMSClient, LMSRejected, LMSUnavailable
+from tests.support.http_servers import serve_in_thread, stop_serving
 
 TOKEN = "grader-token-0123456789"
 
@@ -57,12 +57,10 @@ class FakeLMS:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 @pytest.fixture

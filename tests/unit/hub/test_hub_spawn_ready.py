@@ -4,10 +4,10 @@ container merely exists: the hub's back-off then finds it at its first look."""
 from __future__ import annotations
 
 import asyncio
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from hub.spawners.ready import wait_until_answering
+from tests.support.http_servers import serve_in_thread, stop_serving
 
 
 class Scripted:
@@ -31,11 +31,10 @@ class Scripted:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/user/alice/"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serve_in_thread(self.server)
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        stop_serving(self.server)
 
 
 def test_a_server_answering_5xx_is_not_ready_until_it_answers_otherwise():
