@@ -60,6 +60,7 @@ class SandboxedExecute(NbGraderPreprocessor):
         )
         record = nb.metadata.setdefault(METADATA_KEY, {})
         record["sandbox"] = {"seconds": round(run.seconds, 3), "warm": run.warm, **run.timing}
+        record["grading"] = self.grading  # how the test cells' outputs were made
         if run.notebook is not None and self.grading == "judge":
             require_judged(nb, run.notebook, self.image)
         merged = run.notebook is not None and merge_outputs(nb, run.notebook)

@@ -23,6 +23,7 @@ import os
 import re
 import resource
 import secrets
+import shutil
 import socket
 import subprocess
 import time
@@ -39,7 +40,7 @@ from nbgrader.utils import compute_checksum
 
 from courses.course_file import LatePolicy
 from grading.autograde import autograde
-from grading.course_directory import Course, open_course
+from grading.course_directory import Course, open_course, prepare_course
 from grading.release import release
 from grading.result import AutogradeResult
 from grading.sandbox import Sandbox, SandboxUnavailable
@@ -94,6 +95,20 @@ def course_dir(grader_root, grading_image) -> Path:
     info = release(folder, ASSIGNMENT)
     assert info.notebooks == (ASSIGNMENT,) and info.max_score == 10
     return folder
+
+
+@pytest.fixture(scope="module")
+def in_kernel_course_dir(grader_root, grading_image, tmp_path_factory) -> Path:
+    """python-101 graded in the learner's kernel (course.yml ``grading: in-kernel``): the tests
+    of the guard (pls_grading.guard), which only this mode needs."""
+    folder = tmp_path_factory.mktemp("in-kernel") / COURSE
+    shutil.copytree(ROOT / "courses" / COURSE, folder)
+    with (folder / "course.yml").open("a", encoding="utf-8") as course_yml:
+        course_yml.write("grading: in-kernel\n")
+    course_dir = grader_root / "in-kernel" / COURSE
+    prepare_course(course_dir, folder)
+    release(course_dir, ASSIGNMENT)
+    return course_dir
 
 
 @pytest.fixture(scope="module")
@@ -281,10 +296,9 @@ class Graded:
         return {o["ename"] for o in self.outputs_of(grade_id) if o["output_type"] == "error"}
 
 
-@pytest.fixture
-def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
+def grader_of(course_dir: Path, sandbox: Sandbox, tmp_path: Path) -> Callable[..., Graded]:
     """``grade(submission, learner=None, box=None, **autograde_kwargs)``: autograde a
-    submission (or raw notebook bytes) in ``box`` (default: the module's sandbox)."""
+    submission (or raw notebook bytes) of ``course_dir`` in ``box`` (default: ``sandbox``)."""
 
     def run(submission: Submission | bytes, *, learner: str | None = None,
             box: Sandbox | None = None, **kwargs: Any) -> Graded:
@@ -300,6 +314,19 @@ def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
         return Graded(result, learner, course_dir)
 
     return run
+
+
+@pytest.fixture
+def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
+    """Autograde in python-101 as it is: the judge's grading (the default)."""
+    return grader_of(course_dir, sandbox, tmp_path)
+
+
+@pytest.fixture
+def grade_in_kernel(in_kernel_course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
+    """Autograde in python-101 with ``grading: in-kernel``: the tests beside the learner's code,
+    watched by the guard."""
+    return grader_of(in_kernel_course_dir, sandbox, tmp_path)
 
 
 # -- right and wrong answers ---------------------------------------------------------------------
@@ -645,7 +672,7 @@ def test_a_second_cell_with_a_test_cells_id_is_flagged_and_earns_nothing(grade, 
     assert graded.points["ps1-celsius-tests"] == 0
 
 
-# -- tampering with execution (pls_grading.guard) -------------------------------------------------
+# -- tampering with execution, in-kernel grading (pls_grading.guard) ------------------------------
 
 ANSWERS = ("ps1-celsius-answer", "ps1-initials-answer", "ps1-grade-answer")
 
@@ -768,14 +795,14 @@ def leaked_lines(outputs: list[dict[str, Any]]) -> list[str]:
     return [line for line in hidden_test_lines() if line in text]
 
 
-def test_a_normal_notebook_is_not_taken_for_tampering(grade, correct):
+def test_a_normal_notebook_is_not_taken_for_tampering(grade_in_kernel, correct):
     # What notebooks do on purpose: plots, magics, future imports, displays, reloading.
     usual = ("from __future__ import annotations\n%matplotlib inline\n%load_ext autoreload\n"
              "%autoreload 2\n%xmode Plain\n%precision 3\nimport math, sys, warnings\n"
              "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\n"
              "from IPython.display import display, Markdown\ndisplay(Markdown('**hi**'))\n"
              "print('to stderr', file=sys.stderr)\nwarnings.warn('just a warning')\n")
-    graded = grade(correct().add_cell(usual, at=0).add_cell("1 / 0"))
+    graded = grade_in_kernel(correct().add_cell(usual, at=0).add_cell("1 / 0"))
     assert graded.result.status == "graded"
     assert graded.result.score == 10
     assert "tampered" not in graded.result.flags
@@ -783,8 +810,9 @@ def test_a_normal_notebook_is_not_taken_for_tampering(grade, correct):
 
 
 @pytest.mark.parametrize("hook, part", list(EMPTYING_HOOKS.values()), ids=list(EMPTYING_HOOKS))
-def test_a_hook_that_empties_later_cells_is_undone_and_flagged(grade, wrong, hook, part):
-    graded = grade(wrong().add_cell(hook, at=0))
+def test_a_hook_that_empties_later_cells_is_undone_and_flagged(grade_in_kernel, wrong, hook,
+                                                                part):
+    graded = grade_in_kernel(wrong().add_cell(hook, at=0))
     result = graded.result
     assert "tampered" in result.flags
     assert result.score == 0  # without the guard: 10 of 10, every emptied test "passed"
@@ -795,9 +823,10 @@ def test_a_hook_that_empties_later_cells_is_undone_and_flagged(grade, wrong, hoo
 
 
 @pytest.mark.parametrize("hook, part", list(LEAKING_HOOKS.values()), ids=list(LEAKING_HOOKS))
-def test_a_hook_that_would_print_the_hidden_tests_is_undone_before_them(grade, correct, hook,
+def test_a_hook_that_would_print_the_hidden_tests_is_undone_before_them(grade_in_kernel, correct,
+                                                                       hook,
                                                                        part):
-    graded = grade(correct().add_cell(hook, at=0))
+    graded = grade_in_kernel(correct().add_cell(hook, at=0))
     cells = graded.autograded()["cells"]
     assert leaked_lines([o for c in cells for o in c.get("outputs", [])]) == []
     assert "tampered" in graded.result.flags
@@ -805,10 +834,10 @@ def test_a_hook_that_would_print_the_hidden_tests_is_undone_before_them(grade, c
     assert graded.result.score == 0  # the tests after a detected tampering earn nothing
 
 
-def test_a_replaced_display_hook_is_undone_and_flagged(grade, correct):
+def test_a_replaced_display_hook_is_undone_and_flagged(grade_in_kernel, correct):
     hook = ("import sys\nip = get_ipython()\nsys.displayhook = lambda value: None\n"
             "ip.display_trap.hook = lambda value: None\n")
-    graded = grade(correct().add_cell(hook, at=0).add_cell("41 + 1"))
+    graded = grade_in_kernel(correct().add_cell(hook, at=0).add_cell("41 + 1"))
     assert "tampered" in graded.result.flags
     assert "the display hook" in graded.result.message
     last = graded.outputs(len(graded.autograded()["cells"]) - 1)
@@ -817,11 +846,12 @@ def test_a_replaced_display_hook_is_undone_and_flagged(grade, correct):
     assert results == ["42"]  # results are shown again once the hook was undone
 
 
-def test_listeners_that_would_see_the_tests_source_are_set_aside_not_flagged(grade, correct):
+def test_listeners_that_would_see_the_tests_source_are_set_aside_not_flagged(grade_in_kernel,
+                                                                           correct):
     listener = ("ip = get_ipython()\n"
                 "ip.events.register('pre_run_cell', lambda info: print(info.raw_cell))\n"
                 "ip.events.register('post_run_cell', lambda result: print(result.info.raw_cell))\n")
-    graded = grade(correct().add_cell(listener, at=0))
+    graded = grade_in_kernel(correct().add_cell(listener, at=0))
     cells = graded.autograded()["cells"]
     graded_cells = [c for c in cells if c["metadata"].get("nbgrader", {}).get("grade")]
     assert leaked_lines([o for c in graded_cells for o in c.get("outputs", [])]) == []
@@ -845,25 +875,26 @@ print("\\n".join(seen))
 """
 
 
-def test_a_later_cell_finds_no_trace_of_the_tests_source(grade, correct):
+def test_a_later_cell_finds_no_trace_of_the_tests_source(grade_in_kernel, correct):
     # The initials tests fail (a hidden test quotes its line in the traceback); then a cell
     # looks through IPython's history, line cache and last traceback for the tests' source.
     submission = correct().answer(
         "ps1-initials-answer", '    return "".join(w[0].upper() for w in full_name.split(" "))')
-    graded = grade(submission.add_cell(LOOKS_BACK))
+    graded = grade_in_kernel(submission.add_cell(LOOKS_BACK))
     assert graded.points["ps1-initials-tests"] == 0
     cells = graded.autograded()["cells"]
     assert leaked_lines(graded.outputs(len(cells) - 1)) == []
     assert "tampered" not in graded.result.flags
 
 
-def test_source_read_from_the_calling_frame_is_blanked_in_the_feedback(grade, correct):
+def test_source_read_from_the_calling_frame_is_blanked_in_the_feedback(grade_in_kernel,
+                                                                      correct):
     # Residual risk (docs/grading.md): the learner's function runs inside the test cell and
     # can read its caller's source. The verbatim lines are blanked in the feedback.
     spy = ("    import linecache, sys\n"
            "    print(''.join(linecache.getlines(sys._getframe(1).f_code.co_filename)))\n")
     solution = solutions()["ps1-initials-answer"]
-    graded = grade(correct().answer("ps1-initials-answer", spy + solution))
+    graded = grade_in_kernel(correct().answer("ps1-initials-answer", spy + solution))
     assert leaked_lines(graded.outputs_of("ps1-initials-tests"))  # it did read them
     pages = list(graded.result.feedback_dir.rglob("*.html"))
     feedback = visible_text("".join(page.read_text() for page in pages))
@@ -892,13 +923,55 @@ LEFT_FOR_THE_NEXT_KERNEL = {
 
 @pytest.mark.parametrize("files, prepare", list(LEFT_FOR_THE_NEXT_KERNEL.values()),
                          ids=list(LEFT_FOR_THE_NEXT_KERNEL))
-def test_a_restarted_kernel_starts_as_clean_as_the_first(grade, correct, files, prepare):
+def test_a_restarted_kernel_starts_as_clean_as_the_first(grade_in_kernel, correct, files,
+                                                        prepare):
     submission = correct().add_cell(prepare + KILL_KERNEL, at=0)
     submission.files.update(files)
-    graded = grade(submission)
+    graded = grade_in_kernel(submission)
     assert "kernel-restarted" in graded.result.flags
     assert graded.result.score == 10  # the later cells ran in a real, fresh kernel
     assert "tampered" not in graded.result.flags
+
+
+# -- the same hostile hooks under the judge (the default) -----------------------------------------
+# The tests never run in the learner's kernel, so these hooks reach nothing: no guard is needed,
+# nothing is flagged, and each submission scores exactly what its answers deserve.
+
+
+@pytest.mark.parametrize("hook", [hook for hook, _ in EMPTYING_HOOKS.values()],
+                         ids=list(EMPTYING_HOOKS))
+def test_under_the_judge_a_hook_that_empties_cells_leaves_wrong_answers_wrong(grade, wrong, hook):
+    graded = grade(wrong().add_cell(hook, at=0))
+    assert graded.result.status == "graded"
+    assert graded.result.score == 0
+    assert graded.autograded()["metadata"]["pls_grading"]["grading"] == "judge"
+
+
+@pytest.mark.parametrize("hook", [hook for hook, _ in LEAKING_HOOKS.values()],
+                         ids=list(LEAKING_HOOKS))
+def test_under_the_judge_a_hook_sees_no_test_and_right_answers_keep_their_points(grade, correct,
+                                                                                 hook):
+    graded = grade(correct().add_cell(hook, at=0))
+    cells = graded.autograded()["cells"]
+    assert leaked_lines([o for c in cells for o in c.get("outputs", [])]) == []
+    assert graded.result.score == 10
+    assert "tampered" not in graded.result.flags
+
+
+def test_under_the_judge_the_calling_frame_holds_no_test(grade, correct):
+    spy = ("    import linecache, sys\n"
+           "    print(''.join(linecache.getlines(sys._getframe(1).f_code.co_filename)))\n")
+    solution = solutions()["ps1-initials-answer"]
+    graded = grade(correct().answer("ps1-initials-answer", spy + solution))
+    assert leaked_lines(graded.outputs_of("ps1-initials-tests")) == []
+    assert graded.result.score == 10
+
+
+def test_under_the_judge_a_later_cell_finds_no_trace_of_any_test(grade, correct):
+    graded = grade(correct().add_cell(LOOKS_BACK))
+    cells = graded.autograded()["cells"]
+    assert leaked_lines(graded.outputs(len(cells) - 1)) == []
+    assert graded.result.score == 10
 
 
 # -- notebooks that cannot be graded -------------------------------------------------------------
