@@ -124,12 +124,32 @@ class EnvSettings(BaseSettings):
         variables = cls.variables()
         values.update({variables.get(name, name): value for name, value in overrides.items()})
         try:
-            return cls.model_validate(values)
+            return cls(**values)
         except ValidationError as exc:
-            first = exc.errors()[0]
-            location = first.get("loc") or ("(settings)",)
-            variable = str(location[0])
-            raise SettingError(variable, first.get("input"), _expected(first)) from None
+            raise cls._setting_error(exc.errors()[0]) from None
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, **sources):
+        """Only what :meth:`from_env` read: pydantic-settings' own environment source would
+        read ``os.environ`` again by its own rules (a ``dict`` field's value as JSON, for one),
+        whatever mapping ``from_env`` was given."""
+        return (init_settings,)
+
+    @classmethod
+    def _setting_error(cls, error: Mapping[str, Any]) -> SettingError:
+        """A validation error as a sentence naming the variable. The value is shown only for a
+        variable that holds no secret, so that a log never carries a token or a password."""
+        location = error.get("loc") or ()
+        variable = str(location[0]) if location else ""
+        variable = cls.variables().get(variable, variable)  # a field's name: its variable
+        known = set(cls.variables().values())
+        if variable not in known:
+            return SettingError("(settings)", "(not shown)", _expected(error))
+        field = next(f for f in cls.model_fields.values() if f.validation_alias == variable)
+        extra = field.json_schema_extra
+        secret_field = isinstance(extra, dict) and extra.get("secret")
+        value = "(not shown)" if secret_field else error.get("input")
+        return SettingError(variable, value, _expected(error))
 
 
 def _names(value: Any) -> Any:

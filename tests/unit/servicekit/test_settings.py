@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 
 import pytest
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from servicekit.settings import REPO_ROOT, EnvSettings, Names, SettingError, StudioSettings, secret
 
@@ -84,3 +84,29 @@ def test_the_studio_folders_are_absolute_and_default_to_the_repositorys(tmp_path
 def test_names_are_comma_separated_and_blanks_dropped():
     assert Studio.from_env({"EXAMPLE_TRUSTED": " lms, ops ,,"}).trusted == {"lms", "ops"}
     assert Studio.from_env({}).trusted == {"lms"}
+
+
+class WithPairs(EnvSettings):
+    pairs: dict[str, str] = Field(default_factory=dict, validation_alias="EXAMPLE_PAIRS")
+    token: str = secret("EXAMPLE_TOKEN", pattern="^[0-9a-f]*$")
+
+    @field_validator("pairs", mode="before")
+    @classmethod
+    def _pairs(cls, value):
+        if isinstance(value, str):
+            return dict(item.split("=", 1) for item in value.split(","))
+        return value
+
+
+def test_the_environment_is_read_by_these_rules_only_not_pydantic_settings_own(monkeypatch):
+    # pydantic-settings' own source would read os.environ again and parse a dict as JSON.
+    monkeypatch.setenv("EXAMPLE_PAIRS", "/a=/b")
+    assert WithPairs.from_env().pairs == {"/a": "/b"}
+    assert WithPairs.from_env({"EXAMPLE_PAIRS": "/c=/d"}).pairs == {"/c": "/d"}
+
+
+def test_a_bad_secret_is_named_but_its_value_never_shown():
+    with pytest.raises(SettingError) as caught:
+        WithPairs.from_env({"EXAMPLE_TOKEN": "not-hex-secret"})
+    assert caught.value.name == "EXAMPLE_TOKEN"
+    assert "not-hex-secret" not in str(caught.value)
