@@ -387,12 +387,18 @@ class FeedbackReleasedSerializer(serializers.Serializer):
     )
 
 
-# --- Query parameters (read with lms.api.query.read_query; empty means no filter) ------------
+# --- Query parameters (read with lms.api.query.read_query) --------------------------------
 
 
 def _only(help_text: str) -> serializers.CharField:
+    """A filter by name: left out, it filters nothing; given empty (``?user=``), it is a 400,
+    not a filter that quietly matches everyone (the schema says ``minLength: 1``)."""
     return serializers.CharField(
-        required=False, allow_blank=True, trim_whitespace=False, help_text=help_text
+        required=False,
+        allow_blank=False,
+        trim_whitespace=False,
+        help_text=help_text,
+        error_messages={"blank": "Give a name, or leave the parameter out to filter nothing."},
     )
 
 

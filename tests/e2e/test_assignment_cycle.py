@@ -16,7 +16,13 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.assignments import answered
-from tests.support.lab_pages import enroll_learner, open_assignments_panel, save_notebook, sign_in
+from tests.support.lab_pages import (
+    RELEASE_BUTTON,
+    enroll_learner,
+    open_assignments_panel,
+    save_notebook,
+    sign_in,
+)
 from tests.support.studio import Studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
@@ -59,7 +65,7 @@ def test_instructor_releases_learner_fetches_submits_and_sees_the_score_in_the_l
         instructor = teaching.new_page()
         sign_in(instructor, studio, "instructor")
         assignment_page(instructor, studio)
-        instructor.get_by_role("button", name="Release", exact=True).click()
+        instructor.get_by_role("button", name=RELEASE_BUTTON).click()
         expect(instructor.get_by_role("status")).to_contain_text("elease")
         screenshot(instructor, "1-released")
     finally:

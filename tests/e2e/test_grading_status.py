@@ -19,7 +19,13 @@ import pytest
 from playwright.sync_api import BrowserContext, Page, expect
 
 from tests.support.assignments import answered
-from tests.support.lab_pages import enroll_learner, open_assignments_panel, save_notebook, sign_in
+from tests.support.lab_pages import (
+    RELEASE_BUTTON,
+    enroll_learner,
+    open_assignments_panel,
+    save_notebook,
+    sign_in,
+)
 from tests.support.studio import Studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
@@ -72,7 +78,7 @@ def release_as_instructor(browser, studio: Studio) -> None:
         page = teaching.new_page()
         sign_in(page, studio, "instructor")
         page.goto(f"{studio.lms_url}/courses/{COURSE}/{ASSIGNMENT}/")
-        page.get_by_role("button", name="Release", exact=True).click()
+        page.get_by_role("button", name=RELEASE_BUTTON).click()
         expect(page.get_by_role("status")).to_contain_text("elease")
     finally:
         teaching.close()

@@ -5,12 +5,17 @@ functions into the editor would test CodeMirror, not the studio)."""
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 
 from playwright.sync_api import Page, expect
 
 from tests.support.studio import Studio
+
+# The grading panel's release button: "Release again" once the assignment is released (the e2e
+# tests share one studio, so another test may have released it first).
+RELEASE_BUTTON = re.compile(r"^Release( again)?$")
 
 ENROLL = """
 from lms.accounts.models import User

@@ -42,6 +42,20 @@ def test_a_query_parameter_given_twice_is_refused_with_400(api):
     assert response.json() == {"course": ["Give course once (it was given 2 times)."]}
 
 
+@pytest.mark.parametrize(
+    "query",
+    ["enrollments/?user=", "enrollments/?course=", "progress/?user=", "grades/?assignment="],
+)
+def test_an_empty_filter_is_refused_with_400_not_read_as_no_filter(api, query):
+    response = api.get(f"/api/v1/{query}")
+
+    assert response.status_code == 400
+    name = query.split("?")[1].rstrip("=")
+    assert response.json() == {
+        name: ["Give a name, or leave the parameter out to filter nothing."]
+    }
+
+
 def test_an_unknown_role_filter_is_refused_with_400(api):
     response = api.get("/api/v1/enrollments/?role=owner")
 
