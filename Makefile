@@ -18,7 +18,7 @@ install:
 	@.ci/provision venv
 
 up: install
-	@.ci/provision proxy
+	@.ci/provision proxy engine
 	@$(PY) -m launcher
 
 images:
