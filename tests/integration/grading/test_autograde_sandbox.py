@@ -1116,6 +1116,35 @@ def test_warm_pool_container_grades_like_a_cold_one(grade, correct):
     assert wait_until_gone(box.name_prefix) == []  # close() leaves no container behind
 
 
+def test_the_next_container_starts_while_a_notebook_runs_not_after(grade, correct, grading_image):
+    """A busy queue's next submission finds its kernel started: the pool is refilled as soon
+    as a run takes its container, not once the run is over."""
+    box = new_sandbox(pool_size=1)
+    exchange = box._exchange
+    seen_during_the_run = []
+
+    def watching_exchange(*args, **kwargs):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            with box._lock:
+                next_one = box._starting.get(grading_image, 0) + len(
+                    box._pool.get(grading_image, [])
+                )
+            if next_one:
+                break
+            time.sleep(0.05)
+        seen_during_the_run.append(next_one)
+        return exchange(*args, **kwargs)
+
+    box._exchange = watching_exchange
+    try:
+        graded = grade(correct(), box=box)
+    finally:
+        box.close()
+    assert graded.result.score == 10
+    assert seen_during_the_run == [1]
+
+
 @pytest.fixture(scope="module")
 def image_without_runner(grading_image) -> Iterator[str]:
     """The learner image with pls_grading removed: a course image built before it existed."""
