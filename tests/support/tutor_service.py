@@ -1,7 +1,7 @@
 """The tutor service behind a real JupyterHub, as its tests run it.
 
-Shared by the test folders that run the tutor: each folder's conftest.py imports the fixtures
-below (so each folder gets its own, package-scoped) and starts its own hub and
+Shared by ``tests/integration/tutor`` and ``tests/security``: each folder's conftest.py imports
+the fixtures below (so each folder gets its own, package-scoped) and starts its own hub and
 tutors with :func:`tutor_hub` and :func:`start_tutor`:
 
 - ``fake_model``: the local OpenAI-compatible endpoint (``tests/support/fake_openai.py``);
@@ -26,6 +26,9 @@ import requests
 from courses.naming import course_roles
 from tests.support.fake_lms import FakeLMS
 from tests.support.fake_openai import FakeOpenAI
+from tests.support.second_course import ASSIGNMENT as DA1
+from tests.support.second_course import SLUG as DATA201
+from tests.support.second_course import TITLE as DA1_TITLE
 from tests.support.service_hub import (
     PYTHON,
     ROOT,
@@ -66,8 +69,8 @@ def fresh_fakes(request):
 
 
 def lms_defaults(lms: FakeLMS) -> None:
-    """The LMS says what the course file says: python-101's problem sets ``full``,
-    ``hints-only`` and ``off``."""
+    """The LMS says what the course files say: python-101's problem sets ``full``,
+    ``hints-only`` and ``off``; data-201's assignment ``full``."""
     lms.failing = lms.garbage = False
     lms.courses.clear()
     lms.set_policy(COURSE, "ps1-basics", "full", ["Multiply by nine fifths, then add 32."],
@@ -75,6 +78,7 @@ def lms_defaults(lms: FakeLMS) -> None:
     lms.set_policy(COURSE, "ps2-functions", "hints-only", ["Check the range first."],
                    title="Problem set 2: Functions")
     lms.set_policy(COURSE, "ps3-data-structures", "off", title="Problem set 3: Data structures")
+    lms.set_policy(DATA201, DA1, "full", title=DA1_TITLE)
 
 
 @contextlib.contextmanager
