@@ -67,7 +67,7 @@ DEFAULT_PROFILE = "learner"
 RESERVED_PAGE_SLUGS = ("gradebook", "learners", "tutor")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
-TUTOR_POLICIES = ("off", "hints-only", "full")
+TUTOR_POLICIES = ("off", "hints-only", "full")  # the strictest first (the tutor relies on it)
 # How test cells are evaluated (grading/image/pls_grading/judge.py, docs/grading.md): by the judge,
 # a process the learner's code never reaches, or in the learner's kernel beside their code.
 GRADING_MODES = ("judge", "in-kernel")

@@ -23,7 +23,8 @@ from courses.naming import COURSE_SLUG_REGEX, is_assignment_name, is_course_slug
 from servicekit.errors import ServiceError, forbidden, invalid
 from servicekit.hub_auth import hub_auth
 from servicekit.web import ServiceHandler, serve_until_signalled, service_application
-from tutor.ask import MAX_BODY_BYTES, parse
+from tutor.ask import MAX_BODY_BYTES, ids, parse
+from tutor.placement import Shown
 from tutor.settings import Settings
 from tutor.store import HISTORY_LIMIT, ExchangeLog, exchange_json
 from tutor.tutoring import Tutor
@@ -49,14 +50,21 @@ class TutorHandler(ServiceHandler):
 
 
 class StatusHandler(TutorHandler):
-    """``GET api/status?course=&assignment=``: what the panel shows before asking."""
+    """``GET api/status?course=&assignment=&cell_ids=&grade_ids=``: what the panel shows
+    before asking (the ids comma-separated: the notebook the learner is in)."""
 
     async def get(self) -> None:
         course = self.course_argument()
         assignment = self.get_query_argument("assignment", "") or None
         if assignment is not None and not is_assignment_name(assignment):
             raise invalid("'assignment' must be an assignment's name.")
-        self.send_json(await self.tutor.status(self.current_user, course, assignment))
+        shown = Shown(frozenset(self.ids_argument("cell_ids")),
+                      frozenset(self.ids_argument("grade_ids")))
+        self.send_json(await self.tutor.status(self.current_user, course, assignment, shown))
+
+    def ids_argument(self, name: str) -> tuple[str, ...]:
+        listed = self.get_query_argument(name, "")
+        return ids(listed.split(",") if listed else None, name)
 
 
 class AskHandler(TutorHandler):

@@ -24,7 +24,9 @@ MODES = ("explain", "hint", "chat")
 MAX_BODY_BYTES = 256 * 1024
 ANSI = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
 FIELDS = {"mode", "course", "assignment", "notebook", "cell_id", "cell_source", "error",
-          "context_markdown", "question"}
+          "context_markdown", "question", "cell_ids", "grade_ids"}
+MAX_IDS = 1000  # per list: far more cells than a notebook has
+MAX_ID_CHARS = 200
 FLOORS = {"traceback": 1500, "context_markdown": 500, "cell_source": 2000, "question": 1000}
 TRIM_ORDER = ("traceback", "context_markdown", "cell_source", "question")
 WHAT = {
@@ -61,6 +63,10 @@ class AskRequest:
     error: ErrorOutput | None = None
     context_markdown: str = ""
     question: str | None = None
+    cell_ids: tuple[str, ...] = ()
+    """The notebook's cell ids (nbformat's ``id``): what ``tutor.placement`` checks."""
+    grade_ids: tuple[str, ...] = ()
+    """The notebook's nbgrader grade ids."""
 
     @property
     def error_type(self) -> str | None:
@@ -107,6 +113,17 @@ def _error(value: Any) -> ErrorOutput | None:
     )
 
 
+def ids(value: Any, name: str) -> tuple[str, ...]:
+    """A list of a notebook's ids (``cell_ids``, ``grade_ids``), checked."""
+    if value is None:
+        return ()
+    if (not isinstance(value, list) or len(value) > MAX_IDS
+            or not all(isinstance(v, str) and len(v) <= MAX_ID_CHARS for v in value)):
+        raise BadRequest(f"'{name}' must be a list of at most {MAX_IDS} ids, each text of at "
+                         f"most {MAX_ID_CHARS} characters.")
+    return tuple(v for v in value if v)
+
+
 def parse(body: Any) -> AskRequest:
     """The request in ``body`` (parsed JSON), checked; :class:`BadRequest` says what is wrong."""
     if not isinstance(body, dict):
@@ -133,11 +150,13 @@ def parse(body: Any) -> AskRequest:
         error=_error(body.get("error")),
         context_markdown=_text(body, "context_markdown") or "",
         question=_text(body, "question"),
+        cell_ids=ids(body.get("cell_ids"), "cell_ids"),
+        grade_ids=ids(body.get("grade_ids"), "grade_ids"),
     )
     if mode == "explain" and request.error is None:
         raise BadRequest("'explain' needs the cell's 'error' (ename, evalue, traceback).")
-    if mode == "hint" and (request.cell_id is None or request.assignment is None):
-        raise BadRequest("'hint' needs the 'assignment' and the 'cell_id' of an answer cell.")
+    if mode == "hint" and request.cell_id is None:
+        raise BadRequest("'hint' needs the 'cell_id' of an answer cell.")
     if mode == "chat" and not (request.question or "").strip():
         raise BadRequest("'chat' needs a 'question'.")
     return request

@@ -2,10 +2,11 @@
 
 Read from ``<STUDIO_COURSES_DIR>/<slug>/``: ``course.yml`` (through ``courses.course_file``, the
 shared reader: each assignment's ``tutor:`` policy, ``hints:`` and release date, the fallback
-when the LMS cannot be asked) and the nbgrader source notebooks
+when the LMS cannot be asked; the lessons and their notebooks) and the nbgrader source notebooks
 ``source/<assignment>/*.ipynb``: which cells are answer cells (``nbgrader.solution``), the hints
 an instructor put in a cell's metadata (``pls_tutor.hints``) and every solution region, for the
-leak guard (``tutor.guard``).
+leak guard (``tutor.guard``). The ids and text of every assignment and lesson notebook are
+indexed for placing a request (``tutor.placement``).
 
 The solution regions are read from the notebooks even when ``course.yml`` does not load, so a
 broken course file never switches the guard off. A course is read again when one of its files
@@ -23,7 +24,14 @@ from pathlib import Path
 
 from courses.course_file import CourseFileError, load_course
 from courses.naming import is_course_slug
-from tutor.guard import SolutionIndex, SolutionRegion, region, solution_regions
+from tutor.guard import (
+    SolutionIndex,
+    SolutionRegion,
+    outside_solutions,
+    region,
+    solution_regions,
+)
+from tutor.placement import ASSIGNMENT, LESSON, IndexedCell, PlaceIndex
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +71,11 @@ class CourseData:
     title: str
     assignments: dict[str, AssignmentData]
     solutions: SolutionIndex
+    places: PlaceIndex = field(default_factory=PlaceIndex)
+    """The ids and text of the course's assignment and lesson notebooks."""
+    lessons: dict[str, str] = field(default_factory=dict)
+    """Each lesson's slug -> its title."""
+    lesson_files: tuple[Path, ...] = ()
 
 
 def _cell_source(cell: dict) -> str:
@@ -77,16 +90,33 @@ def _cell_hints(cell: dict) -> tuple[str, ...]:
     return tuple(h.strip() for h in hints if isinstance(h, str) and h.strip())
 
 
-def read_notebook(
-    path: Path, assignment: str
-) -> tuple[dict[str, AnswerCell], list[SolutionRegion]]:
-    """The answer cells and solution regions of one source notebook."""
+def _cells(path: Path) -> list[dict] | None:
     try:
         cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
     except (OSError, ValueError, AttributeError) as error:
-        log.error("%s: not a readable notebook (%s): its solutions cannot be guarded", path,
-                  error)
-        return {}, []
+        log.error("%s: not a readable notebook (%s)", path, error)
+        return None
+    return [cell for cell in cells if isinstance(cell, dict)] if isinstance(cells, list) else []
+
+
+def _indexed(cell: dict) -> IndexedCell:
+    meta = (cell.get("metadata") or {}).get("nbgrader") or {}
+    cell_id, grade_id = cell.get("id"), meta.get("grade_id")
+    return IndexedCell(
+        cell_id=cell_id if isinstance(cell_id, str) and cell_id else None,
+        grade_id=grade_id if isinstance(grade_id, str) and grade_id else None,
+        text=outside_solutions(_cell_source(cell)),
+    )
+
+
+def read_notebook(
+    path: Path, assignment: str
+) -> tuple[dict[str, AnswerCell], list[SolutionRegion], list[IndexedCell]]:
+    """The answer cells, solution regions and indexed cells of one source notebook."""
+    cells = _cells(path)
+    if cells is None:
+        log.error("%s: its solutions cannot be guarded", path)
+        return {}, [], []
     answers: dict[str, AnswerCell] = {}
     regions: list[SolutionRegion] = []
     for number, cell in enumerate(cells):
@@ -98,7 +128,7 @@ def read_notebook(
             regions.append(region(assignment, cell_id, lines, code))
         if meta.get("solution"):
             answers[cell_id] = AnswerCell(cell_id, assignment, path.name, code, _cell_hints(cell))
-    return answers, regions
+    return answers, regions, [_indexed(cell) for cell in cells]
 
 
 def read_course(folder: Path) -> CourseData:
@@ -106,11 +136,13 @@ def read_course(folder: Path) -> CourseData:
     slug = folder.name
     regions: list[SolutionRegion] = []
     cells: dict[str, dict[str, AnswerCell]] = {}
+    places = PlaceIndex()
     for notebook in sorted((folder / "source").glob("*/*.ipynb")):
-        answers, found = read_notebook(notebook, notebook.parent.name)
+        answers, found, indexed = read_notebook(notebook, notebook.parent.name)
         cells.setdefault(notebook.parent.name, {}).update(answers)
         regions.extend(found)
-    title, assignments = slug, {}
+        places.add((ASSIGNMENT, notebook.parent.name), indexed)
+    title, assignments, lessons, lesson_files = slug, {}, {}, []
     try:
         spec = load_course(folder)
     except CourseFileError as error:
@@ -122,11 +154,18 @@ def read_course(folder: Path) -> CourseData:
                 name=a.name, title=a.title, policy=a.tutor, hints=a.hints, release=a.release,
                 cells=cells.get(a.name, {}),
             )
-    return CourseData(slug, title, assignments, SolutionIndex(regions))
+        for lesson in spec.lessons:
+            path = spec.lesson_path(lesson)
+            lessons[lesson.slug] = lesson.title
+            lesson_files.append(path)
+            places.add((LESSON, lesson.slug), map(_indexed, _cells(path) or []))
+    return CourseData(slug, title, assignments, SolutionIndex(regions), places, lessons,
+                      tuple(lesson_files))
 
 
-def _fingerprint(folder: Path) -> tuple:
-    files = [folder / "course.yml", *sorted((folder / "source").glob("*/*.ipynb"))]
+def _fingerprint(folder: Path, lesson_files: tuple[Path, ...] = ()) -> tuple:
+    files = [folder / "course.yml", *sorted((folder / "source").glob("*/*.ipynb")),
+             *lesson_files]
     stamps = []
     for path in files:
         try:
@@ -157,10 +196,13 @@ class CourseLibrary:
         if not folder.is_dir():
             self._loaded.pop(slug, None)
             return None
-        stamp = _fingerprint(folder)
+        lessons = loaded[2].lesson_files if loaded else ()
+        stamp = _fingerprint(folder, lessons)
         if loaded and loaded[0] == stamp:
             self._loaded[slug] = (stamp, now, loaded[2])
             return loaded[2]
         data = read_course(folder)
+        if data.lesson_files != lessons:  # course.yml names other lessons now
+            stamp = _fingerprint(folder, data.lesson_files)
         self._loaded[slug] = (stamp, now, data)
         return data

@@ -177,6 +177,21 @@ def solution_regions(source: str, code: bool) -> list[list[str]]:
     return regions
 
 
+def outside_solutions(source: str) -> str:
+    """A cell's source without its solution regions (markers included): what the release gives
+    learners of it, besides nbgrader's placeholder."""
+    kept: list[str] = []
+    inside = False
+    for line in source.splitlines():
+        if BEGIN_SOLUTION.match(line):
+            inside = True
+        elif END_SOLUTION.match(line):
+            inside = False
+        elif not inside:
+            kept.append(line)
+    return "\n".join(kept)
+
+
 def region(assignment: str, cell_id: str, lines: Iterable[str], code: bool) -> SolutionRegion:
     forms = [form for line in lines if (form := solution_line(line, code)) is not None]
     return SolutionRegion(assignment, cell_id, tuple(forms))

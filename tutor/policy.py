@@ -22,6 +22,7 @@ import datetime as dt
 import functools
 import logging
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -31,6 +32,17 @@ from servicekit.lms_client import LMSClient, LMSError, LMSRejected
 from tutor.course_data import CourseData
 
 log = logging.getLogger(__name__)
+
+
+def strictness(policy: str) -> int:
+    """0 for the strictest policy: ``off`` before ``hints-only`` before ``full`` (the order of
+    ``TUTOR_POLICIES``)."""
+    return TUTOR_POLICIES.index(policy)
+
+
+def strictest(policies: Iterable[str]) -> str:
+    """The strictest of ``policies`` (at least one)."""
+    return min(policies, key=strictness)
 
 
 @dataclass(frozen=True)

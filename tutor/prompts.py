@@ -88,7 +88,7 @@ def _quoted(text: str) -> str:
 def user_message(request: AskRequest, assignment: AssignmentPolicy | None) -> str:
     data: dict[str, object] = {
         "course": request.course,
-        "assignment": assignment.title if assignment else request.assignment,
+        "assignment": assignment.title if assignment else None,  # where the tutor placed it
         "notebook": request.notebook or None,
         "cell_id": request.cell_id,
         "markdown_before_the_cell": request.context_markdown or None,

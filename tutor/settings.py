@@ -61,8 +61,8 @@ class Settings(StudioSettings):
     daily_quota: int = Field(100, validation_alias="TUTOR_DAILY_QUOTA", ge=1)
     """``TUTOR_DAILY_QUOTA`` (default 100): requests per learner per day (UTC)."""
     default_policy: str = Field("full", validation_alias="TUTOR_DEFAULT_POLICY")
-    """``TUTOR_DEFAULT_POLICY`` (default ``full``): the policy of requests outside an
-    assignment."""
+    """``TUTOR_DEFAULT_POLICY`` (default ``full``): the policy of questions about a lesson, and
+    the least a question placed nowhere gets (``tutor.tutoring.Tutor.decide``)."""
     policy_seconds: float = Field(30.0, validation_alias="TUTOR_POLICY_SECONDS", ge=0)
     """``TUTOR_POLICY_SECONDS`` (default 30): how long a course's policy read from the LMS is
     used before it is read again."""

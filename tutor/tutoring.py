@@ -1,7 +1,10 @@
 """The tutor's decisions, in one place: who may ask what, under which policy, and the reply.
 
-:meth:`Tutor.prepare` checks a request before anything streams (membership, the assignment and
-its policy, the answer cell, the limits, the trimming) and raises
+:meth:`Tutor.decide` is the one place that decides where a request belongs (which course's
+assignment or lesson, from what the request shows of its notebook, checked against the course
+files: ``tutor.placement``) and so which policy applies. :meth:`Tutor.prepare` checks a request
+before anything streams (membership, the placement and its policy, the answer cell, the limits,
+the trimming) and raises
 ``servicekit.errors.ServiceError`` (``LimitExceeded`` is one) with the status and a message.
 :meth:`Tutor.reply` then yields the events of docs/tutor.md: notices, deltas that passed the
 leak guard, and ``done`` or ``error``; every exchange is written to the log before ``done``.
@@ -28,7 +31,8 @@ from tutor.course_data import AnswerCell, CourseData, CourseLibrary
 from tutor.guard import SolutionIndex
 from tutor.limits import Limits, Usage
 from tutor.model import Model, ModelFailed
-from tutor.policy import AssignmentPolicy, PolicySource
+from tutor.placement import LESSON, Shown
+from tutor.policy import AssignmentPolicy, PolicySource, strictest, strictness
 from tutor.settings import Settings
 from tutor.store import ExchangeLog
 
@@ -49,12 +53,28 @@ FAILED_MESSAGE = "The tutor failed to answer; the error is in its log. Try again
 
 
 @dataclass(frozen=True)
+class Place:
+    """A notebook of one of the caller's courses that a request showed: an assignment's, or a
+    lesson's (``assignment`` None; its policy is ``TUTOR_DEFAULT_POLICY``)."""
+
+    course: str
+    policy: str
+    title: str
+    assignment: AssignmentPolicy | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
-    """What applies to a request in ``course`` (and perhaps one assignment)."""
+    """Where a request belongs and what applies to it."""
 
     policy: str
+    course: str
+    """The course of the place whose policy applies (the request's when it was not placed)."""
     assignment: AssignmentPolicy | None
+    """The assignment whose policy applies; None for a lesson or a request placed nowhere."""
     message: str
+    places: tuple[Place, ...] = ()
+    """Every place the request showed, and the assignment it named; empty: placed nowhere."""
 
 
 @dataclass(frozen=True)
@@ -65,12 +85,42 @@ class Prepared:
     solutions: SolutionIndex
     cell: AnswerCell | None
     notices: tuple[str, ...]
+    course: str
+    """Where the exchange is logged: the decision's course, or the answer cell's."""
+    assignment: AssignmentPolicy | None
+    """The assignment the reply is about (its hints guide it): the decision's, or the answer
+    cell's."""
+
+
+def _name(assignment: AssignmentPolicy | None) -> str | None:
+    return assignment.name if assignment else None
 
 
 def _title(decision_assignment: AssignmentPolicy | None, name: str | None) -> str:
     if decision_assignment:
         return f"“{decision_assignment.title}”"
     return f"“{name}”" if name else "this course"
+
+
+def shown_by(request: AskRequest) -> Shown:
+    """What a request shows of its notebook: its ids (``cell_id`` is a grade id) and the text
+    it asks about, untrimmed."""
+    grade_ids = {*request.grade_ids, *([request.cell_id] if request.cell_id else [])}
+    text = "\n".join((request.cell_source, request.context_markdown, request.question or ""))
+    return Shown(frozenset(request.cell_ids), frozenset(grade_ids), text)
+
+
+def unplaced_message(policy: str, title: str, offline_mode: bool) -> str:
+    """The message for a request placed nowhere whose policy is ``title``'s (the strictest)."""
+    cannot = "The tutor cannot tell which assignment this notebook belongs to"
+    if policy == "off":
+        return (f"{cannot}, and it is off for {title}, so it is off here too. Ask from the "
+                "assignment's or the lesson's own notebook; your instructors' hints on the "
+                "assignment page are still there.")
+    if policy == "hints-only" and not offline_mode:
+        return (f"{cannot}, so it gives hints only, as for {title}: explanations and hints, "
+                "no code.")
+    return policy_message(policy, "this course", offline_mode)
 
 
 def policy_message(policy: str, title: str, offline_mode: bool) -> str:
@@ -84,6 +134,14 @@ def policy_message(policy: str, title: str, offline_mode: bool) -> str:
         return f"For {title} the tutor gives hints only: explanations and hints, no code."
     return (f"The tutor can explain errors, give hints and answer questions about {title}; it "
             "never gives the solution of a graded exercise.")
+
+
+def _solutions(courses: dict[str, CourseData | None]) -> SolutionIndex:
+    """The solution regions of every course a request may belong to, for the leak guard."""
+    indexes = [data.solutions for data in courses.values() if data is not None]
+    if len(indexes) == 1:
+        return indexes[0]
+    return SolutionIndex(region for index in indexes for region in index.regions)
 
 
 class Tutor:
@@ -138,27 +196,97 @@ class Tutor:
         if not caller.belongs_to(course):
             raise forbidden(f"{caller.name} is not in the course {course}.")
 
-    async def decide(self, caller: Caller, course: str, assignment: str | None) -> Decision:
-        """The policy of ``assignment`` (or of the course outside assignments); 404 for an
-        assignment the caller may not know of."""
-        data = self.courses.get(course)
-        if assignment is None:
-            policy = self.settings.default_policy
-            return Decision(policy, None, policy_message(policy, "this course", self.offline))
-        found = (await self.policies.assignments(course, data)).get(assignment)
-        if found is None or (not found.released and not caller.teaches(course)):
+    def courses_of(self, caller: Caller, course: str) -> dict[str, CourseData | None]:
+        """The courses a request of ``caller`` in ``course`` may belong to: that one (first,
+        with or without a folder) and every other course of the caller that has a folder."""
+        found: dict[str, CourseData | None] = {course: self.courses.get(course)}
+        for slug in caller.courses():
+            if slug not in found and (data := self.courses.get(slug)) is not None:
+                found[slug] = data
+        return found
+
+    async def decide(self, caller: Caller, course: str, assignment: str | None,
+                     shown: Shown) -> Decision:
+        """Where a request of ``caller`` belongs and the policy that applies: the one place
+        that decides it (docs/tutor.md, "Which policy applies").
+
+        The request is placed by what it shows of its notebook (``shown``), checked against
+        the files of the caller's courses (``tutor.placement``), never by a field alone.
+        ``assignment``, the client's word, must name an assignment of ``course`` the caller may
+        know of (404 otherwise) and counts only beside a placement. The policy is the strictest
+        of every place the request showed and the assignment it named; a request placed nowhere
+        gets the strictest policy of all the caller's courses (``off`` > ``hints-only`` >
+        ``full``).
+        """
+        courses = self.courses_of(caller, course)
+        shown_in = {slug: data.places.places(shown) if data else set()
+                    for slug, data in courses.items()}
+        policies = await self._policies(
+            courses, [course, *(slug for slug, found in shown_in.items() if found)], {})
+
+        def visible(slug: str, found: AssignmentPolicy) -> bool:
+            return found.released or caller.teaches(slug)
+
+        hinted = policies[course].get(assignment) if assignment is not None else None
+        if assignment is not None and (hinted is None or not visible(course, hinted)):
             raise not_found(f"There is no assignment {assignment!r} in {course}.")
-        title = _title(found, assignment)
-        return Decision(found.policy, found, policy_message(found.policy, title, self.offline))
+        places: list[Place] = []
+        for slug, found_here in shown_in.items():
+            for kind, name in sorted(found_here):
+                if kind == LESSON:
+                    lessons = courses[slug].lessons if courses[slug] else {}
+                    places.append(Place(slug, self.settings.default_policy,
+                                        f"“{lessons.get(name, name)}”"))
+                elif (found := policies[slug].get(name)) is not None:
+                    places.append(Place(slug, found.policy, _title(found, name), found))
+        if not places:
+            policies = await self._policies(courses, list(courses), policies)
+            return self._placed_nowhere(course, [
+                (slug, found) for slug, listed in policies.items() for found in listed.values()
+                if visible(slug, found)])
+        if hinted is not None and not any(
+                p.course == course and p.assignment and p.assignment.name == hinted.name
+                for p in places):
+            places.append(Place(course, hinted.policy, _title(hinted, hinted.name), hinted))
+        governing = min(places, key=lambda place: strictness(place.policy))
+        return Decision(governing.policy, governing.course, governing.assignment,
+                        policy_message(governing.policy, governing.title, self.offline),
+                        tuple(places))
+
+    async def _policies(self, courses: dict[str, CourseData | None], slugs: list[str],
+                        read: dict[str, dict[str, AssignmentPolicy]]
+                        ) -> dict[str, dict[str, AssignmentPolicy]]:
+        """``read`` and the assignments' policies of the ``slugs`` not in it (read together:
+        a slow LMS costs one wait, not one per course)."""
+        missing = [slug for slug in dict.fromkeys(slugs) if slug not in read]
+        found = await asyncio.gather(*(self.policies.assignments(slug, courses[slug])
+                                       for slug in missing))
+        return {**read, **dict(zip(missing, found, strict=True))}
+
+    def _placed_nowhere(self, course: str,
+                        assignments: list[tuple[str, AssignmentPolicy]]) -> Decision:
+        """The decision for a request placed nowhere: the strictest policy of ``assignments``
+        (every assignment of the caller's courses they may know of) and the default."""
+        default = self.settings.default_policy
+        policy = strictest([default, *(found.policy for _slug, found in assignments)])
+        stricter = [(slug, found) for slug, found in assignments
+                    if found.policy == policy and policy != default]
+        if not stricter:
+            return Decision(policy, course, None,
+                            policy_message(policy, "this course", self.offline))
+        slug, found = stricter[0]
+        title = _title(found, found.name) + ("" if slug == course else f" ({slug})")
+        return Decision(policy, course, None, unplaced_message(policy, title, self.offline))
 
     async def usage(self, caller: Caller) -> Usage:
         if self.limits.knows_today(caller.name):
             return self.limits.usage(caller.name)
         return await self.run(self.limits.usage, caller.name)
 
-    async def status(self, caller: Caller, course: str, assignment: str | None) -> dict:
+    async def status(self, caller: Caller, course: str, assignment: str | None,
+                     shown: Shown) -> dict:
         self.require_member(caller, course)
-        decision = await self.decide(caller, course, assignment)
+        decision = await self.decide(caller, course, assignment, shown)
         usage = await self.usage(caller)
         return {
             "policy": decision.policy,
@@ -174,18 +302,15 @@ class Tutor:
         if not caller.is_person:
             raise forbidden("Only people ask the tutor, not services.")
         self.require_member(caller, request.course)
-        decision = await self.decide(caller, request.course, request.assignment)
+        decision = await self.decide(caller, request.course, request.assignment,
+                                     shown_by(request))
         if decision.policy == "off":
             raise ServiceError(403, "tutor-off", decision.message)
-        data: CourseData | None = self.courses.get(request.course)
-        cell = None
+        courses = self.courses_of(caller, request.course)
+        course, assignment, cell = decision.course, decision.assignment, None
         if request.mode == "hint":
-            found = data.assignments.get(request.assignment or "") if data else None
-            cell = found.cells.get(request.cell_id or "") if found else None
-            if cell is None:
-                raise ServiceError(404, "not-an-answer-cell",
-                                   f"{request.cell_id!r} is not an answer cell of "
-                                   f"{request.assignment}: hints are given on answer cells.")
+            place, cell = self._answer_cell(decision, courses, request.cell_id or "")
+            course, assignment = place.course, place.assignment
         if not self.limits.knows_today(caller.name):
             await self.run(self.limits.usage, caller.name)
         self.limits.admit(caller.name)
@@ -197,8 +322,26 @@ class Tutor:
             notices.append(trim_notice)
         if decision.policy == "hints-only" and request.mode == "chat" and not self.offline:
             notices.append(HINTS_ONLY_NOTICE)
-        solutions = data.solutions if data else SolutionIndex(())
-        return Prepared(caller, trimmed, decision, solutions, cell, tuple(notices))
+        return Prepared(caller, trimmed, decision, _solutions(courses), cell, tuple(notices),
+                        course, assignment)
+
+    def _answer_cell(self, decision: Decision, courses: dict[str, CourseData | None],
+                     cell_id: str) -> tuple[Place, AnswerCell]:
+        """The answer cell ``cell_id`` of an assignment the request was placed in, and that
+        place; 404 ``not-an-answer-cell`` when there is none."""
+        named = []
+        for place in decision.places:
+            data = courses.get(place.course)
+            if place.assignment is None or data is None:
+                continue
+            named.append(place.assignment.name)
+            found = data.assignments.get(place.assignment.name)
+            cell = found.cells.get(cell_id) if found else None
+            if cell is not None:
+                return place, cell
+        where = " or ".join(dict.fromkeys(named)) or "an assignment this notebook belongs to"
+        raise ServiceError(404, "not-an-answer-cell", f"{cell_id!r} is not an answer cell of "
+                           f"{where}: hints are given on answer cells.")
 
     # -- the reply -----------------------------------------------------------------------------
 
@@ -251,7 +394,7 @@ class Tutor:
         if request.mode == "explain":
             assert request.error is not None
             return offline.explain(request.error, request.cell_source)
-        assignment = prepared.decision.assignment
+        assignment = prepared.assignment
         assignment_hints = assignment.hints if assignment else ()
         if request.mode == "hint":
             cell = prepared.cell
@@ -259,12 +402,12 @@ class Tutor:
             hints = offline.ranked_hints(cell.hints, assignment_hints, request.cell_source,
                                          request.context_markdown)
             given = await self.run(self.exchanges.hints_given, prepared.caller.name,
-                                   request.course, request.assignment, cell.cell_id)
+                                   prepared.course, cell.assignment, cell.cell_id)
             return offline.hint(hints, given)
         if assignment_hints:
             listed = "\n".join(f"- {hint}" for hint in assignment_hints)
             return (f"{offline.OFFLINE_CHAT}\n\nYour instructors' hints for "
-                    f"{_title(assignment, request.assignment)}:\n\n{listed}")
+                    f"{_title(assignment, assignment.name)}:\n\n{listed}")
         return offline.OFFLINE_CHAT
 
     async def _model_reply(self, prepared: Prepared, outcome: dict[str, Any]
@@ -272,8 +415,8 @@ class Tutor:
         assert self.model is not None
         request = prepared.request
         cell_hints = prepared.cell.hints if prepared.cell else ()
-        messages = prompts.messages(request, prepared.decision.policy,
-                                    prepared.decision.assignment, cell_hints)
+        messages = prompts.messages(request, prepared.decision.policy, prepared.assignment,
+                                    cell_hints)
         guard = prepared.solutions.guard(request.cell_source)
         pieces = self.model.stream(messages)
         try:
@@ -294,8 +437,8 @@ class Tutor:
             outcome["refused"] = True
             leaked = guard.leak.region
             log.warning("refused leak: %s asked about %s/%s, the reply showed %d line(s) of "
-                        "the solution of %s", prepared.caller.name, request.course,
-                        request.assignment, guard.leak.lines_shown, leaked.cell_id)
+                        "the solution of %s", prepared.caller.name, prepared.course,
+                        _name(prepared.assignment), guard.leak.lines_shown, leaked.cell_id)
             yield {"type": "notice", "text": REFUSAL_NOTICE.format(cell=leaked.cell_id,
                                                                    assignment=leaked.assignment)}
 
@@ -303,8 +446,8 @@ class Tutor:
         request = prepared.request
         row = await self.run(functools.partial(
             self.exchanges.record,
-            course=request.course,
-            assignment=request.assignment,
+            course=prepared.course,
+            assignment=_name(prepared.assignment),
             learner=prepared.caller.name,
             mode=request.mode,
             cell_id=request.cell_id,
@@ -319,9 +462,10 @@ class Tutor:
             created_at=dt.datetime.now(dt.UTC),
             duration_ms=int((time.monotonic() - started) * 1000),
         ))
-        log.info("exchange %s: %s %s/%s %s%s%s%s", row.id, prepared.caller.name, request.course,
-                 request.assignment or "-", request.mode, " offline" if self.offline else "",
-                 " refused" if outcome["refused"] else "", " failed" if outcome["failed"] else "")
+        log.info("exchange %s: %s %s/%s %s%s%s%s", row.id, prepared.caller.name,
+                 prepared.course, _name(prepared.assignment) or "-", request.mode,
+                 " offline" if self.offline else "", " refused" if outcome["refused"] else "",
+                 " failed" if outcome["failed"] else "")
         return row
 
     async def close(self) -> None:

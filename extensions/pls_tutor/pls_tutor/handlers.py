@@ -18,7 +18,7 @@ from tornado import web
 from .relay import MAX_REQUEST_BYTES, SseEvent, TutorProblem, TutorService
 
 # What the panel may pass on to the tutor's GETs (anything else is dropped, not forwarded).
-STATUS_PARAMS = ("course", "assignment")
+STATUS_PARAMS = ("course", "assignment", "cell_ids", "grade_ids")
 HISTORY_PARAMS = ("course", "before")
 
 
@@ -47,7 +47,8 @@ class TutorHandler(APIHandler):
 
 
 class StatusHandler(TutorHandler):
-    """``GET /pls-tutor/status?course=&assignment=``: policy, quota and offline mode."""
+    """``GET /pls-tutor/status?course=&assignment=&cell_ids=&grade_ids=``: policy, quota and
+    offline mode for the notebook the learner is in."""
 
     @web.authenticated
     async def get(self) -> None:

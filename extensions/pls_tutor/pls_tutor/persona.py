@@ -29,6 +29,8 @@ from .relay import SseEvent, TutorProblem, TutorService, api_base
 AVATAR = Path(__file__).parent / "tutor-avatar.svg"
 # "@Tutor" and other mentions are addressing, not part of the question.
 MENTION = re.compile(r"(^|\s)@[\w.-]+")
+MAX_NOTEBOOKS = 20  # notebooks of a folder looked at
+MAX_IDS = 100  # ids of each kind sent, as the panel sends (src/context.ts)
 
 
 def tutor_from_environment() -> TutorService:
@@ -47,13 +49,35 @@ def chat_location(root_dir: str, chat_path: str) -> tuple[str | None, str | None
     if len(parts) < 3:
         return parts[0], None
     folder = Path(root_dir, parts[0], parts[1])
-    for notebook in sorted(folder.glob("*.ipynb"))[:20]:
+    for notebook in sorted(folder.glob("*.ipynb"))[:MAX_NOTEBOOKS]:
         try:
             if '"nbgrader"' in notebook.read_text(errors="replace"):
                 return parts[0], parts[1]
         except OSError:
             continue
     return parts[0], None
+
+
+def folder_identity(root_dir: str, chat_path: str) -> dict[str, list[str]]:
+    """The cell ids and nbgrader grade ids of the notebooks beside a chat file: a chat in an
+    assignment's or a lesson's folder is about those notebooks, and the tutor places the
+    question by their ids (docs/tutor.md, "Which policy applies"), as it does the panel's."""
+    cell_ids: list[str] = []
+    grade_ids: list[str] = []
+    folder = Path(root_dir, chat_path).parent
+    for notebook in sorted(folder.glob("*.ipynb"))[:MAX_NOTEBOOKS]:
+        try:
+            cells = json.loads(notebook.read_text(errors="replace")).get("cells", [])
+        except (OSError, ValueError, AttributeError):
+            continue
+        for cell in cells if isinstance(cells, list) else []:
+            if not isinstance(cell, dict):
+                continue
+            grade_id = ((cell.get("metadata") or {}).get("nbgrader") or {}).get("grade_id")
+            for value, found in ((cell.get("id"), cell_ids), (grade_id, grade_ids)):
+                if isinstance(value, str) and value and "," not in value:
+                    found.append(value)
+    return {"cell_ids": cell_ids[:MAX_IDS], "grade_ids": grade_ids[:MAX_IDS]}
 
 
 class TutorPersona(BasePersona):
@@ -88,6 +112,7 @@ class TutorPersona(BasePersona):
             "mode": "chat", "course": course, "assignment": assignment,
             "notebook": None, "cell_id": None, "cell_source": None, "error": None,
             "context_markdown": None, "question": question,
+            **folder_identity(root, self.get_chat_path(relative=True)),
         }
         await self.stream_reply(tutor_from_environment(), request)
 

@@ -16,8 +16,14 @@ export interface ITutorError {
   traceback: string[];
 }
 
+/** A notebook's ids: what the tutor places a question by (docs/tutor.md). */
+export interface INotebookIdentity {
+  cell_ids: string[];
+  grade_ids: string[];
+}
+
 /** The body of `POST ask` (docs/tutor.md). */
-export interface IAskRequest {
+export interface IAskRequest extends INotebookIdentity {
   mode: TutorMode;
   course: string | null;
   assignment: string | null;
@@ -84,7 +90,11 @@ export class TutorRequestError extends Error {
 
 /** The calls the panel makes; an interface so tests can hand the panel a scripted tutor. */
 export interface ITutorClient {
-  status(course: string, assignment: string | null): Promise<ITutorStatus>;
+  status(
+    course: string,
+    assignment: string | null,
+    identity?: INotebookIdentity
+  ): Promise<ITutorStatus>;
   history(course: string): Promise<IExchange[]>;
   ask(
     request: IAskRequest,
@@ -153,11 +163,14 @@ export class TutorClient implements ITutorClient {
 
   async status(
     course: string,
-    assignment: string | null
+    assignment: string | null,
+    identity?: INotebookIdentity
   ): Promise<ITutorStatus> {
     const query = URLExt.objectToQueryString({
       course,
-      assignment: assignment ?? ''
+      assignment: assignment ?? '',
+      cell_ids: (identity?.cell_ids ?? []).join(','),
+      grade_ids: (identity?.grade_ids ?? []).join(',')
     });
     return (await this._json(`status${query}`)) as ITutorStatus;
   }

@@ -1,13 +1,18 @@
 /**
  * What the tutor needs to know about where the learner is: the course and assignment (from the
- * notebook's path), the nbgrader cell (from its metadata), the cell, its error and the
- * markdown before it. Pure functions over nbformat-shaped data, so they are tested without a
- * running lab.
+ * notebook's path), the notebook's cell ids and nbgrader grade ids, the nbgrader cell (from its
+ * metadata), the cell, its error and the markdown before it. Pure functions over
+ * nbformat-shaped data, so they are tested without a running lab.
+ *
+ * The path only hints: the tutor places a question by the notebook's ids and text, checked
+ * against the course's own notebooks (docs/tutor.md, "Which policy applies"), so a notebook
+ * saved outside `<course>/<assignment>/` keeps its assignment's policy.
  */
-import { IAskRequest, ITutorError, TutorMode } from './api';
+import { IAskRequest, INotebookIdentity, ITutorError, TutorMode } from './api';
 
 /** A cell as nbformat stores it (a notebook model's `toJSON()` gives these). */
 export interface ICellInfo {
+  id?: string;
   cell_type: string;
   source: string | string[];
   metadata?: Record<string, any>;
@@ -18,7 +23,15 @@ export interface ICellInfo {
 export interface ILocation {
   course: string | null;
   assignment: string | null;
+  /** The notebook's ids, which the tutor checks against the course's notebooks. */
+  identity?: INotebookIdentity;
 }
+
+/**
+ * At most this many ids of each kind are sent (the first ones): a notebook's own cells come
+ * first, and `GET status` carries them in its URL.
+ */
+export const MAX_IDS = 100;
 
 /**
  * Markdown sent with a request, at most this many characters (the end kept: the text right
@@ -71,6 +84,30 @@ export function gradeId(
 
 export function hasNbgraderCells(cells: ICellInfo[]): boolean {
   return cells.some(cell => nbgraderOf(cell.metadata) !== null);
+}
+
+/**
+ * The notebook's cell ids (nbformat's `id`) and nbgrader grade ids, which name the course
+ * notebook it is a copy of. Ids with a comma are left out (`GET status` lists them
+ * comma-separated).
+ */
+export function identityOf(cells: ICellInfo[]): INotebookIdentity {
+  const usable = (id: unknown): id is string =>
+    typeof id === 'string' && id.length > 0 && !id.includes(',');
+  const cellIds = cells.map(cell => cell.id).filter(usable);
+  const gradeIds = cells.map(cell => gradeId(cell.metadata)).filter(usable);
+  return {
+    cell_ids: cellIds.slice(0, MAX_IDS),
+    grade_ids: gradeIds.slice(0, MAX_IDS)
+  };
+}
+
+/** Where the notebook at `path` is, with its ids: what the panel's status asks about. */
+export function placeOf(path: string, cells: ICellInfo[]): ILocation {
+  return {
+    ...locate(path, hasNbgraderCells(cells)),
+    identity: identityOf(cells)
+  };
 }
 
 /** The markdown cells before `index`, in order, keeping the end when there is too much. */
@@ -128,7 +165,8 @@ export function requestFor(
     cell_source: cell ? sourceOf(cell) : null,
     error: extra.error ?? null,
     context_markdown: index !== null ? precedingMarkdown(cells, index) : null,
-    question: extra.question ?? null
+    question: extra.question ?? null,
+    ...identityOf(cells)
   };
 }
 

@@ -27,11 +27,10 @@ import {
 import {
   chatRequest,
   explainRequest,
-  hasNbgraderCells,
   hintRequest,
   isAnswerCell,
   lastErrorOf,
-  locate
+  placeOf
 } from './context';
 import { PANEL_ID, TutorPanel } from './panel';
 
@@ -83,9 +82,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     const tutor = new TutorPanel(client, rendermime, {
       location: () => {
         const panel = tracker.currentWidget;
-        return panel
-          ? locate(panel.context.path, hasNbgraderCells(cellsOf(panel)))
-          : null;
+        return panel ? placeOf(panel.context.path, cellsOf(panel)) : null;
       },
       chatRequest: (question: string) => {
         const panel = tracker.currentWidget;

@@ -23,7 +23,10 @@ import { ILocation } from './context';
 
 /** What the panel asks of the lab about the notebook the learner is in. */
 export interface ITutorContext {
-  /** Course and assignment of the current notebook (null: no notebook of a course is open). */
+  /**
+   * Course, assignment and ids of the current notebook (null: no notebook of a course is
+   * open).
+   */
   location(): ILocation | null;
   /** A chat request for a typed question, with the current notebook and cell as context. */
   chatRequest(question: string): IAskRequest | null;
@@ -289,7 +292,8 @@ export class TutorPanel extends Panel {
     try {
       const status = await this._client.status(
         location.course,
-        location.assignment
+        location.assignment,
+        location.identity
       );
       this._policy = status.policy;
       const parts: Array<[string, string]> = [

@@ -1,7 +1,7 @@
 """The tutor service behind a real JupyterHub, against a local OpenAI-compatible endpoint.
 
-One hub (``tests/support/service_hub.py``: DummyAuthenticator, the course groups the LMS would
-mirror) routes three tutors, each a real ``python -m tutor serve`` process the fixtures
+One hub (``tests/support/tutor_service.py``: DummyAuthenticator, the course groups the LMS
+would mirror) routes three tutors, each a real ``python -m tutor serve`` process the fixtures
 start:
 
 - ``tutor``: with a key, asking the fake model (``tests/support/fake_openai.py``) and reading
@@ -18,30 +18,21 @@ tests that use them are one pytest-xdist group (``tutor-hub``, see tests/conftes
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import requests
 
+from tests.support import tutor_service
 from tests.support.fake_lms import TOKEN as LMS_TOKEN
-from tests.support.fake_lms import FakeLMS
-from tests.support.fake_openai import API_KEY, MODEL, FakeOpenAI
-from tests.support.service_hub import (
-    PYTHON,
-    ROOT,
-    Service,
-    ServiceHub,
-    clean_env,
-    free_port,
-    service_hub,
-    start_process,
-    stop_process,
-)
+from tests.support.fake_openai import API_KEY, MODEL
+from tests.support.service_hub import Service, ServiceHub, free_port, stop_process
+from tests.support.tutor_service import Tutor, start_tutor, tutor_hub
 
-COURSE = "python-101"
+# The shared fixtures (tests/support/tutor_service.py), this folder's own instances.
+fake_model = tutor_service.fake_model
+fake_lms = tutor_service.fake_lms
+fresh_fakes = tutor_service.fresh_fakes
+
 GROUPS = {
     "nbgrader-python-101": ["grace", "linus", "mary", "quentin", "rosalind", "alan"],
     "formgrade-python-101": ["ada"],
@@ -58,130 +49,16 @@ TUTORS = {
 }
 
 
-def access(*names: str) -> list[str]:
-    return [f"access:services!service={name}" for name in names]
-
-
 def pytest_itemcollected(item):
     if "hub" in item.fixturenames:
         item.add_marker(pytest.mark.xdist_group("tutor-hub"))
 
 
 @pytest.fixture(scope="package")
-def fake_model() -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        yield fake
-
-
-@pytest.fixture(scope="package")
-def fake_lms() -> Iterator[FakeLMS]:
-    fake = FakeLMS().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_fakes(request):
-    """Each test starts with the fakes' defaults: a harmless reply, course.yml's policies."""
-    for name, reset in (("fake_model", lambda f: f.reset()), ("fake_lms", _lms_defaults)):
-        if name in request.fixturenames:
-            reset(request.getfixturevalue(name))
-
-
-def _lms_defaults(lms: FakeLMS) -> None:
-    lms.failing = lms.garbage = False
-    lms.courses.clear()
-    lms.set_policy(COURSE, "ps1-basics", "full", ["Multiply by nine fifths, then add 32."],
-                   title="Problem set 1: Python basics")
-    lms.set_policy(COURSE, "ps2-functions", "hints-only", ["Check the range first."],
-                   title="Problem set 2: Functions")
-    lms.set_policy(COURSE, "ps3-data-structures", "off", title="Problem set 3: Data structures")
-
-
-@pytest.fixture(scope="package")
 def hub(tmp_path_factory) -> Iterator[ServiceHub]:
-    course_groups = [g for g in GROUPS if g != "visitors"]
-    roles = [
-        {"name": "tutor-users", "scopes": access(*TUTORS), "groups": course_groups},
-        {"name": "tutor-callers", "scopes": access(*TUTORS), "services": ["lms", "other"]},
-    ]
-    with service_hub(tmp_path_factory.mktemp("hub"), list(TUTORS.values()), GROUPS, roles,
-                     {"lms": LMS_SERVICE_TOKEN, "other": OTHER_SERVICE_TOKEN}) as started:
+    with tutor_hub(tmp_path_factory.mktemp("hub"), list(TUTORS.values()), GROUPS,
+                   {"lms": LMS_SERVICE_TOKEN, "other": OTHER_SERVICE_TOKEN}) as started:
         yield started
-
-
-@dataclass
-class Tutor:
-    """A running tutor and how to call it."""
-
-    hub: ServiceHub
-    service: Service
-    var_dir: Path
-    process: object
-
-    @property
-    def api(self) -> str:
-        return f"{self.hub.url}/services/{self.service.name}/api"
-
-    def call(self, user: str | None, method: str, path: str, token: str | None = None,
-             **kwargs) -> requests.Response:
-        headers = kwargs.pop("headers", {})
-        token = token or (self.hub.token(user) if user else None)
-        if token:
-            headers["Authorization"] = f"token {token}"
-        return requests.request(method, f"{self.api}/{path}", headers=headers, timeout=60,
-                                allow_redirects=False, **kwargs)
-
-    def ask(self, user: str, token: str | None = None, **body) -> Asked:
-        body.setdefault("course", COURSE)
-        response = self.call(user, "POST", "ask", token=token, json=body, stream=True)
-        return Asked.of(response)
-
-    def db_url(self) -> str:
-        return f"sqlite:///{self.var_dir / 'tutor' / 'tutor.sqlite'}"
-
-
-@dataclass
-class Asked:
-    """The answer to ``POST ask``: the events of a stream, or a JSON error."""
-
-    status: int
-    headers: requests.structures.CaseInsensitiveDict
-    events: list[dict]
-    error: dict | None
-
-    @classmethod
-    def of(cls, response: requests.Response) -> Asked:
-        headers = response.headers
-        if not response.headers.get("Content-Type", "").startswith("text/event-stream"):
-            return cls(response.status_code, headers, [], response.json())
-        events = [json.loads(line[len("data: "):]) for line in
-                  response.iter_lines(decode_unicode=True) if line.startswith("data: ")]
-        return cls(response.status_code, headers, events, None)
-
-    @property
-    def text(self) -> str:
-        return "".join(e["text"] for e in self.events if e["type"] == "delta")
-
-    @property
-    def notices(self) -> list[str]:
-        return [e["text"] for e in self.events if e["type"] == "notice"]
-
-    @property
-    def last(self) -> dict:
-        return self.events[-1]
-
-
-def start_tutor(hub: ServiceHub, service: Service, folder: Path, **env: str) -> Tutor:
-    environment = clean_env("TUTOR_", "OPENAI_", "LMS_", "STUDIO_")
-    environment.update(hub.service_env(service))
-    environment.update(STUDIO_VAR_DIR=str(folder), STUDIO_COURSES_DIR=str(ROOT / "courses"),
-                       TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0", **env)
-    process = start_process(
-        [str(PYTHON), "-m", "tutor", "serve"], environment, folder / "tutor.log",
-        f"{service.url}/services/{service.name}/api/health",
-    )
-    return Tutor(hub, service, folder, process)
 
 
 @pytest.fixture(scope="package")

@@ -6,6 +6,7 @@ import pytest
 import requests
 
 from tests.integration.tutor.conftest import LMS_SERVICE_TOKEN, OTHER_SERVICE_TOKEN
+from tests.support.notebook_requests import notebook_of, status_query
 
 pytestmark = [pytest.mark.slow]
 
@@ -59,7 +60,8 @@ def test_a_service_reads_but_never_asks(tutor):
 
 
 def test_status_says_policy_quota_and_rate_before_asking(tutor):
-    response = tutor.call("linus", "GET", "status?course=python-101&assignment=ps2-functions")
+    response = tutor.call("linus", "GET", "status?course=python-101&assignment=ps2-functions"
+                          + status_query(notebook_of("ps2-functions")))
     assert response.status_code == 200
     status = response.json()
     assert status["policy"] == "hints-only"
@@ -82,7 +84,7 @@ def exchanges(tutor):
     ids = {}
     for learner in ("grace", "linus"):
         asked = tutor.ask(learner, mode="chat", assignment="ps1-basics",
-                          question=f"What is a float? ({learner})")
+                          question=f"What is a float? ({learner})", **notebook_of("ps1-basics"))
         assert asked.last["type"] == "done", asked.events
         ids[learner] = asked.last["exchange_id"]
     return ids

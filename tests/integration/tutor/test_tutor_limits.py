@@ -7,9 +7,12 @@ import datetime as dt
 import pytest
 from sqlalchemy import create_engine, text
 
+from tests.support.notebook_requests import notebook_of
+
 pytestmark = [pytest.mark.slow]
 
-CHAT = {"mode": "chat", "assignment": "ps1-basics", "question": "What is a loop?"}
+CHAT = {"mode": "chat", "assignment": "ps1-basics", "question": "What is a loop?",
+        **notebook_of("ps1-basics")}
 
 
 def test_the_fourth_request_in_a_minute_is_429_with_when_to_retry(limited_tutor):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.support.notebook_requests import lesson_of, notebook_of, status_query
 from tests.support.python_errors import MISTAKES, error_output
 
 pytestmark = [pytest.mark.slow]
@@ -15,8 +16,8 @@ HINT = {"mode": "hint", "assignment": "ps1-basics", "cell_id": "ps1-initials-ans
 
 
 def test_status_says_offline_and_names_no_model(offline_tutor):
-    status = offline_tutor.call("grace", "GET",
-                                "status?course=python-101&assignment=ps1-basics").json()
+    status = offline_tutor.call("grace", "GET", "status?course=python-101&assignment=ps1-basics"
+                                + status_query(notebook_of("ps1-basics"))).json()
     assert status["offline"] is True and status["model"] is None
     assert status["policy"] == "full"  # course.yml's, the LMS being unreachable
     assert status["message"].startswith("Offline mode")
@@ -25,7 +26,8 @@ def test_status_says_offline_and_names_no_model(offline_tutor):
 @pytest.mark.parametrize("mistake", MISTAKES, ids=[m.ename for m in MISTAKES])
 def test_every_listed_exception_is_explained_offline(offline_tutor, mistake):
     asked = offline_tutor.ask("grace", mode="explain", assignment="ps1-basics",
-                              cell_source=mistake.source, error=error_output(mistake.source))
+                              cell_source=mistake.source, error=error_output(mistake.source),
+                              **notebook_of("ps1-basics"))
     assert asked.status == 200, asked.error
     assert asked.notices[0].startswith("Offline mode: no AI model is configured")
     assert asked.text.startswith(f"**{mistake.ename}**")
@@ -45,7 +47,7 @@ def test_hints_are_the_instructors_one_at_a_time_nearest_first(offline_tutor):
 
 def test_an_offline_chat_says_what_it_can_do_and_lists_the_hints(offline_tutor):
     asked = offline_tutor.ask("grace", mode="chat", assignment="ps2-functions",
-                              question="How do I start?")
+                              question="How do I start?", **notebook_of("ps2-functions"))
     assert "cannot answer free questions" in asked.text
     assert "clamp has three cases" in asked.text  # ps2's hints from course.yml
     assert asked.last["offline"] is True
@@ -53,14 +55,15 @@ def test_an_offline_chat_says_what_it_can_do_and_lists_the_hints(offline_tutor):
 
 def test_course_yml_turns_the_tutor_off_when_the_lms_cannot_say(offline_tutor):
     asked = offline_tutor.ask("grace", mode="explain", assignment="ps3-data-structures",
-                              cell_source="x", error=error_output("x = y"))
+                              cell_source="x", error=error_output("x = y"),
+                              **notebook_of("ps3-data-structures"))
     assert (asked.status, asked.error["error"]) == (403, "tutor-off")
     assert "Problem set 3: Data structures" in asked.error["message"]
 
 
 def test_offline_exchanges_are_logged_as_offline(offline_tutor):
     offline_tutor.ask("alan", mode="explain", assignment=None, cell_source="1/0",
-                      error=error_output("1/0"))
+                      error=error_output("1/0"), **lesson_of("lessons/01-basics.ipynb"))
     (logged,) = offline_tutor.call("alan", "GET",
                                    "history?course=python-101").json()["exchanges"]
     assert logged["offline"] is True and logged["error_type"] == "ZeroDivisionError"

@@ -150,6 +150,34 @@ def test_chat_in_an_assignment_folder_names_the_assignment(tmp_path):
     assert chat_location(str(tmp_path), "python-101/lessons/help.chat") == ("python-101", None)
 
 
+async def test_a_chat_in_an_assignment_folder_sends_the_ids_of_its_notebooks(tutor, tmp_path):
+    tutor.ask = streaming({"type": "done", "exchange_id": 1, "offline": True, "refused": False})
+    folder = tmp_path / "python-101" / "ps2-functions"
+    folder.mkdir(parents=True)
+    (folder / "ps2-functions.ipynb").write_text(json.dumps({"cells": [
+        {"id": "ps2-01", "cell_type": "markdown", "source": "# PS2",
+         "metadata": {"nbgrader": {"grade_id": "ps2-instructions"}}},
+        {"id": "ps2-02", "cell_type": "markdown", "source": "## Problem 1", "metadata": {}},
+    ]}))
+    persona, _chat = persona_in(tmp_path, "python-101/ps2-functions/help.chat")
+
+    await persona.process_message(message("How do I start?"))
+
+    request = json.loads(tutor.received[0].body)
+    assert (request["cell_ids"], request["grade_ids"]) == (["ps2-01", "ps2-02"],
+                                                          ["ps2-instructions"])
+
+
+async def test_a_chat_beside_no_notebook_sends_no_ids(tutor, tmp_path):
+    tutor.ask = streaming({"type": "done", "exchange_id": 1, "offline": True, "refused": False})
+    persona, _chat = persona_in(tmp_path, "python-101/questions.chat")
+
+    await persona.process_message(message("hello"))
+
+    request = json.loads(tutor.received[0].body)
+    assert (request["cell_ids"], request["grade_ids"]) == ([], [])
+
+
 class OtherAgentPersona(BasePersona):
     """A persona of another package (an agent with tools, its own model picker)."""
 

@@ -75,6 +75,17 @@ async def test_status_is_asked_with_the_servers_hub_token_for_the_notebooks_cour
     assert received.headers["Authorization"] == f"token {server_token}"
 
 
+async def test_status_passes_on_the_notebooks_ids(tutor, jp_fetch):
+    tutor.status = (200, {"policy": "off", "offline": False, "model": None})
+
+    await jp_fetch("pls-tutor", "status", params={
+        "course": "python-101", "cell_ids": "ps3-01,ps3-02", "grade_ids": "ps3-instructions"})
+
+    (received,) = tutor.received
+    assert received.query == {"course": "python-101", "cell_ids": "ps3-01,ps3-02",
+                              "grade_ids": "ps3-instructions"}
+
+
 async def test_history_relays_the_learners_own_exchanges(tutor, jp_fetch):
     exchange = {"id": 7, "course": "python-101", "assignment": None, "learner": "learner1",
                 "mode": "chat", "cell_id": None, "error_type": None, "question": "What is a list?",

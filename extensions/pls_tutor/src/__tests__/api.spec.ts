@@ -2,8 +2,11 @@
  * The browser's side of the relay: reading the tutor's server-sent events however the
  * network cut them, and turning the contract's error answers into sentences.
  */
+import { ServerConnection } from '@jupyterlab/services';
+
 import {
   SseParser,
+  TutorClient,
   TutorEvent,
   TutorRequestError,
   readEvents,
@@ -122,5 +125,37 @@ describe('requestError', () => {
     const error = await requestError(jsonResponse(504, '<html>'));
     expect(error.code).toBe('http_error');
     expect(error.message).toContain('HTTP 504');
+  });
+});
+
+describe('TutorClient.status', () => {
+  it('asks about the notebook by its ids, comma-separated', async () => {
+    const asked: string[] = [];
+    const settings = ServerConnection.makeSettings({
+      baseUrl: 'http://lab.test/user/grace/',
+      Request: class {
+        headers = new Map<string, string>([]);
+        constructor(readonly url: string) {}
+      } as unknown as typeof Request,
+      fetch: (async (request: { url: string }) => {
+        asked.push(request.url);
+        return jsonResponse(200, {
+          policy: 'off',
+          offline: false,
+          model: null
+        });
+      }) as unknown as typeof fetch
+    });
+    const status = await new TutorClient(settings).status('python-101', null, {
+      cell_ids: ['ps3-01', 'ps3-02'],
+      grade_ids: ['ps3-instructions']
+    });
+    expect(status.policy).toBe('off');
+    const url = new URL(asked[0]);
+    expect(url.pathname).toBe('/user/grace/pls-tutor/status');
+    expect(url.searchParams.get('course')).toBe('python-101');
+    expect(url.searchParams.get('assignment')).toBe('');
+    expect(url.searchParams.get('cell_ids')).toBe('ps3-01,ps3-02');
+    expect(url.searchParams.get('grade_ids')).toBe('ps3-instructions');
   });
 });

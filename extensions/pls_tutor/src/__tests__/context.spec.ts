@@ -1,15 +1,19 @@
 /**
  * What a request tells the tutor about where the learner is: course and assignment from the
- * path, the nbgrader cell id from metadata, and the markdown before the cell.
+ * path, the notebook's cell ids and grade ids, the nbgrader cell id from metadata, and the
+ * markdown before the cell.
  */
 import {
   ICellInfo,
+  MAX_IDS,
   chatRequest,
   explainRequest,
   hintRequest,
+  identityOf,
   isAnswerCell,
   lastErrorOf,
   locate,
+  placeOf,
   precedingMarkdown
 } from '../context';
 
@@ -19,12 +23,18 @@ const answerMetadata = {
 
 const assignmentCells: ICellInfo[] = [
   {
+    id: 'ps1-01',
     cell_type: 'markdown',
     source: '# Problem set 1',
     metadata: { nbgrader: { grade_id: 'ps1-instructions', solution: false } }
   },
-  { cell_type: 'markdown', source: ['## Problem 1\n', 'Write a function.'] },
   {
+    id: 'ps1-02',
+    cell_type: 'markdown',
+    source: ['## Problem 1\n', 'Write a function.']
+  },
+  {
+    id: 'ps1-03',
     cell_type: 'code',
     source: 'def celsius_to_fahrenheit(c):\n    return c * 9 / 5 + 32',
     metadata: answerMetadata,
@@ -65,6 +75,49 @@ describe('locate', () => {
     expect(locate('scratch.ipynb', false)).toEqual({
       course: null,
       assignment: null
+    });
+  });
+});
+
+describe('identityOf', () => {
+  it('gives the cell ids and grade ids, in order, without commas or blanks', () => {
+    const cells: ICellInfo[] = [
+      ...assignmentCells,
+      { id: 'a,b', cell_type: 'code', source: '' },
+      { id: '', cell_type: 'code', source: '' },
+      {
+        cell_type: 'code',
+        source: '',
+        metadata: { nbgrader: { grade_id: 'x,y' } }
+      }
+    ];
+    expect(identityOf(cells)).toEqual({
+      cell_ids: ['ps1-01', 'ps1-02', 'ps1-03'],
+      grade_ids: ['ps1-instructions', 'ps1-celsius-answer']
+    });
+  });
+
+  it('sends at most MAX_IDS of each, the first ones', () => {
+    const many: ICellInfo[] = Array.from({ length: MAX_IDS + 5 }, (_, i) => ({
+      id: `cell-${i}`,
+      cell_type: 'code',
+      source: ''
+    }));
+    const { cell_ids } = identityOf(many);
+    expect(cell_ids.length).toBe(MAX_IDS);
+    expect(cell_ids[0]).toBe('cell-0');
+  });
+
+  it('is part of where the panel asks the status of', () => {
+    expect(
+      placeOf('python-101/ps1-basics/ps1-basics.ipynb', assignmentCells)
+    ).toEqual({
+      course: 'python-101',
+      assignment: 'ps1-basics',
+      identity: {
+        cell_ids: ['ps1-01', 'ps1-02', 'ps1-03'],
+        grade_ids: ['ps1-instructions', 'ps1-celsius-answer']
+      }
     });
   });
 });
@@ -110,8 +163,25 @@ describe('requests', () => {
         traceback: ['Traceback', "NameError: name 'x' is not defined"]
       },
       context_markdown: '# Problem set 1\n\n## Problem 1\nWrite a function.',
-      question: null
+      question: null,
+      cell_ids: ['ps1-01', 'ps1-02', 'ps1-03'],
+      grade_ids: ['ps1-instructions', 'ps1-celsius-answer']
     });
+  });
+
+  it('carries the notebook ids wherever the notebook was saved', () => {
+    const request = chatRequest(
+      'python-101/my-copy.ipynb',
+      assignmentCells,
+      2,
+      'Why?'
+    );
+    expect(request.assignment).toBeNull();
+    expect(request.cell_ids).toEqual(['ps1-01', 'ps1-02', 'ps1-03']);
+    expect(request.grade_ids).toEqual([
+      'ps1-instructions',
+      'ps1-celsius-answer'
+    ]);
   });
 
   it('hint names the answer cell by its nbgrader grade_id', () => {

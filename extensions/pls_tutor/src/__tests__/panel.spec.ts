@@ -11,6 +11,7 @@ import { Widget } from '@lumino/widgets';
 import {
   IAskRequest,
   IExchange,
+  INotebookIdentity,
   ITutorClient,
   ITutorStatus,
   TutorEvent,
@@ -29,6 +30,7 @@ async function settle(): Promise<void> {
 class ScriptedTutor implements ITutorClient {
   asked: IAskRequest[] = [];
   statusAsked: Array<[string, string | null]> = [];
+  identityAsked: Array<INotebookIdentity | undefined> = [];
   status_: ITutorStatus | Error = {
     policy: 'full',
     offline: false,
@@ -41,8 +43,13 @@ class ScriptedTutor implements ITutorClient {
   private _end: (() => void) | null = null;
   private _fail: ((reason: unknown) => void) | null = null;
 
-  async status(course: string, assignment: string | null) {
+  async status(
+    course: string,
+    assignment: string | null,
+    identity?: INotebookIdentity
+  ) {
     this.statusAsked.push([course, assignment]);
+    this.identityAsked.push(identity);
     if (this.status_ instanceof Error) {
       throw this.status_;
     }
@@ -102,7 +109,9 @@ const request: IAskRequest = {
   cell_source: 'x + 1',
   error: { ename: 'NameError', evalue: "name 'x'", traceback: [] },
   context_markdown: '',
-  question: null
+  question: null,
+  cell_ids: ['ps1-01'],
+  grade_ids: ['ps1-instructions']
 };
 
 function makePanel(
@@ -277,6 +286,16 @@ describe('TutorPanel', () => {
     await panel.refreshStatus();
     expect(panel.statusText).toContain('Tutor off here');
     expect(panel.hasClass('pls-mod-off')).toBe(true);
+  });
+
+  it('asks the status with the ids of the notebook the learner is in', async () => {
+    const identity = { cell_ids: ['ps1-01'], grade_ids: ['ps1-instructions'] };
+    ({ panel } = makePanel(tutor, {
+      location: () => ({ course: 'python-101', assignment: null, identity })
+    }));
+    await panel.refreshStatus();
+    expect(tutor.statusAsked).toEqual([['python-101', null]]);
+    expect(tutor.identityAsked).toEqual([identity]);
   });
 
   it('asks nothing when no notebook of a course is open', async () => {
