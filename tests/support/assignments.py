@@ -20,9 +20,11 @@ SOLUTION = re.compile(r"[ \t]*### BEGIN SOLUTION\n(.*?)[ \t]*### END SOLUTION\n?
 WRONG = "    return None\n"
 RAISES = "    raise RuntimeError('not finished yet')\n"
 NEVER_RETURNS = "    while True:\n        pass\n"
-# Code at the top level of an answer cell (``around``): the cell itself crashes or never ends.
+# Code at the top level of an answer cell (``around``): the cell itself crashes or never ends
+# (waiting for something that never comes rather than spinning: the machine's CPUs are shared,
+# and NEVER_RETURNS already spins).
 CRASHES = "raise RuntimeError('this cell crashed')\n"
-NEVER_ENDS = "while True:\n    pass\n"
+NEVER_ENDS = "import time\nwhile True:\n    time.sleep(1)\n"
 
 
 def answer_cells(path: Path) -> dict[str, str]:
