@@ -79,6 +79,10 @@ except ModuleNotFoundError as exc:
     sys.exit({RUNNER_MISSING})
 sys.exit(main())
 """
+# What nbgrader's autograde sets in its environment while it runs a notebook (its kernel inherits
+# it), so that a notebook can tell it is being autograded: set in the sandbox for the runner, its
+# judge (which evaluates the tests) and the kernel alike.
+NBGRADER_ENVIRONMENT = {"NBGRADER_EXECUTION": "autograde"}
 # What the engine may fail with besides its own typed errors: no engine at the address, a
 # connection dropped.
 ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestException, OSError)
@@ -355,7 +359,7 @@ class Sandbox(LoggingConfigurable):
             ],
             user=self.user,
             stdin_open=True,
-            environment={"HOME": self.home},
+            environment={"HOME": self.home, **NBGRADER_ENVIRONMENT},
             working_dir=self.home,
             host_config=host_config,
             labels={LABEL_KEY: LABEL_VALUE},

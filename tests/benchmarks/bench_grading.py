@@ -19,8 +19,6 @@ from __future__ import annotations
 import io
 import json
 import secrets
-import shutil
-import subprocess
 import tarfile
 import threading
 import time
@@ -34,6 +32,7 @@ import requests
 from tests.benchmarks.timing import percentile
 from tests.support.assignments import NEVER_RETURNS, answered
 from tests.support.assignments import WRONG as WRONG_ANSWER
+from tests.support.stock_nbgrader import StockCourse
 from tests.support.studio import ROOT, OwnStudio, Studio, own_studio
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
@@ -165,27 +164,17 @@ def submit(studio: Studio, learner: str, data: bytes) -> tuple[str, float]:
 def stock_autograde(folder: Path, notebooks: list[bytes]) -> float:
     """Seconds of one ``nbgrader autograde`` run over every submission, each as its own
     learner, in a fresh course directory."""
-    source = folder / "source" / ASSIGNMENT
-    source.mkdir(parents=True)
-    shutil.copy(SOURCE, source)
-    config = {"CourseDirectory": {"root": str(folder), "course_id": COURSE},
-              "ExecutePreprocessor": {"timeout": CELL_TIMEOUT}}
-    (folder / "nbgrader_config.json").write_text(json.dumps(config))
-    nbgrader = str(ROOT / ".venv" / "bin" / "nbgrader")
-    env_path = f"{ROOT / '.venv' / 'bin'}:/usr/bin:/bin"
-    subprocess.run([nbgrader, "generate_assignment", ASSIGNMENT], cwd=folder, check=True,
-                   capture_output=True, env={"PATH": env_path, "HOME": str(folder)})
+    stock = StockCourse(folder, CELL_TIMEOUT)
+    stock.add_source(ASSIGNMENT, SOURCE.parent)
+    stock.generate(ASSIGNMENT)
     for index, notebook in enumerate(notebooks):
-        learner = folder / "submitted" / f"stock{index:03d}" / ASSIGNMENT
+        learner = stock.submitted(f"stock{index:03d}", ASSIGNMENT)
         learner.mkdir(parents=True)
         (learner / f"{ASSIGNMENT}.ipynb").write_bytes(notebook)
         (learner / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")
     started = time.perf_counter()
-    run = subprocess.run([nbgrader, "autograde", ASSIGNMENT, "--force"], cwd=folder,
-                         capture_output=True, text=True, env={"PATH": env_path,
-                                                              "HOME": str(folder)})
+    stock.autograde(ASSIGNMENT)
     seconds = time.perf_counter() - started
-    assert run.returncode == 0, run.stderr[-3000:]
     graded = list((folder / "autograded").glob(f"*/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"))
     assert len(graded) == len(notebooks)
     return seconds

@@ -505,7 +505,7 @@ for top in (["/"] if WHOLE else WRITABLE):
             except OSError:
                 continue
             found["contents"] += [[path, n] for n in NEEDLES if n.encode() in data]
-found["environment"] = sorted(k for k in os.environ if any(
+found["environment"] = sorted(k for k in os.environ if k not in PUBLIC and any(
     word in k.upper() for word in ("GRADER", "LMS", "TOKEN", "SECRET", "PASSWORD", "HUB", "KEY")))
 with open("/proc/self/mountinfo") as handle:
     found["mounts"] = [line for line in handle if any(n in line for n in NEEDLES + PATHS)]
@@ -534,7 +534,9 @@ def test_hidden_tests_grader_root_and_other_learners_are_not_in_the_sandbox(
     needles = [*hidden_test_lines(), marker, other, str(grader_root)]
     paths = [str(grader_root), str(course_dir / "submitted" / other), str(ROOT)]
     names = ["studio_course.json", f"{ASSIGNMENT}.json", "feedback-out"]
+    # nbgrader's own NBGRADER_EXECUTION=autograde is set on purpose, as nbgrader autograde does.
     setup = (f"NEEDLES = {needles!r}\nPATHS = {paths!r}\nNAMES = {names!r}\n"
+             "PUBLIC = {'NBGRADER_EXECUTION'}\n"
              "WRITABLE = ['/tmp', '/home', '/var/tmp', '/dev/shm', '/run']\n")
     submission = correct()
     submission.add_cell(f"{setup}WHOLE = True\n{FIND_PROBE}", at=0)  # before any test ran

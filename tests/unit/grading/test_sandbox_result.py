@@ -257,21 +257,33 @@ def test_a_container_that_answered_but_does_not_end_is_killed_after_the_grace():
         box.close()
 
 
-def test_the_container_is_hardened_and_removed_by_the_engine_when_it_ends():
+def config_of_a_run(**traits: Any) -> dict[str, Any]:
+    """The engine's configuration of the one container a run in a sandbox with ``traits``
+    made."""
     engine = FakeEngine()
-    box = Sandbox(client=engine, pool_size=0, extra_host_config={"runtime": "runsc",
-                                                                 "network_mode": "bridge"})
+    box = Sandbox(client=engine, pool_size=0, **traits)
     try:
         box.run(NOTEBOOK)
     finally:
         release_all(engine)
         box.close()
     (container,) = engine.containers.values()
-    host = container.config["host_config"]
+    return container.config
+
+
+def test_the_container_is_hardened_and_removed_by_the_engine_when_it_ends():
+    config = config_of_a_run(extra_host_config={"runtime": "runsc", "network_mode": "bridge"})
+    host = config["host_config"]
     assert host["auto_remove"] is True and host["network_mode"] == "none"  # not the extra's
     assert host["runtime"] == "runsc"
     assert host["cap_drop"] == ["ALL"] and host["read_only"] is True
-    assert container.config["user"] == "1000:100" and container.config["stdin_open"] is True
+    assert config["user"] == "1000:100" and config["stdin_open"] is True
+
+
+def test_the_notebook_runs_with_nbgraders_autograde_environment():
+    # nbgrader's autograde sets NBGRADER_EXECUTION=autograde while it runs a notebook, and
+    # tests may rely on it (nbgrader's own validating-environment-variable.ipynb does).
+    assert config_of_a_run()["environment"]["NBGRADER_EXECUTION"] == "autograde"
 
 
 def test_a_run_does_not_wait_for_the_pools_next_container_and_the_next_run_takes_it():
