@@ -216,6 +216,9 @@ def formgrader(tmp_path_factory, recorder) -> Iterator[Formgrader]:
         "PYTHONPATH": str(ROOT),
     })
     service["cwd"] = str(ROOT)  # `python -m grading` from this checkout
+    # The hub stops if a managed service does not answer in time (30 s by default), which a
+    # formgrader starting on a loaded machine can miss.
+    service["timeout"] = START_SECONDS
     with service_hub(folder, [], GROUPS, [formgrader_role(SLUG)],
                      managed_services=[service]) as hub:
         deadline = time.monotonic() + START_SECONDS
