@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import json
 import os
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -54,12 +55,24 @@ from nbgrader.exchange.abc import (
 )
 from nbgrader.server_extensions.formgrader import apihandlers
 from nbgrader.server_extensions.formgrader import formgrader as nbgrader_formgrader
+from nbgrader.server_extensions.formgrader import handlers as nbgrader_handlers
 from tornado import web
-from traitlets import List, Unicode
+from traitlets import List, Unicode, default
 from traitlets.config import Config
 
 from courses.naming import is_course_slug
 from grading.course_directory import open_course
+from grading.formgrader_pages import (
+    FileDownloads,
+    FormgraderLanding,
+    InertExporter,
+    NoNbconvert,
+    OwnScripts,
+    SubmissionDownloads,
+    event_handler_hashes,
+    inert_headers,
+    page_templates,
+)
 from grading.settings import Settings
 
 SERVICE_PREFIX = "formgrader-"
@@ -117,13 +130,67 @@ class NoKernels(AsyncMappingKernelManager):
 class ReadOnlyContents(AsyncLargeFileManager):
     """The contents API, read-only and limited to nbgrader's step folders: the course
     directory's other files (its settings, the gradebook, the grader's manifests and locks)
-    are neither listed nor read."""
+    are neither listed nor read, through any route (``/api/contents``, ``/files/``, ``/view/``:
+    every one asks the contents manager for the file's path, :meth:`shown` decides).
+    ``/files/`` serves every file as a download (``FileDownloads``)."""
 
     hide_globs = List(
         Unicode(),
         ["__pycache__", "*.pyc", "*.pyo", ".DS_Store", "*~", *PRIVATE_FILES],
         help="Jupyter's hidden names, and the course directory's private files.",
     ).tag(config=True)
+
+    @default("files_handler_class")
+    def _files_handler_class_default(self):
+        return FileDownloads
+
+    def shown(self, path: str) -> bool:
+        """Whether the API path ``path`` may be listed or read: the root, or a path inside
+        one of nbgrader's step folders, written plainly (no ``.``, ``..`` or empty part), that
+        names no private file (in any letter case) and goes through no symbolic link (a
+        submission's link could point anywhere)."""
+        parts = path.strip("/").split("/") if path.strip("/") else []
+        if not parts:
+            return True
+        if any(part in {"", ".", ".."} or "\\" in part for part in parts):
+            return False
+        if parts[0] not in VISIBLE_FOLDERS or any(_private(part) for part in parts):
+            return False
+        candidate = Path(os.path.abspath(self.root_dir)).joinpath(*parts)
+        return candidate.resolve() == Path(os.path.realpath(self.root_dir)).joinpath(*parts)
+
+    def _get_os_path(self, path: str) -> str:
+        if not self.shown(path):
+            raise web.HTTPError(404, f"No such file or directory: {path}")
+        return super()._get_os_path(path)
+
+    # What the handlers ask before reading or writing: a path not shown does not exist (it is
+    # absent, not "hidden", which would answer a write 400), so a write is refused as every
+    # write is (403) and a read finds nothing (404).
+    async def file_exists(self, path: str = "") -> bool:
+        return self.shown(path) and await super().file_exists(path)
+
+    async def dir_exists(self, path: str) -> bool:
+        return self.shown(path) and await super().dir_exists(path)
+
+    async def exists(self, path: str) -> bool:
+        return self.shown(path) and await super().exists(path)
+
+    async def is_hidden(self, path: str) -> bool:
+        return self.shown(path) and await super().is_hidden(path)
+
+    async def _dir_model(self, path: str, content: bool = True) -> dict[str, Any]:
+        """A folder's model, listing only what :meth:`shown` lets through."""
+        model = await super()._dir_model(path, content=False)
+        if content:
+            folder = Path(self._get_os_path(path))
+            names = sorted(entry.name for entry in folder.iterdir())
+            children = [f"{path.strip('/')}/{name}".lstrip("/") for name in names
+                        if self.should_list(name) and not name.startswith(".")]
+            model["content"] = [await self.get(child, content=False) for child in children
+                                if self.shown(child)]
+            model["format"] = "json"
+        return model
 
     def refuse(self, *_args: Any, **_kwargs: Any):
         raise web.HTTPError(403, READ_ONLY)
@@ -140,12 +207,9 @@ class ReadOnlyContents(AsyncLargeFileManager):
     async def copy(self, *args: Any, **kwargs: Any):
         self.refuse()
 
-    async def get(self, path: str, content: bool = True, type: str | None = None,
-                  format: str | None = None, **kwargs: Any) -> dict[str, Any]:
-        parts = [p for p in path.strip("/").split("/") if p]
-        if parts and parts[0] not in VISIBLE_FOLDERS:
-            raise web.HTTPError(404, f"No such file or directory: {path}")
-        return await super().get(path, content=content, type=type, format=format, **kwargs)
+
+def _private(name: str) -> bool:
+    return any(fnmatch(name.lower(), glob.lower()) for glob in PRIVATE_FILES)
 
 
 # -- nbgrader's exchange: refused ---------------------------------------------------------------
@@ -276,6 +340,7 @@ REFUSED_HANDLERS = [
     (r"/formgrader/api/assignment/([^/]+)", AssignmentReadOnly),
     (r"/formgrader/api/submission/([^/]+)/([^/]+)/autograde", NoAutograde),
     (r"/formgrader/api/student/([^/]+)", StudentReadOnly),
+    (r"/nbconvert/.*", NoNbconvert),
 ]
 
 
@@ -283,14 +348,64 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "grading.formgrader"}]
 
 
+class InertFormgrade(nbgrader_formgrader.FormgradeExtension):
+    """nbgrader's formgrader extension, showing learners' content inertly
+    (``grading.formgrader_pages``): its submission page renders with :class:`InertExporter`,
+    its pages with escaping templates, its landing page and its links into submissions with
+    the handlers that replace nbgrader's (:data:`REPLACED_HANDLERS`), and every response of
+    the server carries the Content-Security-Policy of :class:`InertHeaders`."""
+
+    def init_tornado_settings(self, webapp: Any) -> None:
+        super().init_tornado_settings(webapp)
+        own = OwnScripts()
+        webapp.settings.update(
+            nbgrader_exporter=InertExporter(own, config=self.config),
+            nbgrader_jinja2_env=page_templates(own),
+        )
+        # First of the transforms: one that compressed the body would hide its scripts.
+        webapp.transforms.insert(0, inert_headers(
+            own, event_handler_hashes(nbgrader_handlers.template_path)))
+
+    def init_handlers(self, webapp: Any) -> None:
+        """nbgrader's routes, as nbgrader adds them, with the replacing handlers."""
+        routes = _Routes(webapp.settings)
+        super().init_handlers(routes)
+        for host, rules in routes.added:
+            webapp.add_handlers(host, [(pattern, REPLACED_HANDLERS.get(handler, handler), *rest)
+                                       for pattern, handler, *rest in rules])
+
+
+class _Routes:
+    """Stands for the tornado application while nbgrader adds its routes, to keep them."""
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        self.settings = settings
+        self.added: list[tuple[str, list]] = []
+
+    def add_handlers(self, host: str, rules: list) -> None:
+        self.added.append((host, list(rules)))
+
+
+REPLACED_HANDLERS = {
+    nbgrader_handlers.FormgraderHandler: FormgraderLanding,
+    nbgrader_handlers.SubmissionFilesHandler: SubmissionDownloads,
+}
+
+
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """nbgrader's formgrader with the refusals in front: tornado takes the first rule that
-    matches, so they are added before nbgrader's own handlers."""
+    """nbgrader's formgrader (:class:`InertFormgrade`, loaded as nbgrader's
+    ``load_jupyter_server_extension`` loads its own) with the refusals in front: tornado
+    takes the first rule that matches, so they are added before nbgrader's own handlers."""
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(
         ".*$", [(base_url.rstrip("/") + path, handler) for path, handler in REFUSED_HANDLERS]
     )
-    nbgrader_formgrader.load_jupyter_server_extension(serverapp)
+    formgrader = InertFormgrade(parent=serverapp)
+    formgrader.root_dir = serverapp.root_dir
+    formgrader.log = serverapp.log
+    formgrader.initialize([])
+    formgrader.init_tornado_settings(serverapp.web_app)
+    formgrader.init_handlers(serverapp.web_app)
 
 
 # -- the server ---------------------------------------------------------------------------------

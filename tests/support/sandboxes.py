@@ -10,10 +10,13 @@ from grading.sandbox import Sandbox, SandboxRun
 class ChosenOutputs(Sandbox):
     """Runs nothing: every code cell comes back without output, but the test cells named in
     ``failing``, which come back with an ``AssertionError`` (nbgrader then gives them no
-    points). Autograde, feedback and the gradebook are nbgrader's own. The outputs stand for
-    the judge's (or the kernel's, ``grading="in-kernel"``), as the runner reports them."""
+    points), and the cells named in ``printed`` (grade id -> outputs), which come back with
+    those outputs (what a learner's code could display). Autograde, feedback and the gradebook
+    are nbgrader's own. The outputs stand for the judge's (or the kernel's,
+    ``grading="in-kernel"``), as the runner reports them."""
 
     failing: frozenset[str] = frozenset()
+    printed: dict[str, list[dict]] = {}
 
     def run(self, notebook, files=None, image=None, grading="judge") -> SandboxRun:
         executed = json.loads(json.dumps(notebook))
@@ -29,5 +32,6 @@ class ChosenOutputs(Sandbox):
                 "output_type": "error", "ename": "AssertionError", "evalue": "",
                 "traceback": ["AssertionError"],
             }]
+            cell["outputs"] += json.loads(json.dumps(self.printed.get(grade_id, [])))
         executed["metadata"]["pls_grading"] = {"grading": grading, "judged": judged}
         return SandboxRun(notebook=executed)

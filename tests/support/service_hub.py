@@ -137,15 +137,19 @@ def service_hub(
     groups: Mapping[str, list[str]],
     roles: list[dict],
     token_only_services: Mapping[str, str] | None = None,
+    managed_services: list[dict] | None = None,
 ) -> Iterator[ServiceHub]:
     """JupyterHub routing ``services`` (run by the test), with ``groups`` and ``roles``;
-    ``token_only_services`` are services without a URL (name -> API token), such as ``lms``."""
+    ``token_only_services`` are services without a URL (name -> API token), such as ``lms``;
+    ``managed_services`` are services the hub starts and stops itself, as written in
+    ``c.JupyterHub.services`` (with ``command``: ``hub.services.formgrader_service``)."""
     ports = {name: free_port() for name in ("proxy", "proxy_api", "hub_api")}
     # The test starts the services after the hub: the hub must not wait for them (timeout).
     listed = [{"name": s.name, "url": s.url, "api_token": s.token, "oauth_no_confirm": True,
                "timeout": 1} for s in services]
     listed += [{"name": name, "api_token": token}
                for name, token in (token_only_services or {}).items()]
+    listed += list(managed_services or [])
     listed.append({"name": "tests", "api_token": ADMIN_TOKEN})
     roles = [*roles, {"name": "admin", "services": ["tests"]}]
     (folder / "jupyterhub_config.py").write_text("import json\n" + CONFIG.format(
