@@ -42,6 +42,22 @@ IDLE_CULLER_SCOPES = ["list:users", "read:users:activity", "read:servers", "dele
 # (the token gets only what its user holds: see grader_users_role).
 SERVER_TOKEN_SCOPES = ["users:activity!user", "access:servers!server"]
 
+# Seconds the hub waits for a service it starts to answer. JupyterHub's default (30 s) is less
+# than a formgrader took to start on a loaded two-core machine (32 s), and the hub stops
+# altogether when a managed service does not answer in time.
+MANAGED_SERVICE_TIMEOUT = 120
+
+
+def managed(service: dict, command: list[str], environment: Mapping[str, str]) -> dict:
+    """``service`` started by the hub: ``command`` with ``environment``, given
+    :data:`MANAGED_SERVICE_TIMEOUT` to answer."""
+    return {
+        **service,
+        "command": [sys.executable, *command],
+        "environment": dict(environment),
+        "timeout": MANAGED_SERVICE_TIMEOUT,
+    }
+
 
 def idle_culler_service(timeout: int, every: int | None = None) -> dict:
     """The culler as a service the hub starts: stops servers idle for ``timeout`` seconds."""
@@ -79,9 +95,8 @@ def grader_service(url: str, environment: Mapping[str, str] | None = None,
     token it was given (``JUPYTERHUB_API_TOKEN``) to ask the hub who its callers are."""
     service: dict = {"name": GRADER, "url": url, "oauth_no_confirm": True, "display": False}
     if environment is not None:
-        service["command"] = [sys.executable, "-m", "grading", "serve"]
-        service["environment"] = dict(environment)
-    elif api_token:
+        return managed(service, ["-m", "grading", "serve"], environment)
+    if api_token:
         service["api_token"] = api_token
     return service
 
@@ -117,8 +132,7 @@ def formgrader_service(slug: str, url: str, environment: Mapping[str, str] | Non
     it."""
     service: dict = {"name": formgrader_name(slug), "url": url, "oauth_no_confirm": True}
     if environment is not None:
-        service["command"] = [sys.executable, "-m", "grading", "formgrader", slug]
-        service["environment"] = dict(environment)
+        return managed(service, ["-m", "grading", "formgrader", slug], environment)
     return service
 
 
@@ -139,9 +153,8 @@ def tutor_service(url: str, environment: Mapping[str, str] | None = None,
     ``api_token`` as its hub token (as for :func:`grader_service`)."""
     service: dict = {"name": TUTOR, "url": url, "oauth_no_confirm": True, "display": False}
     if environment is not None:
-        service["command"] = [sys.executable, "-m", "tutor", "serve"]
-        service["environment"] = dict(environment)
-    elif api_token:
+        return managed(service, ["-m", "tutor", "serve"], environment)
+    if api_token:
         service["api_token"] = api_token
     return service
 

@@ -110,3 +110,13 @@ def test_without_a_grader_there_is_no_formgrader(environ):
     c = configured(environ)
     assert not [name for name in services_by_name(c) if name.startswith("formgrader-")]
     assert not [name for name in roles_by_name(c) if name.startswith("formgrader-")]
+
+
+def test_every_service_the_hub_starts_gets_minutes_to_answer_not_jupyterhubs_30_s(environ):
+    """A managed service that does not answer in time stops the whole hub: a formgrader took
+    32 s to start on a loaded machine."""
+    services = configured(environ).JupyterHub.services
+    managed = [s for s in services if "command" in s and "url" in s]  # the culler has no URL
+
+    assert {s["name"] for s in managed} >= {"grader", "formgrader-python-101"}
+    assert all(s["timeout"] >= 120 for s in managed), managed
