@@ -1,7 +1,9 @@
 """``python -m grading serve`` (the API, with its workers), ``python -m grading worker``
 (workers only, e.g. on another machine sharing ``GRADER_DB_URL`` and ``GRADER_ROOT``) and
 ``python -m grading formgrader <course>`` (nbgrader's formgrader for the course's instructors,
-as the hub service ``formgrader-<course>``: ``grading.formgrader``)."""
+as the hub service ``formgrader-<course>``: ``grading.formgrader``) and ``python -m grading
+migrations upgrade|current|check|revision`` (the database's schema: ``servicekit.migrations``;
+``serve`` and ``worker`` upgrade it on start)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import logging
 import sys
 
 from grading.settings import Settings
+from servicekit.migrations import add_command, run_command
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,12 +24,17 @@ def main(argv: list[str] | None = None) -> int:
         "formgrader", help="run nbgrader's formgrader of a course as a JupyterHub service"
     )
     formgrader.add_argument("course", help="the course's slug")
+    add_command(commands, "grader")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s grader %(levelname)s %(message)s")
     settings = Settings.from_env()
     # Each command imports its own modules only, for their cost: the formgrader's (Jupyter
     # server, nbgrader) and the API's (JupyterHub's service auth) take seconds to import.
-    if args.command == "serve":
+    if args.command == "migrations":
+        from grading.store import Database
+
+        return run_command(Database, settings.db_url, args)
+    elif args.command == "serve":
         from grading.app import serve
 
         serve(settings)

@@ -1,8 +1,8 @@
 """The grader's own database: releases, submissions (every one kept) and the job queue.
 
 The tables are SQLAlchemy 2 models; the database is a ``servicekit.store.Store`` (SQLite, the
-embedded default, or PostgreSQL by ``GRADER_DB_URL``; tables created on start, and columns added
-since a database was made are added to it then; aware UTC times on both). On SQLite every
+embedded default, or PostgreSQL by ``GRADER_DB_URL``; the tables are made and changed by the
+revisions in ``grading/migrations/``, run on start; aware UTC times on both). On SQLite every
 commit is durable (``synchronous=FULL``: a commit before the 202 survives power loss) and every
 transaction starts with ``BEGIN IMMEDIATE``: workers read and then write, and writes are
 serialised on SQLite anyway.
@@ -11,6 +11,7 @@ serialised on SQLite anyway.
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
@@ -85,8 +86,8 @@ class Submission(Base):
     status: Mapped[str] = mapped_column(String(20), default=SubmissionStatus.QUEUED)
     unused_late: Mapped[bool] = mapped_column("late", Boolean, default=False)
     """Unused (always False): the column ``late`` once held the grader's own idea of lateness;
-    lateness is the LMS's, :attr:`lms_late`. Kept because tables are never altered but by
-    added columns (``servicekit.store``): databases made before have it ``NOT NULL``."""
+    lateness is the LMS's, :attr:`lms_late`. Still in the table (``NOT NULL``): no revision has
+    dropped it yet."""
     score: Mapped[float | None] = mapped_column(Float)
     """The grading's score, before any late penalty (what is pushed to the LMS)."""
     max_score: Mapped[float | None] = mapped_column(Float)
@@ -130,8 +131,7 @@ class Submission(Base):
 class GradebookState(Base):
     """What nbgrader's gradebook held for a submission when the grader last recorded its grade
     (``grading.gradebook.GradebookEntry.fingerprint``). A gradebook that differs from it
-    was changed by hand: ``grading.manual_grades`` queues a ``sync``. A table of its own, so an
-    existing database gains it on start."""
+    was changed by hand: ``grading.manual_grades`` queues a ``sync``."""
 
     __tablename__ = "grader_gradebook_states"
 
@@ -179,6 +179,18 @@ class Database(Store):
     """The grader's database; ``transaction()`` is the one way to write."""
 
     metadata = Base.metadata
+    migrations = Path(__file__).with_name("migrations")
+    version_table = "grader_schema_version"
+    legacy_revisions = {  # what create_all (and add_missing_columns) made before the revisions
+        "0003": ("grader_submissions.lms_status", "grader_submissions.lms_score",
+                 "grader_submissions.lms_max_score", "grader_submissions.lms_late",
+                 "grader_submissions.lms_late_penalty", "grader_submissions.lms_final_score",
+                 "grader_submissions.lms_counts", "grader_submissions.lms_updated_at",
+                 "grader_submissions.error_id", "grader_submissions.error_details",
+                 "grader_jobs.waits", "grader_jobs.waiting_since"),
+        "0002": ("grader_gradebook_states",),
+        "0001": ("grader_releases", "grader_submissions", "grader_jobs"),
+    }
     variable = "GRADER_DB_URL"
     tables_lock = 4_721_305  # any constant: the same in every grader process
     sqlite_synchronous = "FULL"

@@ -1,10 +1,11 @@
 """The tutor's own database: one row per exchange (a request and the reply the learner got).
 
 The table is a SQLAlchemy 2 model; the database is a ``servicekit.store.Store`` (SQLite, the
-embedded default, or PostgreSQL by ``TUTOR_DB_URL``; the table created on start; aware UTC times
-on both). On SQLite a commit is ``synchronous=NORMAL``: an exchange is a log line, written once
-when its reply ends; losing the last few on a power cut is acceptable, an fsync on every reply
-(which the learner waits for before ``done``) is not needed. Writes are short transactions and
+embedded default, or PostgreSQL by ``TUTOR_DB_URL``; the table is made and changed by the
+revisions in ``tutor/migrations/``, run on start; aware UTC times on both). On SQLite a commit
+is ``synchronous=NORMAL``: an exchange is a log line, written once when its reply ends; losing
+the last few on a power cut is acceptable, an fsync on every reply (which the learner waits for
+before ``done``) is not needed. Writes are short transactions and
 never overlap a read of the same request, so transactions begin as the driver begins them.
 
 :class:`ExchangeLog` is the only code that reads or writes the table: the API's history and
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Boolean, Index, Integer, String, Text, func, select
@@ -107,6 +109,9 @@ class ExchangeLog(Store):
     """The exchanges table: record, page through, count and summarise."""
 
     metadata = Base.metadata
+    migrations = Path(__file__).with_name("migrations")
+    version_table = "tutor_schema_version"
+    legacy_revisions = {"0001": ("tutor_exchanges",)}  # what create_all made before revisions
     variable = "TUTOR_DB_URL"
     tables_lock = 5_101_102  # any constant: the same in every tutor process
     sqlite_synchronous = "NORMAL"

@@ -7,19 +7,15 @@ test`` starts it), created and dropped here."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import os
-import secrets
 import threading
 from collections.abc import Iterator
 
-import psycopg
 import pytest
-from sqlalchemy.engine import make_url
 
 from grading.queue import claim, enqueue, finish
 from grading.store import Database, Job, JobKind, Submission, SubmissionStatus
+from tests.support.store_migrations import new_postgresql_database
 from tests.unit.grading.test_store_columns import ADDED, columns_of, make_it_an_older_database
 
 LEASE = 30.0
@@ -27,26 +23,9 @@ WORKERS = 8
 JOBS = 60
 
 
-@contextlib.contextmanager
-def new_database() -> Iterator[str]:
-    """The URL of a new, empty database on ``DATABASE_URL``'s server, dropped afterwards."""
-    url = make_url(os.environ["DATABASE_URL"].replace("postgres://", "postgresql://", 1))
-    name = f"grader_queue_{secrets.token_hex(4)}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(
-        hide_password=False
-    )
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(scope="module")
 def pg_db() -> Iterator[Database]:
-    with new_database() as url:
+    with new_postgresql_database("grader_queue") as url:
         db = Database(url)
         assert db.dialect == "postgresql"
         try:
@@ -122,7 +101,7 @@ def test_a_job_whose_lease_ran_out_is_taken_over(empty_queue):
 
 
 def test_an_older_grader_database_gains_the_new_columns_on_start():
-    with new_database() as url:
+    with new_postgresql_database("grader_queue") as url:
         older = Database(url)
         make_it_an_older_database(older)
         assert not set(ADDED["grader_submissions"]) & columns_of(older, "grader_submissions")

@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
-from servicekit.store import database_url
+from tests.support.store_migrations import new_postgresql_database
 from tutor.store import ExchangeLog, exchange_json
 
 pytestmark = [pytest.mark.slow]
@@ -19,19 +18,8 @@ DAY = dt.datetime(2027, 1, 15, tzinfo=dt.UTC)
 
 @pytest.fixture(scope="module")
 def postgresql_url() -> Iterator[str]:
-    base = os.environ.get("DATABASE_URL", "")
-    assert base.startswith("postgres"), "the tutor's PostgreSQL tests need DATABASE_URL"
-    server = database_url(base)
-    # one per pytest-xdist worker: two workers may each run this module's tests
-    name = f"{server.database}_tutor_store_{os.environ.get('PYTEST_XDIST_WORKER', 'main')}"
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield server.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with new_postgresql_database("tutor_store") as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,6 +1,8 @@
 """A grader database made before the LMS's answers and the failures' details were kept gains
-their columns when the grader starts (``servicekit.store.add_missing_columns``), keeping its
-rows. The same on PostgreSQL is in tests/integration/grading/test_queue_postgres.py."""
+their columns when the grader starts (its revision 0003, ``grading/migrations/``), keeping its
+rows. The same on PostgreSQL is in tests/integration/grading/test_queue_postgres.py; every
+revision, with data in every table, on both databases, in
+tests/integration/grading/test_store_migrations.py."""
 
 from __future__ import annotations
 
@@ -22,8 +24,8 @@ ADDED = {
 
 
 def make_it_an_older_database(db: Database) -> None:
-    """Drop the added columns, as if the tables had been made by the version before, with one
-    submission in them."""
+    """Drop the added columns and the record of the database's revision, as if the tables had
+    been made by the version before (which had no revisions), with one submission in them."""
     with db.engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO grader_submissions (id, course, assignment, learner, submitted_at, "
@@ -34,6 +36,7 @@ def make_it_an_older_database(db: Database) -> None:
         for table, columns in ADDED.items():
             for column in columns:
                 connection.execute(text(f"ALTER TABLE {table} DROP COLUMN {column}"))
+        connection.execute(text(f"DROP TABLE {Database.version_table}"))
 
 
 def columns_of(db: Database, table: str) -> set[str]:

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-HEAVY = ("tornado", "jupyterhub", "sqlalchemy", "requests", "docker")
+HEAVY = ("tornado", "jupyterhub", "sqlalchemy", "alembic", "requests", "docker")
 PARTS = ("lms", "hub", "grading", "tutor", "extensions", "launcher")
 
 
@@ -18,9 +18,10 @@ PARTS = ("lms", "hub", "grading", "tutor", "extensions", "launcher")
         ("servicekit.secrets", ()),
         ("servicekit.errors", ()),
         ("servicekit.store", ("sqlalchemy",)),
+        ("servicekit.migrations", ("sqlalchemy", "alembic")),
         ("servicekit.lms_client", ("requests",)),
-        ("servicekit.hub_auth", ("tornado", "jupyterhub", "sqlalchemy", "requests")),
-        ("servicekit.web", ("tornado", "jupyterhub", "sqlalchemy", "requests")),
+        ("servicekit.hub_auth", ("tornado", "jupyterhub", "sqlalchemy", "alembic", "requests")),
+        ("servicekit.web", ("tornado", "jupyterhub", "sqlalchemy", "alembic", "requests")),
     ],
 )
 def test_a_module_imports_no_part_and_only_the_libraries_it_needs(module, allowed):
