@@ -4,6 +4,7 @@ value stops the LMS naming its variable. dev/test/prod only change what differs.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 from .environment import LMSEnvironment
@@ -48,6 +49,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -66,6 +68,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # last, as django-axes asks: it turns a refused sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lms.urls"
@@ -101,6 +105,28 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "/"
+
+# --- Sign-in throttling (django-axes; lms/accounts/signin.py) --------------------------------
+# Every password check goes through authenticate(): the throttle first, then the password.
+AUTHENTICATION_BACKENDS = [
+    "lms.accounts.signin.ThrottledSignIn",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "lms.accounts.signin.SignInThrottle"
+# Failures counted per account and, separately, per address; each has its limit.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = environment.login_failures_per_account
+LMS_LOGIN_FAILURES_PER_ADDRESS = environment.login_failures_per_address
+AXES_COOLOFF_TIME = dt.timedelta(minutes=environment.login_lockout_minutes)
+# Attempts during a lockout are refused, not counted: the time the page gives holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "lms.accounts.signin.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "lms.base.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "lms.accounts.views.locked_out"
+# Failed attempts are kept (they are the lockouts); successful sign-ins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
+# The proxies whose X-Forwarded-For is believed (lms/base/client_address.py).
+LMS_TRUSTED_PROXIES = environment.proxies()
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = environment.time_zone
@@ -161,8 +187,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "lms.api.throttling.AnonymousRateThrottle",
+        "lms.api.throttling.CallerRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": environment.throttle_anon,
