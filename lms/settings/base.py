@@ -221,7 +221,10 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": LMS_PUBLIC_URL,
     # OIDC_RSA_PRIVATE_KEY (or _FILE, or _BASE64); dev generates one if unset, prod requires it
     "OIDC_RSA_PRIVATE_KEY": environment.oidc_private_key(),
+    # PKCE with S256 only: a challenge sent as `plain` (or without a method, which means plain)
+    # is refused with invalid_request, and discovery lists only S256.
     "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "OAUTH2_VALIDATOR_CLASS": "lms.sso.validators.StudioOAuth2Validator",
     "SCOPES": {
         "openid": "Sign you in with your studio account",
