@@ -7,6 +7,8 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from csp.constants import NONE, SELF
+
 from .environment import LMSEnvironment
 
 environment = LMSEnvironment.from_env()  # lower case: not a Django setting itself
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
+    "csp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -60,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lms.base.page_policy.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -142,8 +146,47 @@ STORAGES = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- Page policy (django-csp; lms/base/page_policy.py) ---------------------------------------
+# Every page: scripts, styles, fonts and fetches from the LMS itself only, never inline; images
+# also as data: URIs (notebook outputs, Bootstrap's icons); no plugins, no <base>, no framing.
+# Forms post to the LMS, and the sign-in's redirect after its form ends at the hub's
+# oauth_callback (Chromium holds that redirect to form-action too).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF, environment.hub_origin()],
+        "frame-ancestors": [NONE],
+    },
+}
+# The Wagtail admin but its sign-in page: Wagtail's pages still need inline script and style
+# (lms/base/page_policy.py); its live preview frames LMS pages; image previews are blob: URLs.
+CONTENT_SECURITY_POLICY_WAGTAIL_ADMIN = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "script-src": [SELF, "'unsafe-inline'"],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "frame-ancestors": [SELF],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Python Learning Studio"
+# No avatars from gravatar.com: nothing on a page comes from another origin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor does the admin's dashboard ask releases.wagtail.org for a newer version (the page policy
+# would refuse it; upgrades come with this repository's constraints).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILADMIN_BASE_URL = LMS_PUBLIC_URL
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "ipynb", "zip"]
 

@@ -163,6 +163,11 @@ class LMSEnvironment(EnvSettings):
     def proxies(self) -> list[str]:
         return _names(self.trusted_proxies)
 
+    def hub_origin(self) -> str:
+        """The hub's origin (``scheme://host[:port]`` of ``STUDIO_HUB_URL``)."""
+        parts = urlsplit(self.hub_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
     def database(self, default_sqlite: Path) -> dict:
         """Django's ``DATABASES["default"]`` from ``DATABASE_URL`` (default: SQLite at
         ``default_sqlite``). A URL that is not one never appears in the error: it may hold a
