@@ -11,6 +11,7 @@ import re
 
 import pytest
 from axes.models import AccessAttempt
+from django.core.management import call_command
 from django.test import Client
 
 from tests.support.lms_factories import PASSWORD, StaffFactory, UserFactory
@@ -158,6 +159,18 @@ def test_a_staff_member_unlocks_an_account_in_the_admin(grace, limits):
         "action": "delete_selected", "_selected_action": rows, "post": "yes"})
 
     assert signed_in(sign_in("lms", "grace", PASSWORD))
+
+
+def test_an_admin_unlocks_an_account_or_an_address_on_the_command_line(grace, limits):
+    fail(3, "grace")
+    for n in range(2):
+        fail(1, f"someone{n}", address="198.51.100.9")
+    fail(3, "linus", address="198.51.100.9")  # the address's 5th failure
+
+    call_command("axes_reset_username", "grace")
+    call_command("axes_reset_ip", "198.51.100.9")
+
+    assert signed_in(sign_in("lms", "grace", PASSWORD, address="198.51.100.9"))
 
 
 def test_the_wagtail_admin_leads_staff_not_instructors_to_the_lockouts(instructor):
