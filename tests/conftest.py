@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pytest
 import yaml
@@ -25,18 +24,7 @@ from _pytest.nodeid import NodeId
 from tests.support.lms_databases import drop_postgresql_test_database, postgresql_test_database
 from tests.support.screenshots import kept_since
 
-if TYPE_CHECKING:
-    from playwright.sync_api import Browser, BrowserContext
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, and nothing that phones home (the machines have no internet).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 900}
-ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
 _started = pytest.StashKey[float]()
 
 
@@ -138,35 +126,3 @@ def django_db_setup(
     yield
     with django_db_blocker.unblock():
         drop_postgresql_test_database(connection, name)
-
-
-# -- a real browser (tests/e2e, tests/security) ---------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium (``.ci/provision browser`` installs it; Playwright never downloads
-    one), closed after each test module: Playwright's sync API keeps an asyncio loop running in
-    the main thread while it is open, which would break every later test that calls
-    ``asyncio.run``."""
-    # Imported here for its cost only: most tests drive no browser.
-    from playwright.sync_api import expect, sync_playwright
-
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `.ci/provision browser`"
-    # Playwright's assertions wait 5 s by default: too short for the LMS on a busy machine.
-    expect.set_options(timeout=ACTION_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile: no cookies, so the test starts signed in nowhere."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(ACTION_MS)
-    yield context
-    context.close()

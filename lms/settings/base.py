@@ -4,7 +4,10 @@ value stops the LMS naming its variable. dev/test/prod only change what differs.
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+
+from csp.constants import NONE, SELF
 
 from .environment import LMSEnvironment
 
@@ -48,6 +51,8 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "axes",
+    "csp",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -58,6 +63,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "lms.base.page_policy.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -66,6 +72,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    # last, as django-axes asks: it turns a refused sign-in into the lockout page
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "lms.urls"
@@ -102,6 +110,28 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "/"
 
+# --- Sign-in throttling (django-axes; lms/accounts/signin.py) --------------------------------
+# Every password check goes through authenticate(): the throttle first, then the password.
+AUTHENTICATION_BACKENDS = [
+    "lms.accounts.signin.ThrottledSignIn",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "lms.accounts.signin.SignInThrottle"
+# Failures counted per account and, separately, per address; each has its limit.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = environment.login_failures_per_account
+LMS_LOGIN_FAILURES_PER_ADDRESS = environment.login_failures_per_address
+AXES_COOLOFF_TIME = dt.timedelta(minutes=environment.login_lockout_minutes)
+# Attempts during a lockout are refused, not counted: the time the page gives holds.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_CALLABLE = "lms.accounts.signin.attempted_username"
+AXES_CLIENT_IP_CALLABLE = "lms.base.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "lms.accounts.views.locked_out"
+# Failed attempts are kept (they are the lockouts); successful sign-ins are not logged.
+AXES_DISABLE_ACCESS_LOG = True
+# The proxies whose X-Forwarded-For is believed (lms/base/client_address.py).
+LMS_TRUSTED_PROXIES = environment.proxies()
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = environment.time_zone
 USE_I18N = True
@@ -116,8 +146,47 @@ STORAGES = {
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
 
+# --- Page policy (django-csp; lms/base/page_policy.py) ---------------------------------------
+# Every page: scripts, styles, fonts and fetches from the LMS itself only, never inline; images
+# also as data: URIs (notebook outputs, Bootstrap's icons); no plugins, no <base>, no framing.
+# Forms post to the LMS, and the sign-in's redirect after its form ends at the hub's
+# oauth_callback (Chromium holds that redirect to form-action too).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF, environment.hub_origin()],
+        "frame-ancestors": [NONE],
+    },
+}
+# The Wagtail admin but its sign-in page: Wagtail's pages still need inline script and style
+# (lms/base/page_policy.py); its live preview frames LMS pages; image previews are blob: URLs.
+CONTENT_SECURITY_POLICY_WAGTAIL_ADMIN = {
+    "DIRECTIVES": {
+        **CONTENT_SECURITY_POLICY["DIRECTIVES"],
+        "script-src": [SELF, "'unsafe-inline'"],
+        "style-src": [SELF, "'unsafe-inline'"],
+        "img-src": [SELF, "data:", "blob:"],
+        "frame-ancestors": [SELF],
+    },
+}
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
 # --- Wagtail -------------------------------------------------------------------------------
 WAGTAIL_SITE_NAME = "Python Learning Studio"
+# No avatars from gravatar.com: nothing on a page comes from another origin.
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor does the admin's dashboard ask releases.wagtail.org for a newer version (the page policy
+# would refuse it; upgrades come with this repository's constraints).
+WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILADMIN_BASE_URL = LMS_PUBLIC_URL
 WAGTAILDOCS_EXTENSIONS = ["csv", "pdf", "txt", "ipynb", "zip"]
 
@@ -161,8 +230,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "lms.api.throttling.AnonymousRateThrottle",
+        "lms.api.throttling.CallerRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {
         "anon": environment.throttle_anon,
@@ -195,7 +264,10 @@ OAUTH2_PROVIDER = {
     "OIDC_ISS_ENDPOINT": LMS_PUBLIC_URL,
     # OIDC_RSA_PRIVATE_KEY (or _FILE, or _BASE64); dev generates one if unset, prod requires it
     "OIDC_RSA_PRIVATE_KEY": environment.oidc_private_key(),
+    # PKCE with S256 only: a challenge sent as `plain` (or without a method, which means plain)
+    # is refused with invalid_request, and discovery lists only S256.
     "PKCE_REQUIRED": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
     "OAUTH2_VALIDATOR_CLASS": "lms.sso.validators.StudioOAuth2Validator",
     "SCOPES": {
         "openid": "Sign you in with your studio account",

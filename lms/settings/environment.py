@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import re
 import zoneinfo
 from pathlib import Path
@@ -68,6 +69,24 @@ def _names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
+# A host name as DNS has it (letters, digits, '-', dots): a proxy named by its service, e.g. front.
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = re.compile(rf"{_LABEL}(\.{_LABEL})*")
+
+
+def _proxies(value: str) -> str:
+    for entry in _names(value):
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            if not HOST_NAME.fullmatch(entry):
+                raise ValueError(
+                    f"{entry!r} is not an address, a network or a host name: list the proxies "
+                    "in front of the LMS, comma-separated, e.g. front or 10.0.0.5,10.1.0.0/16"
+                ) from None
+    return value
+
+
 class LMSEnvironment(EnvSettings):
     """The variables of the LMS, each field named by its variable."""
 
@@ -96,6 +115,20 @@ class LMSEnvironment(EnvSettings):
     throttle_anon: Rate = Field("60/min", validation_alias="LMS_API_THROTTLE_ANON")
     throttle_user: Rate = Field("600/min", validation_alias="LMS_API_THROTTLE_USER")
     throttle_enrollment: Rate = Field("30/hour", validation_alias="LMS_API_THROTTLE_ENROLLMENT")
+    trusted_proxies: Annotated[str, AfterValidator(_proxies)] = Field(
+        "", validation_alias="LMS_TRUSTED_PROXIES"
+    )
+    """The proxies whose ``X-Forwarded-For`` the LMS believes (``lms.base.client_address``):
+    addresses, networks or host names, comma-separated. Empty: the peer is the client."""
+
+    # -- sign-in throttling (lms.accounts.signin) -----------------------------------------------
+    login_failures_per_account: int = Field(
+        5, validation_alias="LMS_LOGIN_FAILURES_PER_ACCOUNT", ge=1
+    )
+    login_failures_per_address: int = Field(
+        50, validation_alias="LMS_LOGIN_FAILURES_PER_ADDRESS", ge=1
+    )
+    login_lockout_minutes: int = Field(15, validation_alias="LMS_LOGIN_LOCKOUT_MINUTES", ge=1)
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")
@@ -126,6 +159,14 @@ class LMSEnvironment(EnvSettings):
 
     def trusted_origins(self) -> list[str]:
         return _names(self.csrf_trusted_origins)
+
+    def proxies(self) -> list[str]:
+        return _names(self.trusted_proxies)
+
+    def hub_origin(self) -> str:
+        """The hub's origin (``scheme://host[:port]`` of ``STUDIO_HUB_URL``)."""
+        parts = urlsplit(self.hub_url)
+        return f"{parts.scheme}://{parts.netloc}"
 
     def database(self, default_sqlite: Path) -> dict:
         """Django's ``DATABASES["default"]`` from ``DATABASE_URL`` (default: SQLite at

@@ -5,9 +5,9 @@ its own, so the browser tests run beside the hub integration tests and a develop
 It lives while this folder's tests run (package scope); the tests that use it are one
 pytest-xdist group (``e2e-studio``, see tests/conftest.py), so it starts once. (The tutor's
 journey asks for it by name, in its ``studio`` lab: its ``learner_lab`` counts.)
-The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
-never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere
-(``browser`` and ``context`` are tests/conftest.py's, shared with tests/security).
+The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it), started by
+the fixtures of tests/support/browser.py (shared with tests/security): Playwright never downloads
+one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
 Screenshots go to the test's tmp dir; :func:`screenshot` also keeps each one in ``var/e2e/``
 (gitignored, :mod:`tests.support.screenshots`) so a person can look at them after the run, and
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
+from tests.support.browser import browser, context  # noqa: F401 - fixtures of this folder
 from tests.support.screenshots import keep
 from tests.support.studio import OwnStudio, Studio, own_studio
 

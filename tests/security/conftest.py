@@ -1,5 +1,8 @@
 """The security suite's fixtures.
 
+The LMS's (people, courses, the OIDC provider and the hub's side of the sign-in) and Debian's
+Chromium are written once in tests/support and shared with tests/integration/lms and tests/e2e.
+
 The tutor's policy (``test_tutor_policy.py``): a hub (``tests/support/tutor_service.py``)
 routing one tutor with a key, which asks the fake model and reads its policies from the fake
 LMS at every request, over two courses: the demo course ``python-101`` (problem sets ``full``,
@@ -14,8 +17,10 @@ from collections.abc import Iterator
 import pytest
 
 from tests.support import tutor_service
+from tests.support.browser import browser, context  # noqa: F401 - fixtures of this folder
 from tests.support.fake_lms import TOKEN as LMS_TOKEN
 from tests.support.fake_openai import API_KEY, MODEL
+from tests.support.lms_fixtures import *  # noqa: F403
 from tests.support.second_course import courses_with_a_second_course
 from tests.support.service_hub import Service, ServiceHub, stop_process
 from tests.support.tutor_service import Tutor, start_tutor, tutor_hub

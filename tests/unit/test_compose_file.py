@@ -65,6 +65,14 @@ def test_learners_network_is_internal_and_holds_only_the_hub():
     assert env_of("hub")["HUB_TUTOR_SERVER_URL"].startswith("http://hub:8000/services/tutor/")
 
 
+def test_the_lms_believes_the_client_address_only_from_the_front_proxy():
+    """The front proxy appends the address it saw to X-Forwarded-For; the LMS trusts that header
+    from the front proxy alone (its sign-in throttle counts failures per client address)."""
+    front = (ROOT / "images" / "front" / "front.conf").read_text()
+    assert "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;" in front
+    assert env_of("lms")["LMS_TRUSTED_PROXIES"] == "front"
+
+
 def test_databases_are_on_the_internal_backend_only():
     assert COMPOSE["networks"]["backend"]["internal"] is True
     assert networks_of("postgres") == {"backend"}

@@ -46,6 +46,14 @@ def test_a_bad_value_stops_the_lms_naming_its_variable():
      "LMS_TIME_ZONE='Mars/Olympus': must be a time zone name such as UTC or Europe/Berlin"),
     ({"LMS_LOG_LEVEL": "loud"},
      "LMS_LOG_LEVEL='loud': must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+    ({"LMS_LOGIN_FAILURES_PER_ACCOUNT": "0"},
+     "LMS_LOGIN_FAILURES_PER_ACCOUNT='0': must be at least 1"),
+    ({"LMS_LOGIN_LOCKOUT_MINUTES": "soon"},
+     "LMS_LOGIN_LOCKOUT_MINUTES='soon': must be a whole number"),
+    ({"LMS_TRUSTED_PROXIES": "front,the proxy"},
+     "LMS_TRUSTED_PROXIES='front,the proxy': 'the proxy' is not an address, a network or a "
+     "host name: list the proxies in front of the LMS, comma-separated, e.g. front or "
+     "10.0.0.5,10.1.0.0/16"),
 ])
 def test_a_bad_value_names_its_variable_and_what_it_must_be(environ, message):
     with pytest.raises(SettingError) as caught:
@@ -63,6 +71,13 @@ def test_unset_variables_keep_their_defaults():
     assert (env.collect_static, env.import_courses, env.seed_demo) == (True, True, False)
     assert (env.hosts(), env.trusted_origins(), env.log_level) == (
         ["127.0.0.1", "localhost"], [], "INFO")
+    assert (env.login_failures_per_account, env.login_failures_per_address,
+            env.login_lockout_minutes, env.proxies()) == (5, 50, 15, [])
+
+
+def test_trusted_proxies_are_addresses_networks_or_host_names():
+    env = LMSEnvironment.from_env({"LMS_TRUSTED_PROXIES": "front, 10.0.0.5,172.18.0.0/16,::1"})
+    assert env.proxies() == ["front", "10.0.0.5", "172.18.0.0/16", "::1"]
 
 
 def test_the_signing_key_may_come_base64_encoded_on_one_line():
