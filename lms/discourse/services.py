@@ -117,7 +117,7 @@ def run_pending(*, now: dt.datetime | None = None) -> tuple[int, int]:
     for pk in list(SyncTask.objects.filter(run_after__lte=now or timezone.now())
                    .values_list("pk", flat=True)):
         with transaction.atomic():
-            task = (SyncTask.objects.select_for_update(skip_locked=True)
+            task = (SyncTask.objects.select_for_update(skip_locked=True, of=("self",))
                     .select_related("course", "user").filter(pk=pk).first())
             if task is None:
                 continue
