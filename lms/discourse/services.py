@@ -7,8 +7,8 @@ and the calls run after it commits, in a thread of their own (``DISCOURSE_SYNC_I
 never in the request: a learner never waits for Discourse nor sees its errors. A task reads the
 LMS's state when it runs, so running it twice does no harm. A call that fails for a while
 (Discourse unreachable, 5xx) leaves the task queued with a growing delay, retried at the next
-change or by ``manage.py discourse_sync``; a refusal (4xx) is logged and dropped. The LMS runs
-no task worker of its own, which is why the queue is a table.
+change or by ``python -m lms discourse-sync``; a refusal (4xx) is logged and dropped. The LMS
+runs no task worker of its own, which is why the queue is a table.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ NONCE_MEMORY = dt.timedelta(hours=1)
 a payload older than this is refused by Discourse itself."""
 MAX_ATTEMPTS = 8
 """A task that failed this often for an unavailable Discourse is dropped (and logged); the
-``discourse_sync`` command does everything again."""
+``discourse-sync`` command does everything again."""
 
 
 # --- DiscourseConnect ---------------------------------------------------------------------------
@@ -101,7 +101,7 @@ def _drain() -> None:
             run_pending()
     except Exception:
         log.exception("Discourse: the sync queue stopped; the next change or "
-                      "`manage.py discourse_sync` runs it again")
+                      "`python -m lms discourse-sync` runs it again")
     finally:
         _draining.release()
         connection.close()

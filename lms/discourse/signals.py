@@ -18,7 +18,7 @@ def enrollment_saved(sender, instance: Enrollment, **kwargs) -> None:
 
 def enrollment_deleted(sender, instance: Enrollment, origin=None, **kwargs) -> None:
     """A person left a course. Not when the enrollment goes because its user or course is being
-    deleted: the queued task would go with them (``discourse_sync`` tidies the group)."""
+    deleted: the queued task would go with them (``discourse-sync`` tidies the group)."""
     if isinstance(origin, Enrollment) or getattr(origin, "model", None) is Enrollment:
         services.queue_member(instance.course_id, instance.user_id)
 
