@@ -10,10 +10,15 @@ Hub groups follow nbgrader's JupyterHub convention: ``nbgrader-<slug>`` for the 
 course, ``formgrade-<slug>`` for its instructors, and ``staff`` for the studio's admins. The LMS
 puts them in the OIDC ``groups`` claim; the hub mirrors them (``manage_groups``); the services
 read them from the hub's user model.
+
+A course's group on the school's Discourse (the LMS as its DiscourseConnect provider) is
+:func:`discourse_group`: Discourse's group names are its usernames' rules, at most 20 characters
+by default.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -41,6 +46,11 @@ COURSE_INDEX_SLUG = "courses"
 LEARNER_GROUP_PREFIX = "nbgrader-"
 INSTRUCTOR_GROUP_PREFIX = "formgrade-"
 STAFF_GROUP = "staff"
+
+# Discourse: a group name is 3 to 20 characters (its default ``max_username_length``) of letters,
+# digits, '_', '-' and '.'. Courses' groups start with the prefix below.
+DISCOURSE_GROUP_PREFIX = "course-"
+DISCOURSE_GROUP_MAX_LENGTH = 20
 
 
 def is_course_slug(value: object) -> bool:
@@ -100,3 +110,15 @@ def course_roles(groups: Iterable[str]) -> dict[str, str]:
     roles = dict.fromkeys(learner_courses(groups), "learner")
     roles.update(dict.fromkeys(instructor_courses(groups), "instructor"))
     return roles
+
+
+def discourse_group(slug: str) -> str:
+    """The Discourse group of a course's members (learners and instructors): ``course-<slug>``,
+    or, when that is longer than :data:`DISCOURSE_GROUP_MAX_LENGTH`, the slug cut short and
+    followed by 6 hex digits of its SHA-256, so two long slugs never share a group."""
+    name = f"{DISCOURSE_GROUP_PREFIX}{slug}"
+    if len(name) <= DISCOURSE_GROUP_MAX_LENGTH:
+        return name
+    digest = hashlib.sha256(slug.encode()).hexdigest()[:6]
+    keep = DISCOURSE_GROUP_MAX_LENGTH - len(DISCOURSE_GROUP_PREFIX) - len(digest) - 1
+    return f"{DISCOURSE_GROUP_PREFIX}{slug[:keep].rstrip('-')}-{digest}"

@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "lms.base",
     "lms.courses",
     "lms.gradebook",
+    "lms.discourse",
     "lms.tutor",
     "lms.sso",
     "lms.api",
@@ -210,6 +211,19 @@ LMS_GRADER_TIMEOUT = environment.grader_timeout
 # LMS reads summaries and exchanges for instructors with the same hub token as the grader's.
 LMS_TUTOR_API_URL = environment.tutor_api_url
 LMS_TUTOR_TIMEOUT = environment.tutor_timeout
+
+# --- The school's Discourse (lms.discourse) ---------------------------------------------------
+# With the URL and the DiscourseConnect secret set, the LMS signs people in to Discourse
+# (/discourse/sso) and the course pages link to each course's category; with the API key too, it
+# keeps a category and a group per course in step with enrollments (docs/architecture.md).
+DISCOURSE_URL = environment.discourse_url
+DISCOURSE_CONNECT_SECRET = environment.discourse_connect_secret
+DISCOURSE_API_KEY = environment.discourse_api_key
+DISCOURSE_API_USERNAME = environment.discourse_api_username
+DISCOURSE_TIMEOUT = environment.discourse_timeout
+# The admin API calls run after the enrollment's transaction commits, in a thread of their own,
+# never in the request (False: in the committing thread, as the tests want).
+DISCOURSE_SYNC_IN_BACKGROUND = True
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

@@ -147,6 +147,14 @@ class LMSEnvironment(EnvSettings):
     tutor_api_url: HttpURL = Field("", validation_alias="LMS_TUTOR_API_URL")
     tutor_timeout: float = Field(10.0, validation_alias="LMS_TUTOR_TIMEOUT", gt=0)
 
+    # -- the school's Discourse (lms.discourse): DiscourseConnect provider and admin API ---------
+    discourse_url: HttpURL = Field("", validation_alias="DISCOURSE_URL")
+    """Empty: no Discourse; the course pages show no link to it."""
+    discourse_connect_secret: str = secret("DISCOURSE_CONNECT_SECRET")
+    discourse_api_key: str = secret("DISCOURSE_API_KEY")
+    discourse_api_username: str = Field("system", validation_alias="DISCOURSE_API_USERNAME")
+    discourse_timeout: float = Field(10.0, validation_alias="DISCOURSE_TIMEOUT", gt=0)
+
     # -- how the LMS starts (lms.up) ------------------------------------------------------------
     bind: str = Field("127.0.0.1:8000", validation_alias="LMS_BIND")
     workers: int = Field(3, validation_alias="LMS_WORKERS", ge=1)

@@ -20,3 +20,5 @@ OAUTH2_PROVIDER = {**OAUTH2_PROVIDER, "OIDC_RSA_PRIVATE_KEY": new_rsa_private_ke
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 # Page-created and task logs drown test output; warnings and errors still show.
 LOGGING = {**LOGGING, "root": {**LOGGING["root"], "level": "WARNING"}}
+# The Discourse sync runs in the committing thread: the test's transaction is invisible to others.
+DISCOURSE_SYNC_IN_BACKGROUND = False

@@ -14,6 +14,10 @@ import pytest
 
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
+from tests.support.fake_discourse import API_KEY as FAKE_DISCOURSE_API_KEY
+from tests.support.fake_discourse import API_USERNAME as FAKE_DISCOURSE_API_USERNAME
+from tests.support.fake_discourse import CONNECT_SECRET as DISCOURSE_CONNECT_SECRET
+from tests.support.fake_discourse import FakeDiscourse
 from tests.support.fake_grader import TOKEN as FAKE_GRADER_TOKEN
 from tests.support.fake_grader import FakeGrader
 from tests.support.fake_tutor import TOKEN as FAKE_TUTOR_TOKEN
@@ -89,6 +93,37 @@ def fake_tutor(settings):
     settings.LMS_TUTOR_API_URL = fake.url
     settings.LMS_HUB_SERVICE_TOKEN = FAKE_TUTOR_TOKEN
     settings.LMS_TUTOR_TIMEOUT = 1.0
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_discourse_unless_a_test_configures_one(settings):
+    """No test talks to a Discourse the environment may name; ``discourse`` and
+    ``fake_discourse`` configure one."""
+    settings.DISCOURSE_URL = ""
+    settings.DISCOURSE_CONNECT_SECRET = ""
+    settings.DISCOURSE_API_KEY = ""
+
+
+@pytest.fixture
+def discourse(settings):
+    """DiscourseConnect configured (no admin API): Discourse at a URL never contacted."""
+    settings.DISCOURSE_URL = "https://forum.school.example"
+    settings.DISCOURSE_CONNECT_SECRET = DISCOURSE_CONNECT_SECRET
+    return settings.DISCOURSE_URL
+
+
+@pytest.fixture
+def fake_discourse(settings):
+    """Discourse's admin API played by a local server (tests/support/fake_discourse.py), with
+    DiscourseConnect and the API configured; a short timeout."""
+    fake = FakeDiscourse().start()
+    settings.DISCOURSE_URL = fake.url
+    settings.DISCOURSE_CONNECT_SECRET = DISCOURSE_CONNECT_SECRET
+    settings.DISCOURSE_API_KEY = FAKE_DISCOURSE_API_KEY
+    settings.DISCOURSE_API_USERNAME = FAKE_DISCOURSE_API_USERNAME
+    settings.DISCOURSE_TIMEOUT = 1.0
     yield fake
     fake.stop()
 
