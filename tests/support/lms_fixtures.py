@@ -4,8 +4,9 @@ import *``), so they are written once. LMS tests run against the real PostgreSQL
 DATABASE_URL (``make test`` starts it).
 
 The people and the course (``course``, ``instructor``, ``learner``, ...), fakes of the hub
-services the LMS calls (``fake_grader``, ``fake_tutor``), and the LMS as OpenID Connect provider
-with the hub's side of the sign-in played over real HTTP (``oidc_issuer``, ``hub_client``,
+services the LMS calls (``fake_grader``, ``fake_tutor``), Discourse (``discourse``,
+``fake_discourse``: off unless a test asks for it), and the LMS as OpenID Connect provider with
+the hub's side of the sign-in played over real HTTP (``oidc_issuer``, ``hub_client``,
 ``relying_party``, :class:`HubRelyingParty`)."""
 
 from __future__ import annotations
@@ -34,10 +35,13 @@ from tests.support.lms_factories import (
 )
 
 __all__ = [  # what ``import *`` gives a conftest: the fixtures (autouse ones included)
+    "_no_discourse_unless_a_test_configures_one",
     "_no_grader_unless_a_test_starts_one",
     "_no_tutor_unless_a_test_starts_one",
     "_real_postgresql",
     "course",
+    "discourse",
+    "fake_discourse",
     "fake_grader",
     "fake_tutor",
     "hub_client",
