@@ -1,7 +1,11 @@
 """``python -m grading serve`` (the API, with its workers), ``python -m grading worker``
 (workers only, e.g. on another machine sharing ``GRADER_DB_URL`` and ``GRADER_ROOT``) and
 ``python -m grading formgrader <course>`` (nbgrader's formgrader for the course's instructors,
-as the hub service ``formgrader-<course>``: ``grading.formgrader``)."""
+as the hub service ``formgrader-<course>``: ``grading.formgrader``).
+
+Metrics (``grading.metrics``) are served by ``serve``'s API, for itself and the workers it
+started; the queue's are read from the database, so they include the jobs of workers started
+with ``worker`` too, whose own counts (durations, failures, pushes) are not exported."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import logging
 import sys
 
 from grading.settings import Settings
+from servicekit.metrics import use_multiprocess_dir
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,6 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     # Each command imports its own modules only, for their cost: the formgrader's (Jupyter
     # server, nbgrader) and the API's (JupyterHub's service auth) take seconds to import.
     if args.command == "serve":
+        # The API and the workers it starts count into one folder, summed by the API's
+        # /metrics (grading.metrics); named before anything imports prometheus_client.
+        use_multiprocess_dir(settings.metrics_dir)
         from grading.app import serve
 
         serve(settings)
