@@ -6,7 +6,8 @@ its policy, the answer cell, the limits, the trimming) and raises
 :meth:`Tutor.reply` then yields the events of docs/tutor.md: notices, deltas that passed the
 leak guard, and ``done`` or ``error``; every exchange is written to the log before ``done``.
 
-Blocking work (the database) runs off the event loop.
+Blocking work (the database) runs off the event loop. What it decides and how its replies end is
+counted for Prometheus as it happens (``tutor.metrics``).
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from typing import Any, TypeVar
 
 from servicekit.errors import ServiceError, forbidden, not_found
 from servicekit.hub_auth import Caller
-from tutor import offline, prompts
+from tutor import metrics, offline, prompts
 from tutor.ask import AskRequest, trim
 from tutor.course_data import AnswerCell, CourseData, CourseLibrary
 from tutor.guard import SolutionIndex
-from tutor.limits import Limits, Usage
+from tutor.limits import LimitExceeded, Limits, Usage
 from tutor.model import Model, ModelFailed
 from tutor.policy import AssignmentPolicy, PolicySource
 from tutor.settings import Settings
@@ -65,6 +66,8 @@ class Prepared:
     solutions: SolutionIndex
     cell: AnswerCell | None
     notices: tuple[str, ...]
+    received: float = 0.0
+    """When the request came in (``time.monotonic()``): the first token's wait starts there."""
 
 
 def _title(decision_assignment: AssignmentPolicy | None, name: str | None) -> str:
@@ -171,24 +174,36 @@ class Tutor:
         }
 
     async def prepare(self, caller: Caller, request: AskRequest) -> Prepared:
-        if not caller.is_person:
-            raise forbidden("Only people ask the tutor, not services.")
-        self.require_member(caller, request.course)
-        decision = await self.decide(caller, request.course, request.assignment)
-        if decision.policy == "off":
-            raise ServiceError(403, "tutor-off", decision.message)
-        data: CourseData | None = self.courses.get(request.course)
-        cell = None
-        if request.mode == "hint":
-            found = data.assignments.get(request.assignment or "") if data else None
-            cell = found.cells.get(request.cell_id or "") if found else None
-            if cell is None:
-                raise ServiceError(404, "not-an-answer-cell",
-                                   f"{request.cell_id!r} is not an answer cell of "
-                                   f"{request.assignment}: hints are given on answer cells.")
-        if not self.limits.knows_today(caller.name):
-            await self.run(self.limits.usage, caller.name)
-        self.limits.admit(caller.name)
+        """``request`` checked, with what applies to it; a refusal is raised (and counted)."""
+        received = time.monotonic()
+        policy = "none"  # until decided
+        try:
+            if not caller.is_person:
+                raise forbidden("Only people ask the tutor, not services.")
+            self.require_member(caller, request.course)
+            decision = await self.decide(caller, request.course, request.assignment)
+            policy = decision.policy
+            if decision.policy == "off":
+                raise ServiceError(403, "tutor-off", decision.message)
+            data: CourseData | None = self.courses.get(request.course)
+            cell = None
+            if request.mode == "hint":
+                found = data.assignments.get(request.assignment or "") if data else None
+                cell = found.cells.get(request.cell_id or "") if found else None
+                if cell is None:
+                    raise ServiceError(404, "not-an-answer-cell",
+                                       f"{request.cell_id!r} is not an answer cell of "
+                                       f"{request.assignment}: hints are given on answer cells.")
+            if not self.limits.knows_today(caller.name):
+                await self.run(self.limits.usage, caller.name)
+            self.limits.admit(caller.name)
+        except LimitExceeded as refused:
+            metrics.QUOTA_REFUSALS.labels(refused.code).inc()
+            raise
+        except ServiceError as refused:
+            metrics.REFUSALS.labels(refused.code, policy).inc()
+            raise
+        metrics.REQUESTS.labels(request.mode, decision.policy).inc()
         trimmed, trim_notice = trim(request, self.settings.max_input_chars)
         notices = []
         if self.offline:
@@ -198,7 +213,7 @@ class Tutor:
         if decision.policy == "hints-only" and request.mode == "chat" and not self.offline:
             notices.append(HINTS_ONLY_NOTICE)
         solutions = data.solutions if data else SolutionIndex(())
-        return Prepared(caller, trimmed, decision, solutions, cell, tuple(notices))
+        return Prepared(caller, trimmed, decision, solutions, cell, tuple(notices), received)
 
     # -- the reply -----------------------------------------------------------------------------
 
@@ -216,12 +231,18 @@ class Tutor:
                 if self.offline:
                     text = await self._offline_reply(prepared)
                     outcome["reply"] = text
+                    self._first_token(prepared, "offline")
                     yield {"type": "delta", "text": text}
                 else:
                     model_events = self._model_reply(prepared, outcome)
+                    waiting = True
                     async for event in model_events:
+                        if waiting and event["type"] == "delta":
+                            self._first_token(prepared, "model")
+                            waiting = False
                         yield event
             except ModelFailed as failed:
+                metrics.MODEL_ERRORS.labels(failed.kind).inc()
                 outcome.update(failed=True, error=failed.detail, reply="")
                 row = await self._record(prepared, outcome, started)
                 recorded = True
@@ -230,6 +251,7 @@ class Tutor:
                 return
             except Exception:  # a bug must end this reply, never the service
                 log.exception("the reply to %s failed", prepared.caller.name)
+                metrics.MODEL_ERRORS.labels(metrics.INTERNAL).inc()
                 outcome.update(failed=True, error="internal error", reply="")
                 await self._record(prepared, outcome, started)
                 recorded = True
@@ -245,6 +267,10 @@ class Tutor:
             if not recorded:
                 outcome.update(failed=True, error="the learner left before the reply ended")
                 await self._record(prepared, outcome, started)
+
+    @staticmethod
+    def _first_token(prepared: Prepared, source: str) -> None:
+        metrics.FIRST_TOKEN_SECONDS.labels(source).observe(time.monotonic() - prepared.received)
 
     async def _offline_reply(self, prepared: Prepared) -> str:
         request = prepared.request
@@ -292,6 +318,7 @@ class Tutor:
         outcome["reply"] = guard.released_text
         if guard.leak is not None:
             outcome["refused"] = True
+            metrics.REFUSALS.labels("leak", prepared.decision.policy).inc()
             leaked = guard.leak.region
             log.warning("refused leak: %s asked about %s/%s, the reply showed %d line(s) of "
                         "the solution of %s", prepared.caller.name, request.course,

@@ -43,7 +43,7 @@ from tests.support.service_hub import (
 
 COURSE = "python-101"
 GROUPS = {
-    "nbgrader-python-101": ["grace", "linus", "mary", "quentin", "rosalind", "alan"],
+    "nbgrader-python-101": ["grace", "linus", "mary", "quentin", "rosalind", "alan", "hedy"],
     "formgrade-python-101": ["ada"],
     "nbgrader-data-201": ["katherine"],
     "formgrade-data-201": ["barbara"],
@@ -51,6 +51,7 @@ GROUPS = {
 }
 LMS_SERVICE_TOKEN = "tests-lms-hub-service-token-0123456789"
 OTHER_SERVICE_TOKEN = "tests-other-hub-service-token-0123456789"
+METRICS_TOKEN = "tests-metrics-token-0123456789"  # STUDIO_METRICS_TOKEN of every tutor here
 TUTORS = {
     "tutor": Service("tutor", "tutor-service-token-for-tests-0123456789"),
     "tutor-offline": Service("tutor-offline", "tutor-offline-token-for-tests-0123456789"),
@@ -140,6 +141,11 @@ class Tutor:
     def db_url(self) -> str:
         return f"sqlite:///{self.var_dir / 'tutor' / 'tutor.sqlite'}"
 
+    def metrics(self, token: str = METRICS_TOKEN) -> requests.Response:
+        """``GET metrics`` as Prometheus reads it: from the service itself, with the token."""
+        return requests.get(f"{self.service.url}/services/{self.service.name}/metrics",
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
 
 @dataclass
 class Asked:
@@ -176,7 +182,8 @@ def start_tutor(hub: ServiceHub, service: Service, folder: Path, **env: str) -> 
     environment = clean_env("TUTOR_", "OPENAI_", "LMS_", "STUDIO_")
     environment.update(hub.service_env(service))
     environment.update(STUDIO_VAR_DIR=str(folder), STUDIO_COURSES_DIR=str(ROOT / "courses"),
-                       TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0", **env)
+                       TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0",
+                       STUDIO_METRICS_TOKEN=METRICS_TOKEN, **env)
     process = start_process(
         [str(PYTHON), "-m", "tutor", "serve"], environment, folder / "tutor.log",
         f"{service.url}/services/{service.name}/api/health",
