@@ -54,9 +54,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",
 ]
 
+# django-prometheus's two middlewares wrap all others: requests, responses and their latency,
+# by view and status, for /metrics (lms.base.views.metrics).
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -66,6 +70,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "lms.urls"
@@ -141,6 +146,11 @@ LMS_GRADER_TIMEOUT = environment.grader_timeout
 # LMS reads summaries and exchanges for instructors with the same hub token as the grader's.
 LMS_TUTOR_API_URL = environment.tutor_api_url
 LMS_TUTOR_TIMEOUT = environment.tutor_timeout
+
+# --- Metrics for Prometheus (lms.base.views.metrics) -------------------------------------------
+# GET /metrics with "Authorization: Bearer <STUDIO_METRICS_TOKEN>"; empty: /metrics answers 404.
+# Under gunicorn each worker counts into the folder lms.up names (servicekit.metrics).
+STUDIO_METRICS_TOKEN = environment.metrics_token
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind
