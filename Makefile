@@ -30,7 +30,7 @@ lint: install
 	@$(VENV)/bin/lint-imports --no-logo
 
 test: install lint
-	@.ci/provision postgres docker images compose compose_images browser
+	@.ci/provision postgres docker images compose compose_images browser prometheus
 	@$(MAKE) --no-print-directory test-extensions
 	@DATABASE_URL=$(TEST_DATABASE_URL) $(PY) -m pytest $(PYTEST_XDIST) $(PYTEST_ARGS)
 

@@ -3,7 +3,11 @@
 ``python -m grading formgrader <course>`` (nbgrader's formgrader for the course's instructors,
 as the hub service ``formgrader-<course>``: ``grading.formgrader``) and ``python -m grading
 migrations upgrade|current|check|revision`` (the database's schema: ``servicekit.migrations``;
-``serve`` and ``worker`` upgrade it on start)."""
+``serve`` and ``worker`` upgrade it on start).
+
+Metrics (``grading.metrics``) are served by ``serve``'s API, for itself and the workers it
+started; the queue's are read from the database, so they include the jobs of workers started
+with ``worker`` too, whose own counts (durations, failures, pushes) are not exported."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import logging
 import sys
 
 from grading.settings import Settings
+from servicekit.metrics import use_multiprocess_dir
 from servicekit.migrations import add_command, run_command
 
 
@@ -35,6 +40,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_command(Database, settings.db_url, args)
     elif args.command == "serve":
+        # The API and the workers it starts count into one folder, summed by the API's
+        # /metrics (grading.metrics); named before anything imports prometheus_client.
+        use_multiprocess_dir(settings.metrics_dir)
         from grading.app import serve
 
         serve(settings)

@@ -7,7 +7,9 @@ caller, each handler checks the caller's role in the course, then calls ``gradin
 machine (an unexpected error is a 500 with a sentence; the traceback goes to the log). A
 submission is shown to each caller as their :class:`~grading.selectors.Audience` may see it:
 a failure's ``error_id`` to instructors, its ``details`` to hub admins only. ``GET api/status``
-tells hub admins what the queue holds and why submissions wait.
+tells hub admins what the queue holds and why submissions wait. ``metrics`` is for Prometheus
+(``grading.metrics``: the queue measured from the database when scraped, the workers' counts
+summed), read with ``STUDIO_METRICS_TOKEN``.
 
 Submissions are streamed to a spooled temporary file and checked against
 ``GRADER_MAX_SUBMISSION_BYTES`` while they arrive; what comes past the limit (or all of a body
@@ -32,6 +34,7 @@ from courses.naming import ASSIGNMENT_NAME_REGEX, COURSE_SLUG_REGEX
 from grading import selectors, services
 from grading.archive import pack
 from grading.manual_grades import GradebookWatcher
+from grading.metrics import QueueCollector
 from grading.selectors import Audience
 from grading.services import CourseOps
 from grading.settings import Settings
@@ -39,6 +42,7 @@ from grading.store import Database
 from grading.worker import WorkerPool
 from servicekit.errors import ServiceError, forbidden, invalid, not_found
 from servicekit.hub_auth import hub_auth
+from servicekit.metrics import DiskSpace
 from servicekit.web import ServiceHandler, serve_until_signalled, service_application
 
 log = logging.getLogger(__name__)
@@ -338,6 +342,11 @@ def make_app(
         title="grader",
         trusted_services=settings.trusted_services,
         cookie_secret=settings.cookie_secret(),
+        metrics_token=settings.metrics_token,
+        metrics_collectors=(
+            QueueCollector(lambda: selectors.queue_measures(db)),
+            DiskSpace({"grader": settings.root}),
+        ),
         db=db,
         grader=settings,
         course_ops=course_ops,

@@ -53,6 +53,8 @@ from traitlets import Any as AnyTrait
 from traitlets import Dict, Float, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
+from grading import metrics
+
 MIB = 1024 * 1024
 LABEL_KEY = "org.pythonlearningstudio.role"
 LABEL_VALUE = "grading"
@@ -90,7 +92,22 @@ ENGINE_ERRORS = (docker.errors.DockerException, requests.exceptions.RequestExcep
 
 class SandboxUnavailable(Exception):
     """The sandbox could not run at all (no engine, no image, an image without the runner):
-    the grader's problem, not the notebook's; grading should be tried again later."""
+    the grader's problem, not the notebook's; grading should be tried again later. ``kind``
+    names the cause in the grader's metrics (one of :data:`KINDS`)."""
+
+    KINDS = ("no_engine", "no_image", "start_failed", "engine_lost", "no_runner",
+             "runner_failed", "request_refused", "not_judged", "unavailable")
+
+    def __init__(self, message: str, kind: str = "unavailable") -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+# Why a run ended without a result, in the grader's metrics: the notebook's doing (or its
+# limits'), not the grader's (SandboxRun.failure).
+STOPPED_KINDS = ("time_limit", "output_limit", "killed", "no_result")
+metrics.known_sandbox_failures(SandboxUnavailable.KINDS, "grader")
+metrics.known_sandbox_failures(STOPPED_KINDS, "notebook")
 
 
 @dataclass
@@ -98,10 +115,12 @@ class SandboxRun:
     """What one run gave.
 
     ``notebook`` is the executed notebook (its signature checked), or None when the sandbox
-    stopped without one; ``stopped`` then says why, in words for the learner."""
+    stopped without one; ``stopped`` then says why, in words for the learner, and ``failure``
+    names it for the metrics (one of :data:`STOPPED_KINDS`)."""
 
     notebook: dict[str, Any] | None
     stopped: str = ""
+    failure: str = ""
     exit_code: int | None = None
     seconds: float = 0.0
     warm: bool = False
@@ -320,7 +339,8 @@ class Sandbox(LoggingConfigurable):
                 try:
                     self.client = docker.from_env().api
                 except docker.errors.DockerException as exc:
-                    raise SandboxUnavailable(f"no Docker engine answers: {exc}") from exc
+                    raise SandboxUnavailable(f"no Docker engine answers: {exc}",
+                                             "no_engine") from exc
             return self.client
 
     def container_config(self, api: docker.APIClient, image: str) -> dict[str, Any]:
@@ -380,11 +400,12 @@ class Sandbox(LoggingConfigurable):
                 except docker.errors.APIError as exc:
                     raise SandboxUnavailable(
                         f"the image {image!r} is not on the Docker engine and cannot be "
-                        f"pulled: {exc}"
+                        f"pulled: {exc}", "no_image"
                     ) from exc
                 return _Container(api, name, image, self.container_config(api, image))
         except ENGINE_ERRORS as exc:
-            raise SandboxUnavailable(f"the grading sandbox did not start: {exc}") from exc
+            raise SandboxUnavailable(f"the grading sandbox did not start: {exc}",
+                                     "start_failed") from exc
 
     def _take(self, image: str) -> tuple[_Container, bool]:
         """A started container for ``image``: a waiting one from the pool (one the pool is
@@ -541,11 +562,15 @@ class Sandbox(LoggingConfigurable):
         )
         if timed_out:
             run.stopped = f"the notebook ran longer than the grader's limit ({limit:g} s)"
+            run.failure = "time_limit"
         elif overflow.is_set():
             run.stopped = "the notebook wrote more output than the grader accepts"
+            run.failure = "output_limit"
         else:
             self._check_engine(container, run)
             run.stopped = stopped_reason(run.exit_code)
+            run.failure = "killed" if run.exit_code == 137 else "no_result"
+        metrics.sandbox_failed(run.failure, "notebook")
         self.log.warning(
             "sandbox %s stopped (exit %s): %s; stderr: %s",
             container.name,
@@ -573,20 +598,23 @@ class Sandbox(LoggingConfigurable):
         or the runner refused the grader's request."""
         if container.engine_error is not None:
             raise SandboxUnavailable(
-                f"the Docker engine lost the grading sandbox: {container.engine_error}"
+                f"the Docker engine lost the grading sandbox: {container.engine_error}",
+                "engine_lost",
             )
         code = run.exit_code
         if code == RUNNER_MISSING:
             raise SandboxUnavailable(
                 f"the image {container.image!r} has no grading runner (pls_grading); rebuild "
-                "it with grading/image/ installed"
+                "it with grading/image/ installed", "no_runner",
             )
         if code in GRADERS_FAULT:
             raise SandboxUnavailable(
-                f"the grading sandbox did not run (exit {code}): {run.stderr[-1000:].strip()}"
+                f"the grading sandbox did not run (exit {code}): {run.stderr[-1000:].strip()}",
+                "runner_failed",
             )
         if code == RUNNER_BAD_REQUEST:
-            raise SandboxUnavailable(f"the sandbox refused the request: {run.stderr[-1000:]}")
+            raise SandboxUnavailable(f"the sandbox refused the request: {run.stderr[-1000:]}",
+                                     "request_refused")
 
 
 def signed_result(stdout: bytes | bytearray, key: bytes, searched: int = 0) -> dict | None:

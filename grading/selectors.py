@@ -1,4 +1,5 @@
-"""What the API reads: assignments, submissions, feedback folders, and the queue for admins.
+"""What the API reads: assignments, submissions, feedback folders, and the queue for admins and
+for Prometheus.
 
 Reads only; who may see what is decided by the handlers (``grading.app``) before they call
 these, and how much of a submission a caller is shown by their :class:`Audience`.
@@ -16,11 +17,12 @@ import enum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 
 from courses.naming import assignment_page_path
+from grading.metrics import QueueMeasure
 from grading.queue import GRADER_FAULT, place_in_line, waiting_jobs
-from grading.store import Database, Job, Release, Submission, SubmissionStatus
+from grading.store import Database, Job, JobKind, Release, Submission, SubmissionStatus
 
 
 class Audience(enum.IntEnum):
@@ -234,3 +236,31 @@ def queue_status(db: Database) -> dict[str, Any]:
         "running": int(running or 0),
         "waiting_for_sandbox": waiting,
     }
+
+
+def queue_measures(db: Database, now: dt.datetime | None = None) -> dict[str, QueueMeasure]:
+    """The open jobs of every kind for Prometheus (``grading.metrics.QueueCollector``), in one
+    statement on the open-jobs index: how many a worker holds now (``running``), how many were
+    put back to wait for the grading sandbox (``sandbox_wait``), the rest (``waiting``: for a
+    worker, or for their retry), and when the oldest was queued."""
+    at = now or dt.datetime.now(dt.UTC)
+    running = Job.lease_until.is_not(None) & (Job.lease_until > at)
+    sandbox_wait = ~running & Job.waiting_since.is_not(None)
+    with db.transaction() as session:
+        rows = session.execute(
+            select(
+                Job.kind,
+                func.count(),
+                func.sum(case((running, 1), else_=0)),
+                func.sum(case((sandbox_wait, 1), else_=0)),
+                func.min(Job.created_at),
+            ).where(Job.done_at.is_(None)).group_by(Job.kind)
+        ).all()
+    measures = {kind: QueueMeasure({}, None)
+                for kind in (JobKind.AUTOGRADE, JobKind.PUSH, JobKind.SYNC)}
+    for kind, total, holding, waiting_for_sandbox, oldest in rows:
+        holding, waiting_for_sandbox = int(holding or 0), int(waiting_for_sandbox or 0)
+        states = {"running": holding, "sandbox_wait": waiting_for_sandbox,
+                  "waiting": int(total) - holding - waiting_for_sandbox}
+        measures[kind] = QueueMeasure(states, oldest)
+    return measures

@@ -136,6 +136,14 @@ class Settings(StudioSettings):
         return self.root / "courses" / slug
 
     @property
+    def metrics_dir(self) -> Path:
+        """Where ``serve``'s processes (the API and its workers) keep their metrics for the
+        API's ``/metrics`` to sum (``servicekit.metrics.use_multiprocess_dir``): memory-mapped
+        files, so on this machine's disk, ``<STUDIO_VAR_DIR>/metrics/grader``, never the
+        shared ``GRADER_ROOT``; emptied at each start."""
+        return self.var_dir / "metrics" / "grader"
+
+    @property
     def submissions_dir(self) -> Path:
         """One folder per submission, ``<id>/files/`` (as uploaded) and ``<id>/feedback/``."""
         return self.root / "submissions"

@@ -35,6 +35,9 @@ attempt (``grading.queue.wait_for_sandbox``), and given up only after
 ``GRADER_SANDBOX_WAIT_SECONDS``. Any other exception is retried a few times
 (``GRADER_MAX_ATTEMPTS``); its text and traceback go to the log and to admins, never into what
 learners or instructors see (``grading.queue``).
+
+How long each grading took, the sandbox failures and each push's outcome are counted for
+Prometheus as they happen (``grading.metrics``).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ import shutil
 import signal
 import socket
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -58,7 +62,15 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from courses.course_file import LatePolicy
-from grading.lms import GradePush, LMSClient, LMSRejected, RecordedGrade, UnreadableAnswer
+from grading import metrics
+from grading.lms import (
+    GradePush,
+    LMSClient,
+    LMSRejected,
+    LMSUnavailable,
+    RecordedGrade,
+    UnreadableAnswer,
+)
 from grading.manual_grades import record_state
 from grading.queue import (
     ClaimedJob,
@@ -214,6 +226,7 @@ class Worker:
                 fail(self.db, job, str(exc), self.settings.max_attempts,
                      give_up=exc.status not in {401, 403})
             except SandboxUnavailable as exc:
+                metrics.sandbox_failed(exc.kind, "grader")
                 wait_for_sandbox(self.db, job, str(exc), self.settings.sandbox_wait_seconds)
             except Exception as exc:
                 log.exception("worker %s: job %s failed", self.worker_id, job.id)
@@ -231,10 +244,7 @@ class Worker:
             if submission is None:
                 raise LookupError(f"no submission {job.submission_id}")
             submission.status = SubmissionStatus.GRADING
-        result = self.grade(submission)
-        if result.status not in RESULT_STATUSES:
-            raise ValueError(f"grade() answered status {result.status!r}; "
-                             f"expected one of {', '.join(RESULT_STATUSES)}")
+        result = self._timed_grade(submission)
         feedback = self._keep_feedback(job, getattr(result, "feedback_dir", None))
         try:
             self._record(job, result, feedback)
@@ -242,6 +252,22 @@ class Worker:
             if feedback:
                 shutil.rmtree(feedback, ignore_errors=True)
             raise
+
+    def _timed_grade(self, submission: Submission):
+        """``grade(submission)``, its time counted by outcome (``grading.metrics``)."""
+        started, outcome = time.monotonic(), "error"
+        try:
+            result = self.grade(submission)
+            if result.status not in RESULT_STATUSES:
+                raise ValueError(f"grade() answered status {result.status!r}; "
+                                 f"expected one of {', '.join(RESULT_STATUSES)}")
+            outcome = result.status
+            return result
+        except SandboxUnavailable:
+            outcome = "sandbox_unavailable"
+            raise
+        finally:
+            metrics.GRADING_SECONDS.labels(outcome).observe(time.monotonic() - started)
 
     def _keep_feedback(self, job: ClaimedJob, source: Path | str | None) -> Path | None:
         """Copy the feedback folder beside the submission, under a name of this attempt's own,
@@ -334,7 +360,7 @@ class Worker:
         pushed, recorded = False, None
         if submission.status in RESULT_STATUSES:
             max_score = submission.max_score or 0.0
-            answer = self.lms.push(
+            answer = self._counted_push(
                 GradePush(
                     course=submission.course,
                     assignment=submission.assignment,
@@ -357,7 +383,9 @@ class Worker:
             pushed = True
             try:
                 recorded = RecordedGrade.from_answer(answer, submission.id)
+                metrics.LMS_PUSHES.labels("recorded").inc()
             except UnreadableAnswer as exc:  # the push is done; what the LMS keeps is unknown
+                metrics.LMS_PUSHES.labels("unreadable").inc()
                 log.warning("submission %s: pushed, but %s; nothing is kept of it",
                             submission.id, exc)
         now = utcnow()
@@ -366,6 +394,20 @@ class Worker:
                 raise LeaseLost
             if pushed:
                 keep_recorded_grade(session, job.submission_id, recorded, now)
+
+
+    def _counted_push(self, grade: GradePush):
+        """The LMS's answer to ``grade``; a refusal or no answer is counted by outcome
+        (``grading.metrics``) and raised."""
+        assert self.lms is not None
+        try:
+            return self.lms.push(grade)
+        except LMSRejected:
+            metrics.LMS_PUSHES.labels("rejected").inc()
+            raise
+        except LMSUnavailable:
+            metrics.LMS_PUSHES.labels("unavailable").inc()
+            raise
 
 
 def keep_recorded_grade(

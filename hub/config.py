@@ -14,6 +14,7 @@ section "Hub") and hands them to one step per concern, each filling its part of 
 - :func:`configure_grader`: the grader, and nbgrader's formgrader of each course
 - :func:`configure_tutor`: the AI tutor
 - :func:`configure_service_access`: the LMS's token, and what learners' servers may call
+- :func:`configure_metrics`: Prometheus's token for ``/hub/metrics``
 - :func:`configure_spawner`: the spawner class and what every spawner shares, then one step per
   spawner (:func:`configure_docker_spawner`, ...)
 - :func:`configure_profiles`: the resource profiles learners' servers run with
@@ -50,6 +51,8 @@ from hub.services import (
     idle_culler_service,
     lms_role,
     lms_service,
+    prometheus_role,
+    prometheus_service,
     tutor_service,
     tutor_users_role,
 )
@@ -86,6 +89,7 @@ def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_
     configure_grader(c, settings, catalog, environ, containers)
     configure_tutor(c, settings, catalog, environ, containers)
     configure_service_access(c, settings)
+    configure_metrics(c, settings)
     configure_spawner(c, settings, catalog, spawner)
     configure_profiles(c, environ)
     return c
@@ -215,13 +219,15 @@ def configure_grader(c: Config, settings: HubSettings, catalog: CourseCatalog,
 GRADER_SHARED_ENV = (
     "PATH", "LANG", "LC_ALL", "DOCKER_HOST", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR",
     "LMS_PUBLIC_URL", "LMS_INTERNAL_URL", "LMS_GRADER_TOKEN", "LMS_GRADER_TOKEN_FILE",
+    "STUDIO_METRICS_TOKEN", "STUDIO_METRICS_TOKEN_FILE",
 )
 
 
 def grader_environment(environ: Mapping[str, str], settings: HubSettings,
                        containers: bool) -> dict[str, str]:
     """The environment of the grader the hub starts (JupyterHub adds its ``JUPYTERHUB_*``):
-    the studio's folders, the LMS and its grader token, the Docker engine, every ``GRADER_*``.
+    the studio's folders, the LMS and its grader token, the Docker engine, the metrics token,
+    every ``GRADER_*``.
     With containers it listens on every interface, like the hub's API: learners' servers reach
     it at the notebook network's gateway."""
     env = {
@@ -252,13 +258,13 @@ def formgrader_urls(settings: HubSettings, slugs: list[str]) -> dict[str, str]:
 
 def formgrader_environment(environ: Mapping[str, str], settings: HubSettings) -> dict[str, str]:
     """The environment of a formgrader the hub starts: the grader's folders and ``GRADER_*``
-    (the same course directories), without the LMS and its token (it pushes nothing) and
-    without the grader's listening address (it listens at its service URL, loopback: only
-    the proxy reaches it)."""
+    (the same course directories), without the LMS and its token (it pushes nothing), the
+    metrics token (it serves no metrics) and the grader's listening address (it listens at its
+    service URL, loopback: only the proxy reaches it)."""
     return {
         key: value
         for key, value in grader_environment(environ, settings, containers=False).items()
-        if not key.startswith("LMS_") and key != "GRADER_BIND_URL"
+        if not key.startswith(("LMS_", "STUDIO_METRICS_")) and key != "GRADER_BIND_URL"
     }
 
 
@@ -279,7 +285,7 @@ def configure_tutor(c: Config, settings: HubSettings, catalog: CourseCatalog,
 # TUTOR_* variable: nothing else of the hub's (its secrets stay the hub's).
 TUTOR_SHARED_ENV = (
     "PATH", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR", "LMS_INTERNAL_URL", "LMS_TUTOR_TOKEN",
-    "LMS_TUTOR_TOKEN_FILE",
+    "LMS_TUTOR_TOKEN_FILE", "STUDIO_METRICS_TOKEN", "STUDIO_METRICS_TOKEN_FILE",
 )
 
 
@@ -287,7 +293,8 @@ def tutor_environment(environ: Mapping[str, str], settings: HubSettings,
                       containers: bool) -> dict[str, str]:
     """The environment of the tutor the hub starts (JupyterHub adds its ``JUPYTERHUB_*``): the
     model's settings (``OPENAI_*``, which nothing else is given), the ``TUTOR_*`` limits, the
-    studio's folders (solution regions, ``course.yml``) and the LMS with the tutor's token.
+    studio's folders (solution regions, ``course.yml``), the LMS with the tutor's token, and
+    the metrics token.
     With containers it listens on every interface: learners' servers reach it at the notebook
     network's gateway, as they reach the hub's API."""
     env = {
@@ -319,6 +326,16 @@ def configure_service_access(c: Config, settings: HubSettings) -> None:
     c.StudioSpawnerMixin.service_urls = {
         SERVER_URL_VARIABLES[service]: url for service, url in called.items()
     }
+
+
+def configure_metrics(c: Config, settings: HubSettings) -> None:
+    """``/hub/metrics`` for Prometheus: it asks for a token with the scope ``read:metrics``
+    (JupyterHub's ``authenticate_prometheus``, kept on); with ``STUDIO_METRICS_TOKEN`` that
+    token is the hub service ``prometheus``'s, which may read the metrics and nothing else."""
+    c.JupyterHub.authenticate_prometheus = True
+    if settings.metrics_token:
+        c.JupyterHub.services.append(prometheus_service(settings.metrics_token))
+        c.JupyterHub.load_roles.append(prometheus_role())
 
 
 # Where learners' servers find the services: nbgrader's exchange calls the grader, the JupyterLab

@@ -20,6 +20,9 @@ own token.
   (release, regrade, ...) and to read the tutor's summaries and exchanges for its tutor page.
   The grader and the tutor trust it to act for instructors (``GRADER_TRUSTED_SERVICES``,
   ``TUTOR_TRUSTED_SERVICES``); the LMS decides who teaches a course.
+- ``prometheus``: no process, only the studio's metrics token (``STUDIO_METRICS_TOKEN``) as a
+  hub API token that may read ``/hub/metrics`` (scope ``read:metrics``) and nothing else; the
+  LMS, the grader and the tutor accept the same token on their own ``/metrics``.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ IDLE_CULLER = "idle-culler"
 GRADER = "grader"
 TUTOR = "tutor"
 LMS = "lms"
+PROMETHEUS = "prometheus"
 
 # What jupyterhub-idle-culler needs to find idle servers and stop them; nothing more
 # (it does not delete users: --cull-users is off).
@@ -184,4 +188,19 @@ def lms_role(services: Iterable[str] = (GRADER,)) -> dict:
         "and reads the tutor's log for its tutor page",
         "scopes": [access_scope(name) for name in services],
         "services": [LMS],
+    }
+
+
+def prometheus_service(api_token: str) -> dict:
+    """Prometheus's hub token (no process, no URL): it scrapes ``/hub/metrics`` with it."""
+    return {"name": PROMETHEUS, "api_token": api_token, "display": False}
+
+
+def prometheus_role() -> dict:
+    """Prometheus may read the hub's metrics and nothing else."""
+    return {
+        "name": PROMETHEUS,
+        "description": "Prometheus reads the hub's metrics (/hub/metrics)",
+        "scopes": ["read:metrics"],
+        "services": [PROMETHEUS],
     }

@@ -114,6 +114,11 @@ class HubSettings(EnvSettings):
     tutor_api_token: str = secret("HUB_TUTOR_API_TOKEN")
     lms_service_token: str = secret("HUB_LMS_SERVICE_TOKEN")
 
+    # -- metrics -----------------------------------------------------------------------------
+    # Prometheus reads /hub/metrics with it, as the hub service `prometheus` (read:metrics only);
+    # the grader and the tutor the hub starts get it too (their own /metrics)
+    metrics_token: str = secret("STUDIO_METRICS_TOKEN")
+
     # -- what follows from the fields --------------------------------------------------------
 
     @property

@@ -3,7 +3,7 @@
 """Build the studio's Docker images offline, cached by a content hash of their inputs.
 
     images/build notebook            build pls-notebook:latest (and the local base it needs)
-    images/build hub lms grader tutor front postgres   the production images (docker-compose.yml)
+    images/build hub lms grader tutor front postgres prometheus   the production images (compose)
     images/build --check notebook    exit 0 when the image is up to date, 1 when it would be rebuilt
     images/build --base-image debian:bookworm-slim notebook   use a public base (production)
 
@@ -139,8 +139,8 @@ TARGETS = {
          ROOT / "extensions" / "pls_grading_status"],
     ),
     # docker-compose.yml's images (docs/architecture.md, "Production"): the shared virtualenv and
-    # code, the four services on top of it, the public entry point, and a local PostgreSQL for
-    # machines that cannot pull postgres:16.
+    # code, the four services on top of it, the public entry point, Prometheus (Debian's), and a
+    # local PostgreSQL for machines that cannot pull postgres:16.
     "studio": lambda: Target("studio", "pls-studio", studio_requirements(),
                              sources=studio_sources()),
     "hub": lambda: service("hub"),
@@ -148,6 +148,7 @@ TARGETS = {
     "grader": lambda: service("grader"),
     "tutor": lambda: service("tutor"),
     "front": lambda: Target("front", "pls-front"),
+    "prometheus": lambda: Target("prometheus", "pls-prometheus"),
     "postgres": lambda: Target("postgres", "pls-postgres"),
 }
 

@@ -104,6 +104,9 @@ SHARED_SECRETS = {
     # the LMS's hub token: the hub registers the `lms` service with it, the LMS calls the grader
     # and reads the tutor's log
     "hub-lms-service-token": (("HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"), 32),
+    # the metrics token: Prometheus reads every part's /metrics with it (the LMS, the grader and
+    # the tutor check it, the hub registers it as the `prometheus` service's)
+    "metrics-token": (("STUDIO_METRICS_TOKEN_FILE",), 32),
 }
 
 

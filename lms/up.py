@@ -15,7 +15,9 @@ new migrations, courses or tokens:
    with ``LMS_SEED_DEMO=1`` instead ``seed_demo``, which imports them too and adds the demo
    accounts, enrolled in every course (``make up`` sets it; never in production: their passwords
    are printed);
-6. gunicorn on ``LMS_BIND`` with ``LMS_WORKERS`` workers.
+6. gunicorn on ``LMS_BIND`` with ``LMS_WORKERS`` workers, which count their metrics into
+   ``<STUDIO_VAR_DIR>/metrics/lms`` (emptied here), summed by ``/metrics``
+   (``servicekit.metrics``).
 
 What differs between a laptop and the image is settings (docs/configuration.md, "LMS"), read
 with the LMS's other variables (``lms.settings.environment``). Django is set up once for all of
@@ -32,6 +34,7 @@ import sys
 from pathlib import Path
 
 from courses.course_file import COURSE_FILE_NAME
+from servicekit.metrics import MULTIPROCESS_VARIABLE, fresh_multiprocess_dir
 
 
 def _given(variable: str) -> bool:
@@ -75,12 +78,15 @@ def serve() -> None:
     if not gunicorn.exists():
         gunicorn = Path(shutil.which("gunicorn") or gunicorn)
     bind, workers = settings.LMS_BIND, settings.LMS_WORKERS
+    # gunicorn names it to its workers, which import prometheus_client only after it did.
+    counted = fresh_multiprocess_dir(Path(settings.VAR_DIR) / "metrics" / "lms")
     print(f"LMS: http://{bind}/  ({workers} workers; Ctrl-C stops it)", flush=True)
     os.execv(  # noqa: S606 - replaces this process on purpose (signals go to gunicorn)
         gunicorn,
         # Sync workers: no idle keep-alive connections to wait for, so a stop is prompt.
         [str(gunicorn), "lms.wsgi", "--bind", bind, "--workers", str(workers),
-         "--access-logfile", "-", "--graceful-timeout", "10"],
+         "--access-logfile", "-", "--graceful-timeout", "10",
+         "--env", f"{MULTIPROCESS_VARIABLE}={counted}"],
     )
 
 

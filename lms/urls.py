@@ -1,5 +1,6 @@
-"""URL map of the LMS. The OIDC endpoints (/o/, /.well-known/openid-configuration) and the API
-(/api/v1/) are contracts other parts rely on: see docs/architecture.md."""
+"""URL map of the LMS. The OIDC endpoints (/o/, /.well-known/openid-configuration), the API
+(/api/v1/) and /metrics (Prometheus) are contracts other parts rely on: see
+docs/architecture.md."""
 
 from django.conf import settings
 from django.contrib import admin
@@ -8,7 +9,10 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from lms.base.views import metrics
+
 urlpatterns = [
+    path("metrics", metrics, name="metrics"),
     path("django-admin/", admin.site.urls),
     path("admin/", include(wagtailadmin_urls)),
     path("documents/", include(wagtaildocs_urls)),

@@ -20,9 +20,10 @@ The rules every part follows, written once here:
   traceback of the settings library.
 
 The variables several parts read (``STUDIO_VAR_DIR``, ``STUDIO_COURSES_DIR``, ``LMS_PUBLIC_URL``,
-``LMS_INTERNAL_URL``) and their defaults are :class:`StudioSettings`'s; a part's settings may
-derive from it. A default that depends on another variable is a ``default_factory`` given the
-fields validated before it (``Field(default_factory=lambda data: data["var_dir"] / "grader")``).
+``LMS_INTERNAL_URL``, ``STUDIO_METRICS_TOKEN``) and their defaults are :class:`StudioSettings`'s;
+a part's settings may derive from it. A default that depends on another variable is a
+``default_factory`` given the fields validated before it
+(``Field(default_factory=lambda data: data["var_dir"] / "grader")``).
 """
 
 from __future__ import annotations
@@ -199,3 +200,6 @@ class StudioSettings(EnvSettings):
     )
     """``LMS_INTERNAL_URL`` (default ``LMS_PUBLIC_URL``): the LMS as the studio's processes
     reach it, server to server."""
+    metrics_token: str = secret("STUDIO_METRICS_TOKEN")
+    """``STUDIO_METRICS_TOKEN`` (or ``_FILE``): the bearer token Prometheus reads the part's
+    ``/metrics`` with (``servicekit.metrics``); empty: the metrics are not served."""

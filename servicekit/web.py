@@ -13,8 +13,10 @@ tornado's own errors with their status's phrase, anything else 500 ``internal`` 
 goes to the log, never to the caller).
 
 :func:`service_application` adds what every service answers besides its API (the OAuth
-callback, ``api/health`` and the service's root for the hub's start-up check, JSON 404 for any
-other path) and :func:`serve_until_signalled` runs it until SIGTERM or SIGINT.
+callback, ``api/health`` and the service's root for the hub's start-up check, ``metrics`` for
+Prometheus, JSON 404 for any other path) and :func:`serve_until_signalled` runs it until
+SIGTERM or SIGINT. ``metrics`` is read with the studio's metrics token, not a hub sign-in
+(Prometheus is no hub user): the rule is ``servicekit.metrics``'s.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from jupyterhub.services.auth import (
 from tornado.httpserver import HTTPServer
 from tornado.web import Application, HTTPError, RequestHandler
 
+from servicekit import metrics
 from servicekit.errors import ServiceError, invalid, not_found
 from servicekit.hub_auth import Caller
 
@@ -46,20 +49,53 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class ServiceHandler(HubOAuthenticated, RequestHandler):
+class JSONErrorsHandler(RequestHandler):
+    """A service's handler whose errors are JSON ``{"error": code, "message": sentence}``
+    (``service_title`` in the application's settings names the service in sentences)."""
+
+    @property
+    def service_title(self) -> str:
+        return self.settings.get("service_title", "service")
+
+    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ServiceError):
+            status_code = error.status
+        super().send_error(status_code, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        error = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(error, ServiceError):
+            code, message = error.code, error.message
+            for name, value in error.headers.items():
+                self.set_header(name, value)
+        elif isinstance(error, HTTPError):
+            code = HTTPStatus(status_code).phrase.lower().replace(" ", "-")
+            message = error.log_message or HTTPStatus(status_code).description
+        else:
+            code = "internal"
+            message = f"The {self.service_title} failed to answer; the error is in its log."
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps({"error": code, "message": message}))
+
+    def log_exception(self, typ, value, tb) -> None:
+        if isinstance(value, ServiceError):  # a refusal, not a failure: one line, no traceback
+            log.info("%s %s: %s %s", self.request.method, self.request.path, value.status,
+                     value.message)
+            return
+        super().log_exception(typ, value, tb)
+
+
+class ServiceHandler(HubOAuthenticated, JSONErrorsHandler):
     """Every API handler of a hub service: the caller must be one the hub vouches for.
 
-    The application's settings (:func:`service_application`) give ``hub_auth``,
-    ``trusted_services`` and ``service_title`` (how sentences name the service)."""
+    The application's settings (:func:`service_application`) give ``hub_auth`` and
+    ``trusted_services``."""
 
     current_user: Caller
 
     def initialize(self) -> None:
         self.hub_auth = self.settings["hub_auth"]
-
-    @property
-    def service_title(self) -> str:
-        return self.settings.get("service_title", "service")
 
     async def prepare(self) -> None:
         model = await self.hub_auth.get_user(self, sync=False)
@@ -115,36 +151,6 @@ class ServiceHandler(HubOAuthenticated, RequestHandler):
         self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(body))
 
-    # -- errors --------------------------------------------------------------------------------
-
-    def send_error(self, status_code: int = 500, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError):
-            status_code = error.status
-        super().send_error(status_code, **kwargs)
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        error = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(error, ServiceError):
-            code, message = error.code, error.message
-            for name, value in error.headers.items():
-                self.set_header(name, value)
-        elif isinstance(error, HTTPError):
-            code = HTTPStatus(status_code).phrase.lower().replace(" ", "-")
-            message = error.log_message or HTTPStatus(status_code).description
-        else:
-            code = "internal"
-            message = f"The {self.service_title} failed to answer; the error is in its log."
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps({"error": code, "message": message}))
-
-    def log_exception(self, typ, value, tb) -> None:
-        if isinstance(value, ServiceError):  # a refusal, not a failure: one line, no traceback
-            log.info("%s %s: %s %s", self.request.method, self.request.path, value.status,
-                     value.message)
-            return
-        super().log_exception(typ, value, tb)
-
 
 class OAuthCallbackHandler(HubOAuthCallbackHandler):
     """Where the hub sends a browser back after sign-in (sets the service's OAuth cookie)."""
@@ -161,6 +167,24 @@ class HealthHandler(RequestHandler):
         self.finish({"status": "ok"})
 
 
+class MetricsHandler(JSONErrorsHandler):
+    """``GET metrics``: the service's metrics for Prometheus, with the studio's metrics token
+    (``servicekit.metrics.refusal``); what ``metrics_collectors`` measure is read off the event
+    loop (the grader's queue is a database query)."""
+
+    async def get(self) -> None:
+        refused = metrics.refusal(self.request.headers.get("Authorization"),
+                                  self.settings.get("metrics_token", ""))
+        if refused is not None:
+            raise ServiceError(refused.status, refused.code, refused.message, refused.headers)
+        body, content_type = await asyncio.get_running_loop().run_in_executor(
+            None, metrics.exposition, *self.settings.get("metrics_collectors", ())
+        )
+        self.set_header("Content-Type", content_type)
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+
 class NotFoundHandler(ServiceHandler):
     """Any other path: JSON 404."""
 
@@ -175,18 +199,23 @@ def service_application(
     title: str,
     trusted_services: frozenset[str],
     cookie_secret: bytes,
+    metrics_token: str = "",
+    metrics_collectors: Sequence[Any] = (),
     **settings: Any,
 ) -> Application:
     """A hub service's tornado application: ``routes`` (under ``auth.base_url``, the service's
-    ``JUPYTERHUB_SERVICE_PREFIX``), the OAuth callback, ``api/health`` and the root, and JSON
-    404 for the rest. ``title`` names the service in sentences ("the grader");
-    ``trusted_services`` act for the instructors of every course; ``settings`` are the
-    service's own (handlers read them as ``self.settings[name]``)."""
+    ``JUPYTERHUB_SERVICE_PREFIX``), the OAuth callback, ``api/health`` and the root,
+    ``metrics`` (read with ``metrics_token``, ``STUDIO_METRICS_TOKEN``; with what
+    ``metrics_collectors`` measure when scraped), and JSON 404 for the rest. ``title`` names
+    the service in sentences ("the grader"); ``trusted_services`` act for the instructors of
+    every course; ``settings`` are the service's own (handlers read them as
+    ``self.settings[name]``)."""
     prefix = auth.base_url
     return Application(
         [
             (f"{prefix}oauth_callback", OAuthCallbackHandler),
             (f"{prefix}api/health", HealthHandler),
+            (f"{prefix}metrics", MetricsHandler),
             (prefix, HealthHandler),
             *routes,
         ],
@@ -196,6 +225,8 @@ def service_application(
         cookie_secret=cookie_secret,
         service_title=title,
         trusted_services=trusted_services,
+        metrics_token=metrics_token,
+        metrics_collectors=tuple(metrics_collectors),
         **settings,
     )
 

@@ -4,7 +4,8 @@ Handlers stay thin: :class:`TutorHandler` (a ``servicekit.web.ServiceHandler``) 
 caller; the decisions are :class:`tutor.tutoring.Tutor`'s. Errors are JSON ``{"error", "message"}``
 with the fitting status; ``POST ask`` answers with server-sent events (one JSON object per
 ``data:`` line) once the request is accepted, and every stream ends with ``done`` or ``error``.
-The paths and payloads are docs/tutor.md's.
+The paths and payloads are docs/tutor.md's; ``metrics`` is for Prometheus (``tutor.metrics``),
+read with ``STUDIO_METRICS_TOKEN``.
 """
 
 from __future__ import annotations
@@ -161,6 +162,7 @@ def make_app(settings: Settings, tutor: Tutor, auth: HubOAuth | None = None) -> 
         title="tutor",
         trusted_services=settings.trusted_services,
         cookie_secret=settings.cookie_secret(),
+        metrics_token=settings.metrics_token,
         tutor=tutor,
     )
 

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from servicekit.errors import ServiceError
 
 WINDOW_SECONDS = 60.0
+LIMIT_CODES = ("rate", "quota")
+"""The codes of :class:`LimitExceeded`: the per-minute rate, the daily quota."""
 
 
 class LimitExceeded(ServiceError):

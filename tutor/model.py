@@ -27,11 +27,31 @@ log = logging.getLogger(__name__)
 CONNECT_SECONDS = 10.0
 
 
+FAILURE_KINDS = ("timeout", "stalled", "too_long", "connection", "connection_lost",
+                 "credentials", "no_model", "rate_limited", "server_error", "refused",
+                 "stream_error", "malformed", "empty")
+"""The kinds of :class:`ModelFailed`, for the tutor's metrics."""
+
+
 class ModelFailed(Exception):
-    def __init__(self, message: str, detail: str = "") -> None:
+    """The model gave no usable reply: ``message`` for the learner, ``detail`` for the log,
+    ``kind`` (one of :data:`FAILURE_KINDS`) for the metrics."""
+
+    def __init__(self, message: str, detail: str = "", kind: str = "refused") -> None:
         super().__init__(message)
         self.message = message
         self.detail = detail or message
+        self.kind = kind
+
+
+def _status_kind(status: int) -> str:
+    if status in (401, 403):
+        return "credentials"
+    if status == 404:
+        return "no_model"
+    if status == 429:
+        return "rate_limited"
+    return "server_error" if status >= 500 else "refused"
 
 
 def _status_message(error: openai.APIStatusError, model: str) -> str:
@@ -113,33 +133,36 @@ class Model:
             if loop.time() >= deadline:
                 raise ModelFailed(
                     f"The reply took longer than {self.max_seconds:g} seconds and was stopped. "
-                    "Try a shorter question.", "reply too long"
+                    "Try a shorter question.", "reply too long", "too_long"
                 ) from None
-            raise ModelFailed(self._stalled(), "stalled") from None
+            raise ModelFailed(self._stalled(), "stalled", "stalled") from None
         except openai.APITimeoutError:
-            raise ModelFailed(self._stalled(), "timeout") from None
+            raise ModelFailed(self._stalled(), "timeout", "timeout") from None
         except openai.APIConnectionError as error:
             if produced:
                 raise ModelFailed("The connection to the AI model broke off while it answered. "
-                                  "Try again.", f"connection lost: {error}") from None
+                                  "Try again.", f"connection lost: {error}",
+                                  "connection_lost") from None
             raise ModelFailed(
                 "The tutor cannot reach its AI model right now. Try again in a minute; if it "
-                "keeps happening, tell your instructors.", f"connection: {error}"
+                "keeps happening, tell your instructors.", f"connection: {error}", "connection"
             ) from None
         except openai.APIStatusError as error:
             raise ModelFailed(_status_message(error, self.name),
-                              f"HTTP {error.status_code}: {error.message}") from None
+                              f"HTTP {error.status_code}: {error.message}",
+                              _status_kind(error.status_code)) from None
         except openai.APIError as error:  # an error event in the stream
             raise ModelFailed("The AI model stopped with an error while answering. Try again.",
-                              f"stream error: {error.message}") from None
+                              f"stream error: {error.message}", "stream_error") from None
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise ModelFailed("The AI model sent a reply the tutor cannot read. Try again.",
-                              f"malformed stream: {error!r}") from None
+                              f"malformed stream: {error!r}", "malformed") from None
         finally:
             if stream is not None:
                 await stream.close()
         if not produced:
-            raise ModelFailed("The AI model sent an empty reply. Try asking again.", "empty")
+            raise ModelFailed("The AI model sent an empty reply. Try asking again.", "empty",
+                              "empty")
 
     def _stalled(self) -> str:
         return (f"The AI model did not answer for {self.stall_seconds:g} seconds. Try again in "

@@ -9,7 +9,8 @@ the trimming) and raises
 :meth:`Tutor.reply` then yields the events of docs/tutor.md: notices, deltas that passed the
 leak guard, and ``done`` or ``error``; every exchange is written to the log before ``done``.
 
-Blocking work (the database) runs off the event loop.
+Blocking work (the database) runs off the event loop. What it decides and how its replies end is
+counted for Prometheus as it happens (``tutor.metrics``).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from typing import Any, TypeVar
 
 from servicekit.errors import ServiceError, forbidden, not_found
 from servicekit.hub_auth import Caller
-from tutor import offline, prompts
+from tutor import metrics, offline, prompts
 from tutor.ask import AskRequest, trim
 from tutor.course_data import AnswerCell, CourseData, CourseLibrary
 from tutor.guard import SolutionIndex
-from tutor.limits import Limits, Usage
+from tutor.limits import LimitExceeded, Limits, Usage
 from tutor.model import Model, ModelFailed
 from tutor.placement import LESSON, Shown
 from tutor.policy import AssignmentPolicy, PolicySource, strictest, strictness
@@ -90,6 +91,8 @@ class Prepared:
     assignment: AssignmentPolicy | None
     """The assignment the reply is about (its hints guide it): the decision's, or the answer
     cell's."""
+    received: float = 0.0
+    """When the request came in (``time.monotonic()``): the first token's wait starts there."""
 
 
 def _name(assignment: AssignmentPolicy | None) -> str | None:
@@ -299,21 +302,33 @@ class Tutor:
         }
 
     async def prepare(self, caller: Caller, request: AskRequest) -> Prepared:
-        if not caller.is_person:
-            raise forbidden("Only people ask the tutor, not services.")
-        self.require_member(caller, request.course)
-        decision = await self.decide(caller, request.course, request.assignment,
-                                     shown_by(request))
-        if decision.policy == "off":
-            raise ServiceError(403, "tutor-off", decision.message)
-        courses = self.courses_of(caller, request.course)
-        course, assignment, cell = decision.course, decision.assignment, None
-        if request.mode == "hint":
-            place, cell = self._answer_cell(decision, courses, request.cell_id or "")
-            course, assignment = place.course, place.assignment
-        if not self.limits.knows_today(caller.name):
-            await self.run(self.limits.usage, caller.name)
-        self.limits.admit(caller.name)
+        """``request`` checked, with what applies to it; a refusal is raised (and counted)."""
+        received = time.monotonic()
+        policy = "none"  # until decided
+        try:
+            if not caller.is_person:
+                raise forbidden("Only people ask the tutor, not services.")
+            self.require_member(caller, request.course)
+            decision = await self.decide(caller, request.course, request.assignment,
+                                         shown_by(request))
+            policy = decision.policy
+            if decision.policy == "off":
+                raise ServiceError(403, "tutor-off", decision.message)
+            courses = self.courses_of(caller, request.course)
+            course, assignment, cell = decision.course, decision.assignment, None
+            if request.mode == "hint":
+                place, cell = self._answer_cell(decision, courses, request.cell_id or "")
+                course, assignment = place.course, place.assignment
+            if not self.limits.knows_today(caller.name):
+                await self.run(self.limits.usage, caller.name)
+            self.limits.admit(caller.name)
+        except LimitExceeded as refused:
+            metrics.QUOTA_REFUSALS.labels(refused.code).inc()
+            raise
+        except ServiceError as refused:
+            metrics.REFUSALS.labels(refused.code, policy).inc()
+            raise
+        metrics.REQUESTS.labels(request.mode, decision.policy).inc()
         trimmed, trim_notice = trim(request, self.settings.max_input_chars)
         notices = []
         if self.offline:
@@ -323,7 +338,7 @@ class Tutor:
         if decision.policy == "hints-only" and request.mode == "chat" and not self.offline:
             notices.append(HINTS_ONLY_NOTICE)
         return Prepared(caller, trimmed, decision, _solutions(courses), cell, tuple(notices),
-                        course, assignment)
+                        course, assignment, received)
 
     def _answer_cell(self, decision: Decision, courses: dict[str, CourseData | None],
                      cell_id: str) -> tuple[Place, AnswerCell]:
@@ -359,12 +374,18 @@ class Tutor:
                 if self.offline:
                     text = await self._offline_reply(prepared)
                     outcome["reply"] = text
+                    self._first_token(prepared, "offline")
                     yield {"type": "delta", "text": text}
                 else:
                     model_events = self._model_reply(prepared, outcome)
+                    waiting = True
                     async for event in model_events:
+                        if waiting and event["type"] == "delta":
+                            self._first_token(prepared, "model")
+                            waiting = False
                         yield event
             except ModelFailed as failed:
+                metrics.MODEL_ERRORS.labels(failed.kind).inc()
                 outcome.update(failed=True, error=failed.detail, reply="")
                 row = await self._record(prepared, outcome, started)
                 recorded = True
@@ -373,6 +394,7 @@ class Tutor:
                 return
             except Exception:  # a bug must end this reply, never the service
                 log.exception("the reply to %s failed", prepared.caller.name)
+                metrics.MODEL_ERRORS.labels(metrics.INTERNAL).inc()
                 outcome.update(failed=True, error="internal error", reply="")
                 await self._record(prepared, outcome, started)
                 recorded = True
@@ -388,6 +410,10 @@ class Tutor:
             if not recorded:
                 outcome.update(failed=True, error="the learner left before the reply ended")
                 await self._record(prepared, outcome, started)
+
+    @staticmethod
+    def _first_token(prepared: Prepared, source: str) -> None:
+        metrics.FIRST_TOKEN_SECONDS.labels(source).observe(time.monotonic() - prepared.received)
 
     async def _offline_reply(self, prepared: Prepared) -> str:
         request = prepared.request
@@ -435,6 +461,7 @@ class Tutor:
         outcome["reply"] = guard.released_text
         if guard.leak is not None:
             outcome["refused"] = True
+            metrics.REFUSALS.labels("leak", prepared.decision.policy).inc()
             leaked = guard.leak.region
             log.warning("refused leak: %s asked about %s/%s, the reply showed %d line(s) of "
                         "the solution of %s", prepared.caller.name, prepared.course,

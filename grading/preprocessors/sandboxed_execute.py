@@ -89,10 +89,11 @@ def require_judged(nb: NotebookNode, executed: dict[str, Any], image: str) -> No
     if record.get("grading") != "judge" or not isinstance(judged, list):
         raise SandboxUnavailable(
             f"the image {image or '(default)'} runs a grading runner without the judge: "
-            "rebuild it (images/build notebook)"
+            "rebuild it (images/build notebook)", "not_judged",
         )
     if not tests <= set(judged):
-        raise SandboxUnavailable("the grading runner did not judge every test cell")
+        raise SandboxUnavailable("the grading runner did not judge every test cell",
+                                 "not_judged")
 
 
 def data_files(folder: Path, max_bytes: int) -> dict[str, bytes]:

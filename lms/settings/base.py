@@ -60,9 +60,13 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django_prometheus",
 ]
 
+# django-prometheus's two middlewares wrap all others: requests, responses and their latency,
+# by view and status, for /metrics (lms.base.views.metrics).
 MIDDLEWARE = [
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lms.base.page_policy.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -73,7 +77,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    # last, as django-axes asks: it turns a refused sign-in into the lockout page
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
+    # last, as django-axes asks: it turns a refused sign-in into the lockout page (which
+    # django-prometheus, just before it, counts as the answer it is)
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -224,6 +230,10 @@ DISCOURSE_TIMEOUT = environment.discourse_timeout
 # The admin API calls run after the enrollment's transaction commits, in a thread of their own,
 # never in the request (False: in the committing thread, as the tests want).
 DISCOURSE_SYNC_IN_BACKGROUND = True
+# --- Metrics for Prometheus (lms.base.views.metrics) -------------------------------------------
+# GET /metrics with "Authorization: Bearer <STUDIO_METRICS_TOKEN>"; empty: /metrics answers 404.
+# Under gunicorn each worker counts into the folder lms.up names (servicekit.metrics).
+STUDIO_METRICS_TOKEN = environment.metrics_token
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

@@ -60,6 +60,13 @@ def _time_zone(value: str) -> str:
     return value
 
 
+# Django's database backends, and django-prometheus's of the same database (a subclass that
+# counts what it does).
+COUNTED_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+
 HttpURL = Annotated[str, AfterValidator(_http_url)]
 Rate = Annotated[str, AfterValidator(_rate)]
 
@@ -154,6 +161,9 @@ class LMSEnvironment(EnvSettings):
     discourse_api_key: str = secret("DISCOURSE_API_KEY")
     discourse_api_username: str = Field("system", validation_alias="DISCOURSE_API_USERNAME")
     discourse_timeout: float = Field(10.0, validation_alias="DISCOURSE_TIMEOUT", gt=0)
+    # -- metrics (lms.base.views.metrics) ---------------------------------------------------------
+    metrics_token: str = secret("STUDIO_METRICS_TOKEN")
+    """Prometheus reads ``/metrics`` with it as a bearer token; empty: ``/metrics`` is off."""
 
     # -- how the LMS starts (lms.up) ------------------------------------------------------------
     bind: str = Field("127.0.0.1:8000", validation_alias="LMS_BIND")
@@ -178,11 +188,12 @@ class LMSEnvironment(EnvSettings):
 
     def database(self, default_sqlite: Path) -> dict:
         """Django's ``DATABASES["default"]`` from ``DATABASE_URL`` (default: SQLite at
-        ``default_sqlite``). A URL that is not one never appears in the error: it may hold a
-        password."""
+        ``default_sqlite``), through django-prometheus's backend of the same database, which
+        counts connections, queries and their time for ``/metrics``. A URL that is not one
+        never appears in the error: it may hold a password."""
         url = self.database_url or f"sqlite:///{default_sqlite}"
         try:
-            return dj_database_url.parse(
+            database = dj_database_url.parse(
                 url, conn_max_age=self.db_conn_max_age, conn_health_checks=True
             )
         except ValueError as error:
@@ -190,6 +201,9 @@ class LMSEnvironment(EnvSettings):
                 "DATABASE_URL", HIDDEN, f"must be a database URL such as "
                 f"postgres://user:password@host:5432/name ({error})"
             ) from None
+        engine = database["ENGINE"]
+        database["ENGINE"] = COUNTED_ENGINES.get(engine, engine)
+        return database
 
     def oidc_private_key(self) -> str:
         """``OIDC_RSA_PRIVATE_KEY`` (or ``_FILE``), else ``OIDC_RSA_PRIVATE_KEY_BASE64`` decoded;

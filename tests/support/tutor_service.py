@@ -40,6 +40,7 @@ from tests.support.service_hub import (
 )
 
 COURSE = "python-101"
+METRICS_TOKEN = "tests-metrics-token-0123456789"  # every tutor started here: STUDIO_METRICS_TOKEN
 
 
 def access(*names: str) -> list[str]:
@@ -126,6 +127,11 @@ class Tutor:
     def db_url(self) -> str:
         return f"sqlite:///{self.var_dir / 'tutor' / 'tutor.sqlite'}"
 
+    def metrics(self, token: str = METRICS_TOKEN) -> requests.Response:
+        """``GET metrics`` as Prometheus reads it: from the service itself, with the token."""
+        return requests.get(f"{self.service.url}/services/{self.service.name}/metrics",
+                            headers={"Authorization": f"Bearer {token}"}, timeout=30)
+
 
 @dataclass
 class Asked:
@@ -164,7 +170,8 @@ def start_tutor(hub: ServiceHub, service: Service, folder: Path,
     environment = clean_env("TUTOR_", "OPENAI_", "LMS_", "STUDIO_")
     environment.update(hub.service_env(service))
     environment.update(STUDIO_VAR_DIR=str(folder), STUDIO_COURSES_DIR=str(courses),
-                       TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0", **env)
+                       TUTOR_TIMEOUT_SECONDS="3", TUTOR_UPSTREAM_RETRIES="0",
+                       STUDIO_METRICS_TOKEN=METRICS_TOKEN, **env)
     process = start_process(
         [str(PYTHON), "-m", "tutor", "serve"], environment, folder / "tutor.log",
         f"{service.url}/services/{service.name}/api/health",

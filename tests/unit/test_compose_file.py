@@ -20,6 +20,7 @@ SECRETS = {
     "HUB_OAUTH_CLIENT_SECRET", "HUB_LMS_SERVICE_TOKEN", "HUB_GRADER_API_TOKEN",
     "HUB_TUTOR_API_TOKEN", "LMS_GRADER_TOKEN", "LMS_TUTOR_TOKEN", "CONFIGPROXY_AUTH_TOKEN",
     "JUPYTERHUB_CRYPT_KEY", "JPY_COOKIE_SECRET", "GRADER_COOKIE_SECRET", "TUTOR_COOKIE_SECRET",
+    "STUDIO_METRICS_TOKEN",
 }
 
 
@@ -43,7 +44,7 @@ def example_values() -> dict[str, str]:
 
 
 def test_the_services_and_networks_the_docs_name():
-    assert set(SERVICES) == {"postgres", "lms", "hub", "grader", "tutor", "front"}
+    assert set(SERVICES) == {"postgres", "lms", "hub", "grader", "tutor", "front", "prometheus"}
     assert set(COMPOSE["networks"]) == {"public", "backend", "notebooks", "egress"}
 
 
@@ -130,3 +131,26 @@ def test_env_example_names_every_variable_with_placeholders_only():
 
 def test_the_real_env_file_is_ignored_by_git():
     assert ".env" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_prometheus_scrapes_over_the_internal_network_with_the_repositorys_configuration():
+    prometheus = SERVICES["prometheus"]
+    assert networks_of("prometheus") == {"backend"}  # internal; no published port (see above)
+    assert prometheus["image"] == "pls-prometheus:${PLS_IMAGE_TAG:-latest}"
+    mounted = {volume.split(":")[0]: volume.split(":")[1] for volume in prometheus["volumes"]}
+    assert mounted["./deploy/prometheus/prometheus.yml"] == "/etc/prometheus/prometheus.yml"
+    assert mounted["./deploy/prometheus/alerts.yml"] == "/etc/prometheus/alerts.yml"
+    assert (ROOT / "deploy" / "prometheus" / "prometheus.yml").is_file()
+    config = yaml.safe_load((ROOT / "deploy" / "prometheus" / "prometheus.yml").read_text())
+    targets = {job["job_name"]: job["static_configs"][0]["targets"]
+               for job in config["scrape_configs"]}
+    assert targets == {"lms": ["lms:8000"], "hub": ["hub:8081"], "grader": ["grader:10101"],
+                       "tutor": ["tutor:10102"], "prometheus": ["127.0.0.1:9090"]}
+    assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def test_every_part_gets_the_metrics_token_prometheus_reads_with():
+    for service in ("lms", "hub", "grader", "tutor"):
+        assert env_of(service)["STUDIO_METRICS_TOKEN"] == "${STUDIO_METRICS_TOKEN}"
+    assert env_of("prometheus")["STUDIO_METRICS_TOKEN"].startswith("${STUDIO_METRICS_TOKEN:?")
+    assert not any("STUDIO_METRICS_TOKEN" in env_of(s) for s in ("postgres", "front"))

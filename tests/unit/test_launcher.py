@@ -84,6 +84,16 @@ def test_the_lms_and_the_tutor_share_the_tutors_token_and_the_lms_finds_the_tuto
     assert env["LMS_TUTOR_API_URL"] == "http://127.0.0.1:9001/services/tutor/api"
 
 
+def test_every_part_is_given_the_same_metrics_token_generated_once(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("STUDIO_METRICS_TOKEN_FILE", raising=False)
+    env = studio_environment()
+    token = tmp_path / "secrets" / "metrics-token"
+    assert env["STUDIO_METRICS_TOKEN_FILE"] == str(token)  # the LMS's, the hub's, its services'
+    assert len(token.read_text().strip()) >= 32
+    assert stat.S_IMODE(token.stat().st_mode) == 0o600
+
+
 def test_with_the_tutor_off_the_lms_is_not_pointed_at_it(tmp_path, monkeypatch):
     monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("HUB_TUTOR", "off")

@@ -17,6 +17,7 @@ image can be pulled here). Bounded: the start by :data:`START_SECONDS`, the stop
 from __future__ import annotations
 
 import base64
+import json
 import os
 import secrets
 import shutil
@@ -35,7 +36,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
-IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor")
+IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor", "prometheus")
 START_SECONDS = 240
 STOP_SECONDS = 120
 DATABASES = ("lms", "hub", "grader", "tutor")
@@ -68,7 +69,7 @@ def throwaway_env(project: str, port: int) -> dict[str, str]:
     hex32 = ("POSTGRES_PASSWORD", "LMS_SECRET_KEY", "HUB_OAUTH_CLIENT_SECRET",
              "HUB_LMS_SERVICE_TOKEN", "HUB_GRADER_API_TOKEN", "HUB_TUTOR_API_TOKEN",
              "CONFIGPROXY_AUTH_TOKEN", "JUPYTERHUB_CRYPT_KEY", "JPY_COOKIE_SECRET",
-             "GRADER_COOKIE_SECRET", "TUTOR_COOKIE_SECRET")
+             "GRADER_COOKIE_SECRET", "TUTOR_COOKIE_SECRET", "STUDIO_METRICS_TOKEN")
     env = {name: secrets.token_hex(32) for name in hex32}
     env |= {name: secrets.token_hex(20) for name in ("LMS_GRADER_TOKEN", "LMS_TUTOR_TOKEN")}
     return env | {
@@ -227,3 +228,25 @@ def test_the_notebook_network_is_internal(stack):
     internal = subprocess.run(["docker", "network", "inspect", "-f", "{{.Internal}}", network],
                               capture_output=True, text=True, check=True).stdout.strip()
     assert internal == "true"
+
+
+def test_prometheus_scrapes_every_part_over_the_internal_network(stack):
+    """Every part answers Prometheus's scrape with the metrics token (asked with the promtool in
+    Prometheus's own container: it publishes no port)."""
+    deadline = time.monotonic() + 90  # a scrape every 15 s
+    answer = ""
+    while time.monotonic() < deadline:
+        answer = stack.compose("exec", "-T", "prometheus", "promtool", "query", "instant", "-o",
+                               "json", "http://127.0.0.1:9090", 'count(up{job!="prometheus"} == 1)',
+                               check=False).stdout
+        if answer.strip().startswith("[") and json.loads(answer) and (
+                json.loads(answer)[0]["value"][1] == "4"):
+            return
+        time.sleep(3)
+    pytest.fail(f"not every part is up in Prometheus: {answer}\n{stack.logs()}")
+
+
+@pytest.mark.parametrize("path", ["/metrics", "/hub/metrics", "/hub/api/metrics",
+                                  "/services/grader/metrics", "/services/tutor/metrics"])
+def test_metrics_are_not_served_to_the_public(stack, path):
+    assert stack.get(path, headers={"Authorization": "Bearer anything"}).status_code == 404

@@ -16,6 +16,11 @@ import pytest
 from grading.queue import claim, enqueue, finish
 from grading.store import Database, Job, JobKind, Submission, SubmissionStatus
 from tests.support.store_migrations import new_postgresql_database
+from tests.unit.grading.test_queue_sqlite import (
+    expected_queue_families,
+    families,
+    queue_for_metrics,
+)
 from tests.unit.grading.test_store_columns import ADDED, columns_of, make_it_an_older_database
 
 LEASE = 30.0
@@ -132,3 +137,9 @@ def test_an_older_grader_database_gains_the_new_columns_on_start():
             assert (job.submission_id, job.kind) == ("0" * 32, JobKind.PUSH)
         finally:
             db.dispose()
+
+
+def test_the_queue_is_measured_from_the_database_by_kind_and_state(empty_queue):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    queue_for_metrics(empty_queue, now)
+    assert families(empty_queue, now) == expected_queue_families()

@@ -61,11 +61,27 @@ def test_the_hub_client_is_registered_when_its_id_is_given(commands, monkeypatch
     assert ("register_hub_client",) in commands
 
 
-def test_serve_becomes_gunicorn_on_the_bind_address_with_the_workers(monkeypatch, settings):
+def test_serve_becomes_gunicorn_on_the_bind_address_with_the_workers(monkeypatch, settings,
+                                                                     tmp_path):
     settings.LMS_BIND, settings.LMS_WORKERS = "0.0.0.0:8000", 5
+    settings.VAR_DIR = tmp_path  # where its workers' metrics go
     became: list[tuple] = []
     monkeypatch.setattr(os, "execv", lambda path, argv: became.append((path, argv)))
     up.serve()
     ((path, argv),) = became
     assert str(path).endswith("gunicorn") and argv[0] == str(path)
     assert argv[1:6] == ["lms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5"]
+
+
+def test_the_gunicorn_workers_count_their_metrics_into_one_fresh_folder(monkeypatch, settings,
+                                                                         tmp_path):
+    settings.VAR_DIR = tmp_path
+    left = tmp_path / "metrics" / "lms" / "counter_123.db"  # an earlier run's worker's counts
+    left.parent.mkdir(parents=True)
+    left.write_bytes(b"old")
+    became: list[tuple] = []
+    monkeypatch.setattr(os, "execv", lambda path, argv: became.append((path, argv)))
+    up.serve()
+    ((_, argv),) = became
+    assert argv[argv.index("--env") + 1] == f"PROMETHEUS_MULTIPROC_DIR={left.parent}"
+    assert left.parent.is_dir() and not any(left.parent.iterdir())

@@ -34,7 +34,7 @@ fake_lms = tutor_service.fake_lms
 fresh_fakes = tutor_service.fresh_fakes
 
 GROUPS = {
-    "nbgrader-python-101": ["grace", "linus", "mary", "quentin", "rosalind", "alan"],
+    "nbgrader-python-101": ["grace", "linus", "mary", "quentin", "rosalind", "alan", "hedy"],
     "formgrade-python-101": ["ada"],
     "nbgrader-data-201": ["katherine"],
     "formgrade-data-201": ["barbara"],

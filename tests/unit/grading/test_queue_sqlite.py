@@ -10,6 +10,7 @@ import threading
 import pytest
 from sqlalchemy import select
 
+from grading.metrics import QueueCollector
 from grading.queue import (
     GRADER_FAULT,
     LeaseKeeper,
@@ -20,6 +21,7 @@ from grading.queue import (
     holds,
     wait_for_sandbox,
 )
+from grading.selectors import queue_measures
 from grading.store import Job, JobKind, Submission, SubmissionStatus
 
 LEASE = 30.0
@@ -234,3 +236,64 @@ def test_a_job_that_waited_longer_than_the_patience_is_given_up_as_the_graders_f
     assert submission.error_details == (
         "gave up after waiting 10 min for the grading sandbox: no Docker engine answers"
     )
+
+
+# -- the queue as Prometheus sees it --------------------------------------------------------------
+
+
+def queue_for_metrics(db, now: dt.datetime) -> None:
+    """Open jobs in each state: a grading running under a lease (queued 10 minutes ago), one put
+    back to wait for the sandbox (8), one waiting for a worker (6), a push waiting (1); and a
+    grading done long ago, which is not in the queue any more."""
+    minutes = lambda n: now - dt.timedelta(minutes=n)  # noqa: E731
+    for digit in "12345":
+        add_submission(db, digit * 32, with_job=False)
+    with db.transaction() as session:
+        session.add_all([
+            Job(submission_id="1" * 32, kind=JobKind.AUTOGRADE, created_at=minutes(10),
+                run_after=minutes(10), claimed_by="w1", lease_until=now + dt.timedelta(seconds=30)),
+            Job(submission_id="2" * 32, kind=JobKind.AUTOGRADE, created_at=minutes(8),
+                run_after=now + dt.timedelta(seconds=20), waiting_since=minutes(7), waits=2),
+            Job(submission_id="3" * 32, kind=JobKind.AUTOGRADE, created_at=minutes(6),
+                run_after=minutes(6)),
+            Job(submission_id="4" * 32, kind=JobKind.PUSH, created_at=minutes(1),
+                run_after=minutes(1)),
+            Job(submission_id="5" * 32, kind=JobKind.AUTOGRADE, created_at=minutes(60),
+                run_after=minutes(60), done_at=minutes(50)),
+        ])
+
+
+def families(db, now: dt.datetime) -> dict[str, dict[tuple, float]]:
+    collector = QueueCollector(lambda: queue_measures(db, now), now=lambda: now)
+    return {family.name: {tuple(sorted(sample.labels.items())): sample.value
+                          for sample in family.samples}
+            for family in collector.collect()}
+
+
+def expected_queue_families() -> dict[str, dict[tuple, float]]:
+    def jobs(kind, state):
+        return (("kind", kind), ("state", state))
+
+    return {
+        "grader_queue_jobs": {
+            jobs("autograde", "waiting"): 1, jobs("autograde", "running"): 1,
+            jobs("autograde", "sandbox_wait"): 1,
+            jobs("push", "waiting"): 1, jobs("push", "running"): 0, jobs("push", "sandbox_wait"): 0,
+            jobs("sync", "waiting"): 0, jobs("sync", "running"): 0, jobs("sync", "sandbox_wait"): 0,
+        },
+        "grader_queue_oldest_job_age_seconds": {
+            (("kind", "autograde"),): 600.0, (("kind", "push"),): 60.0, (("kind", "sync"),): 0.0,
+        },
+    }
+
+
+def test_the_queue_is_measured_from_the_database_by_kind_and_state(grader_db):
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    queue_for_metrics(grader_db, now)
+    assert families(grader_db, now) == expected_queue_families()
+
+
+def test_an_empty_queue_measures_zero_jobs_and_no_age(grader_db):
+    measured = families(grader_db, dt.datetime.now(dt.UTC))
+    assert set(measured["grader_queue_jobs"].values()) == {0}
+    assert set(measured["grader_queue_oldest_job_age_seconds"].values()) == {0.0}

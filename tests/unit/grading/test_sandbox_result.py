@@ -25,6 +25,7 @@ from typing import Any
 import docker.errors
 import pytest
 import requests
+from prometheus_client import REGISTRY
 
 from grading.sandbox import RUNNER_MISSING, Sandbox, SandboxUnavailable, signed_result
 
@@ -366,3 +367,59 @@ def test_an_engine_lost_during_a_run_makes_the_sandbox_unavailable():
     box = Sandbox(client=engine, pool_size=0)
     with pytest.raises(SandboxUnavailable, match="lost"):
         box.run(NOTEBOOK)
+
+
+# -- what the metrics are told ------------------------------------------------------------------
+
+
+def failures(kind: str, fault: str) -> float:
+    return REGISTRY.get_sample_value("grader_sandbox_failures_total",
+                                     {"kind": kind, "fault": fault}) or 0.0
+
+
+def refusing_start() -> FakeEngine:
+    engine = FakeEngine()
+    engine.refuse_start = docker.errors.APIError("the runtime refused", explanation="no exec")
+    return engine
+
+
+@pytest.mark.parametrize(("engine", "image", "kind"), [
+    (lambda: FakeEngine(images=()), "nowhere/course:1", "no_image"),
+    (lambda: FakeEngine(behaviour=no_runner), None, "no_runner"),
+    (refusing_start, None, "start_failed"),
+])
+def test_each_way_the_sandbox_cannot_run_is_named_for_the_metrics(engine, image, kind):
+    box = Sandbox(client=engine(), pool_size=0)
+    with pytest.raises(SandboxUnavailable) as raised:
+        box.run(NOTEBOOK, image=image)
+    assert raised.value.kind == kind
+    assert kind in SandboxUnavailable.KINDS
+
+
+def test_no_engine_is_named_for_the_metrics(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path / 'no-engine.sock'}")
+    with pytest.raises(SandboxUnavailable) as raised:
+        Sandbox(pool_size=0).run(NOTEBOOK)
+    assert raised.value.kind == "no_engine"
+
+
+def test_every_failure_kind_is_a_series_from_the_start():
+    for kind in SandboxUnavailable.KINDS:
+        assert REGISTRY.get_sample_value("grader_sandbox_failures_total",
+                                         {"kind": kind, "fault": "grader"}) is not None
+    for kind in ("time_limit", "output_limit", "killed", "no_result"):
+        assert REGISTRY.get_sample_value("grader_sandbox_failures_total",
+                                         {"kind": kind, "fault": "notebook"}) is not None
+
+
+@pytest.mark.parametrize(("exit_code", "kind"), [(137, "killed"), (1, "no_result")])
+def test_a_notebook_stopped_without_a_result_is_counted_as_the_notebooks_failure(exit_code, kind):
+    def stops(container: FakeContainer) -> None:
+        container.read_request()
+        container.end(exit_code)
+
+    before = failures(kind, "notebook")
+    box = Sandbox(client=FakeEngine(behaviour=stops), pool_size=0)
+    run = box.run(NOTEBOOK)
+    assert run.notebook is None and run.failure == kind
+    assert failures(kind, "notebook") == before + 1

@@ -8,10 +8,11 @@ import json
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import select
 
 from grading import services
-from grading.lms import LMSRejected, RecordedGrade
+from grading.lms import LMSRejected, LMSUnavailable, RecordedGrade
 from grading.queue import GRADER_FAULT, claim, waiting_jobs
 from grading.sandbox import SandboxUnavailable
 from grading.selectors import Audience, submission_json
@@ -497,3 +498,78 @@ def test_workers_stop_when_the_grader_that_started_them_is_killed(tmp_path):
         assert alive == []
     finally:
         parent.kill()
+
+
+# -- what the metrics are told ------------------------------------------------------------------
+
+
+def counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def gradings(outcome: str) -> float:
+    return counted("grader_grading_duration_seconds_count", outcome=outcome)
+
+
+@pytest.mark.parametrize(("status", "outcome"), [("graded", "graded"), ("invalid", "invalid")])
+def test_each_grading_is_timed_by_its_outcome(worker, grader, release_row, submitted, status,
+                                              outcome):
+    release_row()
+    grader.status = status
+    before = gradings(outcome)
+    submitted()
+    worker.run_once()
+    assert gradings(outcome) == before + 1
+
+
+def test_a_grading_that_fails_or_finds_no_sandbox_is_timed_as_such(
+    worker, grader, release_row, submitted
+):
+    release_row()
+    errors, unavailable = gradings("error"), gradings("sandbox_unavailable")
+    grader.error = RuntimeError("nbgrader broke")
+    submitted()
+    worker.run_once()
+    grader.error = SandboxUnavailable("no Docker engine answers", "no_engine")
+    submitted(learner="linus")
+    worker.run_once()
+    assert (gradings("error"), gradings("sandbox_unavailable")) == (errors + 1, unavailable + 1)
+
+
+def test_an_unavailable_sandbox_is_counted_as_the_graders_failure_by_kind(
+    worker, grader, release_row, submitted
+):
+    release_row()
+    before = counted("grader_sandbox_failures_total", kind="no_image", fault="grader")
+    grader.error = SandboxUnavailable("the image is not on the engine", "no_image")
+    submitted()
+    worker.run_once()
+    assert counted("grader_sandbox_failures_total", kind="no_image", fault="grader") == before + 1
+
+
+def pushes(outcome: str) -> float:
+    return counted("grader_lms_pushes_total", outcome=outcome)
+
+
+def test_a_push_the_lms_recorded_is_counted(answered, release_row, submitted):
+    release_row()
+    before = pushes("recorded")
+    submitted()
+    run_all(answered)
+    assert pushes("recorded") == before + 1
+
+
+@pytest.mark.parametrize(("answer", "outcome"), [
+    (LMSRejected(400, "grace is not enrolled in the course python-101."), "rejected"),
+    (LMSUnavailable("the LMS did not answer after 5 retries"), "unavailable"),
+    (None, "unreadable"),  # the recording LMS answers {}: accepted, but says nothing
+])
+def test_each_push_is_counted_by_its_outcome(worker, lms, release_row, submitted, answer,
+                                             outcome):
+    release_row()
+    before = pushes(outcome)
+    lms.refuse = answer
+    submitted()
+    worker.run_once()  # the grading
+    worker.run_once()  # the push
+    assert pushes(outcome) == before + 1

@@ -105,6 +105,15 @@ def test_a_bad_database_url_is_named_without_its_password(tmp_path):
     assert "hunter2" not in str(caught.value)
 
 
+@pytest.mark.parametrize(("url", "engine"), [
+    ("postgres://lms:secret@db:5432/lms", "django_prometheus.db.backends.postgresql"),
+    ("", "django_prometheus.db.backends.sqlite3"),
+])
+def test_the_database_is_used_through_a_backend_that_counts_queries(tmp_path, url, engine):
+    database = LMSEnvironment.from_env({"DATABASE_URL": url}).database(tmp_path / "lms.sqlite3")
+    assert database["ENGINE"] == engine
+
+
 def test_every_lms_variable_is_documented():
     documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     variables = {*LMSEnvironment.variables().values(), *HubClientEnvironment.variables().values()}

@@ -65,7 +65,7 @@ class EchoHandler(ServiceHandler):
         self.send_json({"body": self.json_object()}, 201)
 
 
-def application():
+def application(**settings: Any):
     auth = FakeHubAuth(api_token="x" * 32, api_url="http://127.0.0.1:9/hub/api",
                        base_url="/services/example/", oauth_client_id="service-example",
                        access_scopes={ACCESS})
@@ -75,16 +75,17 @@ def application():
         [(f"{api}/who", WhoHandler), (f"{api}/refuse", RefuseHandler),
          (f"{api}/fail", FailHandler), (f"{api}/echo", EchoHandler)],
         title="example", trusted_services=frozenset({"lms"}), cookie_secret=b"s" * 32,
+        **settings,
     )
 
 
 def call(path: str, token: str | None = None, method: str = "GET", body: bytes | None = None,
-         headers: dict[str, str] | None = None) -> HTTPResponse:
-    """One request to the application on a free local port."""
+         headers: dict[str, str] | None = None, **settings: Any) -> HTTPResponse:
+    """One request to the application (with ``settings``) on a free local port."""
 
     async def scenario() -> HTTPResponse:
         sock, port = bind_unused_port()
-        server = HTTPServer(application())
+        server = HTTPServer(application(**settings))
         server.add_sockets([sock])
         sent = dict(headers or {})
         if token:
@@ -209,3 +210,40 @@ def test_the_service_listens_until_sigterm_and_cuts_off_bodies_over_the_limit():
     assert health == 200
     assert too_large == 400  # refused by tornado before any handler reads it
     assert stopped
+
+
+METRICS_TOKEN = "metrics-token-for-the-tests-0123456789"
+
+
+class Measured:
+    """A collector measuring when scraped, as the grader's queue is."""
+
+    def collect(self):
+        from prometheus_client.core import GaugeMetricFamily
+
+        yield GaugeMetricFamily("example_measured_now", "Measured when scraped", value=3)
+
+
+def test_metrics_are_read_with_the_metrics_token_and_include_what_is_measured_then():
+    answer = call("metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"},
+                  metrics_token=METRICS_TOKEN, metrics_collectors=[Measured()])
+    assert answer.code == 200
+    assert answer.headers["Content-Type"].startswith("text/plain")
+    assert "example_measured_now 3.0" in answer.body.decode()
+
+
+@pytest.mark.parametrize("headers", [
+    {}, {"Authorization": "Bearer another-token"}, {"Authorization": "token grace-token"},
+    {"Authorization": f"token {METRICS_TOKEN}"},
+])
+def test_metrics_refuse_anyone_without_the_metrics_token_hub_users_too(headers):
+    refused = call("metrics", headers=headers, metrics_token=METRICS_TOKEN)
+    assert refused.code == 401
+    assert error_of(refused)["error"] == "unauthenticated"
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_metrics_are_off_without_a_metrics_token():
+    off = call("metrics", headers={"Authorization": "Bearer "})
+    assert off.code == 404
+    assert "STUDIO_METRICS_TOKEN" in error_of(off)["message"]
