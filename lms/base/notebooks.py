@@ -4,7 +4,8 @@
 with nbconvert's ``basic`` template: no page chrome, no embedded CSS, no JavaScript and nothing
 loaded from another host (the page's own stylesheet styles it, Pygments classes included).
 Stored outputs are course content, but they may still carry scripts (widgets, JavaScript
-outputs, raw HTML): the fragment is cleaned with an allow-list, so what reaches the browser is
+outputs, raw HTML): the fragment is cleaned with the studio's one allow-list for notebook markup
+(``servicekit.notebook_markup``, which the formgrader uses too), so what reaches the browser is
 markup only, and images only as inline ``data:`` URIs.
 
 Rendering costs most of a second, so results are cached by (file, modification time): editing
@@ -22,56 +23,19 @@ import threading
 from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 
-import bleach
 from django.conf import settings
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from courses.naming import is_course_slug
+from servicekit.notebook_markup import SCRIPT_MIMETYPES, clean_notebook_html
 
 logger = logging.getLogger(__name__)
 
 NOT_AVAILABLE = "This notebook is not available."
 NOT_RENDERABLE = "This notebook could not be displayed: the file is not a valid Jupyter notebook."
 
-# Markup a notebook may show: prose, lists, tables, code and images (inline data only).
-_ALLOWED_TAGS = frozenset(
-    {
-        *bleach.ALLOWED_TAGS,
-        *(f"h{level}" for level in range(1, 7)),
-        *("p", "div", "span", "pre", "code", "kbd", "samp", "var", "br", "hr", "img"),
-        *("sub", "sup", "small", "del", "ins", "s", "u", "mark", "q", "cite", "dfn"),
-        *("dl", "dt", "dd", "figure", "figcaption", "details", "summary"),
-        *("table", "caption", "colgroup", "col", "thead", "tbody", "tfoot", "tr", "th", "td"),
-    }
-)
-_ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "data"})
-_SCRIPT_OR_STYLE = re.compile(r"<(script|style)\b[^>]*>.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
-_SCRIPT_MIMETYPES = frozenset(
-    {
-        "application/javascript",
-        "text/javascript",
-        "application/vnd.jupyter.widget-view+json",
-        "application/vnd.jupyter.widget-state+json",
-    }
-)
 _HEADING_TAG = re.compile(r"<(/?)h([1-5])\b", re.IGNORECASE)
-
-
-def _allowed_attribute(tag: str, name: str, value: str) -> bool:
-    if name in {"class", "id", "title", "lang", "dir"}:
-        return True
-    if tag == "a":
-        return name == "href" and not value.lower().startswith("data:")
-    if tag == "img":
-        if name == "src":
-            return value.lower().startswith("data:image/")
-        return name in {"alt", "width", "height"}
-    if tag in {"td", "th"}:
-        return name in {"colspan", "rowspan", "scope"}
-    if tag == "ol":
-        return name in {"start", "type"}
-    return name == "open" and tag == "details"
 
 
 def course_file(course_slug: str, path: str) -> Path | None:
@@ -134,7 +98,7 @@ def _render(filename: str, mtime_ns: int) -> SafeString:
     _drop_script_outputs(notebook)
     with _exporter_lock:
         body, _resources = _exporter().from_notebook_node(notebook)
-    return mark_safe(_clean(body))  # noqa: S308 - cleaned by the allow-list above
+    return mark_safe(_clean(body))  # noqa: S308 - cleaned by servicekit's allow-list
 
 
 def _drop_script_outputs(notebook) -> None:
@@ -144,19 +108,11 @@ def _drop_script_outputs(notebook) -> None:
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
-            for mimetype in [m for m in data if m in _SCRIPT_MIMETYPES]:
+            for mimetype in [m for m in data if m in SCRIPT_MIMETYPES]:
                 del data[mimetype]
 
 
 def _clean(body: str) -> str:
-    body = _SCRIPT_OR_STYLE.sub("", body)
-    body = bleach.clean(
-        body,
-        tags=_ALLOWED_TAGS,
-        attributes=_allowed_attribute,
-        protocols=_ALLOWED_PROTOCOLS,
-        strip=True,
-        strip_comments=True,
-    )
+    body = clean_notebook_html(body)
     # The page title is the page's only <h1>: a notebook's headings move one level down.
     return _HEADING_TAG.sub(lambda m: f"<{m.group(1)}h{int(m.group(2)) + 1}", body)
