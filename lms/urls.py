@@ -18,6 +18,7 @@ urlpatterns = [
     path("", include("lms.courses.urls")),
     path("", include("lms.gradebook.urls")),
     path("", include("lms.tutor.urls")),
+    path("", include("lms.community.urls")),
 ]
 
 if settings.DEBUG:

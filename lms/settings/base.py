@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "lms.courses",
     "lms.gradebook",
     "lms.tutor",
+    "lms.community",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -141,6 +142,13 @@ LMS_GRADER_TIMEOUT = environment.grader_timeout
 # LMS reads summaries and exchanges for instructors with the same hub token as the grader's.
 LMS_TUTOR_API_URL = environment.tutor_api_url
 LMS_TUTOR_TIMEOUT = environment.tutor_timeout
+
+# --- The course community (lms.community) ----------------------------------------------------
+# Posts per member and period on the boards (a rate such as 10/min; instructors and staff are not
+# limited), the longest post in characters, and how many @mentions of one post resolve.
+LMS_COMMUNITY_POST_RATE = environment.community_post_rate
+LMS_COMMUNITY_MAX_POST_CHARS = environment.community_max_post_chars
+LMS_COMMUNITY_MAX_MENTIONS = environment.community_max_mentions
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind
