@@ -161,6 +161,7 @@ class ThreadFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = Thread
+        skip_postgeneration_save = True
 
     course = factory.SubFactory(CourseFactory)
     kind = ThreadKind.QUESTION
