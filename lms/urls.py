@@ -23,6 +23,7 @@ urlpatterns = [
     path("", include("lms.gradebook.urls")),
     path("", include("lms.tutor.urls")),
     path("", include("lms.discourse.urls")),
+    path("", include("lms.community.urls")),
 ]
 
 if settings.DEBUG:

@@ -24,13 +24,8 @@ from pathlib import Path
 
 from courses.course_file import CourseFileError, load_course
 from courses.naming import is_course_slug
-from tutor.guard import (
-    SolutionIndex,
-    SolutionRegion,
-    outside_solutions,
-    region,
-    solution_regions,
-)
+from courses.solutions import cell_source, outside_solutions, solution_regions
+from tutor.guard import SolutionIndex, SolutionRegion, region
 from tutor.placement import ASSIGNMENT, LESSON, IndexedCell, PlaceIndex
 
 log = logging.getLogger(__name__)
@@ -78,11 +73,6 @@ class CourseData:
     lesson_files: tuple[Path, ...] = ()
 
 
-def _cell_source(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
-
-
 def _cell_hints(cell: dict) -> tuple[str, ...]:
     hints = (cell.get("metadata") or {}).get("pls_tutor", {}).get("hints") or []
     if not isinstance(hints, list):
@@ -105,7 +95,7 @@ def _indexed(cell: dict) -> IndexedCell:
     return IndexedCell(
         cell_id=cell_id if isinstance(cell_id, str) and cell_id else None,
         grade_id=grade_id if isinstance(grade_id, str) and grade_id else None,
-        text=outside_solutions(_cell_source(cell)),
+        text=outside_solutions(cell_source(cell)),
     )
 
 
@@ -123,8 +113,8 @@ def read_notebook(
         meta = (cell.get("metadata") or {}).get("nbgrader") or {}
         code = cell.get("cell_type") == "code"
         cell_id = str(meta.get("grade_id") or cell.get("id") or f"{path.stem}-cell-{number}")
-        source = _cell_source(cell)
-        for lines in solution_regions(source, code):
+        source = cell_source(cell)
+        for lines in solution_regions(source):
             regions.append(region(assignment, cell_id, lines, code))
         if meta.get("solution"):
             answers[cell_id] = AnswerCell(cell_id, assignment, path.name, code, _cell_hints(cell))

@@ -35,8 +35,6 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-BEGIN_SOLUTION = re.compile(r"^\s*#+\s*BEGIN SOLUTION\s*$")
-END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
 KEEP_OPEN = 2  # the last tokens of a streaming text that what follows may still change
 LEAK_FRACTION = 0.5  # of a region's comparable lines: that many shown is a leak
 MIN_EXACT_TOKENS = 4
@@ -159,37 +157,6 @@ class SolutionRegion:
     def needed(self) -> int:
         """How many of its lines a reply must show to leak the region."""
         return max(1, math.ceil(len(self.lines) * LEAK_FRACTION))
-
-
-def solution_regions(source: str, code: bool) -> list[list[str]]:
-    """The lines of each solution region of a cell's source (nbgrader's markers)."""
-    regions: list[list[str]] = []
-    current: list[str] | None = None
-    for line in source.splitlines():
-        if BEGIN_SOLUTION.match(line):
-            current = []
-        elif END_SOLUTION.match(line):
-            if current is not None:
-                regions.append(current)
-            current = None
-        elif current is not None:
-            current.append(line)
-    return regions
-
-
-def outside_solutions(source: str) -> str:
-    """A cell's source without its solution regions (markers included): what the release gives
-    learners of it, besides nbgrader's placeholder."""
-    kept: list[str] = []
-    inside = False
-    for line in source.splitlines():
-        if BEGIN_SOLUTION.match(line):
-            inside = True
-        elif END_SOLUTION.match(line):
-            inside = False
-        elif not inside:
-            kept.append(line)
-    return "\n".join(kept)
 
 
 def region(assignment: str, cell_id: str, lines: Iterable[str], code: bool) -> SolutionRegion:

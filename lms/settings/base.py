@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "lms.gradebook",
     "lms.discourse",
     "lms.tutor",
+    "lms.community",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -234,6 +235,12 @@ DISCOURSE_SYNC_IN_BACKGROUND = True
 # GET /metrics with "Authorization: Bearer <STUDIO_METRICS_TOKEN>"; empty: /metrics answers 404.
 # Under gunicorn each worker counts into the folder lms.up names (servicekit.metrics).
 STUDIO_METRICS_TOKEN = environment.metrics_token
+# --- The course community (lms.community) ----------------------------------------------------
+# Posts per member and period on the boards (a rate such as 10/min; instructors and staff are not
+# limited), the longest post in characters, and how many @mentions of one post resolve.
+LMS_COMMUNITY_POST_RATE = environment.community_post_rate
+LMS_COMMUNITY_MAX_POST_CHARS = environment.community_max_post_chars
+LMS_COMMUNITY_MAX_MENTIONS = environment.community_max_mentions
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

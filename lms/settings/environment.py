@@ -137,6 +137,15 @@ class LMSEnvironment(EnvSettings):
     )
     login_lockout_minutes: int = Field(15, validation_alias="LMS_LOGIN_LOCKOUT_MINUTES", ge=1)
 
+    # -- the course community (lms.community) ---------------------------------------------------
+    community_post_rate: Rate = Field("10/min", validation_alias="LMS_COMMUNITY_POST_RATE")
+    """How many posts (threads, answers, comments) one member may write, per s, min, hour or
+    day, on every board together; instructors and staff are not limited."""
+    community_max_post_chars: int = Field(
+        20000, validation_alias="LMS_COMMUNITY_MAX_POST_CHARS", ge=100
+    )
+    community_max_mentions: int = Field(10, validation_alias="LMS_COMMUNITY_MAX_MENTIONS", ge=0)
+
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")
     oidc_rsa_private_key_base64: str = Field("", validation_alias="OIDC_RSA_PRIVATE_KEY_BASE64")

@@ -13,6 +13,7 @@ import factory
 from django.utils import timezone
 
 from lms.accounts.models import Role, User
+from lms.community.models import Post, PostKind, Thread, ThreadKind
 from lms.courses.models import (
     AssignmentPage,
     CoursePage,
@@ -148,3 +149,41 @@ class GradeFactory(factory.django.DjangoModelFactory):
     counts = True
     submitted_at = factory.LazyFunction(timezone.now)
     graded_at = factory.LazyFunction(timezone.now)
+
+
+# --- The course community -------------------------------------------------------------------
+
+
+class ThreadFactory(factory.django.DjangoModelFactory):
+    """A published thread with its opening post (``opening__body=``), written straight to the
+    models:
+    no solution check, rate limit or notification (``lms.community.services`` does those)."""
+
+    class Meta:
+        model = Thread
+        skip_postgeneration_save = True
+
+    course = factory.SubFactory(CourseFactory)
+    kind = ThreadKind.QUESTION
+    title = factory.Sequence(lambda n: f"Question {n}")
+    author = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def opening(thread, create, extracted, **kwargs):
+        body = kwargs.get("body") or "How do I start?"
+        thread.opening_post = Post.objects.create(
+            thread=thread, kind=PostKind.OPENING, author=thread.author,
+            anonymous=thread.anonymous, body=body, html=f"<p>{body}</p>",
+        )
+        thread.save(update_fields=["opening_post"])
+
+
+class PostFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Post
+
+    thread = factory.SubFactory(ThreadFactory)
+    kind = PostKind.ANSWER
+    author = factory.SubFactory(UserFactory)
+    body = "Try a loop."
+    html = "<p>Try a loop.</p>"

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
+from courses.solutions import solution_regions
 from tests.unit.tutor.conftest import COURSES
-from tutor.guard import SolutionIndex, region, solution_regions
+from tutor.guard import SolutionIndex, region
 
 
 def stream(index: SolutionIndex, reply: str, size: int, learner_code: str = ""):
@@ -151,5 +152,5 @@ def test_nothing_more_is_released_once_a_region_leaked(solutions):
 
 def test_solution_markers_are_nbgraders():
     source = "def f():\n    ### BEGIN SOLUTION\n    return 1 + 2 + 3\n    ### END SOLUTION\n"
-    assert solution_regions(source, code=True) == [["    return 1 + 2 + 3"]]
-    assert solution_regions("no markers here", code=True) == []
+    assert solution_regions(source) == [["    return 1 + 2 + 3"]]
+    assert solution_regions("no markers here") == []

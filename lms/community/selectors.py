@@ -1,0 +1,243 @@
+"""Reads of the board: who may see and do what, and what each of them sees. One place decides
+each rule; views, templates and the API ask here.
+
+- **Readers** of a course's board: its enrolled members (learners and instructors) and staff.
+- **Moderators**: the course's instructors and staff (``is_course_instructor``).
+- A **private** thread: its author and the moderators only. A **hidden** thread or post, a
+  **held** or **rejected** post: the moderators, and (held, rejected) its author.
+- A **deleted** post: its place stays in the thread; its text shows to the moderators only.
+- **Anonymous** posts: the author is shown to the moderators and to the author only; the API
+  gives everybody else no author field at all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from lms.accounts.models import User
+from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
+from lms.courses.selectors import enrollment_of, is_course_instructor
+
+from . import search
+from .models import AuditEntry, Ban, Follow, Post, PostKind, PostStatus, Report, Thread, Vote
+
+DELETED = "This post was deleted."
+HIDDEN = "This post was hidden by a moderator."
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """A user as the board sees them in one course."""
+
+    user: User
+    course: CoursePage
+    is_member: bool
+    is_moderator: bool
+
+    @property
+    def may_read(self) -> bool:
+        return self.is_member or self.is_moderator
+
+
+def viewer(user: User, course: CoursePage) -> Viewer:
+    if not user.is_authenticated:
+        return Viewer(user, course, False, False)
+    moderator = is_course_instructor(user, course)
+    return Viewer(user, course, moderator or enrollment_of(user, course) is not None, moderator)
+
+
+def active_ban(user: User, course: CoursePage) -> Ban | None:
+    return (
+        Ban.objects.filter(course=course, user=user, until__gt=timezone.now())
+        .order_by("-until")
+        .first()
+    )
+
+
+def member_usernames(course: CoursePage, usernames) -> dict[str, User]:
+    """The course's members (enrolled) among ``usernames``, by username."""
+    users = User.objects.filter(
+        username__in=list(usernames), enrollments__course=course
+    ).distinct()
+    return {user.username: user for user in users}
+
+
+def anchor_pages(course: CoursePage) -> list:
+    """The pages a thread of ``course`` may be anchored to: its live lessons and assignments."""
+    lessons = LessonPage.objects.live().child_of(course).order_by("position", "title")
+    assignments = AssignmentPage.objects.live().child_of(course).order_by("title")
+    return [*lessons, *assignments]
+
+
+def anchor_of(course: CoursePage, slug: str):
+    """The lesson or assignment of ``course`` with page slug ``slug``, or None."""
+    for page in (LessonPage, AssignmentPage):
+        found = page.objects.live().child_of(course).filter(slug=slug).first()
+        if found is not None:
+            return found
+    return None
+
+
+def _visible_posts(v: Viewer) -> Q:
+    if v.is_moderator:
+        return Q()
+    return Q(hidden=False) & (Q(status=PostStatus.PUBLISHED) | Q(author=v.user))
+
+
+def _visible_threads(v: Viewer) -> QuerySet[Thread]:
+    threads = Thread.objects.filter(course=v.course)
+    if v.is_moderator:
+        return threads
+    return threads.filter(hidden=False, opening_post__deleted_at__isnull=True).filter(
+        Q(private=False) | Q(author=v.user)
+    ).filter(Q(opening_post__status=PostStatus.PUBLISHED) | Q(author=v.user))
+
+
+def threads_for(
+    v: Viewer,
+    *,
+    anchor=None,
+    unanswered: bool = False,
+    following: bool = False,
+    mine: bool = False,
+    kind: str = "",
+    text: str = "",
+) -> QuerySet[Thread]:
+    """The threads of the board ``v`` sees, filtered, pinned first then most recently active,
+    each with ``reply_count``, ``vote_count`` and ``is_following`` (a fixed number of queries)."""
+    threads = _visible_threads(v)
+    if anchor is not None:
+        threads = threads.filter(anchor_page=anchor)
+    if unanswered:
+        threads = threads.filter(kind="question", answered=False)
+    if following:
+        threads = threads.filter(follows__user=v.user)
+    if mine:
+        threads = threads.filter(author=v.user)
+    if kind:
+        threads = threads.filter(kind=kind)
+    if text:
+        posts = Post.objects.filter(thread__course=v.course).filter(_visible_posts(v))
+        threads = search.matching_threads(threads, posts, text)
+    replies = Q(posts__deleted_at__isnull=True) & ~Q(posts__kind=PostKind.OPENING)
+    if not v.is_moderator:
+        replies &= Q(posts__hidden=False, posts__status=PostStatus.PUBLISHED)
+    return (
+        threads.select_related("author", "anchor_page", "opening_post")
+        .annotate(
+            reply_count=Count("posts", filter=replies, distinct=True),
+            vote_count=Count("opening_post__votes", distinct=True),
+            is_following=Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
+        )
+        .order_by("-pinned", "-last_activity_at", "-pk")
+    )
+
+
+def thread_for(v: Viewer, pk: int) -> Thread:
+    """The thread ``pk`` of the board, if ``v`` sees it (else 404)."""
+    thread = threads_for(v).filter(pk=pk).first()
+    if thread is None:
+        raise Http404("No such thread on this board.")
+    return thread
+
+
+def posts_of(v: Viewer, thread: Thread) -> list[Post]:
+    """The thread's posts ``v`` sees, oldest first, each with ``vote_count``, ``voted`` (by
+    ``v``) and ``comment_list`` (its visible comments); answers first by endorsement then
+    votes. Returns the opening post and the answers (comments hang on them)."""
+    posts = list(
+        Post.objects.filter(thread=thread)
+        .filter(_visible_posts(v))
+        .select_related("author")
+        .annotate(
+            vote_count=Count("votes", distinct=True),
+            voted=Exists(Vote.objects.filter(post=OuterRef("pk"), user=v.user.pk)),
+        )
+        .order_by("created_at", "pk")
+    )
+    by_parent: dict[int, list[Post]] = {}
+    for post in posts:
+        if post.parent_id is not None:
+            by_parent.setdefault(post.parent_id, []).append(post)
+    tops = [p for p in posts if p.kind in (PostKind.OPENING, PostKind.ANSWER)]
+    for post in tops:
+        post.comment_list = by_parent.get(post.pk, [])
+    opening = [p for p in tops if p.kind == PostKind.OPENING]
+    answers = sorted(
+        (p for p in tops if p.kind == PostKind.ANSWER),
+        key=lambda p: (not p.endorsed, -p.vote_count, p.created_at),
+    )
+    return opening + answers
+
+
+def post_for(v: Viewer, pk: int) -> Post:
+    """The post ``pk`` on the board, if ``v`` sees its thread and it (else 404)."""
+    post = (
+        Post.objects.filter(thread__in=_visible_threads(v), pk=pk)
+        .filter(_visible_posts(v))
+        .select_related("thread", "author")
+        .first()
+    )
+    if post is None:
+        raise Http404("No such post on this board.")
+    return post
+
+
+def shows_author(v: Viewer, post) -> bool:
+    """Whether ``v`` sees who wrote ``post`` (a thread or a post)."""
+    return not post.anonymous or v.is_moderator or post.author_id == v.user.pk
+
+
+def shown_html(v: Viewer, post: Post) -> str:
+    """What ``v`` reads of ``post``: its HTML, or why it is not shown."""
+    if post.is_deleted and not v.is_moderator:
+        return f"<p><em>{DELETED}</em></p>"
+    return post.html
+
+
+def may_edit(v: Viewer, post: Post) -> bool:
+    return not post.is_deleted and (post.author_id == v.user.pk or v.is_moderator)
+
+
+def may_mark_answered(v: Viewer, thread: Thread) -> bool:
+    return thread.kind == "question" and (thread.author_id == v.user.pk or v.is_moderator)
+
+
+def discussion_count(user: User, page) -> tuple[int, CoursePage] | None:
+    """How many threads anchored to ``page`` (a lesson or assignment) ``user`` sees, with the
+    course; None when ``user`` may not read the course's board."""
+    course = CoursePage.objects.get(path=page.path[: -page.steplen])
+    v = viewer(user, course)
+    if not v.may_read:
+        return None
+    return _visible_threads(v).filter(anchor_page=page).count(), course
+
+
+def review_queue(course: CoursePage) -> QuerySet[Post]:
+    """Posts held because they may show a solution, oldest first."""
+    return (
+        Post.objects.filter(thread__course=course, status=PostStatus.HELD, deleted_at__isnull=True)
+        .select_related("thread", "author")
+        .order_by("created_at", "pk")
+    )
+
+
+def open_reports(course: CoursePage) -> QuerySet[Report]:
+    return (
+        Report.objects.filter(post__thread__course=course, resolved_at__isnull=True)
+        .select_related("post", "post__thread", "reporter")
+    )
+
+
+def audit_log(course: CoursePage) -> QuerySet[AuditEntry]:
+    return AuditEntry.objects.filter(course=course).select_related("actor", "subject")
+
+
+def course_members(course: CoursePage) -> QuerySet[Enrollment]:
+    return Enrollment.objects.filter(course=course).select_related("user")
+
+

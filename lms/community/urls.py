@@ -1,0 +1,17 @@
+"""Board URLs beside the Wagtail page tree, under ``courses/<slug>/board/``: included before
+Wagtail's catch-all, so "board" is not a lesson slug."""
+
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("courses/<slug:slug>/board/", views.board, name="community-board"),
+    path("courses/<slug:slug>/board/new/", views.new_thread, name="community-new-thread"),
+    path("courses/<slug:slug>/board/<int:pk>/", views.thread, name="community-thread"),
+    path("courses/<slug:slug>/board/<int:pk>/act/", views.post_action, name="community-act"),
+    path("courses/<slug:slug>/board/review/", views.review_queue, name="community-review"),
+    path("courses/<slug:slug>/board/review/<int:pk>/", views.review, name="community-review-post"),
+    path("courses/<slug:slug>/board/audit/", views.audit_log, name="community-audit"),
+    path("courses/<slug:slug>/board/bans/", views.ban, name="community-ban"),
+]

@@ -1,0 +1,231 @@
+"""The board's pages: a course's board (threads, search, filters, a new thread), a thread (its
+posts, replies, votes and the moderators' actions), the instructors' review queue of held posts
+and their audit log. Thin: who may is ``selectors``', what a write does ``services``'; a
+refusal becomes a message on the page the member came from."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from lms.courses.models import CoursePage
+
+from . import selectors, services
+from .models import ThreadKind
+
+PAGE_SIZE = 50
+
+
+def _viewer(request: HttpRequest, slug: str) -> selectors.Viewer:
+    course = get_object_or_404(CoursePage.objects.live(), slug=slug)
+    v = selectors.viewer(request.user, course)
+    if not v.may_read:
+        raise PermissionDenied("Only the course's members read its board: enroll first.")
+    return v
+
+
+def _moderator(request: HttpRequest, slug: str) -> selectors.Viewer:
+    v = _viewer(request, slug)
+    if not v.is_moderator:
+        raise PermissionDenied("Only the course's instructors see this page.")
+    return v
+
+
+def _checked(value: str) -> bool:
+    return value in {"1", "on", "true"}
+
+
+def _refusal(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        return " ".join(error.messages)
+    return str(error)
+
+
+def _board_url(v: selectors.Viewer) -> str:
+    return reverse("community-board", args=[v.course.slug])
+
+
+@require_GET
+@login_required
+def board(request: HttpRequest, slug: str) -> HttpResponse:
+    v = _viewer(request, slug)
+    anchor = selectors.anchor_of(v.course, request.GET.get("anchor", ""))
+    filters = {
+        "unanswered": _checked(request.GET.get("unanswered", "")),
+        "following": _checked(request.GET.get("following", "")),
+        "mine": _checked(request.GET.get("mine", "")),
+    }
+    text = request.GET.get("q", "").replace("\x00", "").strip()[:200]
+    threads = list(selectors.threads_for(v, anchor=anchor, text=text, **filters)[:PAGE_SIZE])
+    for thread in threads:
+        thread.shows_author = selectors.shows_author(v, thread)
+    kinds = [(k, label) for k, label in ThreadKind.choices
+             if k != ThreadKind.ANNOUNCEMENT or v.is_moderator]
+    return render(request, "community/board.html", {
+        "course": v.course, "viewer": v, "threads": threads, "anchor": anchor,
+        "anchors": selectors.anchor_pages(v.course), "filters": filters, "q": text,
+        "kinds": kinds,
+    })
+
+
+@require_POST
+@login_required
+def new_thread(request: HttpRequest, slug: str) -> HttpResponse:
+    v = _viewer(request, slug)
+    anchor = selectors.anchor_of(v.course, request.POST.get("anchor", ""))
+    try:
+        thread, held = services.create_thread(
+            v, kind=request.POST.get("kind", ""), title=request.POST.get("title", "")[:200],
+            body=request.POST.get("body", ""),
+            anonymous=_checked(request.POST.get("anonymous", "")),
+            private=_checked(request.POST.get("private", "")), anchor_page=anchor,
+            anchor_cell=request.POST.get("cell", ""),
+        )
+    except (PermissionDenied, ValidationError, services.PostingTooFast) as refused:
+        messages.error(request, _refusal(refused))
+        return redirect(_board_url(v))
+    if held:
+        messages.warning(request, held)
+    return redirect("community-thread", slug=slug, pk=thread.pk)
+
+
+@require_GET
+@login_required
+def thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    v = _viewer(request, slug)
+    found = selectors.thread_for(v, pk)
+    posts = selectors.posts_of(v, found)
+    for post in posts:
+        for shown in [post, *post.comment_list]:
+            shown.shows_author = selectors.shows_author(v, shown)
+            shown.shown_html = selectors.shown_html(v, shown)
+            shown.may_edit = selectors.may_edit(v, shown)
+    return render(request, "community/thread.html", {
+        "course": v.course, "viewer": v, "thread": found, "posts": posts,
+        "anchors": selectors.anchor_pages(v.course),
+        "may_mark_answered": selectors.may_mark_answered(v, found),
+        "thread_shows_author": selectors.shows_author(v, found),
+    })
+
+
+def _thread_url(v, pk) -> str:
+    return reverse("community-thread", args=[v.course.slug, pk])
+
+
+@require_POST
+@login_required
+def post_action(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Every POST of a thread's page, by ``action``: reply, edit, delete, vote, unvote, report,
+    follow, unfollow, answered, endorse, pin, lock, hide-thread, hide-post, move."""
+    v = _viewer(request, slug)
+    found = selectors.thread_for(v, pk)
+    action = request.POST.get("action", "")
+    post = None
+    if request.POST.get("post"):
+        try:
+            post = selectors.post_for(v, int(request.POST["post"]))
+        except ValueError:
+            post = None
+        if post is None or post.thread_id != found.pk:
+            messages.error(request, "No such post in this thread.")
+            return redirect(_thread_url(v, pk))
+    flag = _checked(request.POST.get("on", "1"))
+    try:
+        held = _do(v, found, post, action, request.POST, flag)
+    except (PermissionDenied, ValidationError, services.PostingTooFast) as refused:
+        messages.error(request, _refusal(refused))
+    else:
+        if held:
+            messages.warning(request, held)
+    return redirect(_thread_url(v, pk))
+
+
+def _do(v, found, post, action, data, flag):
+    if action == "reply":
+        return services.reply(v, found, body=data.get("body", ""), parent=post,
+                              anonymous=_checked(data.get("anonymous", "")))[1]
+    if post is None and action in {"edit", "delete", "vote", "report", "endorse", "hide-post"}:
+        raise ValidationError("Say which post.")
+    match action:
+        case "edit":
+            return services.edit_post(v, post, body=data.get("body", ""))
+        case "delete":
+            services.delete_post(v, post)
+        case "vote":
+            services.vote(v, post, flag)
+        case "report":
+            services.report(v, post, data.get("reason", ""))
+        case "endorse":
+            services.endorse(v, post, flag)
+        case "hide-post":
+            services.set_post_hidden(v, post, flag)
+        case "follow":
+            services.follow(v, found, flag)
+        case "answered":
+            services.mark_answered(v, found, flag)
+        case "pin":
+            services.set_thread_flags(v, found, pinned=flag)
+        case "lock":
+            services.set_thread_flags(v, found, locked=flag)
+        case "hide-thread":
+            services.set_thread_flags(v, found, hidden=flag)
+        case "move":
+            services.move_thread(v, found, selectors.anchor_of(v.course, data.get("anchor", "")))
+        case _:
+            raise ValidationError("No such action.")
+    return None
+
+
+@require_GET
+@login_required
+def review_queue(request: HttpRequest, slug: str) -> HttpResponse:
+    v = _moderator(request, slug)
+    return render(request, "community/review_queue.html", {
+        "course": v.course, "held": list(selectors.review_queue(v.course)),
+        "reports": list(selectors.open_reports(v.course)),
+    })
+
+
+@require_POST
+@login_required
+def review(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    v = _moderator(request, slug)
+    post = selectors.post_for(v, pk)
+    try:
+        services.review(v, post, approve=request.POST.get("decision") == "approve")
+    except ValidationError as refused:
+        messages.error(request, _refusal(refused))
+    else:
+        messages.success(request, "The post is published." if post.status == "published"
+                         else "The post is rejected: only its author sees it.")
+    return redirect("community-review", slug=slug)
+
+
+@require_GET
+@login_required
+def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
+    v = _moderator(request, slug)
+    return render(request, "community/audit_log.html", {
+        "course": v.course, "entries": list(selectors.audit_log(v.course)[:200]),
+    })
+
+
+@require_POST
+@login_required
+def ban(request: HttpRequest, slug: str) -> HttpResponse:
+    v = _moderator(request, slug)
+    try:
+        member = services.course_member(v.course, request.POST.get("username", ""))
+        days = int(request.POST.get("days", "0") or 0)
+        services.ban(v, member, days=days, reason=request.POST.get("reason", ""))
+    except (ValidationError, ValueError) as refused:
+        messages.error(request, _refusal(refused) if isinstance(refused, ValidationError)
+                       else "Give the ban's length in days.")
+    else:
+        messages.success(request, f"{member.username} may not post for {days} days.")
+    return redirect("community-audit", slug=slug)

@@ -1,0 +1,122 @@
+"""Who may open and post to each page of the board (learner of the course, learner of another
+course, instructor, staff, anonymous), and the board's lists cost the same queries for 2 or 20
+threads (no N+1)."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from lms.community.models import Ban, Post, PostKind
+from tests.support.lms_factories import (
+    EnrollmentFactory,
+    PostFactory,
+    ThreadFactory,
+    UserFactory,
+)
+
+ROLES = ["course_learner", "other_course_learner", "instructor", "staff", "anonymous"]
+
+
+@pytest.fixture
+def callers(course, learner, instructor, staff):
+    stranger = UserFactory(username="eve")
+    EnrollmentFactory(user=stranger)
+    return {"course_learner": learner, "other_course_learner": stranger,
+            "instructor": instructor, "staff": staff, "anonymous": None}
+
+
+def client_for(user) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def thread(course, other_learner):
+    made = ThreadFactory(course=course, author=other_learner)
+    PostFactory(thread=made, author=other_learner)
+    return made
+
+
+READ = {"course_learner": 200, "other_course_learner": 403, "instructor": 200, "staff": 200,
+        "anonymous": 302}
+MODERATE = {"course_learner": 403, "other_course_learner": 403, "instructor": 200, "staff": 200,
+            "anonymous": 302}
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [("board/", READ), ("board/{thread}/", READ), ("board/review/", MODERATE),
+     ("board/audit/", MODERATE)],
+)
+def test_who_may_open_each_page(callers, course, thread, role, path, expected):
+    url = f"/courses/{course.slug}/" + path.format(thread=thread.pk)
+    assert client_for(callers[role]).get(url).status_code == expected[role]
+
+
+WRITE = {"course_learner": 302, "other_course_learner": 403, "instructor": 302, "staff": 302,
+         "anonymous": 302}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_reply(callers, course, thread, role):
+    client_for(callers[role]).post(f"/courses/{course.slug}/board/{thread.pk}/act/",
+                                   {"action": "reply", "body": f"reply by {role}"})
+    written = Post.objects.filter(body=f"reply by {role}").exists()
+    assert written == (role in {"course_learner", "instructor", "staff"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_pin(callers, course, thread, role):
+    client_for(callers[role]).post(f"/courses/{course.slug}/board/{thread.pk}/act/",
+                                   {"action": "pin", "on": "1"})
+    thread.refresh_from_db()
+    assert thread.pinned == (role in {"instructor", "staff"})
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_who_may_ban(callers, course, other_learner, role):
+    client_for(callers[role]).post(f"/courses/{course.slug}/board/bans/",
+                                   {"username": other_learner.username, "days": "2"})
+
+    assert Ban.objects.filter(user=other_learner).exists() == (role in {"instructor", "staff"})
+
+
+def queries_for(client, url) -> int:
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    assert response.status_code == 200
+    return len(captured)
+
+
+def add_threads(course, n):
+    for _ in range(n):
+        author = UserFactory()
+        EnrollmentFactory(user=author, course=course)
+        made = ThreadFactory(course=course, author=author, anonymous=True)
+        PostFactory(thread=made, author=author, kind=PostKind.ANSWER)
+
+
+@pytest.mark.parametrize("role", ["course_learner", "instructor"])
+def test_the_board_costs_the_same_queries_for_2_or_20_threads(callers, course, role):
+    client = client_for(callers[role])
+    url = f"/courses/{course.slug}/board/"
+    add_threads(course, 2)
+    few = queries_for(client, url)
+    add_threads(course, 18)
+    assert queries_for(client, url) == few
+
+
+def test_a_thread_costs_the_same_queries_for_2_or_20_replies(course, learner, thread):
+    client = client_for(learner)
+    url = f"/courses/{course.slug}/board/{thread.pk}/"
+    few = queries_for(client, url)
+    for _ in range(18):
+        PostFactory(thread=thread, author=UserFactory())
+    assert queries_for(client, url) == few
