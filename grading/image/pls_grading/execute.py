@@ -382,6 +382,7 @@ class Runner:
         self.tampering: list[dict[str, Any]] = []
         self.mode = JUDGE
         self.judged: list[int] = []
+        self.judge = Judge(self.ask_probe)  # one for the notebook: it keeps what tests define
 
     def run(self) -> int:
         started = time.monotonic()
@@ -497,6 +498,10 @@ class Runner:
                 continue
             executed += 1
             graded = is_graded(cell)
+            if self.mode == JUDGE and is_read_only(cell):
+                # What it defines (import, def, class) is the tests' own from here on.
+                self.judge.define(cell["source"], max(1, min(
+                    cell_timeout, math.ceil(deadline - time.monotonic()))))
             if self.mode == JUDGE and is_test(cell):
                 timeout = max(1, min(cell_timeout, math.ceil(deadline - time.monotonic())))
                 if not self.judge_cell(cell, index, executed, outputs, timeout):
@@ -599,7 +604,7 @@ class Runner:
         """Evaluate a test cell in this process (never in the kernel): its outputs come from the
         judge alone. False when the kernel must be restarted (the learner's code hung it or
         killed it); the cell has its failure then."""
-        judge = Judge(self.ask_probe)
+        judge = self.judge
         restart = False
         try:
             produced = judge.evaluate(cell["source"], count, timeout)
@@ -700,6 +705,15 @@ def is_test(cell: Cell) -> bool:
     ``solution``)."""
     meta = cell["metadata"].get("nbgrader")
     return is_graded(cell) and isinstance(meta, dict) and not meta.get("solution")
+
+
+def is_read_only(cell: Cell) -> bool:
+    """An instructor's code cell that is neither an answer nor a test: nbgrader locked it, and
+    put the release's source back (the grader the release's metadata) before the notebook came
+    here, so the learner cannot change it."""
+    meta = cell["metadata"].get("nbgrader")
+    return (cell["cell_type"] == "code" and isinstance(meta, dict) and bool(meta.get("locked"))
+            and not meta.get("solution") and not meta.get("grade"))
 
 
 def judged_message(output: Output) -> dict[str, Any]:

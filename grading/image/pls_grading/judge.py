@@ -16,14 +16,21 @@ How a test cell reads here, compared with nbgrader running it in the kernel:
   so a test sees the effect of the calls it makes; names the test assigns are the test's own;
 - built-in names (``len``, ``sorted``, ``abs``, ``isinstance``...) are always this process's,
   even if the learner's code redefined them;
-- a learner module (``np`` after ``import numpy as np``) is this process's own copy of that
-  module when it can import it (never from the learner's folder), else a proxy for its names;
+- names the instructor's cells before this test define with ``import``, ``def`` or ``class``
+  (``import numpy as np`` or a helper function in a read-only cell, a helper in an earlier test
+  cell) are this process's own, whatever the learner's code bound to those names later: the
+  judge runs those statements of a read-only cell itself (:meth:`Judge.define`), and keeps what
+  a test cell defines for the tests after it; its modules are never the learner's folder's;
+- a module the learner's namespace holds (``np`` after ``import numpy as np`` in an answer cell)
+  is this process's own copy of that module when it can import it, else a proxy for its names
+  (the learner's own module: its functions are the learner's);
 - calling a learner function sends the arguments as plain data and returns its result as plain
   data; a list or dict the function changed in place is changed here too; what it printed
   appears in the test's output (stderr fails the test, as in nbgrader);
 - an exception the learner's function raised is raised here as the same built-in exception type
   (``except ValueError`` in a test works), or as :class:`LearnerError` for the learner's own
-  exception classes; its traceback is shown in the feedback;
+  exception classes and for ``StopIteration`` (which would silently end a loop of the test's,
+  ``all(map(...))`` for one); its traceback is shown in the feedback;
 - a value that cannot cross (an instance of a learner's class, a generator, an open file...) fails
   the test with a sentence naming its type (docs/grading.md says how to write such tests, or to
   choose ``grading: in-kernel``);
@@ -57,10 +64,14 @@ from pls_grading import wire
 HIDDEN_BEGIN = "### BEGIN HIDDEN TESTS"
 HIDDEN_END = "### END HIDDEN TESTS"
 HIDDEN_LINE = "    (a hidden test)"
+# Exceptions that end the loop they are raised in (a learner function called inside ``map()``
+# that raised StopIteration would end ``all(map(...))`` early, and true): never raised as
+# themselves in a test.
+ENDS_A_LOOP = {"StopIteration", "StopAsyncIteration"}
 # Exceptions a learner's function may raise that a test may catch as themselves.
 CATCHABLE = {
     name: value for name, value in vars(builtins).items()
-    if isinstance(value, type) and issubclass(value, Exception)
+    if isinstance(value, type) and issubclass(value, Exception) and name not in ENDS_A_LOOP
 }
 
 Ask = Callable[[dict[str, Any], float], dict[str, Any]]
@@ -86,6 +97,22 @@ class LearnerError(Exception):
 
 class CannotCheck(Exception):
     """A learner value the judge cannot take (its type is named)."""
+
+
+DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def defined_names(tree: ast.Module) -> list[str]:
+    """The names a cell's top-level ``import``, ``def`` and ``class`` statements bind."""
+    names = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names += [alias.asname or alias.name.split(".")[0] for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names += [alias.asname or alias.name for alias in node.names if alias.name != "*"]
+        elif isinstance(node, DEFINITIONS):
+            names.append(node.name)
+    return names
 
 
 def hidden_lines(source: str) -> set[int]:
@@ -178,14 +205,16 @@ class Remote:
 
 class LearnerNames(dict):
     """The test cell's global namespace: the test's own names, this process's built-ins, and
-    for any other name, the learner's, looked up when read (``__missing__``)."""
+    for any other name, the learner's, looked up when read (``__missing__``; not while
+    ``learners`` is False)."""
 
     def __init__(self, judge: Judge) -> None:
         super().__init__(__builtins__=builtins, __name__="__main__")
         self.judge = judge
+        self.learners = True
 
     def __missing__(self, name: str) -> Any:
-        if name.startswith("__") or hasattr(builtins, name):
+        if name.startswith("__") or hasattr(builtins, name) or not self.learners:
             raise KeyError(name)
         try:
             return self.judge.lookup({"name": name}, name)
@@ -194,11 +223,14 @@ class LearnerNames(dict):
 
 
 class Judge:
-    """Evaluates test cells against one kernel's answers."""
+    """Evaluates a notebook's test cells against its kernel's answers, in order. What the
+    instructor's cells define (``import``, ``def``, ``class``) is kept in ``definitions``, the
+    names every later test starts from."""
 
     def __init__(self, ask: Ask, import_module: Callable[[str], Any] | None = None) -> None:
         self.ask = ask
         self.import_module = import_module or own_module
+        self.definitions = LearnerNames(self)
         self.outputs = Outputs()
         self.deadline = math.inf
         self.waiting_for_kernel = False
@@ -363,6 +395,8 @@ class Judge:
             return self.outputs.items
         last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
         namespace = LearnerNames(self)
+        namespace.update((name, value) for name, value in self.definitions.items()
+                         if not name.startswith("__"))
         printed_out, printed_err = _Printed(self.outputs, "stdout"), _Printed(self.outputs,
                                                                                "stderr")
         self.alarm_rang = False
@@ -382,12 +416,52 @@ class Judge:
             if self.stopped is None:
                 self.outputs.error(type(exc).__name__, str(exc),
                                    self.traceback_lines(exc, source, filename, hidden))
+        finally:  # the tests after this one start from what it defined
+            for name in defined_names(tree):
+                if dict.__contains__(namespace, name):
+                    self.definitions[name] = dict.__getitem__(namespace, name)
         if self.stopped is not None:
             stop = self.stopped
+            # The cell fails, whatever it went on to compute: nbgrader would take a result
+            # before the error for partial credit.
+            self.outputs.items = [output for output in self.outputs.items
+                                  if output["output_type"] != "execute_result"]
             self.outputs.error(stop.ename, stop.message, [f"{stop.ename}: {stop.message}"])
             if stop.restart:
                 raise stop
         return self.outputs.items
+
+    def define(self, source: str, timeout: float) -> None:
+        """Run the ``import``, ``def`` and ``class`` statements of an instructor's read-only cell
+        here, into the names every later test starts from, on the cell's own time (the kernel
+        runs the whole cell as usual). Its other statements are the kernel's alone. A
+        definition that cannot be made here is left out, and its name stays the learner's: a
+        module the judge cannot import (the assignment's own file: never from the learner's
+        folder), or one that needs a learner name at once (a default value, a decorator)."""
+        lines = ["" if line.lstrip().startswith(("%", "!")) else line  # IPython's own syntax
+                 for line in source.splitlines()]
+        try:
+            tree = ast.parse("\n".join(lines), filename="<a read-only cell>")
+        except SyntaxError:
+            return
+        self.deadline = time.monotonic() + timeout
+        self.alarm_rang = False
+        self.stopped = None
+        self.definitions.learners = False
+        quiet = io.StringIO()
+        try:
+            with _time_limit(timeout, self), contextlib.redirect_stdout(quiet), \
+                    contextlib.redirect_stderr(quiet):
+                for node in tree.body:
+                    if not isinstance(node, DEFINITIONS):
+                        continue
+                    with contextlib.suppress(Exception):
+                        exec(compile(ast.Module([node], []), "<a read-only cell>", "exec"),  # noqa: S102
+                             self.definitions)
+        except JudgeStop:  # out of time: what was defined so far stays
+            pass
+        finally:
+            self.definitions.learners = True
 
     def traceback_lines(self, exc: BaseException, source: str, filename: str,
                         hidden: set[int]) -> list[str]:

@@ -105,7 +105,7 @@ def encode(value: Any, *, handle: Callable[[Any], str] | None = None,
     if value is None or kind is bool:
         return value
     if kind is int:
-        return ["i", str(value)]
+        return ["i", _digits(value)]
     if kind is float:
         return ["f", value if math.isfinite(value) else repr(value)]
     if kind is complex:
@@ -119,7 +119,7 @@ def encode(value: Any, *, handle: Callable[[Any], str] | None = None,
     if kind is Decimal:
         return ["dec", str(value)]
     if kind is Fraction:
-        return ["q", str(value.numerator), str(value.denominator)]
+        return ["q", _digits(value.numerator), _digits(value.denominator)]
     if kind is dt.datetime:
         return ["dt", value.isoformat()]
     if kind is dt.date:
@@ -155,6 +155,13 @@ def encode(value: Any, *, handle: Callable[[Any], str] | None = None,
     if handle is not None and isinstance(value, type) and not issubclass(value, BaseException):
         return ["h", handle(value)]  # a class may be called; what it makes may not cross
     raise Unsupported(value)
+
+
+def _digits(value: int) -> str:
+    try:
+        return str(value)
+    except ValueError:  # more digits than Python writes out (sys.get_int_max_str_digits)
+        raise WireError("the number is too large to be checked") from None
 
 
 def _encode_library_value(value: Any) -> Any:

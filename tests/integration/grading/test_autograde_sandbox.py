@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import html
 import ipaddress
 import json
 import os
@@ -27,9 +26,7 @@ import shutil
 import socket
 import subprocess
 import time
-import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +39,20 @@ from courses.course_file import LatePolicy
 from grading.autograde import autograde
 from grading.course_directory import Course, open_course, prepare_course
 from grading.release import release
-from grading.result import AutogradeResult
-from grading.sandbox import Sandbox, SandboxUnavailable
+from grading.sandbox import SandboxUnavailable
+from tests.support.autograding import (
+    PIDS_LIMIT,
+    Graded,
+    Submission,
+    fresh_learner,
+    grader_of,
+    hidden_lines_calling,
+    new_sandbox,
+    solution_bodies,
+    text_of,
+    visible_text,
+    wait_until_gone,
+)
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -52,39 +61,12 @@ COURSE = "python-101"
 ASSIGNMENT = "ps1-basics"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
 SOURCE = ROOT / "courses" / COURSE / "source" / ASSIGNMENT / NOTEBOOK
-IMAGE = "pls-notebook:latest"
-STUB = "    # YOUR CODE HERE\n    raise NotImplementedError()"
 TESTS = {"ps1-celsius-tests": 3.0, "ps1-initials-tests": 3.0, "ps1-grade-tests": 4.0}
-PIDS_LIMIT = 256
 MIB = 1024 * 1024
 DUE = dt.datetime(2026, 1, 10, 12, 0, tzinfo=dt.UTC)
 
 
 # -- the course, the image and the sandbox -------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def grading_image() -> str:
-    """The course's image, built from this tree (a no-op when up to date), with the runner."""
-    built = subprocess.run([str(ROOT / ".ci" / "provision"), "docker", "images"], cwd=ROOT,
-                           capture_output=True, text=True, timeout=3600, check=False)
-    assert built.returncode == 0, f"provisioning failed:\n{built.stdout}\n{built.stderr}"
-    probe = subprocess.run(["docker", "run", "--rm", "--network", "none", IMAGE, "python", "-c",
-                            "import pls_grading.execute"],
-                           capture_output=True, text=True, timeout=120, check=False)
-    assert probe.returncode == 0, f"{IMAGE} has no pls_grading: {probe.stderr}"
-    return IMAGE
-
-
-@pytest.fixture(scope="module")
-def grader_root(tmp_path_factory) -> Iterator[Path]:
-    """A GRADER_ROOT of this module's own; STUDIO_COURSES_DIR is the repo's courses/."""
-    root = tmp_path_factory.mktemp("grader")
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("STUDIO_VAR_DIR", str(root / "var"))
-        patch.setenv("GRADER_ROOT", str(root))
-        patch.setenv("STUDIO_COURSES_DIR", str(ROOT / "courses"))
-        yield root
 
 
 @pytest.fixture(scope="module")
@@ -116,136 +98,26 @@ def released(course_dir) -> dict[str, Any]:
     return json.loads((course_dir / "release" / ASSIGNMENT / NOTEBOOK).read_text())
 
 
-def new_sandbox(**traits: Any) -> Sandbox:
-    """A sandbox for tests: short cell timeout, bounded total time, containers named apart."""
-    settings = {
-        "name_prefix": f"pls-test-grading-{secrets.token_hex(3)}",
-        "pool_size": 0,
-        "cell_timeout": 4,
-        "time_limit": 90,
-        "mem_limit": "512m",
-        "pids_limit": PIDS_LIMIT,
-        **traits,
-    }
-    return Sandbox(**settings)
-
-
-@pytest.fixture(scope="module")
-def sandbox() -> Iterator[Sandbox]:
-    """The module's sandbox, with a warm pool of one: each notebook still runs in a fresh
-    container, started while the previous submission was graded. (Cold starts are the tests'
-    that make a sandbox of their own.)"""
-    box = new_sandbox(pool_size=1)
-    yield box
-    box.close()
-
-
-def containers_named(prefix: str) -> list[str]:
-    listing = subprocess.run(["docker", "ps", "-a", "--filter", f"name={prefix}", "--format",
-                              "{{.Names}}"], capture_output=True, text=True, timeout=60, check=True)
-    return listing.stdout.split()
-
-
-def wait_until_gone(prefix: str) -> list[str]:
-    """The containers still named ``prefix*`` after giving ``--rm`` up to a minute."""
-    for _ in range(120):
-        left = containers_named(prefix)
-        if not left:
-            return []
-        time.sleep(0.5)
-    return left
-
-
 # -- submissions ---------------------------------------------------------------------------------
-
-
-def solutions() -> dict[str, str]:
-    """The instructor's answer per solution cell: the lines between the solution markers."""
-    answers = {}
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        meta = cell.metadata.get("nbgrader", {})
-        if meta.get("solution"):
-            found = re.search(r"### BEGIN SOLUTION\n(.*?)\n\s*### END SOLUTION", cell.source, re.S)
-            answers[meta["grade_id"]] = found.group(1)
-    return answers
 
 
 ANSWER_FUNCTIONS = re.compile(r"celsius_to_fahrenheit\(|initials\(|letter_grade\(")
 
 
 def hidden_test_lines() -> list[str]:
-    """The hidden tests' lines that call the learner's functions (what learners must never
-    see; lines like ``pass`` or ``try:`` are everywhere and tell nothing), stripped."""
-    lines = []
-    for cell in nbformat.read(SOURCE, as_version=4).cells:
-        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS",
-                                cell.source, re.S):
-            lines += [line.strip() for line in block.splitlines()
-                      if ANSWER_FUNCTIONS.search(line)]
+    """ps1-basics' hidden tests' lines that call the learner's functions, stripped."""
+    lines = hidden_lines_calling(nbformat.read(SOURCE, as_version=4), ANSWER_FUNCTIONS)
     assert len(lines) >= 10, lines
     return lines
-
-
-def visible_text(page: str) -> str:
-    """An HTML page's text as a reader sees it (highlighting splits code into many tags)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", page))
-
-
-def cell_with_id(notebook: dict[str, Any], grade_id: str) -> dict[str, Any]:
-    return next(c for c in notebook["cells"]
-                if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-
-
-def text_of(source: str | list[str]) -> str:
-    return "".join(source) if isinstance(source, list) else source
-
-
-@dataclass
-class Submission:
-    """A learner's copy of the released notebook, as a dict to change before it is written."""
-
-    released: dict[str, Any]
-    notebook: dict[str, Any] = field(init=False)
-    files: dict[str, str] = field(default_factory=dict)
-    """Other files of the submission (path -> text), written beside the notebook."""
-
-    def __post_init__(self) -> None:
-        self.notebook = copy.deepcopy(self.released)
-
-    def cell(self, grade_id: str) -> dict[str, Any]:
-        return cell_with_id(self.notebook, grade_id)
-
-    def answer(self, grade_id: str, body: str) -> Submission:
-        """The released answer cell with its stub replaced by ``body`` (the function's body)."""
-        stub = text_of(cell_with_id(self.released, grade_id)["source"])
-        assert STUB in stub
-        self.cell(grade_id)["source"] = stub.replace(STUB, body)
-        return self
-
-    def replace(self, grade_id: str, source: str) -> Submission:
-        self.cell(grade_id)["source"] = source
-        return self
-
-    def add_cell(self, source: str, at: int | None = None) -> Submission:
-        cell = nbformat.v4.new_code_cell(source)
-        self.notebook["cells"].insert(len(self.notebook["cells"]) if at is None else at, cell)
-        return self
-
-    def write(self, folder: Path) -> Path:
-        folder.mkdir(parents=True)
-        (folder / NOTEBOOK).write_text(json.dumps(self.notebook), encoding="utf-8")
-        for name, text in self.files.items():
-            (folder / name).write_text(text, encoding="utf-8")
-        return folder
 
 
 @pytest.fixture
 def correct(released) -> Callable[[], Submission]:
     """``correct()``: a fresh submission with every answer right."""
-    answers = solutions()
+    answers = solution_bodies(SOURCE)
 
     def make() -> Submission:
-        submission = Submission(released)
+        submission = Submission(released, NOTEBOOK)
         for grade_id, body in answers.items():
             submission.answer(grade_id, body)
         return submission
@@ -253,80 +125,17 @@ def correct(released) -> Callable[[], Submission]:
     return make
 
 
-def fresh_learner() -> str:
-    return f"t{uuid.uuid4().hex[:12]}"
-
-
-@dataclass
-class Graded:
-    """One autograde's result, and the autograded notebook nbgrader kept."""
-
-    result: AutogradeResult
-    learner: str
-    course_dir: Path
-
-    @property
-    def points(self) -> dict[str, float]:
-        return {row["id"]: row["score"] for row in self.result.breakdown}
-
-    def autograded(self) -> dict[str, Any]:
-        path = self.course_dir / "autograded" / self.learner / ASSIGNMENT / NOTEBOOK
-        return json.loads(path.read_text())
-
-    def outputs(self, index: int) -> list[dict[str, Any]]:
-        return self.autograded()["cells"][index].get("outputs", [])
-
-    def outputs_of(self, grade_id: str) -> list[dict[str, Any]]:
-        cells = self.autograded()["cells"]
-        index = next(i for i, c in enumerate(cells)
-                     if c["metadata"].get("nbgrader", {}).get("grade_id") == grade_id)
-        return self.outputs(index)
-
-    def probe(self, index: int) -> dict[str, Any]:
-        """The ``PROBE <json>`` line cell ``index`` printed."""
-        text = "".join(
-            "".join(o["text"]) if isinstance(o["text"], list) else o["text"]
-            for o in self.outputs(index) if o["output_type"] == "stream"
-        )
-        found = re.search(r"^PROBE (.*)$", text, re.M)
-        assert found, f"cell {index} printed no probe: {self.outputs(index)}"
-        return json.loads(found.group(1))
-
-    def errors_of(self, grade_id: str) -> set[str]:
-        return {o["ename"] for o in self.outputs_of(grade_id) if o["output_type"] == "error"}
-
-
-def grader_of(course_dir: Path, sandbox: Sandbox, tmp_path: Path) -> Callable[..., Graded]:
-    """``grade(submission, learner=None, box=None, **autograde_kwargs)``: autograde a
-    submission (or raw notebook bytes) of ``course_dir`` in ``box`` (default: ``sandbox``)."""
-
-    def run(submission: Submission | bytes, *, learner: str | None = None,
-            box: Sandbox | None = None, **kwargs: Any) -> Graded:
-        learner = learner or fresh_learner()
-        folder = tmp_path / learner
-        if isinstance(submission, bytes):
-            folder.mkdir()
-            (folder / NOTEBOOK).write_bytes(submission)
-        else:
-            submission.write(folder)
-        result = autograde(course_dir, ASSIGNMENT, learner, folder, sandbox=box or sandbox,
-                           **kwargs)
-        return Graded(result, learner, course_dir)
-
-    return run
-
-
 @pytest.fixture
 def grade(course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
     """Autograde in python-101 as it is: the judge's grading (the default)."""
-    return grader_of(course_dir, sandbox, tmp_path)
+    return grader_of(course_dir, ASSIGNMENT, sandbox, tmp_path)
 
 
 @pytest.fixture
 def grade_in_kernel(in_kernel_course_dir, sandbox, tmp_path) -> Callable[..., Graded]:
     """Autograde in python-101 with ``grading: in-kernel``: the tests beside the learner's code,
     watched by the guard."""
-    return grader_of(in_kernel_course_dir, sandbox, tmp_path)
+    return grader_of(in_kernel_course_dir, ASSIGNMENT, sandbox, tmp_path)
 
 
 # -- right and wrong answers ---------------------------------------------------------------------
@@ -895,7 +704,7 @@ def test_source_read_from_the_calling_frame_is_blanked_in_the_feedback(grade_in_
     # can read its caller's source. The verbatim lines are blanked in the feedback.
     spy = ("    import linecache, sys\n"
            "    print(''.join(linecache.getlines(sys._getframe(1).f_code.co_filename)))\n")
-    solution = solutions()["ps1-initials-answer"]
+    solution = solution_bodies(SOURCE)["ps1-initials-answer"]
     graded = grade_in_kernel(correct().answer("ps1-initials-answer", spy + solution))
     assert leaked_lines(graded.outputs_of("ps1-initials-tests"))  # it did read them
     pages = list(graded.result.feedback_dir.rglob("*.html"))
@@ -963,7 +772,7 @@ def test_under_the_judge_a_hook_sees_no_test_and_right_answers_keep_their_points
 def test_under_the_judge_the_calling_frame_holds_no_test(grade, correct):
     spy = ("    import linecache, sys\n"
            "    print(''.join(linecache.getlines(sys._getframe(1).f_code.co_filename)))\n")
-    solution = solutions()["ps1-initials-answer"]
+    solution = solution_bodies(SOURCE)["ps1-initials-answer"]
     graded = grade(correct().answer("ps1-initials-answer", spy + solution))
     assert leaked_lines(graded.outputs_of("ps1-initials-tests")) == []
     assert graded.result.score == 10

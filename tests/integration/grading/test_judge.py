@@ -1,7 +1,7 @@
 """The judge (pls_grading.judge) in the grading runner, against a real ipykernel on this machine:
 test cells are evaluated outside the learner's kernel, from plain data, and score exactly what
 the answers deserve. (The same runner in the sandbox, with hostile submissions:
-tests/integration/grading/test_judge_adversarial.py.)"""
+tests/integration/grading/test_adversarial.py.)"""
 
 from __future__ import annotations
 
@@ -26,6 +26,13 @@ def graded(source: str, grade_id: str, points: float = 1) -> dict:
     return {"cell_type": "code", "source": source, "outputs": [], "execution_count": None,
             "metadata": {"nbgrader": {"grade": True, "solution": False, "grade_id": grade_id,
                                       "points": points, "locked": True, "schema_version": 3}}}
+
+
+def read_only(source: str, grade_id: str = "setup") -> dict:
+    """A cell the instructor locked (nbgrader's read-only cell)."""
+    return {"cell_type": "code", "source": source, "outputs": [], "execution_count": None,
+            "metadata": {"nbgrader": {"grade": False, "solution": False, "grade_id": grade_id,
+                                      "locked": True, "schema_version": 3}}}
 
 
 def run(tmp_path: Path, *cells: dict, grading: str = "judge", cell_timeout: int = 5) -> dict:
@@ -246,3 +253,84 @@ def test_in_kernel_grading_still_runs_the_tests_beside_the_learners_code(tmp_pat
     )
     assert not failed(result["outputs"]["t"])
     assert result["record"]["grading"] == "in-kernel" and result["record"]["judged"] == []
+
+
+def test_a_learner_stopiteration_does_not_end_a_tests_loop_early(tmp_path):
+    # Raised as itself, StopIteration inside map() would end all(map(...)) early, and true.
+    result = run(
+        tmp_path,
+        answer("def is_even(n):\n    if n in (4, 7):\n        return n == 4\n"
+               "    raise StopIteration"),
+        graded("assert is_even(4) and not is_even(7)\n"
+               "assert all(map(lambda n: is_even(n) == (n % 2 == 0), range(-6, 7)))", "map"),
+        graded("try:\n    is_even(1)\nexcept StopIteration:\n    pass", "caught"),
+    )
+    for grade_id in ("map", "caught"):
+        error = error_of(result["outputs"][grade_id])
+        assert (error["ename"], error["evalue"]) == ("LearnerError", "StopIteration: ")
+
+
+def test_a_test_stopped_by_a_learner_call_earns_no_partial_credit_whatever_it_caught(tmp_path):
+    # nbgrader takes a result before an error for partial credit: a stopped cell shows none.
+    result = run(
+        tmp_path,
+        answer("def mean(values):\n    while len(values) == 1:\n        pass\n"
+               "    return sum(values) / len(values)"),
+        graded("right = 0\nfor values, expected in [([1, 3], 2), ([5], 5), ([2, 4], 3)]:\n"
+               "    try:\n        right += mean(values) == expected\n    except:\n        pass\n"
+               "right / 3", "partial", 1),
+        cell_timeout=2,
+    )
+    outputs = result["outputs"]["partial"]
+    assert [o["output_type"] for o in outputs] == ["error"]
+    assert error_of(outputs)["ename"] == "CellTimeoutError"
+
+
+def test_what_the_instructors_cells_define_is_the_tests_own(tmp_path):
+    # The learner binds the names a read-only cell and a test cell define (modules, helpers) to
+    # its own, which pass anything; the tests keep the instructor's.
+    setup = ("%matplotlib inline\nimport math\nimport numpy as np\n\n\n"
+             "def close(a, b):\n    return math.isclose(a, b)\n\n\n"
+             "def squares_right(x):\n    return square(x) == x * x\n\n\nprint('set up')\n")
+    fakes = ("import sys, types\nnp = types.ModuleType('learners_numpy')\n"
+             "np.allclose = lambda *args, **kwargs: True\nsys.modules[np.__name__] = np\n"
+             "class math:\n    isclose = staticmethod(lambda *args, **kwargs: True)\n"
+             "close = squares_right = lambda *args: True\n"
+             "def square(x):\n    return -1")
+    defines = ("from statistics import fmean\n### BEGIN HIDDEN TESTS\n"
+               "def check(value):\n    assert value == 9\n### END HIDDEN TESTS\ncheck(9)")
+    result = run(
+        tmp_path,
+        read_only(setup),
+        answer(fakes),
+        graded("assert np.allclose([square(3)], [9])", "numpy"),
+        graded("assert math.isclose(square(3), 9)", "math"),
+        graded("assert close(square(3), 9)", "helper"),
+        graded("assert squares_right(3)", "helper-calls-the-learner"),
+        graded(defines, "defines"),
+        answer("def check(value):\n    pass\nfmean = lambda values: 9"),
+        graded("check(square(3))", "an-earlier-tests-helper"),
+        graded("assert fmean([square(3), 9]) == 9", "an-earlier-tests-import"),
+        answer("def square(x):\n    return x * x"),
+        graded("assert np.allclose([square(3)], [9]) and math.isclose(square(3), 9)\n"
+               "assert close(square(3), 9) and squares_right(3)\ncheck(square(3))", "right"),
+    )
+    outputs = result["outputs"]
+    for grade_id in ("numpy", "math", "helper", "helper-calls-the-learner",
+                     "an-earlier-tests-helper", "an-earlier-tests-import"):
+        assert error_of(outputs[grade_id])["ename"] == "AssertionError", grade_id
+    assert not failed(outputs["defines"]) and not failed(outputs["right"])
+    assert "set up" not in json.dumps(outputs)  # the read-only cell's prints: the kernel's
+
+
+def test_the_instructors_definitions_outlive_a_kernel_restart(tmp_path):
+    result = run(
+        tmp_path,
+        read_only("import math"),
+        answer("import os\ndef dies():\n    os._exit(1)"),
+        graded("dies()", "dies"),
+        answer("def root(x):\n    return x ** 0.5"),
+        graded("assert math.isclose(root(2), 2 ** 0.5)", "after"),
+    )
+    assert any(o.get("ename") == "KernelRestarted" for o in result["outputs"]["dies"])
+    assert not failed(result["outputs"]["after"])

@@ -94,6 +94,15 @@ def test_a_value_that_contains_itself_is_refused():
         wire.dumps(loop)
 
 
+def test_a_number_too_large_to_write_out_is_refused_as_data_not_an_error():
+    # str() of an int of more than 4300 digits raises ValueError: the kernel's probe would fail
+    # to answer at all, instead of saying why the value cannot be checked.
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.dumps(10 ** 5000)
+    with pytest.raises(wire.WireError, match="too large"):
+        wire.dumps(Fraction(1, 10 ** 5000))
+
+
 @pytest.mark.parametrize("text", [
     '["x", 1]',                                  # an unknown kind
     '["i", "12a"]', '["i", 12]',                 # ints as digits only
