@@ -37,6 +37,7 @@ import yaml
 from hub.services import grader_users_role, prometheus_role, tutor_users_role
 from tests.support.fake_openai import API_KEY, MODEL, FakeOpenAI
 from tests.support.lms_databases import sqlite_template
+from tests.support.notebook_requests import notebook_of
 from tests.support.prometheus import provision_prometheus
 from tests.support.service_hub import (
     PYTHON,
@@ -217,7 +218,7 @@ def test_the_lms_counts_requests_and_queries_of_all_its_workers_together(parts):
 def test_a_tutor_request_moves_the_tutors_counters(parts):
     asked = parts.as_user("grace", "POST", "services/tutor/api/ask", json={
         "course": COURSE, "mode": "chat", "assignment": "ps1-basics",
-        "question": "What is a loop?"})
+        "question": "What is a loop?", **notebook_of("ps1-basics")})
     assert asked.status_code == 200 and '"type": "done"' in asked.text, asked.text
     parts.wait_for('sum(tutor_requests_total{job="tutor", mode="chat"})',
                    lambda value: value == 1, "the admitted request")

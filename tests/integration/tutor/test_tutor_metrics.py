@@ -9,13 +9,16 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.assignments import solutions
+from tests.support.notebook_requests import notebook_of
 
 pytestmark = [pytest.mark.slow]
 
 CELSIUS_CELL = "def celsius_to_fahrenheit(celsius):\n    raise NotImplementedError()"
 HINT = {"mode": "hint", "assignment": "ps1-basics", "cell_id": "ps1-celsius-answer",
         "cell_source": CELSIUS_CELL}
-CHAT = {"mode": "chat", "assignment": "ps1-basics", "question": "What is a loop?"}
+# Asked from ps1-basics' notebook, whose ids the extension sends (the tutor places it by them).
+CHAT = {"mode": "chat", "assignment": "ps1-basics", "question": "What is a loop?",
+        **notebook_of("ps1-basics")}
 
 
 def counts(tutor) -> dict[tuple, float]:
