@@ -10,12 +10,17 @@ Hub groups follow nbgrader's JupyterHub convention: ``nbgrader-<slug>`` for the 
 course, ``formgrade-<slug>`` for its instructors, and ``staff`` for the studio's admins. The LMS
 puts them in the OIDC ``groups`` claim; the hub mirrors them (``manage_groups``); the services
 read them from the hub's user model.
+
+A course's formgrader is the hub service ``formgrader-<slug>``; it shows learners' work, so it
+has an origin of its own, ``formgrader-<slug>--service.<hub host>`` (:func:`service_url`): the
+hub routes it there (``hub.origins``), the LMS links to it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 # Course slugs: lower-case letters and digits in dash-separated words ("python-101").
 COURSE_SLUG_REGEX = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -41,6 +46,13 @@ COURSE_INDEX_SLUG = "courses"
 LEARNER_GROUP_PREFIX = "nbgrader-"
 INSTRUCTOR_GROUP_PREFIX = "formgrade-"
 STAFF_GROUP = "staff"
+
+# Hub services: a course's formgrader, and the host of a service with an origin of its own.
+FORMGRADER_SERVICE_PREFIX = "formgrader-"
+# JupyterHub's own suffix for services on subdomains (its "idna" subdomain_hook): no username
+# can end in it (JupyterHub hashes every name holding "--"), so no learner gets a service's host.
+SERVICE_HOST_SUFFIX = "--service"
+DNS_LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def is_course_slug(value: object) -> bool:
@@ -100,3 +112,35 @@ def course_roles(groups: Iterable[str]) -> dict[str, str]:
     roles = dict.fromkeys(learner_courses(groups), "learner")
     roles.update(dict.fromkeys(instructor_courses(groups), "instructor"))
     return roles
+
+
+def formgrader_service_name(slug: str) -> str:
+    """The hub service of a course's formgrader (nbgrader's manual grading)."""
+    return f"{FORMGRADER_SERVICE_PREFIX}{slug}"
+
+
+def is_formgrader_service(name: str) -> bool:
+    return name.startswith(FORMGRADER_SERVICE_PREFIX)
+
+
+def service_host(service: str, hub_host: str) -> str:
+    """The host of a hub service with an origin of its own: ``<service>--service.<hub host>``,
+    as JupyterHub names a service's subdomain. A name that makes no DNS label (a course slug
+    longer than 43 characters makes its formgrader's too long) raises ``ValueError``."""
+    label = f"{service}{SERVICE_HOST_SUFFIX}"
+    if not DNS_LABEL_PATTERN.match(label):
+        raise ValueError(
+            f"The hub service {service!r} cannot have a host of its own: {label!r} is not a DNS "
+            "label (at most 63 lower-case letters, digits and dashes)."
+        )
+    return f"{label}.{hub_host}"
+
+
+def service_url(hub_url: str, service: str, path: str = "") -> str:
+    """``path`` in a hub service with an origin of its own, for a hub whose public URL is
+    ``hub_url`` (``http://localhost:8001`` gives
+    ``http://formgrader-python-101--service.localhost:8001/services/formgrader-python-101/``)."""
+    hub = urlsplit(hub_url)
+    host = service_host(service, hub.hostname or "")
+    port = f":{hub.port}" if hub.port else ""
+    return f"{hub.scheme}://{host}{port}/services/{service}/{path}"
