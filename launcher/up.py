@@ -132,6 +132,10 @@ def studio_environment() -> dict[str, str]:
     if settings.tutor != "off":
         env.setdefault("LMS_TUTOR_API_URL", f"{settings.hub_public_url}/services/tutor/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # The parts import this checkout's packages: `jupyterhub -f jupyterhub_config.py` runs from
+    # the venv's bin/, so without it `hub` would be whichever checkout the venv was installed
+    # from (a shared venv, a git worktree).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_ROOT), env.get("PYTHONPATH"))))
     return env
 
 

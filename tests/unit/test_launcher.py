@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +98,18 @@ def test_the_lms_links_to_the_hub_and_registers_its_callback_at_the_hubs_public_
     # not 127.0.0.1, the LMS's host: the hub and the LMS keep apart cookies
     assert env["STUDIO_HUB_URL"] == "http://localhost:8001"
     assert env["HUB_OAUTH_CALLBACK_URL"] == "http://localhost:8001/hub/oauth_callback"
+
+
+def test_the_parts_import_the_launchers_own_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = studio_environment()
+    root = Path(__file__).resolve().parents[2]
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(root), "/somewhere/else"]
+    hub = subprocess.run([sys.executable, "-c", "import sys; sys.path.pop(0); import hub; "
+                          "print(hub.__file__)"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, check=True)
+    assert hub.stdout.strip() == str(root / "hub" / "__init__.py")
 
 
 def test_with_the_tutor_off_the_lms_is_not_pointed_at_it(tmp_path, monkeypatch):
