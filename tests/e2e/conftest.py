@@ -5,36 +5,22 @@ its own, so the browser tests run beside the hub integration tests and a develop
 It lives while this folder's tests run (package scope); the tests that use it are one
 pytest-xdist group (``e2e-studio``, see tests/conftest.py), so it starts once. (The tutor's
 journey asks for it by name, in its ``studio`` lab: its ``learner_lab`` counts.)
-The browser is Debian's ``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright
-never downloads one. Each test gets a fresh browser context, so it starts signed in nowhere.
 
-Screenshots go to the test's tmp dir; :func:`screenshot` also keeps each one in ``var/e2e/``
-(gitignored, :mod:`tests.support.screenshots`) so a person can look at them after the run, and
-the terminal summary lists them.
+The browser fixtures (Debian's Chromium, a fresh context per test, screenshots) are in
+tests/conftest.py, shared with tests/security.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.support.screenshots import keep
 from tests.support.studio import OwnStudio, Studio, own_studio
 
 E2E_PREFIX = "pls-e2e"
 E2E_PORTS = {"lms": 18500, "hub": 18501, "proxy_api": 18502, "hub_api": 18581, "grader": 18510,
              "tutor": 18520}
-CHROMIUM = Path("/usr/bin/chromium")
-# Headless, and nothing that phones home (the machines have no internet).
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 900}
-ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
 
 
 def pytest_itemcollected(item):
@@ -56,43 +42,3 @@ def e2e_studio(tmp_path_factory) -> Iterator[OwnStudio]:
 def studio(e2e_studio) -> Studio:
     """The studio's URLs and the demo users' passwords."""
     return e2e_studio.studio
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """Debian's Chromium, closed after each test module: Playwright's sync API keeps an
-    asyncio loop running in the main thread while it is open, which would break every later
-    test that calls ``asyncio.run``."""
-    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `.ci/provision browser`"
-    # Playwright's assertions wait 5 s by default: too short for the LMS on a busy machine.
-    expect.set_options(timeout=ACTION_MS)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
-
-
-@pytest.fixture
-def context(browser) -> Iterator[BrowserContext]:
-    """A fresh browser profile: no cookies, so the test starts signed in nowhere."""
-    context = browser.new_context(viewport=VIEWPORT)
-    context.set_default_timeout(ACTION_MS)
-    yield context
-    context.close()
-
-
-@pytest.fixture
-def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
-    """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``,
-    and a copy as ``var/e2e/<test name>-<name>.png`` (each step of a test is kept)."""
-
-    def take(page: Page, name: str) -> Path:
-        path = tmp_path / f"{name}.png"
-        page.screenshot(path=str(path))
-        kept = keep(path, request.node.name, name)
-        print(f"screenshot: {path} (kept as {kept})")
-        return path
-
-    return take

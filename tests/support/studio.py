@@ -23,7 +23,8 @@ and waits (bounded) until ``/user/<name>/api/status`` on the server's host answe
 the proxy.
 
 The fixtures built on it live in the conftest.py of each test folder that needs a studio
-(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``), scoped to that folder.
+(``tests/integration/hub``, ``tests/e2e``, ``tests/security``, ``tests/benchmarks``), scoped to
+that folder.
 """
 
 from __future__ import annotations
@@ -338,7 +339,6 @@ def _hub_api_bind_url(env: dict[str, str], port: int) -> str:
     if env["HUB_SPAWNER"] == "local":
         return f"http://127.0.0.1:{port}"
     return f"http://{notebook_network_gateway(HubSettings.from_env(env))}:{port}"
-
 
 
 @dataclass
