@@ -14,6 +14,10 @@ read them from the hub's user model.
 A course's group on the school's Discourse (the LMS as its DiscourseConnect provider) is
 :func:`discourse_group`: Discourse's group names are its usernames' rules, at most 20 characters
 by default.
+
+A course's formgrader is the hub service ``formgrader-<slug>``; it shows learners' work, so it
+has an origin of its own, ``formgrader-<slug>--service.<hub host>`` (:func:`service_url`): the
+hub routes it there (``hub.origins``), the LMS links to it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 # Course slugs: lower-case letters and digits in dash-separated words ("python-101").
 COURSE_SLUG_REGEX = r"[a-z0-9]+(?:-[a-z0-9]+)*"
@@ -51,6 +56,13 @@ STAFF_GROUP = "staff"
 # digits, '_', '-' and '.'. Courses' groups start with the prefix below.
 DISCOURSE_GROUP_PREFIX = "course-"
 DISCOURSE_GROUP_MAX_LENGTH = 20
+
+# Hub services: a course's formgrader, and the host of a service with an origin of its own.
+FORMGRADER_SERVICE_PREFIX = "formgrader-"
+# JupyterHub's own suffix for services on subdomains (its "idna" subdomain_hook): no username
+# can end in it (JupyterHub hashes every name holding "--"), so no learner gets a service's host.
+SERVICE_HOST_SUFFIX = "--service"
+DNS_LABEL_PATTERN = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
 
 def is_course_slug(value: object) -> bool:
@@ -122,3 +134,35 @@ def discourse_group(slug: str) -> str:
     digest = hashlib.sha256(slug.encode()).hexdigest()[:6]
     keep = DISCOURSE_GROUP_MAX_LENGTH - len(DISCOURSE_GROUP_PREFIX) - len(digest) - 1
     return f"{DISCOURSE_GROUP_PREFIX}{slug[:keep].rstrip('-')}-{digest}"
+
+
+def formgrader_service_name(slug: str) -> str:
+    """The hub service of a course's formgrader (nbgrader's manual grading)."""
+    return f"{FORMGRADER_SERVICE_PREFIX}{slug}"
+
+
+def is_formgrader_service(name: str) -> bool:
+    return name.startswith(FORMGRADER_SERVICE_PREFIX)
+
+
+def service_host(service: str, hub_host: str) -> str:
+    """The host of a hub service with an origin of its own: ``<service>--service.<hub host>``,
+    as JupyterHub names a service's subdomain. A name that makes no DNS label (a course slug
+    longer than 43 characters makes its formgrader's too long) raises ``ValueError``."""
+    label = f"{service}{SERVICE_HOST_SUFFIX}"
+    if not DNS_LABEL_PATTERN.match(label):
+        raise ValueError(
+            f"The hub service {service!r} cannot have a host of its own: {label!r} is not a DNS "
+            "label (at most 63 lower-case letters, digits and dashes)."
+        )
+    return f"{label}.{hub_host}"
+
+
+def service_url(hub_url: str, service: str, path: str = "") -> str:
+    """``path`` in a hub service with an origin of its own, for a hub whose public URL is
+    ``hub_url`` (``http://localhost:8001`` gives
+    ``http://formgrader-python-101--service.localhost:8001/services/formgrader-python-101/``)."""
+    hub = urlsplit(hub_url)
+    host = service_host(service, hub.hostname or "")
+    port = f":{hub.port}" if hub.port else ""
+    return f"{hub.scheme}://{host}{port}/services/{service}/{path}"

@@ -8,6 +8,8 @@ One concern per module, every knob a documented traitlet:
                            secrets
 - :mod:`hub.config`        ``configure(c)``: one step per concern, assembling all of the below
                            for ``jupyterhub_config.py``
+- :mod:`hub.origins`       which host serves what: learners' servers and the formgraders on
+                           subdomains of the hub's public host
 - :mod:`hub.authenticator` sign-on through the LMS (GenericOAuthenticator)
 - :mod:`hub.errors`        error pages the hub shows instead of stack traces
 - :mod:`hub.courses`       the course folders as the hub sees them (``CourseCatalog``, read

@@ -6,6 +6,7 @@ section "Hub") and hands them to one step per concern, each filling its part of 
 ``jupyterhub_config.py`` would:
 
 - :func:`configure_hub`: where the hub listens, its database, files and pages
+- :func:`configure_origins`: learners' servers and formgraders on hosts of their own
 - :func:`configure_crypt_key`: the key encrypting users' stored sign-in state
 - :func:`configure_proxy`: configurable-http-proxy's API and token
 - :func:`configure_authenticator`: sign-on through the LMS
@@ -19,9 +20,14 @@ section "Hub") and hands them to one step per concern, each filling its part of 
   spawner (:func:`configure_docker_spawner`, ...)
 - :func:`configure_profiles`: the resource profiles learners' servers run with
 
+The internal APIs (the hub's, and the grader's and the tutor's it starts) listen where learners'
+servers reach them and nowhere else (:func:`internal_host`): on loopback with local servers, on
+the notebook network's gateway with Docker, never on every interface of the machine.
+
 Importing this module does nothing; :func:`configure` reads the course folders, creates missing
-secrets under ``var/secrets/`` and, with ``HUB_SPAWNER=auto``, asks the Docker engine whether it
-answers. ``HUB_SPAWNER=kubernetes`` imports KubeSpawner (the ``cluster`` extra) only then.
+secrets under ``var/secrets/``, with ``HUB_SPAWNER=auto`` asks the Docker engine whether it
+answers, and with Docker asks it for the notebook network's gateway (creating the network).
+``HUB_SPAWNER=kubernetes`` imports KubeSpawner (the ``cluster`` extra) only then.
 """
 
 from __future__ import annotations
@@ -30,12 +36,14 @@ import logging
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import urlparse, urlsplit
 
 from traitlets.config import Config
 
+from courses.naming import formgrader_service_name, service_host
 from hub.authenticator import StudioAuthenticator
 from hub.courses import CourseCatalog
+from hub.origins import subdomain_hook, uses_host_cookies
 from hub.profiles import profiles_from_env
 from hub.roles import course_roles
 from hub.services import (
@@ -58,6 +66,7 @@ from hub.services import (
 )
 from hub.settings import HubSettings
 from hub.spawners import StudioDockerSpawner, StudioLocalSpawner, StudioSwarmSpawner
+from hub.spawners.docker import notebook_network_gateway
 from servicekit.docker_engine import docker_engine_answers
 from servicekit.settings import SettingError
 
@@ -67,27 +76,35 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 GRADER_PORT = 10101
 TUTOR_PORT = 10102
 CLUSTER_SPAWNERS = ("swarm", "kubernetes")  # learners' servers on other machines
-ALL_INTERFACES = "0.0.0.0"  # noqa: S104 - only for the hub API with containers (configure_hub)
+LOOPBACK = "127.0.0.1"
+# Only inside the hub's own container or pod, whose networks are the studio's internal ones
+# (internal_host); never on a machine's every interface.
+ALL_INTERFACES = "0.0.0.0"  # noqa: S104
+HUB_API_PORT = 8081
 
 
-def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers):
+def configure(c: Config, environ: Mapping[str, str] | None = None, probe=docker_engine_answers,
+              gateway=notebook_network_gateway):
     """Fill ``c`` (a traitlets Config, as in jupyterhub_config.py) from ``environ`` (default
-    ``os.environ``); a bad value raises :class:`servicekit.settings.SettingError`."""
+    ``os.environ``); a bad value raises :class:`servicekit.settings.SettingError`. ``probe``
+    says whether a Docker engine answers (``HUB_SPAWNER=auto``), ``gateway(settings)`` is the
+    notebook network's gateway (with Docker)."""
     environ = os.environ if environ is None else environ
     settings = HubSettings.from_env(environ)
     spawner = choose_spawner(settings, probe)
-    containers = spawner != "local"
+    internal = internal_host(settings, spawner, gateway)
     catalog = CourseCatalog(settings.courses_dir)
     c.JupyterHub.services = []
     c.JupyterHub.load_roles = []
-    configure_hub(c, settings, spawner)
+    configure_hub(c, settings, spawner, internal)
+    configure_origins(c, settings, catalog)
     configure_crypt_key(c, settings, environ)
     configure_proxy(c, settings)
     configure_authenticator(c, settings)
     configure_roles(c, catalog)
     configure_idle_culler(c, settings)
-    configure_grader(c, settings, catalog, environ, containers)
-    configure_tutor(c, settings, catalog, environ, containers)
+    configure_grader(c, settings, catalog, environ, internal)
+    configure_tutor(c, settings, catalog, environ, internal)
     configure_service_access(c, settings)
     configure_metrics(c, settings)
     configure_spawner(c, settings, catalog, spawner)
@@ -108,22 +125,35 @@ def choose_spawner(settings: HubSettings, probe=docker_engine_answers) -> str:
 # -- the hub and its proxy ---------------------------------------------------------------------
 
 
-def configure_hub(c: Config, settings: HubSettings, spawner: str) -> None:
+def internal_host(settings: HubSettings, spawner: str, gateway=notebook_network_gateway) -> str:
+    """Where the internal APIs listen that learners' servers call (the hub's, and the grader's
+    and the tutor's the hub starts): with local servers, loopback; with Docker and the hub on
+    the machine itself, the notebook network's gateway (the machine's own address on that
+    network, asked of the engine, which creates the network if it is missing): containers
+    reach it, nothing outside the machine does; on a cluster, or with the hub in a container of
+    its own (``HUB_CONNECT_URL`` given, as in docker-compose.yml), every interface of the hub's
+    container or pod, whose networks are the studio's internal ones."""
+    if spawner == "local":
+        return LOOPBACK
+    if spawner in CLUSTER_SPAWNERS or settings.connect_url:
+        return ALL_INTERFACES
+    return gateway(settings)
+
+
+def configure_hub(c: Config, settings: HubSettings, spawner: str, internal: str) -> None:
     """Where the hub and its API listen, its database and files under ``<var>/hub``, its error
     pages."""
     settings.hub_dir.mkdir(parents=True, exist_ok=True)
     c.JupyterHub.bind_url = settings.bind_url
-    # With Docker, containers reach the hub's API at the notebook network's gateway (the host),
-    # so the API listens on every interface; hub-managed services still use loopback. On a
-    # cluster, servers (and, with Kubernetes, the proxy's own pod) use the hub's service address.
-    containers = spawner != "local"
-    default_api = f"http://{ALL_INTERFACES}:8081" if containers else "http://127.0.0.1:8081"
-    c.JupyterHub.hub_bind_url = settings.api_bind_url or default_api
+    # The API listens where learners' servers reach it (internal_host). On every interface of
+    # its container, hub-managed services still use loopback. On a cluster, servers (and, with
+    # Kubernetes, the proxy's own pod) use the hub's service address.
+    c.JupyterHub.hub_bind_url = settings.api_bind_url or f"http://{internal}:{HUB_API_PORT}"
     api = urlparse(c.JupyterHub.hub_bind_url)
     if spawner in CLUSTER_SPAWNERS:
         c.JupyterHub.hub_connect_url = cluster_hub_url(settings, spawner)
     elif api.hostname in {ALL_INTERFACES, "::"}:
-        c.JupyterHub.hub_connect_url = f"http://127.0.0.1:{api.port or 8081}"
+        c.JupyterHub.hub_connect_url = f"http://{LOOPBACK}:{api.port or HUB_API_PORT}"
     c.JupyterHub.db_url = settings.db_url
     c.JupyterHub.cookie_secret_file = str(settings.secrets_dir / "hub-cookie-secret")
     c.JupyterHub.pid_file = str(settings.hub_dir / "jupyterhub.pid")
@@ -132,6 +162,23 @@ def configure_hub(c: Config, settings: HubSettings, spawner: str) -> None:
     c.JupyterHub.template_paths = [str(TEMPLATES_DIR)]
     c.JupyterHub.template_vars = {"lms_url": settings.lms_public_url}
     c.JupyterHub.log_level = settings.log_level
+
+
+def configure_origins(c: Config, settings: HubSettings, catalog: CourseCatalog) -> None:
+    """Learners' servers and the formgraders on hosts of their own below ``HUB_PUBLIC_URL``
+    (:mod:`hub.origins`), the proxy routing by host; with https the hub's cookies are
+    ``__Host-`` cookies, which no other host can set. A course whose formgrader can have no
+    host name stops the hub here, with its slug."""
+    for slug in catalog.slugs():
+        try:
+            service_host(formgrader_service_name(slug), urlsplit(settings.public_url).hostname)
+        except ValueError as exc:
+            raise SettingError("STUDIO_COURSES_DIR", str(settings.courses_dir),
+                               f"holds the course {slug!r}, whose slug is too long: {exc}"
+                               ) from None
+    c.JupyterHub.subdomain_host = settings.public_url
+    c.JupyterHub.subdomain_hook = subdomain_hook
+    c.JupyterHub.cookie_host_prefix_enabled = uses_host_cookies(settings.public_url)
 
 
 def configure_crypt_key(c: Config, settings: HubSettings, environ: Mapping[str, str]) -> None:
@@ -197,17 +244,35 @@ def configure_idle_culler(c: Config, settings: HubSettings) -> None:
         c.JupyterHub.load_roles.append(idle_culler_role())
 
 
+def listening_url(url: str, environment: dict[str, str], bind_variable: str,
+                  internal: str) -> str:
+    """Where a service the hub starts listens, set in its ``environment`` (``bind_variable``,
+    unless given), and its URL as the proxy reaches it: on loopback, ``url`` as configured; on
+    the notebook network's gateway, there (the proxy, on the same machine, reaches it there
+    too); on every interface of the hub's container, ``url`` (loopback) for the proxy."""
+    if internal == LOOPBACK or bind_variable in environment:
+        return url
+    parts = urlsplit(url)
+    bound = parts._replace(netloc=f"{internal}:{parts.port or 80}").geturl()
+    environment[bind_variable] = bound
+    return url if internal == ALL_INTERFACES else bound
+
+
 def configure_grader(c: Config, settings: HubSettings, catalog: CourseCatalog,
-                     environ: Mapping[str, str], containers: bool) -> None:
+                     environ: Mapping[str, str], internal: str) -> None:
     """The grader (``HUB_GRADER``: ``managed``, started by the hub; ``external``, only routed
     to; ``off``), which learners and instructors may call, and each course's formgrader, which
-    only the course's instructors may open."""
+    only the course's instructors may open. A managed grader listens where learners' servers
+    reach it (:func:`listening_url`)."""
     if settings.grader == "off":
         return
     managed = settings.grader == "managed"
-    environment = grader_environment(environ, settings, containers) if managed else None
+    url, environment = settings.grader_url, None
+    if managed:
+        environment = grader_environment(environ, settings)
+        url = listening_url(url, environment, "GRADER_BIND_URL", internal)
     token = settings.grader_api_token if settings.grader == "external" else ""
-    c.JupyterHub.services.append(grader_service(settings.grader_url, environment, token))
+    c.JupyterHub.services.append(grader_service(url, environment, token))
     c.JupyterHub.load_roles.append(grader_users_role(catalog.slugs()))
     for slug, url in formgrader_urls(settings, catalog.slugs()).items():
         environment = formgrader_environment(environ, settings) if managed else None
@@ -223,13 +288,10 @@ GRADER_SHARED_ENV = (
 )
 
 
-def grader_environment(environ: Mapping[str, str], settings: HubSettings,
-                       containers: bool) -> dict[str, str]:
+def grader_environment(environ: Mapping[str, str], settings: HubSettings) -> dict[str, str]:
     """The environment of the grader the hub starts (JupyterHub adds its ``JUPYTERHUB_*``):
     the studio's folders, the LMS and its grader token, the Docker engine, the metrics token,
-    every ``GRADER_*``.
-    With containers it listens on every interface, like the hub's API: learners' servers reach
-    it at the notebook network's gateway."""
+    every ``GRADER_*``."""
     env = {
         key: value
         for key, value in environ.items()
@@ -240,9 +302,6 @@ def grader_environment(environ: Mapping[str, str], settings: HubSettings,
         env.setdefault("GRADER_SANDBOX_IMAGE", settings.image)
     env["STUDIO_VAR_DIR"] = str(settings.var_dir)
     env["STUDIO_COURSES_DIR"] = str(settings.courses_dir)
-    if containers and "GRADER_BIND_URL" not in env:
-        port = urlparse(settings.grader_url).port or GRADER_PORT
-        env["GRADER_BIND_URL"] = f"http://{ALL_INTERFACES}:{port}"
     return env
 
 
@@ -263,21 +322,25 @@ def formgrader_environment(environ: Mapping[str, str], settings: HubSettings) ->
     service URL, loopback: only the proxy reaches it)."""
     return {
         key: value
-        for key, value in grader_environment(environ, settings, containers=False).items()
+        for key, value in grader_environment(environ, settings).items()
         if not key.startswith(("LMS_", "STUDIO_METRICS_")) and key != "GRADER_BIND_URL"
     }
 
 
 def configure_tutor(c: Config, settings: HubSettings, catalog: CourseCatalog,
-                    environ: Mapping[str, str], containers: bool) -> None:
+                    environ: Mapping[str, str], internal: str) -> None:
     """The AI tutor (``HUB_TUTOR``: ``managed``, ``external`` or ``off``, as the grader), which
-    learners and instructors may ask."""
+    learners and instructors may ask; a managed tutor listens where learners' servers reach it
+    (:func:`listening_url`)."""
     if settings.tutor == "off":
         return
     managed = settings.tutor == "managed"
-    environment = tutor_environment(environ, settings, containers) if managed else None
+    url, environment = settings.tutor_url, None
+    if managed:
+        environment = tutor_environment(environ, settings)
+        url = listening_url(url, environment, "TUTOR_BIND_URL", internal)
     token = settings.tutor_api_token if settings.tutor == "external" else ""
-    c.JupyterHub.services.append(tutor_service(settings.tutor_url, environment, token))
+    c.JupyterHub.services.append(tutor_service(url, environment, token))
     c.JupyterHub.load_roles.append(tutor_users_role(catalog.slugs()))
 
 
@@ -289,14 +352,11 @@ TUTOR_SHARED_ENV = (
 )
 
 
-def tutor_environment(environ: Mapping[str, str], settings: HubSettings,
-                      containers: bool) -> dict[str, str]:
+def tutor_environment(environ: Mapping[str, str], settings: HubSettings) -> dict[str, str]:
     """The environment of the tutor the hub starts (JupyterHub adds its ``JUPYTERHUB_*``): the
     model's settings (``OPENAI_*``, which nothing else is given), the ``TUTOR_*`` limits, the
     studio's folders (solution regions, ``course.yml``), the LMS with the tutor's token, and
-    the metrics token.
-    With containers it listens on every interface: learners' servers reach it at the notebook
-    network's gateway, as they reach the hub's API."""
+    the metrics token."""
     env = {
         key: value
         for key, value in environ.items()
@@ -306,9 +366,6 @@ def tutor_environment(environ: Mapping[str, str], settings: HubSettings,
     env["STUDIO_VAR_DIR"] = str(settings.var_dir)
     env["STUDIO_COURSES_DIR"] = str(settings.courses_dir)
     env["LMS_INTERNAL_URL"] = settings.lms_internal_url
-    if containers and "TUTOR_BIND_URL" not in env:
-        port = urlparse(settings.tutor_url).port or TUTOR_PORT
-        env["TUTOR_BIND_URL"] = f"http://{ALL_INTERFACES}:{port}"
     return env
 
 

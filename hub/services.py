@@ -15,7 +15,9 @@ own token.
   formgrader of one course, one per course, started by the hub with a managed grader
   (``python -m grading formgrader <slug>``: JupyterHub's "shared notebook server as a
   service"), else running beside the grader. Only the course's instructors
-  (``formgrade-<slug>``) and hub admins may open it.
+  (``formgrade-<slug>``) and hub admins may open it. It shows learners' work, so it is on a host
+  of its own, ``formgrader-<slug>--service.<hub host>`` (:mod:`hub.origins`); the grader and the
+  tutor, which answer only JSON, stay on the hub's host.
 - ``lms``: no process, only a hub API token the LMS uses to call the grader for instructors
   (release, regrade, ...) and to read the tutor's summaries and exchanges for its tutor page.
   The grader and the tutor trust it to act for instructors (``GRADER_TRUSTED_SERVICES``,
@@ -30,7 +32,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Mapping
 
-from courses.naming import instructor_group, learner_group
+from courses.naming import formgrader_service_name, instructor_group, learner_group
 
 IDLE_CULLER = "idle-culler"
 GRADER = "grader"
@@ -125,16 +127,13 @@ def grader_users_role(slugs: Iterable[str]) -> dict:
     }
 
 
-def formgrader_name(slug: str) -> str:
-    return f"formgrader-{slug}"
-
-
 def formgrader_service(slug: str, url: str, environment: Mapping[str, str] | None = None) -> dict:
     """nbgrader's formgrader of the course ``slug`` at ``url`` (as the proxy reaches it). With
     ``environment`` the hub starts it (``python -m grading formgrader <slug>``); without, it
     runs beside an external grader. Shown in the hub's services menu to those who may open
     it."""
-    service: dict = {"name": formgrader_name(slug), "url": url, "oauth_no_confirm": True}
+    service: dict = {
+        "name": formgrader_service_name(slug), "url": url, "oauth_no_confirm": True}
     if environment is not None:
         return managed(service, ["-m", "grading", "formgrader", slug], environment)
     return service
@@ -143,9 +142,9 @@ def formgrader_service(slug: str, url: str, environment: Mapping[str, str] | Non
 def formgrader_role(slug: str) -> dict:
     """Only the course's instructors open its formgrader (hub admins may, as admins)."""
     return {
-        "name": formgrader_name(slug),
+        "name": formgrader_service_name(slug),
         "description": f"Instructors of {slug} grade by hand in nbgrader's formgrader",
-        "scopes": [access_scope(formgrader_name(slug))],
+        "scopes": [access_scope(formgrader_service_name(slug))],
         "groups": [instructor_group(slug)],
     }
 

@@ -14,8 +14,10 @@ file on first use (like ``make up`` does for the LMS).
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
@@ -44,7 +46,24 @@ def _host_path_pairs(value: object) -> object:
     return pairs
 
 
+def _public_origin(value: str) -> str:
+    """The hub's public URL as JupyterHub's ``subdomain_host`` needs it: ``http(s)://host[:port]``
+    naming a host (learners' servers are on subdomains of it), without a trailing slash."""
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path.strip("/") \
+            or parts.query or parts.fragment:
+        raise ValueError("must be http(s)://host[:port] without a path, e.g. "
+                         "https://hub.example.org")
+    try:
+        ipaddress.ip_address(parts.hostname)
+    except ValueError:
+        return f"{parts.scheme}://{parts.netloc}"
+    raise ValueError("must name a host, not an IP address: learners' servers are on subdomains "
+                     "of it (e.g. http://localhost:8001, https://hub.example.org)")
+
+
 Port = Annotated[int, Field(ge=1, le=65535)]
+PublicOrigin = Annotated[str, AfterValidator(_public_origin)]
 
 
 class HubSettings(EnvSettings):
@@ -58,6 +77,8 @@ class HubSettings(EnvSettings):
     spawner: Annotated[SpawnerChoice, AnyCase] = Field(
         "auto", validation_alias="HUB_SPAWNER")
     bind_url: str = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")
+    # browsers' URL of the hub; learners' servers and formgraders get subdomains of its host
+    public_url: PublicOrigin = Field("http://localhost:8001", validation_alias="HUB_PUBLIC_URL")
     api_bind_url: str = Field("", validation_alias="HUB_API_BIND_URL")  # "": by spawner
     connect_url: str = Field("", validation_alias="HUB_CONNECT_URL")
     proxy_api_url: str = Field("http://127.0.0.1:8002", validation_alias="HUB_PROXY_API_URL")
@@ -79,7 +100,8 @@ class HubSettings(EnvSettings):
         secret("HUB_OAUTH_CLIENT_ID"))
     oauth_client_secret: str = secret("HUB_OAUTH_CLIENT_SECRET")
     oauth_callback_url: str = Field(
-        "http://127.0.0.1:8001/hub/oauth_callback", validation_alias="HUB_OAUTH_CALLBACK_URL")
+        default_factory=lambda data: f"{data['public_url']}/hub/oauth_callback",
+        validation_alias="HUB_OAUTH_CALLBACK_URL")
 
     # -- learners' servers -----------------------------------------------------------------
     image: str = Field("pls-notebook:latest", validation_alias="HUB_IMAGE")

@@ -50,7 +50,11 @@ class LauncherSettings(EnvSettings):
     var_dir: Folder = Field(
         REPO_ROOT / "var", validation_alias="STUDIO_VAR_DIR")
     spawner: Lowercase = Field("auto", validation_alias="HUB_SPAWNER")
+    # where the hub's proxy listens (the launcher waits for it there) ...
     hub_url: Url = Field("http://127.0.0.1:8001", validation_alias="HUB_BIND_URL")
+    # ... and the hub's public URL, whose host routes the hub's own paths (the LMS links and
+    # calls there); learners' servers are on subdomains of it
+    hub_public_url: Url = Field("http://localhost:8001", validation_alias="HUB_PUBLIC_URL")
     lms_url: Url = Field("http://127.0.0.1:8000", validation_alias="LMS_PUBLIC_URL")
     grader: Lowercase = Field("managed", validation_alias="HUB_GRADER")
     tutor: Lowercase = Field("managed", validation_alias="HUB_TUTOR")
@@ -112,8 +116,9 @@ SHARED_SECRETS = {
 
 def studio_environment() -> dict[str, str]:
     """The environment of the parts: the shared secrets generated once under var/secrets/ and
-    named by file, and where the LMS reaches the grader and the tutor (through the hub's
-    proxy)."""
+    named by file, the hub's public URL for the LMS (its links, the hub's OIDC callback), and
+    where the LMS reaches the grader and the tutor (through the hub's proxy, by the hub's
+    public host: the proxy routes by host)."""
     env = dict(os.environ)
     settings = LauncherSettings.from_env(env)
     for name, (variables, nbytes) in SHARED_SECRETS.items():
@@ -122,12 +127,18 @@ def studio_environment() -> dict[str, str]:
         for variable in variables:
             env.setdefault(variable, str(secret_file))
     env.setdefault("HUB_OAUTH_CLIENT_ID", "jupyterhub")
+    env.setdefault("HUB_OAUTH_CALLBACK_URL", f"{settings.hub_public_url}/hub/oauth_callback")
+    env.setdefault("STUDIO_HUB_URL", settings.hub_public_url)
     env.setdefault("LMS_SEED_DEMO", "1")  # the demo accounts, whose logins print_summary shows
     if settings.grader != "off":
-        env.setdefault("LMS_GRADER_API_URL", f"{settings.hub_url}/services/grader/api")
+        env.setdefault("LMS_GRADER_API_URL", f"{settings.hub_public_url}/services/grader/api")
     if settings.tutor != "off":
-        env.setdefault("LMS_TUTOR_API_URL", f"{settings.hub_url}/services/tutor/api")
+        env.setdefault("LMS_TUTOR_API_URL", f"{settings.hub_public_url}/services/tutor/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    # The parts import this checkout's packages: `jupyterhub -f jupyterhub_config.py` runs from
+    # the venv's bin/, so without it `hub` would be whichever checkout the venv was installed
+    # from (a shared venv, a git worktree).
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, (str(REPO_ROOT), env.get("PYTHONPATH"))))
     return env
 
 
@@ -135,7 +146,7 @@ def print_summary(settings: LauncherSettings, spawner: str) -> None:
     accounts_file = settings.var_dir / "secrets" / "demo-accounts.json"
     accounts = json.loads(accounts_file.read_text()) if accounts_file.exists() else {}
     print(f"\n  Python Learning Studio is up (spawner: {spawner})\n"
-          f"    LMS:        {settings.lms_url}/\n    JupyterHub: {settings.hub_url}/\n"
+          f"    LMS:        {settings.lms_url}/\n    JupyterHub: {settings.hub_public_url}/\n"
           "  Demo logins (username / password):")
     for username, password in accounts.items():
         print(f"    {username:<12} {password}")

@@ -8,24 +8,41 @@ browser) are set up once, in one worker. Nothing depends on the groups for being
 worker's studios, databases and temporary folders are its own (tests/support/studio.py,
 pytest-django's per-worker database, pytest's per-worker ``tmp_path``); the groups only keep
 a start-up from happening twice.
+
+The browser fixtures (``browser``, ``context``, ``screenshot``) are here because two folders
+drive Debian's Chromium: ``tests/e2e`` and ``tests/security``. The browser is
+``/usr/bin/chromium`` (``.ci/provision browser`` installs it): Playwright never downloads one.
+Each test gets a fresh browser context, so it starts signed in nowhere. Screenshots go to the
+test's tmp dir; :func:`screenshot` also keeps each one in ``var/e2e/`` (gitignored,
+:mod:`tests.support.screenshots`) so a person can look at them after the run, and the terminal
+summary lists them.
 """
 
 from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 from _pytest.nodeid import NodeId
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.support.lms_databases import drop_postgresql_test_database, postgresql_test_database
-from tests.support.screenshots import kept_since
+from tests.support.screenshots import keep, kept_since
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 _started = pytest.StashKey[float]()
+CHROMIUM = Path("/usr/bin/chromium")
+# Headless, and nothing that phones home (the machines have no internet).
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync",
+]
+VIEWPORT = {"width": 1366, "height": 900}
+ACTION_MS = 30_000  # a click, a fill, a page of the LMS or the hub (2 cores, other tests beside)
 
 
 def _xdist_group(item: pytest.Item) -> str:
@@ -91,6 +108,46 @@ def edit_course_yml() -> Callable[[Path, Callable[[dict], object]], None]:
         path.write_text(yaml.safe_dump(data, sort_keys=False))
 
     return edit
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium, closed after each test module: Playwright's sync API keeps an
+    asyncio loop running in the main thread while it is open, which would break every later
+    test that calls ``asyncio.run``."""
+    assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run `.ci/provision browser`"
+    # Playwright's assertions wait 5 s by default: too short for the LMS on a busy machine.
+    expect.set_options(timeout=ACTION_MS)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def context(browser) -> Iterator[BrowserContext]:
+    """A fresh browser profile: no cookies, so the test starts signed in nowhere."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.set_default_timeout(ACTION_MS)
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def screenshot(request, tmp_path) -> Callable[[Page, str], Path]:
+    """``screenshot(page, name)``: save the page under the test's tmp dir as ``<name>.png``,
+    and a copy as ``var/e2e/<test name>-<name>.png`` (each step of a test is kept)."""
+
+    def take(page: Page, name: str) -> Path:
+        path = tmp_path / f"{name}.png"
+        page.screenshot(path=str(path))
+        kept = keep(path, request.node.name, name)
+        print(f"screenshot: {path} (kept as {kept})")
+        return path
+
+    return take
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,9 @@ On top of dockerspawner's DockerSpawner:
   container, which is removed when the server stops;
 - course materials bind-mounted read-only, file by file, and copied into the volume by the
   container itself without overwriting (:mod:`hub.materials`);
-- a dedicated Docker network; the container learns the hub's API address on it;
+- a dedicated Docker network; the container learns the hub's API address on it (the network's
+  gateway, where the hub's API listens: :func:`notebook_network_gateway`, asked when the hub
+  starts);
 - an environment with no secret but the server's own hub token (``env_keep`` is empty);
 - a missing image fails the spawn with a message that says how to build it, instead of a pull
   from a registry.
@@ -20,7 +22,9 @@ from __future__ import annotations
 
 from urllib.parse import urlparse
 
+import docker
 import docker.errors
+import docker.utils
 from dockerspawner import DockerSpawner
 from requests.exceptions import RequestException
 from traitlets import Bool, Dict, Unicode, default
@@ -28,9 +32,66 @@ from traitlets import Bool, Dict, Unicode, default
 from hub.errors import ImageMissing, SpawnFailed
 from hub.materials import container_binds, copy_command
 from hub.profiles import INSTRUCTOR
+from hub.settings import HubSettings
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
+from servicekit.settings import SettingError
 
 WORK_VOLUME_TEMPLATE = "{prefix}-work-{username}"  # dockerspawner fills in both
+SHARED_NETWORKS = {"bridge", "host", "none"}  # Docker's own: never created nor the hub's
+
+
+def network_options(internal: bool) -> dict:
+    """How the notebook network is created (when missing): a bridge, ``internal`` (no route
+    out), labelled as the studio's."""
+    return {
+        "driver": "bridge",
+        "internal": internal,
+        "labels": {"org.pythonlearningstudio.role": "notebooks"},
+        "check_duplicate": True,
+    }
+
+
+def network_gateway(info: dict) -> str | None:
+    """The gateway address of a network as ``inspect_network`` describes it: the Docker host's
+    own address on it."""
+    configs = (info.get("IPAM") or {}).get("Config") or []
+    return next((c["Gateway"] for c in configs if c.get("Gateway")), None)
+
+
+def notebook_network_gateway(settings: HubSettings) -> str:
+    """The notebook network's gateway (``HUB_DOCKER_NETWORK``), creating the network first if
+    it is missing: the hub's API, and the grader and tutor it starts, listen there, where
+    learners' containers reach them and nothing outside the machine does. Asked once, when the
+    hub reads its configuration."""
+    name = settings.docker_network
+    if name in SHARED_NETWORKS:
+        raise SettingError("HUB_DOCKER_NETWORK", name, "must be a network of the studio's own "
+                           "(the hub's API listens on its gateway), not one of Docker's")
+    try:
+        client = docker.APIClient(version="auto", **docker.utils.kwargs_from_env())
+    except docker.errors.DockerException as exc:
+        raise SettingError("HUB_SPAWNER", "docker", f"needs a Docker engine that answers: {exc}"
+                           ) from None
+    try:
+        try:
+            info = client.inspect_network(name)
+        except docker.errors.NotFound:
+            try:
+                client.create_network(name, **network_options(settings.docker_network_internal))
+            except docker.errors.APIError as exc:  # 409: created meanwhile
+                if exc.status_code != 409:
+                    raise
+            info = client.inspect_network(name)
+    except (docker.errors.DockerException, RequestException) as exc:
+        raise SettingError("HUB_DOCKER_NETWORK", name,
+                           f"could not be found or created on the Docker engine: {exc}") from None
+    finally:
+        client.close()
+    gateway = network_gateway(info)
+    if not gateway:
+        raise SettingError("HUB_DOCKER_NETWORK", name, "has no gateway address: set "
+                           "HUB_API_BIND_URL and HUB_CONNECT_URL to where containers reach the hub")
+    return gateway
 
 # Environment variables a learner's container may receive: JupyterHub's own (one secret, the
 # server's API token) plus informational limits. Anything else is dropped in get_env.
@@ -222,8 +283,9 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
             raise ImageMissing(image) from exc
 
     async def ensure_network(self) -> None:
-        """Create the notebook network if it does not exist yet."""
-        if self.network_name in {"bridge", "host", "none"}:
+        """Create the notebook network if it does not exist (any more: the hub made it when it
+        started, :func:`notebook_network_gateway`)."""
+        if self.network_name in SHARED_NETWORKS:
             return
         try:
             await self.docker("inspect_network", self.network_name)
@@ -234,12 +296,8 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
             )
             try:
                 await self.docker(
-                    "create_network",
-                    self.network_name,
-                    driver="bridge",
-                    internal=self.network_internal,
-                    labels={"org.pythonlearningstudio.role": "notebooks"},
-                    check_duplicate=True,
+                    "create_network", self.network_name,
+                    **network_options(self.network_internal),
                 )
             except docker.errors.APIError as exc:  # created meanwhile by a concurrent spawn
                 if exc.status_code != 409:
@@ -248,11 +306,9 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
     async def hub_url_on_network(self) -> str | None:
         """The hub's API as containers on the network reach it: the network's gateway (the
         Docker host) at the hub's port. None on the default bridge (JupyterHub decides)."""
-        if self.network_name in {"bridge", "host", "none"}:
+        if self.network_name in SHARED_NETWORKS:
             return None
-        info = await self.docker("inspect_network", self.network_name)
-        configs = (info.get("IPAM") or {}).get("Config") or []
-        gateway = next((c["Gateway"] for c in configs if c.get("Gateway")), None)
+        gateway = network_gateway(await self.docker("inspect_network", self.network_name))
         if not gateway:
             raise SpawnFailed(
                 f"The Docker network {self.network_name} has no gateway address: set "

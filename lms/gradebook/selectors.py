@@ -33,6 +33,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Max, Q, QuerySet
 
 from courses.lateness import days_late
+from courses.naming import formgrader_service_name, service_url
 from lms.accounts.models import User
 from lms.accounts.usernames import normalize_username
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole
@@ -431,8 +432,9 @@ class GradingPanel:
 
 def formgrader_url(course: CoursePage) -> str:
     """nbgrader's formgrader of ``course``, the hub service ``formgrader-<slug>`` (the hub lets
-    in only the course's instructors and hub admins), where instructors grade by hand."""
-    return f"{settings.STUDIO_HUB_URL}/services/formgrader-{course.slug}/formgrader"
+    in only the course's instructors and hub admins), where instructors grade by hand: on a
+    host of its own below the hub's, since it shows learners' work."""
+    return service_url(settings.STUDIO_HUB_URL, formgrader_service_name(course.slug), "formgrader")
 
 
 def grading_panel(

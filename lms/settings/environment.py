@@ -118,7 +118,9 @@ class LMSEnvironment(EnvSettings):
     log_level: Annotated[str, AfterValidator(_log_level)] = Field(
         "INFO", validation_alias="LMS_LOG_LEVEL"
     )
-    hub_url: HttpURL = Field("http://127.0.0.1:8001", validation_alias="STUDIO_HUB_URL")
+    # the hub's public URL (HUB_PUBLIC_URL): another host than the LMS's, so that the two keep
+    # apart cookies; learners' servers and formgraders are on subdomains of it
+    hub_url: HttpURL = Field("http://localhost:8001", validation_alias="STUDIO_HUB_URL")
     throttle_anon: Rate = Field("60/min", validation_alias="LMS_API_THROTTLE_ANON")
     throttle_user: Rate = Field("600/min", validation_alias="LMS_API_THROTTLE_USER")
     throttle_enrollment: Rate = Field("30/hour", validation_alias="LMS_API_THROTTLE_ENROLLMENT")
@@ -235,6 +237,6 @@ class HubClientEnvironment(EnvSettings):
     client_id: str = secret("HUB_OAUTH_CLIENT_ID")
     client_secret: str = secret("HUB_OAUTH_CLIENT_SECRET")
     callback_url: str = Field(
-        "http://127.0.0.1:8001/hub/oauth_callback", validation_alias="HUB_OAUTH_CALLBACK_URL"
+        "http://localhost:8001/hub/oauth_callback", validation_alias="HUB_OAUTH_CALLBACK_URL"
     )
     """One or more redirect URIs, space-separated (the hub under more than one name)."""

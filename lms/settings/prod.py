@@ -16,3 +16,10 @@ OAUTH2_PROVIDER = {
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SESSION_COOKIE_SECURE = not environment.insecure_cookies
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# With secure cookies, the LMS's cookies carry the __Host- prefix: a browser accepts such a cookie
+# only from the LMS's own host, without a Domain, so no other host below the same registrable
+# domain (a learner's server, on a subdomain of the hub's host) can set ("toss") a session or
+# CSRF cookie the LMS would read (docs/architecture.md, "Security model").
+if SESSION_COOKIE_SECURE:
+    SESSION_COOKIE_NAME = "__Host-sessionid"
+    CSRF_COOKIE_NAME = "__Host-csrftoken"

@@ -180,9 +180,9 @@ def spawn_until_lab_ready(studio: Studio, name: str) -> Timeline:
     if started.status_code == 202:  # still starting after the hub's slow_spawn_timeout
         wait_for_ready_event(studio, name)
     hub_ready = time.time()
-    lab = session.get(f"{studio.hub_url}/user/{name}/lab", timeout=60)
+    lab = session.get(studio.server_url(name, "lab"), timeout=60)
     assert lab.status_code == 200, (name, lab.status_code, lab.url)
-    assert lab.url.startswith(f"{studio.hub_url}/user/{name}/lab"), lab.url
+    assert lab.url.startswith(studio.server_url(name, "lab")), lab.url
     assert studio.server_status(session, name) == 200, name
     return Timeline(name, requested, hub_ready, time.time())
 

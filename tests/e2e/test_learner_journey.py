@@ -105,7 +105,7 @@ def main_nav(page: Page) -> Locator:
 
 
 def lab_url(studio: Studio, username: str, lesson: Lesson) -> str:
-    return f"{studio.hub_url}/user/{username}/lab/tree/{lesson.path}"
+    return studio.server_url(username, f"lab/tree/{lesson.path}")
 
 
 def catch_progress_page(page: Page, studio: Studio, username: str, screenshot) -> None:
@@ -114,7 +114,7 @@ def catch_progress_page(page: Page, studio: Studio, username: str, screenshot) -
     look: that it was served is checked on the route.)"""
     pending = f"{studio.hub_url}/hub/spawn-pending/{username}"
     page.wait_for_url(
-        lambda url: url.startswith((pending, f"{studio.hub_url}/user/{username}/")),
+        lambda url: url.startswith((pending, studio.server_url(username))),
         timeout=SPAWN_MS,
     )
     if page.url.startswith(pending):

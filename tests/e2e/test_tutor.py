@@ -261,7 +261,7 @@ def signed_in_lab(studio: Studio, page: Page) -> LearnerLab:
     page.get_by_role("button", name="Sign in", exact=True).click()
     page.goto(f"{studio.hub_url}/hub/user-redirect/lab")
     page.wait_for_url(re.compile(rf".*/user/{learner}/lab"), timeout=SPAWN_MS)
-    return LearnerLab(f"{studio.hub_url}/user/{learner}/lab", None)
+    return LearnerLab(studio.server_url(learner, "lab"), None)
 
 
 @pytest.fixture(params=["own lab", "studio"])

@@ -69,7 +69,7 @@ def save_notebook(
     """Read the notebook at ``path`` (below the learner's work folder) and write back
     ``change(notebook)`` with the server's contents API, from the lab's own page (its cookies
     and XSRF token, as the editor saves)."""
-    url = f"{studio.hub_url}/user/{username}/api/contents/{path}"
+    url = studio.server_url(username, f"api/contents/{path}")
     current = lab.evaluate(CONTENTS_API, [url, "GET", None])
     assert current["status"] == 200, current
     content = {"type": "notebook", "format": "json", "content": change(current["body"]["content"])}

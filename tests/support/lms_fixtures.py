@@ -197,7 +197,7 @@ from authlib.oidc.core import CodeIDToken  # noqa: E402
 
 HUB_CLIENT_ID = "jupyterhub"
 HUB_CLIENT_SECRET = "hub-client-secret-for-tests-only"
-HUB_CALLBACK_URL = "http://127.0.0.1:8001/hub/oauth_callback"  # never contacted: we stop there
+HUB_CALLBACK_URL = "http://localhost:8001/hub/oauth_callback"  # the hub's default; never contacted
 PASSWORD = FACTORY_PASSWORD  # what the login form is given
 
 

@@ -10,13 +10,21 @@ Under pytest-xdist each worker's studios have names and preferred ports of that 
 database starts as a copy of a migrated template (:mod:`tests.support.lms_databases`): the LMS's
 own ``migrate`` at start then finds nothing to do.
 
+The hub's public URL is ``http://localhost:<port>`` and the LMS's ``http://127.0.0.1:<port>``
+(two hosts: apart cookies); each user's server is on a host of its own below the hub's,
+``http://<user>.localhost:<port>/user/<user>/``: :meth:`Studio.server_url` is the one place the
+tests build it (from the hub's own naming), and :mod:`tests.support.localhost` lets this
+process's HTTP clients resolve it, as Chromium does.
+
 ``Studio.login(username)`` signs in like a browser: the hub sends it to the LMS, which shows its
 login form; the form is submitted with its CSRF token and ``next``, and the LMS sends it back to
 the hub's OAuth callback. ``Studio.spawn(username)`` then starts the server through the hub's API
-and waits (bounded) until ``/user/<name>/api/status`` answers 200 through the proxy.
+and waits (bounded) until ``/user/<name>/api/status`` on the server's host answers 200 through
+the proxy.
 
 The fixtures built on it live in the conftest.py of each test folder that needs a studio
-(``tests/integration/hub``, ``tests/e2e``, ``tests/benchmarks``), scoped to that folder.
+(``tests/integration/hub``, ``tests/e2e``, ``tests/security``, ``tests/benchmarks``), scoped to
+that folder.
 """
 
 from __future__ import annotations
@@ -33,13 +41,18 @@ import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
 from dockerspawner import DockerSpawner
 
+from courses.naming import service_url
+from hub.origins import subdomain_hook
+from hub.settings import HubSettings
+from hub.spawners.docker import notebook_network_gateway
 from tests.support.lms_databases import sqlite_template
+from tests.support.localhost import browse_localhost_like_a_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -80,7 +93,8 @@ def _port_is_free(port: int) -> bool:
     with socket.socket() as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT of a last run
         try:
-            sock.bind(("0.0.0.0", port))  # noqa: S104 - the hub API listens on every interface
+            # every interface: free on loopback and on every Docker network's gateway alike
+            sock.bind(("0.0.0.0", port))  # noqa: S104
         except OSError:
             return False
     return True
@@ -155,13 +169,25 @@ class _Forms(HTMLParser):
 @dataclass
 class Studio:
     lms_url: str
-    hub_url: str
-    hub_api_port: int
+    hub_url: str  # the hub's public URL, http://localhost:<port>
     var_dir: Path
     passwords: dict[str, str]
     prefix: str = CONTAINER_PREFIX  # its Docker names: <prefix>-<user>, <prefix>-work-<user>
     sessions: dict[str, requests.Session] = field(default_factory=dict)
     tokens: dict[str, str] = field(default_factory=dict)
+
+    # -- where things are ------------------------------------------------------------------------
+
+    def server_url(self, username: str, path: str = "") -> str:
+        """``path`` in ``username``'s server, on the server's own host below the hub's
+        (``http://learner1.localhost:<port>/user/learner1/<path>``), named as the hub names it."""
+        hub = urlsplit(self.hub_url)
+        host = subdomain_hook(username, hub.hostname, "user")
+        return f"{hub.scheme}://{host}:{hub.port}/user/{username}/{path}"
+
+    def service_url(self, service: str, path: str = "") -> str:
+        """``path`` in a hub service with a host of its own (a course's formgrader)."""
+        return service_url(self.hub_url, service, path)
 
     # -- signing in ---------------------------------------------------------------------------
 
@@ -226,7 +252,7 @@ class Studio:
             if server.get("ready"):
                 # Through the proxy with the browser session: the lab page sends it through the
                 # server's own OAuth with the hub (its API answers 403 instead of redirecting).
-                last = session.get(f"{self.hub_url}/user/{username}/lab", timeout=30)
+                last = session.get(self.server_url(username, "lab"), timeout=30)
                 if last.status_code == 200 and self.server_status(session, username) == 200:
                     return
             elif not server.get("pending") and started.status_code != 400:
@@ -238,8 +264,9 @@ class Studio:
         )
 
     def server_status(self, session: requests.Session, username: str) -> int:
-        """The status code of ``/user/<username>/api/status`` for ``session``."""
-        return session.get(f"{self.hub_url}/user/{username}/api/status", timeout=30).status_code
+        """The status code of ``/user/<username>/api/status`` on the server's host for
+        ``session``."""
+        return session.get(self.server_url(username, "api/status"), timeout=30).status_code
 
     def lms_shell(self, code: str) -> str:
         """Run ``code`` in ``python -m lms shell`` against this studio's own LMS (its SQLite
@@ -305,6 +332,15 @@ def _stop(process: subprocess.Popen) -> None:
 # -- a studio of a test module's own (tests that stop parts of it) ------------------------------
 
 
+def _hub_api_bind_url(env: dict[str, str], port: int) -> str:
+    """Where the studio's hub API listens: where the hub's own default puts it (loopback for
+    local servers, the notebook network's gateway with Docker, found as the hub finds it), at
+    the studio's own port, so that two studios never share one."""
+    if env["HUB_SPAWNER"] == "local":
+        return f"http://127.0.0.1:{port}"
+    return f"http://{notebook_network_gateway(HubSettings.from_env(env))}:{port}"
+
+
 @dataclass
 class OwnStudio:
     """A studio of its own: its ports, var dir and Docker names (``prefix``), and the launcher
@@ -356,8 +392,9 @@ def own_studio(
     for name, preferred in preferred_ports.items():
         ports[name] = _free_port(preferred, taken)
         taken.add(ports[name])
+    browse_localhost_like_a_browser()  # learners' servers: http://<user>.localhost:<hub port>/
     lms_url = f"http://127.0.0.1:{ports['lms']}"
-    hub_url = f"http://127.0.0.1:{ports['hub']}"
+    hub_url = f"http://localhost:{ports['hub']}"  # another host than the LMS's, as make up
     var_dir = tmp_path_factory.mktemp(f"{prefix}-var")
     env = studio_env()
     env.update(
@@ -365,10 +402,8 @@ def own_studio(
         LMS_BIND=f"127.0.0.1:{ports['lms']}",
         LMS_PUBLIC_URL=lms_url,
         LMS_WORKERS="2",
-        STUDIO_HUB_URL=hub_url,
-        HUB_BIND_URL=hub_url,
-        HUB_OAUTH_CALLBACK_URL=f"{hub_url}/hub/oauth_callback",
-        HUB_API_BIND_URL=f"http://0.0.0.0:{ports['hub_api']}",
+        HUB_BIND_URL=f"http://127.0.0.1:{ports['hub']}",
+        HUB_PUBLIC_URL=hub_url,
         HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
         HUB_SPAWNER="docker",
         HUB_DOCKER_NETWORK=network,
@@ -389,6 +424,7 @@ def own_studio(
     if tutor:
         env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
+    env.setdefault("HUB_API_BIND_URL", _hub_api_bind_url(env, ports["hub_api"]))
     shutil.copyfile(sqlite_template(env), var_dir / "lms.sqlite3")
     log = var_dir / "studio.log"
     with log.open("wb") as out:
@@ -401,7 +437,7 @@ def own_studio(
                             START_SECONDS)
         _wait_until_answers(f"{hub_url}/hub/health", process, log, START_SECONDS)
         passwords = json.loads((var_dir / "secrets" / "demo-accounts.json").read_text())
-        studio = Studio(lms_url, hub_url, ports["hub_api"], var_dir, passwords, prefix)
+        studio = Studio(lms_url, hub_url, var_dir, passwords, prefix)
         yield OwnStudio(studio, process, prefix, network, log)
     finally:
         with contextlib.suppress(ProcessLookupError):

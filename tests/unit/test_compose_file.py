@@ -61,9 +61,13 @@ def test_learners_network_is_internal_and_holds_only_the_hub():
     assert notebooks["name"] == "${PLS_NOTEBOOK_NETWORK:-pls-compose-notebooks}"
     assert env_of("hub")["HUB_DOCKER_NETWORK"] == notebooks["name"]
     assert [name for name in SERVICES if "notebooks" in networks_of(name)] == ["hub"]
-    # learners reach the grader and the tutor through the hub's proxy, not directly
-    assert env_of("hub")["HUB_GRADER_SERVER_URL"].startswith("http://hub:8000/services/grader/")
-    assert env_of("hub")["HUB_TUTOR_SERVER_URL"].startswith("http://hub:8000/services/tutor/")
+    # learners reach the grader and the tutor through the hub's proxy, not directly, by the
+    # hub's public host (the proxy routes by host), which names the hub on their network
+    proxy = "http://${STUDIO_HUB_PUBLIC_HOST}:8000"
+    assert env_of("hub")["HUB_GRADER_SERVER_URL"].startswith(f"{proxy}/services/grader/")
+    assert env_of("hub")["HUB_TUTOR_SERVER_URL"].startswith(f"{proxy}/services/tutor/")
+    aliases = SERVICES["hub"]["networks"]["notebooks"]["aliases"]
+    assert [alias.split(":")[0] for alias in aliases] == ["${STUDIO_HUB_PUBLIC_HOST"]
 
 
 def test_the_lms_believes_the_client_address_only_from_the_front_proxy():
@@ -101,14 +105,28 @@ def test_every_secret_is_required_from_the_env_file_and_none_is_written_in():
         assert not re.search(rf"\$\{{{name}:-", text), f"{name} has a default"
 
 
-def test_oidc_urls_all_derive_from_the_public_url():
+def test_oidc_urls_derive_from_the_lms_and_the_hub_public_urls():
     public = "${STUDIO_PUBLIC_URL}"
     assert env_of("lms")["LMS_PUBLIC_URL"].startswith(public[:-1])
     assert env_of("hub")["LMS_PUBLIC_URL"] == public
-    callback = f"{public}/hub/oauth_callback"
+    callback = "${STUDIO_HUB_PUBLIC_URL}/hub/oauth_callback"
     assert env_of("lms")["HUB_OAUTH_CALLBACK_URL"] == callback
     assert env_of("hub")["HUB_OAUTH_CALLBACK_URL"] == callback
     assert env_of("lms")["HUB_OAUTH_CLIENT_ID"] == env_of("hub")["HUB_OAUTH_CLIENT_ID"]
+
+
+def test_the_hub_is_on_a_public_host_of_its_own_whose_subdomains_are_learners_servers():
+    hub = "${STUDIO_HUB_PUBLIC_URL}"
+    assert env_of("hub")["HUB_PUBLIC_URL"] == hub
+    assert env_of("lms")["STUDIO_HUB_URL"].startswith(hub[:-1])  # the LMS links there
+    for service in ("grader", "tutor"):  # their OAuth callbacks are on the hub's host
+        assert env_of(service)["JUPYTERHUB_OAUTH_CALLBACK_URL"] == (
+            f"{hub}/services/{service}/oauth_callback")
+    values = example_values()
+    lms_host, hub_host = values["STUDIO_PUBLIC_HOST"], values["STUDIO_HUB_PUBLIC_HOST"]
+    assert values["STUDIO_HUB_PUBLIC_URL"] == f"https://{hub_host}"
+    # neither host is the other's parent: no learner's server can set the LMS's cookies
+    assert not hub_host.endswith(f".{lms_host}") and not lms_host.endswith(f".{hub_host}")
 
 
 @pytest.mark.parametrize(("service", "token", "hub_variable"), [

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -51,7 +54,7 @@ def test_parts_share_generated_secrets_by_file_and_the_lms_finds_the_grader(
     tmp_path, monkeypatch
 ):
     monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("HUB_BIND_URL", "http://127.0.0.1:9001")
+    monkeypatch.setenv("HUB_PUBLIC_URL", "http://localhost:9001")
     for name in ("HUB_GRADER", "LMS_GRADER_API_URL", "LMS_GRADER_TOKEN_FILE",
                  "HUB_LMS_SERVICE_TOKEN_FILE", "LMS_HUB_SERVICE_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
@@ -65,7 +68,8 @@ def test_parts_share_generated_secrets_by_file_and_the_lms_finds_the_grader(
         assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     # the LMS takes API token keys of 20 to 40 characters
     assert len((tmp_path / env["LMS_GRADER_TOKEN_FILE"]).read_text().strip()) == 40
-    assert env["LMS_GRADER_API_URL"] == "http://127.0.0.1:9001/services/grader/api"
+    # through the proxy by the hub's public host, which routes the grader's path
+    assert env["LMS_GRADER_API_URL"] == "http://localhost:9001/services/grader/api"
     assert studio_environment() == env  # generated once, the same at every start
 
 
@@ -73,7 +77,7 @@ def test_the_lms_and_the_tutor_share_the_tutors_token_and_the_lms_finds_the_tuto
     tmp_path, monkeypatch
 ):
     monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
-    monkeypatch.setenv("HUB_BIND_URL", "http://127.0.0.1:9001")
+    monkeypatch.setenv("HUB_PUBLIC_URL", "http://localhost:9001")
     for name in ("HUB_TUTOR", "LMS_TUTOR_API_URL", "LMS_TUTOR_TOKEN_FILE"):
         monkeypatch.delenv(name, raising=False)
     env = studio_environment()
@@ -81,7 +85,31 @@ def test_the_lms_and_the_tutor_share_the_tutors_token_and_the_lms_finds_the_tuto
     assert env["LMS_TUTOR_TOKEN_FILE"] == str(token)
     assert len(token.read_text().strip()) == 40  # an LMS API token key holds at most 40
     assert stat.S_IMODE(token.stat().st_mode) == 0o600
-    assert env["LMS_TUTOR_API_URL"] == "http://127.0.0.1:9001/services/tutor/api"
+    assert env["LMS_TUTOR_API_URL"] == "http://localhost:9001/services/tutor/api"
+
+
+def test_the_lms_links_to_the_hub_and_registers_its_callback_at_the_hubs_public_url(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    for name in ("HUB_PUBLIC_URL", "STUDIO_HUB_URL", "HUB_OAUTH_CALLBACK_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env = studio_environment()
+    # not 127.0.0.1, the LMS's host: the hub and the LMS keep apart cookies
+    assert env["STUDIO_HUB_URL"] == "http://localhost:8001"
+    assert env["HUB_OAUTH_CALLBACK_URL"] == "http://localhost:8001/hub/oauth_callback"
+
+
+def test_the_parts_import_the_launchers_own_checkout(tmp_path, monkeypatch):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", "/somewhere/else")
+    env = studio_environment()
+    root = Path(__file__).resolve().parents[2]
+    assert env["PYTHONPATH"].split(os.pathsep) == [str(root), "/somewhere/else"]
+    hub = subprocess.run([sys.executable, "-c", "import sys; sys.path.pop(0); import hub; "
+                          "print(hub.__file__)"], env=env, cwd=tmp_path, capture_output=True,
+                         text=True, check=True)
+    assert hub.stdout.strip() == str(root / "hub" / "__init__.py")
 
 
 def test_every_part_is_given_the_same_metrics_token_generated_once(tmp_path, monkeypatch):

@@ -9,9 +9,11 @@ these tests check. Here they are only checked to be built from the current tree
 
 Nothing here touches a developer's stack: the project (``pls-compose-test-<hex>``), the
 notebook network, the learners' container prefix and the published port (a free one on
-127.0.0.1, never 8000/8001) are the test's own; PostgreSQL is the local ``pls-postgres`` (no
-image can be pulled here). Bounded: the start by :data:`START_SECONDS`, the stop by
-:data:`STOP_SECONDS`.
+127.0.0.1, never 8000/8001) are the test's own. Both public hosts are that port: the LMS's
+``127.0.0.1`` and the hub's ``hub.localhost`` (its subdomains are learners' servers), which this
+process resolves as browsers do (:mod:`tests.support.localhost`). PostgreSQL is the local
+``pls-postgres`` (no image can be pulled here). Bounded: the start by :data:`START_SECONDS`, the
+stop by :data:`STOP_SECONDS`.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ import requests
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from tests.support.localhost import browse_localhost_like_a_browser
+
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -40,6 +44,7 @@ IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor", "prometheus")
 START_SECONDS = 240
 STOP_SECONDS = 120
 DATABASES = ("lms", "hub", "grader", "tutor")
+HUB_HOST = "hub.localhost"  # the hub's public host: not the LMS's, nor a parent of it
 
 
 def free_port() -> int:
@@ -76,6 +81,8 @@ def throwaway_env(project: str, port: int) -> dict[str, str]:
         "OIDC_RSA_PRIVATE_KEY_BASE64": signing_key(),
         "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "STUDIO_PUBLIC_HOST": "127.0.0.1",
+        "STUDIO_HUB_PUBLIC_URL": f"http://{HUB_HOST}:{port}",
+        "STUDIO_HUB_PUBLIC_HOST": HUB_HOST,
         "STUDIO_HTTP_PUBLISH": f"127.0.0.1:{port}",
         "LMS_INSECURE_COOKIES": "1",  # plain http on loopback
         "STUDIO_COURSES_HOST_DIR": str(ROOT / "courses"),
@@ -92,7 +99,8 @@ def throwaway_env(project: str, port: int) -> dict[str, str]:
 @dataclass
 class Stack:
     project: str
-    url: str
+    url: str  # the LMS's public URL
+    hub_url: str  # the hub's, through the same entry point
     command: list[str]
 
     def compose(self, *args: str, timeout: float = 120, check: bool = True
@@ -103,6 +111,9 @@ class Stack:
     def get(self, path: str, **kwargs) -> requests.Response:
         return requests.get(self.url + path, timeout=10, **kwargs)
 
+    def hub(self, path: str, **kwargs) -> requests.Response:
+        return requests.get(self.hub_url + path, timeout=10, **kwargs)
+
     def psql(self, database: str, query: str) -> str:
         return self.compose("exec", "-T", "postgres", "psql", "-U", "studio", "-d", database,
                             "-tAc", query).stdout.strip()
@@ -111,12 +122,12 @@ class Stack:
         return self.compose("logs", "--no-color", "--tail=60", check=False).stdout
 
 
-def wait_for(stack: Stack, paths: tuple[str, ...], deadline: float) -> None:
-    """Until every path answers 200 through the entry point; else fail with the logs."""
-    waiting = list(paths)
+def wait_for(stack: Stack, urls: tuple[str, ...], deadline: float) -> None:
+    """Until every URL answers 200 through the entry point; else fail with the logs."""
+    waiting = list(urls)
     while waiting and time.monotonic() < deadline:
         try:
-            if stack.get(waiting[0], allow_redirects=False).status_code == 200:
+            if requests.get(waiting[0], timeout=10, allow_redirects=False).status_code == 200:
                 waiting.pop(0)
                 continue
         except requests.RequestException:
@@ -155,15 +166,17 @@ def stack(tmp_path_factory) -> Iterator[Stack]:
     env_file = tmp_path_factory.mktemp("compose") / "env"
     env_file.write_text("".join(f"{k}={v}\n" for k, v in throwaway_env(project, port).items()))
     env_file.chmod(0o600)
-    stack = Stack(project, f"http://127.0.0.1:{port}",
+    browse_localhost_like_a_browser()
+    stack = Stack(project, f"http://127.0.0.1:{port}", f"http://{HUB_HOST}:{port}",
                   [*compose_command(), "--env-file", str(env_file), "-p", project,
                    "-f", str(ROOT / "docker-compose.yml")])
     started = time.monotonic()
     try:
         up = stack.compose("up", "-d", timeout=START_SECONDS, check=False)
         assert up.returncode == 0, f"{up.stderr}\n{stack.logs()}"
-        wait_for(stack, ("/", "/hub/health", "/services/grader/api/health",
-                         "/services/tutor/api/health"), started + START_SECONDS)
+        wait_for(stack, (f"{stack.url}/", *(f"{stack.hub_url}{path}" for path in (
+            "/hub/health", "/services/grader/api/health", "/services/tutor/api/health"))),
+            started + START_SECONDS)
         print(f"compose stack {project} answered in {time.monotonic() - started:.0f} s")
         yield stack
     finally:
@@ -192,33 +205,36 @@ def test_every_part_keeps_its_state_in_its_own_postgresql_database(stack):
 
 
 def test_the_hub_answers_through_the_entry_point(stack):
-    assert stack.get("/hub/health").status_code == 200
-    assert "version" in stack.get("/hub/api/").json()
+    assert stack.hub("/hub/health").status_code == 200
+    assert "version" in stack.hub("/hub/api/").json()
 
 
 @pytest.mark.parametrize(("service", "signed_in_path"), [
     ("grader", "api/courses"), ("tutor", "api/status"),
 ])
 def test_the_services_are_routed_by_the_hubs_proxy(stack, service, signed_in_path):
-    answer = stack.get(f"/services/{service}/api/health")
+    answer = stack.hub(f"/services/{service}/api/health")
     assert answer.status_code == 200
     assert answer.json() == {"status": "ok"}
     # their own API: a caller without a hub token is sent to sign in by the service (with the
     # hub's OAuth: the hub knows its client) or refused, never served
-    guest = stack.get(f"/services/{service}/{signed_in_path}", allow_redirects=False)
+    guest = stack.hub(f"/services/{service}/{signed_in_path}", allow_redirects=False)
     assert guest.status_code in {302, 401, 403}, guest.text[:300]
     if guest.status_code == 302:
         assert guest.headers["Location"].startswith("/hub/api/oauth2/authorize")
-        hub = stack.get(guest.headers["Location"], allow_redirects=False)
+        hub = stack.hub(guest.headers["Location"], allow_redirects=False)
         assert hub.status_code == 302, hub.text[:300]  # to the hub's login, not an OAuth error
+    # only under the hub's host: the LMS's host routes nothing to them
+    assert stack.get(f"/services/{service}/api/health").status_code != 200
 
 
-def test_signing_in_to_the_hub_goes_to_the_lms_at_the_same_public_origin(stack):
+def test_signing_in_to_the_hub_goes_to_the_lms_at_its_own_public_origin(stack):
     issuer = stack.get("/.well-known/openid-configuration").json()["issuer"]
     assert issuer.rstrip("/") == stack.url
-    login = stack.get("/hub/oauth_login", allow_redirects=False)
+    login = stack.hub("/hub/oauth_login", allow_redirects=False)
     assert login.status_code == 302
     assert login.headers["Location"].startswith(f"{stack.url}/o/authorize/")
+    assert f"redirect_uri=http%3A%2F%2F{HUB_HOST}" in login.headers["Location"]
     form = stack.get(login.headers["Location"][len(stack.url):])
     assert form.status_code == 200 and "csrfmiddlewaretoken" in form.text  # the LMS's login
 

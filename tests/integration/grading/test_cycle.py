@@ -72,7 +72,7 @@ def lab(studio: Studio, username: str, method: str, path: str, **kwargs) -> requ
     """The learner's own JupyterLab server (through the proxy), with their hub token: the
     endpoints nbgrader's Assignments panel and the file browser call."""
     headers = {"Authorization": f"token {studio.tokens[username]}"}
-    return requests.request(method, f"{studio.hub_url}/user/{username}/{path}", headers=headers,
+    return requests.request(method, studio.server_url(username, path), headers=headers,
                             timeout=120, **kwargs)
 
 
@@ -170,10 +170,11 @@ def test_a_learner_cannot_fetch_another_learners_feedback_or_submit_as_them(stud
 
 
 def formgrader(studio: Studio, username: str, method: str, path: str, **kwargs):
-    """python-101's formgrader (the hub service) with ``username``'s hub token."""
+    """python-101's formgrader (the hub service, on its own host) with ``username``'s hub
+    token."""
     headers = {"Authorization": f"token {studio.tokens[username]}"}
     return requests.request(
-        method, f"{studio.hub_url}/services/formgrader-{COURSE}/formgrader/{path}",
+        method, studio.service_url(f"formgrader-{COURSE}", f"formgrader/{path}"),
         headers=headers, timeout=60, **kwargs)
 
 

@@ -87,7 +87,7 @@ def test_container_environment_holds_only_the_learners_hub_token(studio, learner
 
 
 def test_second_learner_is_refused_the_first_learners_server(studio, learner1, learner2):
-    lab = learner2.get(f"{studio.hub_url}/user/learner1/lab", timeout=30)
+    lab = learner2.get(studio.server_url("learner1", "lab"), timeout=30)
     assert lab.status_code == 403, (lab.status_code, lab.url)
     assert studio.server_status(learner2, "learner1") == 403
     assert studio.server_status(learner2, "learner2") == 200  # their own server works

@@ -73,7 +73,7 @@ class Kernel:
 
     def __init__(self, studio, username: str) -> None:
         token = studio.tokens[username]
-        self.api = f"{studio.hub_url}/user/{username}/api"
+        self.api = studio.server_url(username, "api")
         self.headers = {"Authorization": f"token {token}"}
         started = requests.post(
             f"{self.api}/kernels", json={"name": "python3"}, headers=self.headers, timeout=60

@@ -456,7 +456,9 @@ def test_instructors_find_the_courses_formgrader_on_the_assignment_page(
 
     html = client.get(ps1.url).content.decode()
 
-    link = 'href="https://hub.example.org/services/formgrader-python-101/formgrader"'
+    # on the formgrader's own host, below the hub's: it shows learners' work
+    link = ('href="https://formgrader-python-101--service.hub.example.org'
+            '/services/formgrader-python-101/formgrader"')
     assert html.count(link) == 2  # in the grading panel and in "For instructors"
     assert "Grade by hand in the formgrader" in html
 

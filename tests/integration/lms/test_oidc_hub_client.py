@@ -33,7 +33,7 @@ def test_registers_a_confidential_rs256_client_that_skips_the_consent_screen(hub
     assert app.authorization_grant_type == Application.GRANT_AUTHORIZATION_CODE
     assert app.algorithm == Application.RS256_ALGORITHM
     assert app.skip_authorization is True
-    assert app.redirect_uris == "http://127.0.0.1:8001/hub/oauth_callback"
+    assert app.redirect_uris == "http://localhost:8001/hub/oauth_callback"  # the hub's default
     assert app.client_secret != "first-secret-from-the-environment", "stored hashed"
 
 

@@ -43,6 +43,7 @@ def studio_hub(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen]]:
     env.update(
         STUDIO_VAR_DIR=str(folder), HUB_SPAWNER="local", HUB_GRADER="off", HUB_IDLE_TIMEOUT="0",
         HUB_BIND_URL=f"http://127.0.0.1:{ports['hub']}",
+        HUB_PUBLIC_URL=f"http://localhost:{ports['hub']}",  # the tutor's route: the hub's host
         HUB_API_BIND_URL=f"http://127.0.0.1:{ports['api']}",
         HUB_PROXY_API_URL=f"http://127.0.0.1:{ports['proxy_api']}",
         HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}",
@@ -56,7 +57,7 @@ def studio_hub(tmp_path_factory) -> Iterator[tuple[str, subprocess.Popen]]:
             [str(ROOT / ".venv" / "bin" / "jupyterhub"), "-f", str(ROOT / "jupyterhub_config.py")],
             cwd=folder, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
         )
-    url = f"http://127.0.0.1:{ports['hub']}"
+    url = f"http://localhost:{ports['hub']}"
     try:
         wait_until_answers(f"{url}/services/tutor/api/health", process, log)
         yield url, process

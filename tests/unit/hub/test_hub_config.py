@@ -11,10 +11,11 @@ from hub.config import choose_spawner, configure
 from hub.settings import HubSettings
 from hub.spawners import StudioDockerSpawner, StudioLocalSpawner
 from servicekit.settings import SettingError
+from tests.unit.hub.conftest import NOTEBOOK_GATEWAY, notebook_gateway
 
 
 def configured(environ, docker=False):
-    return configure(Config(), environ, probe=lambda: docker)
+    return configure(Config(), environ, probe=lambda: docker, gateway=notebook_gateway)
 
 
 def authenticator(c):
@@ -47,7 +48,7 @@ def test_authenticator_claims_groups_and_pkce(environ):
     assert auth.enable_pkce is True
     assert auth.basic_auth is False  # client_secret_post
     assert (auth.client_id, auth.client_secret) == ("hub", "s3cret")
-    assert auth.oauth_callback_url == "http://127.0.0.1:8001/hub/oauth_callback"
+    assert auth.oauth_callback_url == "http://localhost:8001/hub/oauth_callback"
     assert auth.enable_auth_state is True
     assert auth.allow_all is False
 
@@ -150,7 +151,10 @@ def test_servers_learn_the_graders_and_the_tutors_urls_and_nothing_secret(enviro
 def test_with_docker_the_grader_listens_where_containers_reach_it(environ, tmp_path):
     environ["HUB_SPAWNER"] = "docker"
     c = configured(environ, docker=True)
-    assert services_by_name(c)["grader"]["environment"]["GRADER_BIND_URL"] == "http://0.0.0.0:10101"
+    grader = services_by_name(c)["grader"]
+    # on the notebook network's gateway, never every interface; the proxy reaches it there
+    assert grader["environment"]["GRADER_BIND_URL"] == f"http://{NOTEBOOK_GATEWAY}:10101"
+    assert grader["url"] == f"http://{NOTEBOOK_GATEWAY}:10101"
     releases = tmp_path / "var" / "grader" / "courses" / "{slug}" / "release"
     assert c.StudioSpawnerMixin.release_root == str(releases)  # the grader's releases
 
@@ -249,8 +253,9 @@ def test_learners_and_instructors_may_ask_the_tutor_and_their_servers_tokens_too
 def test_with_docker_the_tutor_listens_where_containers_reach_it(environ):
     environ |= {"HUB_SPAWNER": "docker", "HUB_TUTOR_URL": "http://127.0.0.1:19102"}
     c = configured(environ, docker=True)
-    env = services_by_name(c)["tutor"]["environment"]
-    assert env["TUTOR_BIND_URL"] == "http://0.0.0.0:19102"
+    tutor = services_by_name(c)["tutor"]
+    assert tutor["environment"]["TUTOR_BIND_URL"] == f"http://{NOTEBOOK_GATEWAY}:19102"
+    assert tutor["url"] == f"http://{NOTEBOOK_GATEWAY}:19102"
     assert c.StudioSpawnerMixin.service_urls["PLS_TUTOR_URL"] == (
         "http://{hub_host}:19102/services/tutor/api"
     )
@@ -328,8 +333,9 @@ def test_docker_spawner_and_its_network(environ):
     assert c.JupyterHub.spawner_class is StudioDockerSpawner
     assert c.StudioDockerSpawner.network_name == "studio-net"
     assert c.StudioDockerSpawner.prefix == "pls"  # containers pls-<user>, volumes pls-work-<user>
-    assert c.JupyterHub.hub_bind_url == "http://0.0.0.0:8081"  # containers reach the hub API
-    assert c.JupyterHub.hub_connect_url == "http://127.0.0.1:8081"  # services use loopback
+    # containers reach the hub's API on the network's gateway, and services too
+    assert c.JupyterHub.hub_bind_url == f"http://{NOTEBOOK_GATEWAY}:8081"
+    assert "hub_connect_url" not in c.JupyterHub
 
 
 def test_docker_prefix_from_env(environ):

@@ -16,8 +16,11 @@ import pytest
 from hub.errors import ImageMissing
 from hub.materials import CONTAINER_MATERIALS_DIR
 from hub.profiles import profiles_from_env
+from hub.settings import HubSettings
 from hub.spawners import StudioDockerSpawner
-from hub.spawners.docker import WORK_VOLUME_TEMPLATE
+from hub.spawners import docker as docker_spawner
+from hub.spawners.docker import WORK_VOLUME_TEMPLATE, notebook_network_gateway
+from servicekit.settings import SettingError
 from tests.unit.hub.conftest import COURSES
 
 GiB = 1024**3
@@ -306,6 +309,51 @@ def test_missing_network_is_created_internal(make_user, hub):
     (network,) = engine.called("create_network")
     assert network["args"] == ("pls-notebooks",)
     assert network["internal"] is True
+
+
+class FakeClient(FakeEngine):
+    """docker-py's APIClient as the hub's configuration calls it (synchronously)."""
+
+    def __call__(self, **kwargs):
+        return self  # docker.APIClient(...): this engine
+
+    def inspect_network(self, name):
+        self.calls.append(("inspect_network", (name,), {}))
+        return super().inspect_network(name)
+
+    def create_network(self, name, **kwargs):
+        self.calls.append(("create_network", (name,), kwargs))
+        return super().create_network(name, **kwargs)
+
+    def close(self):
+        pass
+
+
+def test_the_hub_finds_its_networks_gateway_creating_the_network_internal(monkeypatch):
+    engine = FakeClient(network_exists=False)
+    monkeypatch.setattr(docker_spawner.docker, "APIClient", engine)
+    settings = HubSettings.from_env({"HUB_DOCKER_NETWORK": "studio-net"})
+    assert notebook_network_gateway(settings) == "172.30.0.1"
+    (network,) = engine.called("create_network")
+    assert network["args"] == ("studio-net",)
+    assert network["internal"] is True
+    assert notebook_network_gateway(settings) == "172.30.0.1"  # found, not created again
+    assert len(engine.called("create_network")) == 1
+
+
+def test_the_hub_refuses_dockers_own_networks_for_its_api(monkeypatch):
+    monkeypatch.setattr(docker_spawner.docker, "APIClient", FakeClient())
+    with pytest.raises(SettingError, match="HUB_DOCKER_NETWORK='bridge'"):
+        notebook_network_gateway(HubSettings.from_env({"HUB_DOCKER_NETWORK": "bridge"}))
+
+
+def test_without_an_engine_the_hub_says_what_it_needs(monkeypatch):
+    def no_engine(**kwargs):
+        raise docker.errors.DockerException("Error while fetching server API version")
+
+    monkeypatch.setattr(docker_spawner.docker, "APIClient", no_engine)
+    with pytest.raises(SettingError, match="needs a Docker engine that answers"):
+        notebook_network_gateway(HubSettings.from_env({}))
 
 
 def test_missing_image_fails_the_spawn_with_how_to_build_it(make_user, hub):

@@ -9,6 +9,7 @@ from jupyterhub.scopes import _check_scopes_exist
 from traitlets.config import Config
 
 from hub.config import configure
+from tests.unit.hub.conftest import notebook_gateway
 
 MINIMAL_COURSE = "slug: {slug}\ntitle: {slug}\nsummary: A course.\nlessons: []\nassignments: []\n"
 
@@ -91,7 +92,7 @@ def test_a_formgrader_gets_the_graders_folders_but_not_the_lms_token(environ, tm
 
 def test_with_docker_the_formgrader_still_listens_on_loopback(environ):
     environ["HUB_SPAWNER"] = "docker"
-    c = configure(Config(), environ, probe=lambda: True)
+    c = configure(Config(), environ, probe=lambda: True, gateway=notebook_gateway)
     formgrader = services_by_name(c)["formgrader-python-101"]
     assert formgrader["url"] == "http://127.0.0.1:10110"
     assert "GRADER_BIND_URL" not in formgrader["environment"]

@@ -6,10 +6,11 @@ from traitlets.config import Config
 
 from hub.config import configure
 from servicekit.settings import SettingError
+from tests.unit.hub.conftest import notebook_gateway
 
 
 def configured(environ, docker=True):
-    return configure(Config(), environ, probe=lambda: docker)
+    return configure(Config(), environ, probe=lambda: docker, gateway=notebook_gateway)
 
 
 def services_by_name(c) -> dict[str, dict]:

@@ -65,7 +65,7 @@ def test_a_bad_value_names_its_variable_and_what_it_must_be(environ, message):
 def test_unset_variables_keep_their_defaults():
     env = LMSEnvironment.from_env({})
     assert (env.public_url, env.hub_url, env.grader_api_url, env.tutor_api_url) == (
-        "http://127.0.0.1:8000", "http://127.0.0.1:8001", "", "")
+        "http://127.0.0.1:8000", "http://localhost:8001", "", "")
     assert (env.grader_timeout, env.tutor_timeout, env.workers, env.bind) == (
         30.0, 10.0, 3, "127.0.0.1:8000")
     assert (env.collect_static, env.import_courses, env.seed_demo) == (True, True, False)
@@ -118,3 +118,24 @@ def test_every_lms_variable_is_documented():
     documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     variables = {*LMSEnvironment.variables().values(), *HubClientEnvironment.variables().values()}
     assert {v for v in variables if f"`{v}`" not in documented} == set()
+
+
+PROD_COOKIES = (
+    "from lms.settings import prod\n"
+    "print(getattr(prod, 'SESSION_COOKIE_NAME', 'sessionid'), "
+    "getattr(prod, 'CSRF_COOKIE_NAME', 'csrftoken'))"
+)
+
+
+@pytest.mark.parametrize(("insecure", "names"), [
+    ("0", "__Host-sessionid __Host-csrftoken"),
+    ("1", "sessionid csrftoken"),  # browsers drop __Host- cookies without the Secure flag
+])
+def test_production_cookies_are_ones_no_other_host_can_toss(insecure, names):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "DJANGO_"))}
+    env |= {"LMS_SECRET_KEY": "x" * 50, "OIDC_RSA_PRIVATE_KEY": PEM,
+            "LMS_INSECURE_COOKIES": insecure}
+    result = subprocess.run([sys.executable, "-c", PROD_COOKIES], env=env, cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == names.split()

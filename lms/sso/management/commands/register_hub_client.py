@@ -6,7 +6,7 @@ the two cannot drift apart:
 
 - ``HUB_OAUTH_CLIENT_ID`` and ``HUB_OAUTH_CLIENT_SECRET`` (or ``*_FILE``, for Docker secrets);
 - ``HUB_OAUTH_CALLBACK_URL``: the hub's ``/hub/oauth_callback`` URL (several, space-separated,
-  if the hub is reached under more than one name). Default ``http://127.0.0.1:8001/hub/oauth_callback``.
+  if the hub is reached under more than one name). Default ``http://localhost:8001/hub/oauth_callback``.
 """
 
 from __future__ import annotations
