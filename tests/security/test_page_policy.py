@@ -28,7 +28,7 @@ SITE_POLICY = {
     "connect-src": "'self'",
     "object-src": "'none'",
     "base-uri": "'none'",
-    "form-action": "'self' http://127.0.0.1:8001",  # the LMS, and the hub's oauth_callback
+    "form-action": "'self' http://localhost:8001",  # the LMS, and the hub's (STUDIO_HUB_URL)
     "frame-ancestors": "'none'",
 }
 WAGTAIL_ADMIN_POLICY = {
