@@ -60,7 +60,7 @@ from tornado import web
 from traitlets import List, Unicode, default
 from traitlets.config import Config
 
-from courses.naming import is_course_slug
+from courses.naming import formgrader_service_name, is_course_slug
 from grading.course_directory import open_course
 from grading.formgrader_pages import (
     FileDownloads,
@@ -75,7 +75,6 @@ from grading.formgrader_pages import (
 )
 from grading.settings import Settings
 
-SERVICE_PREFIX = "formgrader-"
 # nbgrader's step folders: what the contents API shows (read-only); the course directory's
 # other files (grading.course_directory) are hidden.
 VISIBLE_FOLDERS = ("source", "release", "submitted", "autograded", "feedback")
@@ -411,10 +410,6 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
 # -- the server ---------------------------------------------------------------------------------
 
 
-def service_name(course: str) -> str:
-    return f"{SERVICE_PREFIX}{course}"
-
-
 def formgrader_config(settings: Settings, course: str) -> Config:
     """The Jupyter server's and nbgrader's settings for ``course``'s formgrader."""
     opened = open_course(settings.nbgrader_course_dir(course))
@@ -451,7 +446,7 @@ def serve(settings: Settings, course: str) -> None:
     # Before any Jupyter module looks: no config file, no other extension of this machine.
     os.environ["JUPYTER_NO_CONFIG"] = "1"
     os.environ["JUPYTERHUB_SINGLEUSER_LOAD_OTHER_EXTENSIONS"] = "0"
-    os.environ.setdefault("JUPYTERHUB_SERVICE_NAME", service_name(course))
+    os.environ.setdefault("JUPYTERHUB_SERVICE_NAME", formgrader_service_name(course))
     config = formgrader_config(settings, course)
     os.chdir(Path(config.ServerApp.root_dir))
     # Imported here for its cost only: the hub's single-user server is what serving needs, not
