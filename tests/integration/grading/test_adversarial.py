@@ -1042,7 +1042,8 @@ ENVIRONMENT_AND_COMMAND_LINES = '''
 import json, os, subprocess
 
 witness = subprocess.Popen(["sleep", "30"], env={"WITNESS": CONTROL_COPY})
-found, secrets = [], sorted(name for name in os.environ if any(
+# NBGRADER_EXECUTION=autograde is set on purpose, as `nbgrader autograde` sets it.
+found, secrets = [], sorted(name for name in os.environ if name != "NBGRADER_EXECUTION" and any(
     word in name.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "GRADER", "LMS")))
 for pid in filter(str.isdigit, os.listdir("/proc")):
     for part in ("cmdline", "environ"):
