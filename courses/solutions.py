@@ -34,14 +34,17 @@ def solution_regions(source: str) -> list[list[str]]:
     return regions
 
 
-def outside_solutions(source: str) -> str:
-    """A cell's source without its solution regions (markers included): what the release gives
-    learners of it, besides nbgrader's placeholder."""
+def outside_solutions(source: str, placeholder: str = "") -> str:
+    """A cell's source without its solution regions (markers included), each region replaced by
+    ``placeholder`` when one is given (nbgrader's release puts its own there): what learners get
+    of the cell."""
     kept: list[str] = []
     inside = False
     for line in source.splitlines():
         if BEGIN_SOLUTION.match(line):
             inside = True
+            if placeholder:
+                kept.append(placeholder.rstrip("\n"))
         elif END_SOLUTION.match(line):
             inside = False
         elif not inside:

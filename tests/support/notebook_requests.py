@@ -11,19 +11,13 @@ about one cell (the cell, the markdown before it, its grade id), as ``requestFor
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from urllib.parse import urlencode
 
+from courses.solutions import cell_source, outside_solutions
 from tests.support.studio import ROOT
 
-SOLUTION = re.compile(r"[ \t]*### BEGIN SOLUTION\n.*?### END SOLUTION\n?", re.DOTALL)
-PLACEHOLDER = "    # YOUR CODE HERE\n    raise NotImplementedError()\n"
-
-
-def source_of(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
+PLACEHOLDER = "    # YOUR CODE HERE\n    raise NotImplementedError()"  # nbgrader's, for code cells
 
 
 def released_cells(course: str, assignment: str, root: Path = ROOT / "courses") -> list[dict]:
@@ -31,7 +25,7 @@ def released_cells(course: str, assignment: str, root: Path = ROOT / "courses") 
     (path, *_rest) = sorted((root / course / "source" / assignment).glob("*.ipynb"))
     cells = json.loads(path.read_text())["cells"]
     for cell in cells:
-        cell["source"] = SOLUTION.sub(PLACEHOLDER, source_of(cell))
+        cell["source"] = outside_solutions(cell_source(cell), PLACEHOLDER)
     return cells
 
 
@@ -67,8 +61,8 @@ def status_query(ids: dict[str, list[str]]) -> str:
 
 def about_cell(cells: list[dict], index: int) -> dict:
     """A request's fields about the cell at ``index``, the notebook's ids included."""
-    before = [source_of(cell) for cell in cells[:index] if cell["cell_type"] == "markdown"]
-    return {"cell_id": grade_id(cells[index]), "cell_source": source_of(cells[index]),
+    before = [cell_source(cell) for cell in cells[:index] if cell["cell_type"] == "markdown"]
+    return {"cell_id": grade_id(cells[index]), "cell_source": cell_source(cells[index]),
             "context_markdown": "\n\n".join(before), **identity(cells)}
 
 

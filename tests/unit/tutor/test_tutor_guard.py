@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from courses.solutions import solution_regions
+from courses.solutions import outside_solutions, solution_regions
 from tests.unit.tutor.conftest import COURSES
 from tutor.guard import SolutionIndex, region
 
@@ -154,3 +154,12 @@ def test_solution_markers_are_nbgraders():
     source = "def f():\n    ### BEGIN SOLUTION\n    return 1 + 2 + 3\n    ### END SOLUTION\n"
     assert solution_regions(source) == [["    return 1 + 2 + 3"]]
     assert solution_regions("no markers here") == []
+
+
+def test_outside_solutions_keeps_the_rest_and_puts_a_placeholder_where_a_region_was():
+    source = "def f(x):\n    ### BEGIN SOLUTION\n    return x * 2\n    ### END SOLUTION\nprint(f)"
+
+    assert outside_solutions(source) == "def f(x):\nprint(f)"
+    assert outside_solutions(source, "    raise NotImplementedError()\n") == (
+        "def f(x):\n    raise NotImplementedError()\nprint(f)"
+    )
