@@ -10,8 +10,12 @@ over a run of gradings in one process):
   save-grades, late-penalty and get-grades preprocessors, the result). An engine holds
   SQLAlchemy's compiled-statement cache, so every statement was compiled again each time.
   :func:`share_gradebook_engines` gives nbgrader one engine per database URL in this process.
-  ``Gradebook.close()`` still disposes of it, which closes its idle connections (a PostgreSQL
-  gradebook then holds no connection between gradings, as before) but keeps the cache.
+  ``Gradebook.close()`` still disposes of a PostgreSQL engine, which closes its idle connections
+  (a PostgreSQL gradebook then holds no connection between gradings, as before) but keeps the
+  cache. A SQLite engine keeps its one idle connection instead: opening and closing a SQLite
+  file a dozen times per grading was a sixth of the grader's own CPU time per submission (0.18
+  against 0.15 CPU-seconds, measured over runs of eight gradings), and an idle SQLite connection
+  holds no lock (the pool rolls back whatever a connection did before it takes it back).
 - **Feedback templates.** nbgrader's ``GenerateFeedback`` makes a new ``HTMLExporter``, which
   makes a new Jinja environment that parses and compiles nbconvert's nine HTML templates again.
   :class:`FeedbackHTMLExporter` gives its environments one in-memory Jinja bytecode cache (Jinja's
@@ -68,13 +72,20 @@ _engines_lock = threading.Lock()
 
 
 def shared_engine(url: Any, **kwargs: Any) -> sqlalchemy.Engine:
-    """``sqlalchemy.create_engine``, but the same engine again for the same URL and options."""
+    """``sqlalchemy.create_engine``, but the same engine again for the same URL and options.
+    A SQLite engine's ``dispose()`` keeps its pooled connection (see the module's docstring)."""
     key = (str(url), tuple(sorted(kwargs.items())))
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
             engine = _engines[key] = sqlalchemy.create_engine(url, **kwargs)
+            if engine.dialect.name == "sqlite":
+                engine.dispose = _keep_connections  # type: ignore[method-assign]
         return engine
+
+
+def _keep_connections(close: bool = True) -> None:
+    """``Engine.dispose`` for a shared SQLite engine: nothing to release between gradings."""
 
 
 def share_gradebook_engines() -> None:

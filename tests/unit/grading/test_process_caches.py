@@ -20,6 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator
 
 import grading.course_directory  # shares the engines and the rest, as every grader process does
+import grading.process_caches
 from courses.course_file import CourseFileError
 from grading.process_caches import (
     FEEDBACK_FRAGMENTS,
@@ -40,6 +41,29 @@ def test_gradebooks_of_one_database_share_an_engine_that_outlives_close(tmp_path
         assert second.find_student("ada").first_name == "Ada"
     with Gradebook(f"sqlite:///{tmp_path / 'other.db'}", "python-101") as other:
         assert other.engine is not engine
+
+
+def test_a_sqlite_gradebook_keeps_its_connection_between_opens_and_sees_other_writers(tmp_path):
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url, "python-101") as first:
+        first.update_or_create_student("ada", first_name="Ada")
+        engine = first.engine
+    connects: list[object] = []
+    sqlalchemy.event.listen(engine, "connect", lambda *args: connects.append(args[0]))
+    with Gradebook(url, "python-101") as gb:
+        assert gb.find_student("ada").first_name == "Ada"
+    assert connects == []  # the pooled connection was kept by close(), not opened again
+    writer = sqlalchemy.create_engine(url)  # another process's writes (a second worker)
+    with writer.begin() as connection:
+        connection.exec_driver_sql("UPDATE student SET first_name = 'Ada L.' WHERE id = 'ada'")
+    writer.dispose()
+    with Gradebook(url, "python-101") as gb:  # no transaction was left open on the kept one
+        assert gb.find_student("ada").first_name == "Ada L."
+
+
+def test_a_postgresql_gradebook_engine_still_closes_its_connections_on_close():
+    engine = grading.process_caches.shared_engine("postgresql://nobody@127.0.0.1:1/none")
+    assert "dispose" not in vars(engine)  # Engine.dispose itself: nothing held between gradings
 
 
 def test_opening_a_gradebook_checks_its_tables_in_one_query_and_creates_missing_ones(tmp_path):
