@@ -90,6 +90,13 @@ def assignment_page_path(course_slug: str, assignment_name: str) -> str:
     return f"/{COURSE_INDEX_SLUG}/{course_slug}/{assignment_page_slug(assignment_name)}/"
 
 
+def board_draft_path(course_slug: str) -> str:
+    """The path of a course board's draft page on the LMS, ``/courses/<slug>/board/ask/``: a new
+    thread prefilled from its query (the tutor panel's "Ask the class" opens it; nothing is
+    posted until the learner sends the form)."""
+    return f"/{COURSE_INDEX_SLUG}/{course_slug}/board/ask/"
+
+
 def learner_group(slug: str) -> str:
     """The hub group of a course's learners."""
     return f"{LEARNER_GROUP_PREFIX}{slug}"

@@ -24,6 +24,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from courses.naming import assignment_page_slug, board_draft_path
 from servicekit.errors import ServiceError, forbidden, not_found
 from servicekit.hub_auth import Caller
 from tutor import metrics, offline, prompts
@@ -62,6 +63,15 @@ class Place:
     policy: str
     title: str
     assignment: AssignmentPolicy | None = None
+    lesson: str | None = None
+    """The lesson's slug, for a lesson's notebook."""
+
+    @property
+    def page_slug(self) -> str | None:
+        """The slug of the place's page on the LMS (the course import names them)."""
+        if self.assignment is not None:
+            return assignment_page_slug(self.assignment.name)
+        return self.lesson
 
 
 @dataclass(frozen=True)
@@ -137,6 +147,17 @@ def policy_message(policy: str, title: str, offline_mode: bool) -> str:
         return f"For {title} the tutor gives hints only: explanations and hints, no code."
     return (f"The tutor can explain errors, give hints and answer questions about {title}; it "
             "never gives the solution of a graded exercise.")
+
+
+def ask_class(lms_public_url: str, course: str, decision: Decision) -> dict:
+    """Where the panel's "Ask the class" drafts a thread (``GET status``): the LMS's draft page
+    on the board of the course the notebook belongs to (``url``), and the page of the lesson or
+    assignment it is a notebook of (``about``, its LMS page slug) when the request showed exactly
+    one; otherwise the board of ``course`` and no page. The LMS checks both again: this only
+    saves the learner from choosing."""
+    pages = {(place.course, place.page_slug) for place in decision.places}
+    board, about = next(iter(pages)) if len(pages) == 1 else (course, None)
+    return {"url": lms_public_url + board_draft_path(board), "about": about}
 
 
 def _solutions(courses: dict[str, CourseData | None]) -> SolutionIndex:
@@ -239,7 +260,7 @@ class Tutor:
                 if kind == LESSON:
                     lessons = courses[slug].lessons if courses[slug] else {}
                     places.append(Place(slug, self.settings.default_policy,
-                                        f"“{lessons.get(name, name)}”"))
+                                        f"“{lessons.get(name, name)}”", lesson=name))
                 elif (found := policies[slug].get(name)) is not None:
                     places.append(Place(slug, found.policy, _title(found, name), found))
         if not places:
@@ -299,6 +320,7 @@ class Tutor:
                       "resets_at": usage.resets_at.isoformat()},
             "rate": {"per_minute": self.limits.per_minute},
             "message": decision.message,
+            "ask_class": ask_class(self.settings.lms_public_url, course, decision),
         }
 
     async def prepare(self, caller: Caller, request: AskRequest) -> Prepared:

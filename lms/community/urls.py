@@ -8,6 +8,8 @@ from . import views
 urlpatterns = [
     path("courses/<slug:slug>/board/", views.board, name="community-board"),
     path("courses/<slug:slug>/board/new/", views.new_thread, name="community-new-thread"),
+    # courses.naming.board_draft_path: the tutor panel's "Ask the class" opens it.
+    path("courses/<slug:slug>/board/ask/", views.draft_thread, name="community-draft-thread"),
     path("courses/<slug:slug>/board/<int:pk>/", views.thread, name="community-thread"),
     path("courses/<slug:slug>/board/<int:pk>/act/", views.post_action, name="community-act"),
     path("courses/<slug:slug>/board/review/", views.review_queue, name="community-review"),

@@ -14,8 +14,10 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from lms.courses.models import CoursePage
+from lms.discourse.selectors import course_forum_url
 
-from . import selectors, services
+from . import drafts, selectors, services
+from .markup import render_markdown
 from .models import ThreadKind
 
 PAGE_SIZE = 50
@@ -92,6 +94,23 @@ def new_thread(request: HttpRequest, slug: str) -> HttpResponse:
     if held:
         messages.warning(request, held)
     return redirect("community-thread", slug=slug, pk=thread.pk)
+
+
+@require_GET
+@login_required
+def draft_thread(request: HttpRequest, slug: str) -> HttpResponse:
+    """A new question prefilled from the query (the tutor panel's "Ask the class",
+    ``drafts``): shown with what it is about and a preview; nothing is posted until the member
+    sends the form (to ``new_thread``)."""
+    v = _viewer(request, slug)
+    forum = course_forum_url(v.course)
+    if forum is not None:
+        return redirect(forum)
+    draft = drafts.draft_from(request.GET, v.course)
+    return render(request, "community/draft.html", {
+        "course": v.course, "viewer": v, "draft": draft,
+        "preview": render_markdown(draft.body), "anchors": selectors.anchor_pages(v.course),
+    })
 
 
 @require_GET

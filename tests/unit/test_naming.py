@@ -17,6 +17,7 @@ from courses.naming import (
     COURSE_SLUG_REGEX,
     assignment_page_path,
     assignment_page_slug,
+    board_draft_path,
     formgrader_service_name,
     service_host,
     service_url,
@@ -59,3 +60,7 @@ def test_a_services_url_keeps_the_hubs_scheme_and_port():
 def test_a_service_name_that_makes_no_dns_label_has_no_host():
     with pytest.raises(ValueError, match="not a DNS label"):
         service_host(formgrader_service_name("x" * 44), "localhost")
+
+
+def test_a_boards_draft_page_is_under_its_course_page():
+    assert board_draft_path("python-101") == "/courses/python-101/board/ask/"

@@ -47,9 +47,19 @@ export type TutorEvent =
     }
   | { type: 'error'; message: string };
 
+/** `ask_class` of `GET status`: where "Ask the class" drafts a thread (docs/tutor.md). */
+export interface IAskClass {
+  /** The LMS's draft page of the board of the course the notebook belongs to. */
+  url: string;
+  /** The LMS page slug of the notebook's lesson or assignment, if the tutor placed it. */
+  about: string | null;
+}
+
 /** `GET status`: what the panel shows before the learner asks. */
 export interface ITutorStatus {
   policy: 'off' | 'hints-only' | 'full';
+  /** Where "Ask the class" drafts a thread (absent from older tutors). */
+  ask_class?: IAskClass | null;
   offline: boolean;
   model: string | null;
   quota?: { used: number; limit: number; resets_at?: string | null };

@@ -2,7 +2,7 @@
  * pls-tutor: the studio's tutor in JupyterLab. One plugin wires the tutor panel (right
  * sidebar), the "Explain this error" buttons on error outputs and the "Hint" item of the cell
  * toolbar (declared in schema/plugin.json, shown on nbgrader answer cells only) to the server
- * extension's relay.
+ * extension's relay; the panel's "Ask the class" opens a draft on the course board (askclass).
  */
 import {
   ILayoutRestorer,
@@ -17,6 +17,7 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 
 import { IAskRequest, ITutorError, TutorClient } from './api';
+import { draftOf } from './askclass';
 import {
   ErrorButtons,
   HintButton,
@@ -95,6 +96,20 @@ const plugin: JupyterFrontEndPlugin<void> = {
           activeIndex(panel),
           question
         );
+      },
+      classDraft: (title: string) => {
+        const panel = tracker.currentWidget;
+        return panel
+          ? draftOf(
+              title,
+              panel.context.path,
+              cellsOf(panel),
+              activeIndex(panel)
+            )
+          : null;
+      },
+      openTab: (url: string) => {
+        window.open(url, '_blank', 'noopener');
       },
       returnFocus: () => {
         const panel = tracker.currentWidget;

@@ -12,6 +12,7 @@ import { Panel, Widget } from '@lumino/widgets';
 import { Message } from '@lumino/messaging';
 
 import {
+  IAskClass,
   IAskRequest,
   IExchange,
   ITutorClient,
@@ -19,6 +20,7 @@ import {
   TutorEvent,
   TutorRequestError
 } from './api';
+import { IClassDraft, draftUrl } from './askclass';
 import { ILocation } from './context';
 
 /** What the panel asks of the lab about the notebook the learner is in. */
@@ -32,6 +34,13 @@ export interface ITutorContext {
   chatRequest(question: string): IAskRequest | null;
   /** Give the keyboard back to the notebook (Escape with nothing to stop). */
   returnFocus(): void;
+  /**
+   * "Ask the class": a draft of `title` about the active cell of the open notebook (its
+   * error, never its code; null: no notebook is open).
+   */
+  classDraft(title: string): IClassDraft | null;
+  /** Open `url` in a new browser tab. */
+  openTab(url: string): void;
 }
 
 export const PANEL_ID = 'pls-tutor-panel';
@@ -134,6 +143,10 @@ export class TutorPanel extends Panel {
   private readonly _question: HTMLTextAreaElement;
   private readonly _send: HTMLButtonElement;
   private readonly _stop: HTMLButtonElement;
+  private readonly _askClass: HTMLButtonElement;
+  private _askClassTarget: IAskClass | null = null;
+  /** The title of the last question asked in the panel: the current question. */
+  private _lastTitle = '';
   private _abort: AbortController | null = null;
   private _location: ILocation | null = null;
   private _policy: ITutorStatus['policy'] | null = null;
@@ -233,9 +246,19 @@ export class TutorPanel extends Panel {
     this._stop.textContent = 'Stop';
     this._stop.setAttribute('aria-label', 'Stop the reply');
     this._stop.disabled = true;
+    this._askClass = document.createElement('button');
+    this._askClass.type = 'button';
+    this._askClass.className = 'jp-Button jp-mod-styled pls-tutor-ask-class';
+    this._askClass.textContent = 'Ask the class';
+    this._askClass.setAttribute(
+      'aria-label',
+      'Ask the class: open a draft of this question on the course board in a new tab'
+    );
+    this._askClass.addEventListener('click', () => this.askTheClass());
+    this._setAskClass(null);
     const buttons = document.createElement('div');
     buttons.className = 'pls-tutor-buttons';
-    buttons.append(this._send, this._stop);
+    buttons.append(this._send, this._stop, this._askClass);
     form.node.append(this._question, buttons);
     form.node.addEventListener('submit', event => {
       event.preventDefault();
@@ -267,6 +290,29 @@ export class TutorPanel extends Panel {
     return this._abort !== null;
   }
 
+  /**
+   * Open the LMS's draft of the current question (the one typed in the box, or else the last
+   * one asked) on the course board, in a new tab; nothing is posted until the learner sends it
+   * there. Returns the URL opened, or null when there is nowhere to ask.
+   */
+  askTheClass(): string | null {
+    const target = this._askClassTarget;
+    if (!target) {
+      return null;
+    }
+    const title = this._question.value.trim() || this._lastTitle;
+    const draft = this._context.classDraft(title) ?? {
+      title,
+      notebook: null,
+      cellId: null,
+      cellNumber: null,
+      error: null
+    };
+    const url = draftUrl(target, draft);
+    this._context.openTab(url);
+    return url;
+  }
+
   /** The status line's text, as a screen reader would read it. */
   get statusText(): string {
     return this._status.textContent ?? '';
@@ -281,6 +327,7 @@ export class TutorPanel extends Panel {
     this._location = location;
     if (!location?.course) {
       this._policy = null;
+      this._setAskClass(null);
       this._showStatus([
         [
           'pls-tutor-hint-text',
@@ -296,6 +343,7 @@ export class TutorPanel extends Panel {
         location.identity
       );
       this._policy = status.policy;
+      this._setAskClass(status.ask_class ?? null);
       const parts: Array<[string, string]> = [
         ['pls-tutor-policy', POLICY_LABELS[status.policy] ?? status.policy]
       ];
@@ -322,6 +370,7 @@ export class TutorPanel extends Panel {
       this._showStatus(parts);
     } catch (reason) {
       this._policy = null;
+      this._setAskClass(null);
       this._showStatus([['pls-tutor-problem', problemText(reason)]]);
     }
   }
@@ -352,6 +401,7 @@ export class TutorPanel extends Panel {
    */
   async ask(request: IAskRequest, title: string): Promise<void> {
     this.stop();
+    this._lastTitle = title;
     const entry = new ExchangeView(title, this._rendermime);
     this._log.addWidget(entry);
     // A new question brings the conversation to its end, and it follows the reply from there.
@@ -489,6 +539,14 @@ export class TutorPanel extends Panel {
     const log = this._log.node;
     log.scrollTop = log.scrollHeight;
     this._scrolledTo = log.scrollTop;
+  }
+
+  private _setAskClass(target: IAskClass | null): void {
+    this._askClassTarget = target?.url ? target : null;
+    this._askClass.disabled = this._askClassTarget === null;
+    this._askClass.title = this._askClassTarget
+      ? 'Open a draft of this question on the course board (nothing is posted until you send it)'
+      : 'Open a notebook of one of your courses to ask the class.';
   }
 
   private _setBusy(busy: boolean): void {

@@ -15,6 +15,7 @@ from tests.support.second_course import ASSIGNMENT as DA1
 from tests.support.second_course import courses_with_a_second_course
 from tutor.ask import parse
 from tutor.course_data import CourseLibrary
+from tutor.limits import Limits
 from tutor.placement import Shown
 from tutor.policy import PolicySource
 from tutor.settings import Settings
@@ -202,3 +203,50 @@ def test_a_notebook_of_no_listed_assignment_is_placed_nowhere(tmp_path):
     decision = decide(tutor, learner("data-201", "python-101"),
                       Shown(cell_ids=frozenset({"da9-01"})), course="data-201")
     assert (decision.policy, decision.places) == ("off", ())
+
+
+# -- "Ask the class": where the panel's draft goes (GET status) -------------------------------
+
+
+@pytest.fixture(scope="module")
+def tutor_with_limits(courses, library, tmp_path_factory):
+    settings = Settings.from_env({"STUDIO_VAR_DIR": str(tmp_path_factory.mktemp("var")),
+                                  "STUDIO_COURSES_DIR": str(courses)})
+    limits = Limits(10, 100, lambda learner, since: 0)
+    return Tutor(settings, None, library, PolicySource("", "", 30), limits, None)
+
+
+def status(tutor, caller, shown, course="python-101", assignment=None):
+    return asyncio.run(tutor.status(caller, course, assignment, shown))
+
+
+def test_status_says_where_to_ask_the_class_about_an_assignments_notebook(tutor_with_limits):
+    answer = status(tutor_with_limits, learner("python-101"), ids_of(PS2))
+    assert answer["ask_class"] == {
+        "url": "http://127.0.0.1:8000/courses/python-101/board/ask/", "about": PS2}
+
+
+def test_status_anchors_a_lessons_notebook_to_the_lesson_page(tutor_with_limits):
+    cells = lesson_cells("python-101", "lessons/03-functions.ipynb")
+    shown = Shown(frozenset(identity(cells)["cell_ids"]))
+    answer = status(tutor_with_limits, learner("python-101"), shown)
+    assert answer["ask_class"]["about"] == "functions"
+
+
+def test_ask_the_class_goes_to_the_board_of_the_course_the_notebook_belongs_to(tutor_with_limits):
+    both = learner("data-201", "python-101")
+    answer = status(tutor_with_limits, both, ids_of(PS3), course="data-201")
+    assert answer["ask_class"] == {
+        "url": "http://127.0.0.1:8000/courses/python-101/board/ask/", "about": PS3}
+
+
+def test_a_notebook_placed_nowhere_asks_the_class_of_its_course_about_nothing(tutor_with_limits):
+    both = learner("data-201", "python-101")
+    answer = status(tutor_with_limits, both, Shown(), course="data-201")
+    assert answer["ask_class"] == {
+        "url": "http://127.0.0.1:8000/courses/data-201/board/ask/", "about": None}
+
+
+def test_a_notebook_showing_two_places_anchors_to_none(tutor_with_limits):
+    shown = Shown(ids_of(PS1).cell_ids | ids_of(PS2).cell_ids)
+    assert status(tutor_with_limits, learner("python-101"), shown)["ask_class"]["about"] is None

@@ -100,6 +100,11 @@ class ScriptedTutor implements ITutorClient {
   }
 }
 
+const ASK_CLASS = {
+  url: 'https://studio.example.org/courses/python-101/board/ask/',
+  about: 'ps1-basics'
+};
+
 const request: IAskRequest = {
   mode: 'explain',
   course: 'python-101',
@@ -122,6 +127,18 @@ function makePanel(
     location: () => ({ course: 'python-101', assignment: 'ps1-basics' }),
     chatRequest: (question: string) => ({ ...request, mode: 'chat', question }),
     returnFocus: jest.fn(),
+    classDraft: (title: string) => ({
+      title,
+      notebook: 'ps1-basics.ipynb',
+      cellId: 'ps1-celsius-answer',
+      cellNumber: 3,
+      error: {
+        ename: 'NameError',
+        evalue: "name 'x' is not defined",
+        traceback: ['Cell In[3], line 1\n----> 1 x + 1\n']
+      }
+    }),
+    openTab: jest.fn(),
     ...overrides
   };
   const rendermime = new RenderMimeRegistry({
@@ -307,6 +324,52 @@ describe('TutorPanel', () => {
     );
   });
 
+  it('offers "Ask the class" only where the tutor says where to ask', async () => {
+    ({ panel } = makePanel(tutor));
+    const button = panel.node.querySelector(
+      '.pls-tutor-ask-class'
+    ) as HTMLButtonElement;
+    expect(button.disabled).toBe(true);
+    expect(panel.askTheClass()).toBeNull();
+    tutor.status_ = {
+      ...(tutor.status_ as ITutorStatus),
+      ask_class: ASK_CLASS
+    };
+    await panel.refreshStatus();
+    expect(button.disabled).toBe(false);
+    tutor.status_ = new TutorRequestError(502, 'tutor_unreachable', 'Down.');
+    await panel.refreshStatus();
+    expect(button.disabled).toBe(true);
+  });
+
+  it('opens a draft of the typed question, or else the last one asked, in a new tab', async () => {
+    tutor.status_ = {
+      ...(tutor.status_ as ITutorStatus),
+      ask_class: ASK_CLASS
+    };
+    let context: ITutorContext;
+    ({ panel, context } = makePanel(tutor));
+    await panel.refreshStatus();
+    const asked = panel.ask(request, 'Explain this error: NameError');
+    await tutor.finish(asked);
+    (panel.node.querySelector('.pls-tutor-ask-class') as HTMLElement).click();
+    const opened = (context.openTab as jest.Mock).mock.calls[0][0] as string;
+    expect(opened.startsWith(ASK_CLASS.url + '?')).toBe(true);
+    const query = new URL(opened).searchParams;
+    expect(query.get('title')).toBe('Explain this error: NameError');
+    expect(query.get('about')).toBe('ps1-basics');
+    expect(query.get('cell')).toBe('ps1-celsius-answer');
+    expect(query.get('error')).toBe("NameError: name 'x' is not defined");
+    expect(query.get('traceback')).toContain('Cell In[3], line 1');
+    expect(decodeURIComponent(opened)).not.toContain('x + 1');
+    // Nothing was sent to the tutor for it, and nothing posted: only a tab opened.
+    expect(tutor.asked).toHaveLength(1);
+
+    question(panel).value = 'How do I define fahrenheit?';
+    const typed = new URL(panel.askTheClass()!).searchParams;
+    expect(typed.get('title')).toBe('How do I define fahrenheit?');
+  });
+
   it('sends the question on Enter and keeps Shift+Enter for a new line', async () => {
     ({ panel } = makePanel(tutor));
     const box = question(panel);
@@ -350,7 +413,8 @@ describe('TutorPanel', () => {
     expect(labels).toEqual([
       'Show your earlier questions',
       'Send the question to the tutor',
-      'Stop the reply'
+      'Stop the reply',
+      'Ask the class: open a draft of this question on the course board in a new tab'
     ]);
   });
 
