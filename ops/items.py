@@ -348,7 +348,7 @@ class Volume(Item):
     def _container(self, mount: str, *command: str) -> list[str]:
         run(["docker", "image", "inspect", self.image],
             f"run tar for the {self.describe()} in the local image {self.image} (nothing is "
-            "pulled: set HUB_IMAGE or pass --image to name a local image)")
+            "pulled: set HUB_IMAGE or pass --image to name a local image with sh, find and tar)")
         return ["docker", "run", "--rm", "-i", "--network", "none", "--user", "0",
                 "--entrypoint", command[0], "--mount", f"type=volume,src={self.volume},dst={mount}",
                 self.image, *command[1:]]

@@ -57,7 +57,10 @@ class Stack:
     notes: list[str] = field(default_factory=list)
 
     def target(self, entry: Mapping) -> Item:
-        if entry["name"].startswith(LEARNER_VOLUME) and self.learner_volume is not None:
+        if entry["name"].startswith(LEARNER_VOLUME):
+            if self.learner_volume is None:
+                raise OpsError(f"{entry['name']} is a learner's Docker volume and no Docker "
+                               "engine answers here: start one (make up does) and restore again.")
             item = self.learner_volume(entry["name"].removeprefix(LEARNER_VOLUME))
         else:
             item = next((item for item in self.items if item.name == entry["name"]), None)
@@ -115,7 +118,9 @@ def local_stack(environ: Mapping[str, str] | None = None, image: str = "") -> St
     var = settings.var_dir
     folders = [
         Folder("lms-media", var / "media"),
-        Folder("hub-folder", var / "hub", _sqlite_files_under(var / "hub", databases)),
+        # without the proxy's pid file: the process of the studio backed up
+        Folder("hub-folder", var / "hub",
+               (*_sqlite_files_under(var / "hub", databases), "*.pid")),
         Folder("grader-root", settings.grader_root,
                _sqlite_files_under(settings.grader_root, databases)),
         Folder("courses", settings.courses_dir, courses_only=True),
