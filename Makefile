@@ -1,6 +1,7 @@
 # Python Learning Studio — the two commands of the README, and the few around them.
 #   make up     run the studio locally on embedded defaults
 #   make test   install what the tests need and run every test
+#   make backup / make restore BACKUP=<archive>   the studio's state (docs/architecture.md)
 SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -12,7 +13,7 @@ TEST_DATABASE_URL ?= postgres://studio:studio@127.0.0.1:5432/studio
 PYTEST_WORKERS ?= 2
 PYTEST_XDIST := -n $(PYTEST_WORKERS) --dist loadgroup --no-loadscope-reorder
 
-.PHONY: up test test-extensions bench lint install images
+.PHONY: up test test-extensions bench lint install images backup restore
 
 install:
 	@.ci/provision venv
@@ -23,6 +24,17 @@ up: install
 
 images:
 	@.ci/provision images
+
+# make up's studio's state in one archive (python -m ops; docs/architecture.md, "Operations:
+# backups"): `make backup` writes var/backups/studio-backup-<UTC time>.tar.gz, BACKUP=<path> another
+# file or folder; `make restore BACKUP=<archive>` restores into a fresh, stopped studio, FORCE=1
+# replaces what a studio already holds.
+backup: install
+	@$(PY) -m ops backup $(BACKUP)
+
+restore: install
+	@test -n "$(BACKUP)" || { echo "make restore: name the archive: make restore BACKUP=<file>" >&2; exit 2; }
+	@$(PY) -m ops restore "$(BACKUP)" $(if $(FORCE),--force)
 
 # ruff, then the import contracts between the parts (pyproject.toml, [tool.importlinter]).
 lint: install

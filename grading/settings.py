@@ -19,6 +19,7 @@ from pydantic import Field
 
 from servicekit.secrets import generated_secret
 from servicekit.settings import Folder, Names, StudioSettings, secret
+from servicekit.state import DEFAULT_LEARNER_IMAGE, grader_database, grader_root, sqlite_url
 
 MIB = 1024 * 1024
 DEFAULT_SERVICE_URL = "http://127.0.0.1:10101"
@@ -30,12 +31,12 @@ class Settings(StudioSettings):
     ``servicekit.settings.StudioSettings``)."""
 
     root: Folder = Field(
-        default_factory=lambda data: data["var_dir"] / "grader", validation_alias="GRADER_ROOT",
+        default_factory=lambda data: grader_root(data["var_dir"]), validation_alias="GRADER_ROOT",
         validate_default=True,
     )
     """``GRADER_ROOT`` (default ``<var>/grader``): nbgrader course directories and submissions."""
     db_url: str = Field(
-        default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'grader' / 'grader.sqlite'}",
+        default_factory=lambda data: sqlite_url(grader_database(data["var_dir"])),
         validation_alias="GRADER_DB_URL",
     )
     """``GRADER_DB_URL`` (default SQLite at ``<var>/grader/grader.sqlite``)."""
@@ -97,7 +98,7 @@ class Settings(StudioSettings):
     for grades instructors changed by hand in nbgrader's gradebook (``grading.manual_grades``)."""
 
     # The grading sandbox's settings: :attr:`sandbox`.
-    sandbox_image: str = Field("pls-notebook:latest", validation_alias="GRADER_SANDBOX_IMAGE")
+    sandbox_image: str = Field(DEFAULT_LEARNER_IMAGE, validation_alias="GRADER_SANDBOX_IMAGE")
     sandbox_prefix: str = Field("pls-grading", validation_alias="GRADER_SANDBOX_PREFIX")
     sandbox_mem: str = Field("1g", validation_alias="GRADER_SANDBOX_MEM")
     sandbox_cpus: float = Field(1.0, validation_alias="GRADER_SANDBOX_CPUS", ge=0.1)

@@ -23,6 +23,12 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from servicekit.secrets import generated_secret
 from servicekit.settings import AnyCase, AnyCaseUpper, EnvSettings, Folder, Url, secret
+from servicekit.state import (
+    DEFAULT_DOCKER_PREFIX,
+    DEFAULT_LEARNER_IMAGE,
+    hub_database,
+    sqlite_url,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -85,7 +91,7 @@ class HubSettings(EnvSettings):
     proxy_auth_token: str = secret("CONFIGPROXY_AUTH_TOKEN")
     crypt_key: str = secret("JUPYTERHUB_CRYPT_KEY")
     db_url: str = Field(
-        default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'hub' / 'jupyterhub.sqlite'}",
+        default_factory=lambda data: sqlite_url(hub_database(data["var_dir"])),
         validation_alias="HUB_DB_URL",
     )
     log_level: Annotated[LogLevel, AnyCaseUpper] = Field(
@@ -104,9 +110,9 @@ class HubSettings(EnvSettings):
         validation_alias="HUB_OAUTH_CALLBACK_URL")
 
     # -- learners' servers -----------------------------------------------------------------
-    image: str = Field("pls-notebook:latest", validation_alias="HUB_IMAGE")
+    image: str = Field(DEFAULT_LEARNER_IMAGE, validation_alias="HUB_IMAGE")
     docker_network: str = Field("pls-notebooks", validation_alias="HUB_DOCKER_NETWORK")
-    docker_prefix: str = Field("pls", validation_alias="HUB_DOCKER_PREFIX")
+    docker_prefix: str = Field(DEFAULT_DOCKER_PREFIX, validation_alias="HUB_DOCKER_PREFIX")
     docker_host_paths: Annotated[dict[str, str], BeforeValidator(_host_path_pairs)] = Field(
         default_factory=dict, validation_alias="HUB_DOCKER_HOST_PATHS")
     docker_network_internal: bool = Field(True, validation_alias="HUB_DOCKER_NETWORK_INTERNAL")

@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from courses.course_file import TUTOR_POLICIES
 from servicekit.secrets import generated_secret
 from servicekit.settings import Names, StudioSettings, Url, secret
+from servicekit.state import sqlite_url, tutor_database
 
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_PORT = 10102
@@ -32,7 +33,7 @@ class Settings(StudioSettings):
     ``LMS_PUBLIC_URL`` and ``LMS_INTERNAL_URL``: ``servicekit.settings.StudioSettings``)."""
 
     db_url: str = Field(
-        default_factory=lambda data: f"sqlite:///{data['var_dir'] / 'tutor' / 'tutor.sqlite'}",
+        default_factory=lambda data: sqlite_url(tutor_database(data["var_dir"])),
         validation_alias="TUTOR_DB_URL",
     )
     """``TUTOR_DB_URL`` (default SQLite at ``<var>/tutor/tutor.sqlite``): the exchange log."""

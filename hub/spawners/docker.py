@@ -35,8 +35,8 @@ from hub.profiles import INSTRUCTOR
 from hub.settings import HubSettings
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
 from servicekit.settings import SettingError
+from servicekit.state import WORK_VOLUME_TEMPLATE
 
-WORK_VOLUME_TEMPLATE = "{prefix}-work-{username}"  # dockerspawner fills in both
 SHARED_NETWORKS = {"bridge", "host", "none"}  # Docker's own: never created nor the hub's
 
 

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from csp.constants import NONE, SELF
 
+from servicekit.state import lms_database, lms_media
+
 from .environment import LMSEnvironment
 
 environment = LMSEnvironment.from_env()  # lower case: not a Django setting itself
@@ -104,7 +106,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": environment.database(default_sqlite=VAR_DIR / "lms.sqlite3")}
+DATABASES = {"default": environment.database(default_sqlite=lms_database(VAR_DIR))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
@@ -152,7 +154,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 MEDIA_URL = "/media/"
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = lms_media(VAR_DIR)
 
 # --- Page policy (django-csp; lms/base/page_policy.py) ---------------------------------------
 # Every page: scripts, styles, fonts and fetches from the LMS itself only, never inline; images

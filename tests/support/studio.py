@@ -38,6 +38,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -51,6 +52,7 @@ from courses.naming import service_url
 from hub.origins import subdomain_hook
 from hub.settings import HubSettings
 from hub.spawners.docker import notebook_network_gateway
+from servicekit.state import lms_database
 from tests.support.lms_databases import sqlite_template
 from tests.support.localhost import browse_localhost_like_a_browser
 
@@ -364,6 +366,7 @@ def own_studio(
     expect_clean_stop: bool = False,
     grader: bool = False,
     tutor: bool = False,
+    before_start: Callable[[Path, dict[str, str]], None] | None = None,
     **extra_env,
 ):
     """Start ``python -m launcher`` with Docker names under ``prefix`` (this worker's: see
@@ -375,7 +378,10 @@ def own_studio(
     each course's formgrader from the port it names ``formgrader`` (or a free one); without it
     the studio runs no grader (``HUB_GRADER=off``): most tests do not grade, and its workers
     cost CPU. ``tutor``: the hub also runs the tutor service (offline unless ``extra_env`` gives
-    it a model), on the port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``."""
+    it a model), on the port ``preferred_ports`` names ``tutor``; without it, ``HUB_TUTOR=off``.
+    ``before_start``: called with the studio's (empty) var dir and environment before the
+    launcher starts, to put state there (a backup restored into a fresh studio); the LMS's
+    database is the migrated template only when it left none."""
     provisioned = subprocess.run(  # idempotent: dockerd + pls-notebook:latest
         [str(ROOT / ".ci" / "provision"), "docker", "images"],
         cwd=ROOT, capture_output=True, text=True, timeout=3600, check=False,
@@ -425,7 +431,10 @@ def own_studio(
         env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
     env.setdefault("HUB_API_BIND_URL", _hub_api_bind_url(env, ports["hub_api"]))
-    shutil.copyfile(sqlite_template(env), var_dir / "lms.sqlite3")
+    if before_start is not None:
+        before_start(var_dir, env)
+    if not lms_database(var_dir).exists():
+        shutil.copyfile(sqlite_template(env), lms_database(var_dir))
     log = var_dir / "studio.log"
     with log.open("wb") as out:
         process = subprocess.Popen(

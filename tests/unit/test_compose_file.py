@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+import ops.stacks
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
@@ -172,3 +174,45 @@ def test_every_part_gets_the_metrics_token_prometheus_reads_with():
         assert env_of(service)["STUDIO_METRICS_TOKEN"] == "${STUDIO_METRICS_TOKEN}"
     assert env_of("prometheus")["STUDIO_METRICS_TOKEN"].startswith("${STUDIO_METRICS_TOKEN:?")
     assert not any("STUDIO_METRICS_TOKEN" in env_of(s) for s in ("postgres", "front"))
+
+
+# -- backups of the compose stack (python -m ops backup --compose; ops.stacks) ----------------
+
+
+def test_the_compose_backup_covers_every_database_the_services_use():
+    used = set()
+    for service in SERVICES.values():
+        for value in (service.get("environment") or {}).values():
+            used.update(re.findall(r"@postgres:5432/(\w+)", str(value)))
+    assert set(ops.stacks.COMPOSE_DATABASES.values()) == used == {"lms", "hub", "grader", "tutor"}
+    assert SERVICES["postgres"]["environment"]["POSTGRES_USER"] == ops.stacks.COMPOSE_DB_USER
+
+
+def test_the_compose_backup_covers_every_named_volume_but_postgres_and_prometheus():
+    volumes = set(COMPOSE["volumes"])
+    saved = set(ops.stacks.COMPOSE_VOLUMES.values())
+    assert saved | ops.stacks.COMPOSE_UNSAVED_VOLUMES == volumes
+    assert not saved & ops.stacks.COMPOSE_UNSAVED_VOLUMES
+    # compose names them <project>_<key>, as ops finds them: no volume has a name of its own
+    assert all(not (spec or {}).get("name") for spec in COMPOSE["volumes"].values())
+
+
+def test_the_compose_backup_dumps_in_the_postgres_container_and_tars_volumes_in_a_local_image(
+        tmp_path, monkeypatch):
+    env_file = tmp_path / "env"
+    env_file.write_text("STUDIO_COURSES_HOST_DIR=/srv/host-courses\nHUB_DOCKER_PREFIX=school\n"
+                        "HUB_IMAGE=pls-notebook:abc\n")
+    monkeypatch.setattr(ops.stacks, "compose_command", lambda: ["docker", "compose"])
+    monkeypatch.setattr(ops.stacks, "run", lambda command, what: "school-work-ada\nother\n")
+    stack = ops.stacks.compose_stack(env_file, project="Studio.1", environ={})
+    items = {item.name: item for item in stack.items}
+    lms = items["lms-database"]
+    assert lms._exec("pg_dump")[:2] == ["docker", "compose"]
+    assert lms._exec("pg_dump")[-4:] == ["exec", "-T", "postgres", "pg_dump"]
+    assert lms.compose[2:4] == ["-p", "studio1"]
+    assert items["grader-root"].volume == "studio1_grader-data"
+    assert items["grader-root"].labels["com.docker.compose.volume"] == "grader-data"
+    assert items["grader-root"].image == "pls-notebook:abc"
+    assert items["learner-volume:ada"].volume == "school-work-ada"
+    assert str(items["courses"].path) == "/srv/host-courses"
+    assert stack.learner_volume("bo").volume == "school-work-bo"

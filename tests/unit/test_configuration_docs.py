@@ -28,7 +28,8 @@ from servicekit.settings import EnvSettings
 
 REPO = Path(__file__).resolve().parents[2]
 DOC = REPO / "docs" / "configuration.md"
-PARTS = ("courses", "extensions", "grading", "hub", "launcher", "lms", "servicekit", "tutor")
+PARTS = ("courses", "extensions", "grading", "hub", "launcher", "lms", "ops", "servicekit",
+         "tutor")
 NOT_AN_ADMINS = re.compile(
     r"(JUPYTERHUB_|JUPYTER_|PLS_|PYTHON)\w*|PATH|HOME|USER|SHELL|LANG|LC_ALL|IPYTHONDIR"
     r"|MALLOC_ARENA_MAX"
