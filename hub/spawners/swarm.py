@@ -5,13 +5,10 @@ image, profile limits, environment filter, work volume, course materials) on top
 dockerspawner's ``SwarmSpawner``, which creates one service per server instead of a container.
 What changes with a service:
 
-- limits go into the task's ``Resources``: memory, CPU and (engine API >= 1.41, Docker 20.10)
-  the pids limit, which docker-py's ``Resources`` type has no argument for;
-- the container spec carries the hardening: user ``1000:100``, every capability dropped, an init
-  process, ``no-new-privileges`` (``Privileges.NoNewPrivileges``: engines before Docker 25 / API
-  1.44 ignore it, so there set ``"no-new-privileges": true`` in every node's ``daemon.json``);
-- not enforceable on Swarm: the swap cap (services have no memory-swap setting: run the nodes
-  without swap);
+- the hardening and the limits are the Docker spawner's rules (:mod:`hub.spawners.hardening`,
+  their one owner) in a service's form: the task's ``Resources`` (memory, CPU, pids) and the
+  container spec (user, capabilities, init, read-only root, ``no-new-privileges``); what Swarm
+  cannot enforce is said there;
 - named volumes are mounted as volumes and host paths as binds (``SwarmSpawner`` mounts both as
   binds, which the engine refuses for a volume name: jupyterhub/dockerspawner#536), plus the
   size-capped ``/tmp`` tmpfs;
@@ -23,12 +20,11 @@ What changes with a service:
 from __future__ import annotations
 
 import docker.errors
-from docker.types import Mount, Resources
+from docker.types import Mount
 from dockerspawner import SwarmSpawner
 from traitlets import default
 
 from hub.errors import SpawnFailed
-from hub.profiles import ResourceProfile
 from hub.spawners.docker import StudioDockerSpawner
 from hub.spawners.plan import SpawnPlan
 
@@ -44,39 +40,21 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
     def _extra_create_kwargs_default(self):
         return {}  # create_service's own arguments; the labels are set per start (apply_plan)
 
-    @default("extra_container_spec")
-    def _extra_container_spec_default(self):
-        return {
-            "user": self.container_user,
-            "workdir": self.work_dir,
-            "cap_drop": ["ALL"],
-            "init": True,
-            "read_only": self.read_only_root,
-            "privileges": {"NoNewPrivileges": True},
-        }
-
-    def swarm_resources(self, profile: ResourceProfile) -> Resources:
-        """The task's limits (and reservations, if configured) from the resource profile."""
-        resources = Resources(
-            cpu_limit=round(profile.cpu_limit * 1e9),
-            mem_limit=profile.mem_limit,
-            cpu_reservation=round(self.cpu_guarantee * 1e9) if self.cpu_guarantee else None,
-            mem_reservation=self.mem_guarantee or None,
-        )
-        resources["Limits"]["Pids"] = profile.pids_limit
-        return resources
-
     def apply_plan(self, plan: SpawnPlan) -> None:
-        """The Docker spawner's plan (image, limits, materials), then the service's own parts."""
+        """The Docker spawner's plan (image, limits, materials), then the same hardening as a
+        service's container spec, resources (with the pids limit: SwarmSpawner builds
+        ``Resources`` from mem_limit/cpu_limit only, so the whole spec replaces it through the
+        task template's own argument) and labels (:mod:`hub.spawners.hardening`)."""
         super().apply_plan(plan)
-        # SwarmSpawner builds Resources from mem_limit/cpu_limit only; the whole spec, with the
-        # pids limit, replaces it through the task template's own argument.
-        resources = self.swarm_resources(plan.profile)
-        self.extra_task_spec = {**self.extra_task_spec, "resources": resources}
-        self.extra_create_kwargs = {
-            **self.extra_create_kwargs,
-            "labels": self.hardened_create_kwargs()["labels"],
+        hardening = self.hardening()
+        self.extra_container_spec = {
+            **self.extra_container_spec, **hardening.service_container_spec(),
         }
+        self.extra_task_spec = {
+            **self.extra_task_spec,
+            "resources": hardening.service_resources(self.cpu_guarantee, self.mem_guarantee),
+        }
+        self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": hardening.labels}
 
     @property
     def mounts(self) -> list[Mount]:
@@ -94,10 +72,7 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
                     driver_config=None if host_path else driver,
                 )
             )
-        mounts.append(
-            Mount(target="/tmp", source=None, type="tmpfs", tmpfs_size=self.tmp_size,  # noqa: S108
-                  tmpfs_mode=0o1777)
-        )
+        mounts.append(self.hardening().service_tmp_mount())
         return mounts
 
     async def ensure_network(self) -> None:
