@@ -19,6 +19,8 @@ What changes with a service:
 
 from __future__ import annotations
 
+import asyncio
+
 import docker.errors
 from docker.types import Mount
 from dockerspawner import SwarmSpawner
@@ -27,6 +29,8 @@ from traitlets import default
 from hub.errors import SpawnFailed
 from hub.spawners.docker import StudioDockerSpawner
 from hub.spawners.plan import SpawnPlan
+
+PORT_STATUS_POLLS = 50  # 10 s
 
 
 class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
@@ -94,6 +98,33 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
                 f"The network {self.network_name} is not a Swarm (overlay) network: "
                 f"create one with `{create}`."
             )
+
+    async def create_object(self):
+        """A hub outside the overlay (``use_internal_ip`` off, ``HUB_SWARM_PUBLISH_PORTS``)
+        reaches the server at a port published on the node that runs it (host mode: the
+        routing mesh's ingress is not needed, and the port is open on that node only)."""
+        if not self.use_internal_ip:
+            self.extra_endpoint_spec = {"ports": {None: (self.port, "tcp", "host")}}
+        return await super().create_object()
+
+    async def get_ip_and_port(self):
+        """By service name on the overlay; else the running task's node address and the port
+        published there."""
+        if self.use_internal_ip:
+            return await super().get_ip_and_port()
+        for _ in range(PORT_STATUS_POLLS):  # a running task's ports may be reported after it
+            task = await self.get_task()
+            ports = ((task or {}).get("Status") or {}).get("PortStatus", {}).get("Ports") or []
+            port = next((p["PublishedPort"] for p in ports if p.get("TargetPort") == self.port),
+                        None)
+            if port is not None:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise SpawnFailed(f"The Swarm service {self.service_name} publishes no port "
+                              f"for {self.port}.")
+        node = await self.docker("inspect_node", task["NodeID"])
+        return node["Status"]["Addr"], port
 
     async def hub_url_on_network(self) -> str | None:
         return None  # the hub's own connect URL (HUB_CONNECT_URL) is its address on the overlay

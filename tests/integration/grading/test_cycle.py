@@ -22,6 +22,18 @@ from sqlalchemy import select
 
 from grading.settings import Settings
 from grading.store import Database, Submission
+from tests.support.assignment_cycle import (
+    ASSIGNMENT,
+    COURSE,
+    GRADED_SECONDS,
+    grader_api,
+    lms_grades,
+    panel,
+    read_notebook,
+    release,
+    wait_for_grades,
+    write_notebook,
+)
 from tests.support.assignments import WRONG, answered
 from tests.support.studio import OwnStudio, Studio, own_studio
 
@@ -30,10 +42,6 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 PREFIX = "pls-cycle"
 PORTS = {"lms": 18700, "hub": 18701, "proxy_api": 18702, "hub_api": 18781, "grader": 18710,
          "formgrader": 18720}
-COURSE = "python-101"
-ASSIGNMENT = "ps1-basics"
-NOTEBOOK = f"{COURSE}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb"
-GRADED_SECONDS = 180  # a bound for a grading on two busy cores, not a measurement
 
 
 @pytest.fixture(scope="module")
@@ -49,75 +57,6 @@ def own(tmp_path_factory) -> Iterator[OwnStudio]:
 @pytest.fixture(scope="module")
 def studio(own) -> Studio:
     return own.studio
-
-
-# -- the parts a test drives ----------------------------------------------------------------
-
-
-def grader_api(studio: Studio, username: str, method: str, path: str, **kwargs):
-    """The grader's API through the hub's proxy with ``username``'s hub token."""
-    headers = {"Authorization": f"token {studio.tokens[username]}"}
-    return requests.request(method, f"{studio.hub_url}/services/grader/api/{path}",
-                            headers=headers, timeout=60, **kwargs)
-
-
-def release(studio: Studio) -> None:
-    studio.login("instructor", spawn=False)
-    released = grader_api(studio, "instructor", "POST",
-                          f"courses/{COURSE}/assignments/{ASSIGNMENT}/release", json={})
-    assert released.status_code in {200, 201}, released.text
-
-
-def lab(studio: Studio, username: str, method: str, path: str, **kwargs) -> requests.Response:
-    """The learner's own JupyterLab server (through the proxy), with their hub token: the
-    endpoints nbgrader's Assignments panel and the file browser call."""
-    headers = {"Authorization": f"token {studio.tokens[username]}"}
-    return requests.request(method, studio.server_url(username, path), headers=headers,
-                            timeout=120, **kwargs)
-
-
-def panel(studio: Studio, username: str, action: str | None = None) -> list[dict]:
-    """The Assignments panel's list, after ``action`` (fetch, submit, fetch_feedback)."""
-    if action is None:
-        response = lab(studio, username, "GET", f"assignments?course_id={COURSE}")
-    else:
-        response = lab(studio, username, "POST", f"assignments/{action}",
-                       data={"course_id": COURSE, "assignment_id": ASSIGNMENT})
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert body.get("success", True), body
-    return body["value"] if isinstance(body, dict) else body
-
-
-def write_notebook(studio: Studio, username: str, notebook: dict) -> None:
-    saved = lab(studio, username, "PUT", f"api/contents/{NOTEBOOK}",
-                json={"type": "notebook", "format": "json", "content": notebook})
-    assert saved.status_code in {200, 201}, saved.text
-
-
-def read_notebook(studio: Studio, username: str) -> dict:
-    response = lab(studio, username, "GET", f"api/contents/{NOTEBOOK}")
-    assert response.status_code == 200, response.text
-    return response.json()["content"]
-
-
-def lms_grades(studio: Studio, username: str) -> list[dict]:
-    """The learner's grades as the LMS's API shows them to the learner (their LMS session)."""
-    session = studio.sessions[username]
-    response = session.get(f"{studio.lms_url}/api/v1/grades/?course={COURSE}", timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
-
-
-def wait_for_grades(studio: Studio, username: str, count: int) -> list[dict]:
-    deadline = time.monotonic() + GRADED_SECONDS
-    while time.monotonic() < deadline:
-        grades = lms_grades(studio, username)
-        if len(grades) >= count:
-            return grades
-        time.sleep(1)
-    raise AssertionError(f"{username} has {len(lms_grades(studio, username))} grades in the "
-                         f"LMS, not {count}, after {GRADED_SECONDS} s")
 
 
 # -- the cycle ------------------------------------------------------------------------------
