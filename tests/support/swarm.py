@@ -7,7 +7,7 @@ only if it made it: the engine is left as found. Ordinary containers keep workin
 
 A studio whose hub is a process on this machine (:func:`tests.support.studio.own_studio` with
 ``HUB_SPAWNER=swarm``) is outside the swarm's overlay networks, so it runs with
-``HUB_SWARM_PUBLISH_PORTS=true``: each learner's service publishes its port on the routing mesh,
+``HUB_SWARM_PUBLISH_PORTS=true``: each learner's service publishes its port on its node (host mode),
 and its tasks reach the hub's API on the host at the ``docker_gwbridge`` network's gateway
 (:func:`swarm_gateway`).
 """
