@@ -98,6 +98,12 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
                 f"The network {self.network_name} is not a Swarm (overlay) network: "
                 f"create one with `{create}`."
             )
+        if not self.use_internal_ip and info.get("Internal"):
+            raise SpawnFailed(
+                f"The Swarm network {self.network_name} is internal, so a server on it can "
+                "publish no port on its node for a hub outside it (HUB_SWARM_PUBLISH_PORTS): "
+                "use a network created without --internal, or attach the hub to it."
+            )
 
     async def create_object(self):
         """A hub outside the overlay (``use_internal_ip`` off, ``HUB_SWARM_PUBLISH_PORTS``)

@@ -7,7 +7,8 @@ only if it made it: the engine is left as found. Ordinary containers keep workin
 
 A studio whose hub is a process on this machine (:func:`tests.support.studio.own_studio` with
 ``HUB_SPAWNER=swarm``) is outside the swarm's overlay networks, so it runs with
-``HUB_SWARM_PUBLISH_PORTS=true``: each learner's service publishes its port on its node (host mode),
+``HUB_SWARM_PUBLISH_PORTS=true``: each learner's service publishes its port on its node (host
+mode), on an overlay network that is not internal (no port is published from an internal one),
 and its tasks reach the hub's API on the host at the ``docker_gwbridge`` network's gateway
 (:func:`swarm_gateway`).
 """
@@ -55,10 +56,13 @@ def one_node_swarm() -> Iterator[bool]:
             docker("swarm", "leave", "--force", check=False)
 
 
-def overlay_network(name: str) -> None:
-    """An internal, attachable overlay network (the learners' network of a Swarm studio)."""
+def overlay_network(name: str, internal: bool = True) -> None:
+    """An attachable overlay network (the learners' network of a Swarm studio), ``internal``
+    unless a hub outside it reaches servers at ports published on their node, which a task on
+    an internal network cannot publish (measured on Docker 20.10)."""
     if docker("network", "inspect", name, check=False).returncode != 0:
-        docker("network", "create", "--driver", "overlay", "--attachable", "--internal", name)
+        docker("network", "create", "--driver", "overlay", "--attachable",
+               *(["--internal"] if internal else []), name)
 
 
 def swarm_gateway() -> str:

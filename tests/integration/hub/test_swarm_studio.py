@@ -47,7 +47,8 @@ GIB = 1024**3
 def swarm_studio(tmp_path_factory, own_studio_factory) -> Iterator[Studio]:
     with one_node_swarm():
         prefix, _ = for_this_worker(PREFIX, PORTS)
-        overlay_network(f"{prefix}-notebooks")  # the hub never creates it (hub/spawners/swarm.py)
+        # the hub never creates it (hub/spawners/swarm.py); not internal: ports are published
+        overlay_network(f"{prefix}-notebooks", internal=False)
         with own_studio_factory(
             tmp_path_factory, PREFIX, PORTS, grader=True,
             HUB_SPAWNER="swarm", HUB_SWARM_PUBLISH_PORTS="true",
