@@ -479,3 +479,24 @@ def test_rendered_pod_and_claim_are_valid_kubernetes_objects(environ, make_user,
     assert (claim["apiVersion"], claim["kind"]) == ("v1", "PersistentVolumeClaim")
     assert round_trip("V1Pod", pod) == quantities_as_text(pod)
     assert round_trip("V1PersistentVolumeClaim", claim) == claim
+
+
+def test_a_hub_outside_the_overlay_refuses_an_internal_network(environ, make_user):
+    c = cluster_config(environ, "swarm", HUB_SWARM_PUBLISH_PORTS="true")
+    internal = {"Name": "pls-notebooks", "Scope": "swarm", "Driver": "overlay", "Internal": True}
+    with pytest.raises(SpawnFailed, match="is internal"):
+        swarm_start(c, learner(make_user), FakeSwarmPublishing(network=internal))
+
+
+def test_docker_and_swarm_spawners_apply_one_set_of_hardening_rules(environ, make_user):
+    """A rule changed once (here: the user and a read-only root) reaches both spawners."""
+    c = cluster_config(environ, "swarm")
+    c.StudioDockerSpawner.container_user = "1001:100"
+    c.StudioDockerSpawner.read_only_root = True
+    _, body = swarm_start(c, learner(make_user))
+    spec = body["TaskTemplate"]["ContainerSpec"]
+    assert (spec["User"], spec["ReadOnly"]) == ("1001:100", True)
+    docker_spawner = StudioDockerSpawner(config=c, user=learner(make_user), hub=hub_of(c))
+    assert docker_spawner.hardened_create_kwargs()["user"] == "1001:100"
+    assert docker_spawner.hardened_host_config()["read_only"] is True
+    assert docker_spawner.hardened_host_config()["cap_drop"] == spec["CapabilityDrop"]
