@@ -24,6 +24,7 @@ from dockerspawner import DockerSpawner
 
 USER_LABEL = "org.pythonlearningstudio.user"  # on learners' services (hub/spawners/hardening.py)
 ROLE_LABEL = "org.pythonlearningstudio.role"  # "grading" on the grader's sandboxes
+GWBRIDGE = "docker_gwbridge"  # the bridge swarm mode gives tasks for published ports
 
 
 def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess:
@@ -44,6 +45,7 @@ def one_node_swarm() -> Iterator[bool]:
     """The engine in a swarm for the block; yields whether this call made the swarm (and so
     leaves it on exit)."""
     joined = swarm_state() == "inactive"
+    had_gwbridge = docker("network", "inspect", GWBRIDGE, check=False).returncode == 0
     if joined:
         docker("swarm", "init", "--advertise-addr", "127.0.0.1")
     try:
@@ -54,6 +56,8 @@ def one_node_swarm() -> Iterator[bool]:
     finally:
         if joined:
             docker("swarm", "leave", "--force", check=False)
+            if not had_gwbridge:  # swarm init made it; leaving keeps it
+                docker("network", "rm", GWBRIDGE, check=False)
 
 
 def overlay_network(name: str, internal: bool = True) -> None:
@@ -67,7 +71,7 @@ def overlay_network(name: str, internal: bool = True) -> None:
 
 def swarm_gateway() -> str:
     """The host's address on ``docker_gwbridge``, where tasks with published ports reach it."""
-    info = json.loads(docker("network", "inspect", "docker_gwbridge").stdout)[0]
+    info = json.loads(docker("network", "inspect", GWBRIDGE).stdout)[0]
     return next(config["Gateway"] for config in info["IPAM"]["Config"] if config.get("Gateway"))
 
 
