@@ -37,6 +37,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import posixpath
 import secrets
 import socket
 import threading
@@ -47,10 +48,21 @@ from typing import Any
 import docker
 import docker.errors
 import requests
-from docker.types import LogConfig, Ulimit
+from docker.types import (
+    ContainerSpec,
+    DriverConfig,
+    LogConfig,
+    Mount,
+    Placement,
+    Resources,
+    RestartPolicy,
+    TaskTemplate,
+    Ulimit,
+)
+from docker.utils import parse_bytes
 from docker.utils.socket import STDOUT, frames_iter
 from traitlets import Any as AnyTrait
-from traitlets import Dict, Float, Integer, Unicode
+from traitlets import Bool, Dict, Float, Integer, Unicode
 from traitlets.config import LoggingConfigurable
 
 from grading import metrics
@@ -81,6 +93,15 @@ except ModuleNotFoundError as exc:
     sys.exit({RUNNER_MISSING})
 sys.exit(main())
 """
+# The runner as a Swarm service runs it: a service's container cannot be told to close its stdin
+# when the grader's end closes (the engine's StdinOnce is not part of a service's spec), so the
+# request comes after a line with its length, and the runner reads it from there.
+SWARM_LAUNCHER = f"""\
+import io
+import sys
+size = int(sys.stdin.buffer.readline() or 0)
+sys.stdin = io.TextIOWrapper(io.BytesIO(sys.stdin.buffer.read(size)))
+{LAUNCHER}"""
 # What nbgrader's autograde sets in its environment while it runs a notebook (its kernel inherits
 # it), so that a notebook can tell it is being autograded: set in the sandbox for the runner, its
 # judge (which evaluates the tests) and the kernel alike.
@@ -225,6 +246,97 @@ class _Container:
         self.close()
 
 
+class _Service(_Container):
+    """One sandbox as a one-shot Swarm service (``GRADER_SANDBOX_SWARM``); used for exactly one
+    notebook, like a container.
+
+    The service runs on the grader's own node (a placement constraint on this engine's node
+    id): its task's container is attached through this engine, as a container is. It is alone
+    on an internal overlay network of its own (no route out, no other sandbox: Swarm has no
+    ``none`` network for services), its restart condition is ``none``, and the service and its
+    network are removed once its container has ended. The request is sent after a line with its
+    length (:data:`SWARM_LAUNCHER`)."""
+
+    def __init__(self, api: docker.APIClient, name: str, image: str,
+                 template: dict[str, Any], labels: dict[str, str], startup_timeout: float):
+        self.api = api
+        self.name = name
+        self.image = image
+        self.started = time.monotonic()
+        self.exit_code: int | None = None
+        self.engine_error: BaseException | None = None
+        self.ended = threading.Event()
+        self.network = api.create_network(name, driver="overlay", internal=True,
+                                          labels=labels)["Id"]
+        self.service = None
+        try:
+            template["Networks"] = [{"Target": self.network}]
+            self.service = api.create_service(template, name=name, labels=labels)["ID"]
+            self.id = self._container_of_task(startup_timeout)
+            self.attached = api.attach_socket(
+                self.id, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+            )
+            _socket_of(self.attached).settimeout(None)  # a silent notebook is no error
+            threading.Thread(target=self._wait_service, daemon=True).start()
+        except BaseException:
+            self._remove()
+            self.close()
+            raise
+
+    def _container_of_task(self, timeout: float) -> str:
+        """The id of the service's task's container once it runs (a task that ended at once
+        counts too: its exit status is the engine's answer)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for task in self.api.tasks(filters={"service": self.service}):
+                status = task.get("Status") or {}
+                container = (status.get("ContainerStatus") or {}).get("ContainerID")
+                state = status.get("State")
+                if container and state in {"running", "complete", "failed", "shutdown"}:
+                    return container
+                if state in {"rejected", "orphaned"}:
+                    raise docker.errors.DockerException(
+                        f"the Swarm did not run the sandbox's task: {status.get('Err')}")
+            time.sleep(0.05)
+        raise docker.errors.DockerException(
+            f"the sandbox's task did not start within {timeout:g} s")
+
+    def _wait_service(self) -> None:
+        """The container's exit status once it ends; then the service and its network go."""
+        try:
+            self.exit_code = int(self.api.wait(self.id, timeout=None)["StatusCode"])
+        except (*ENGINE_ERRORS, ValueError, KeyError, TypeError) as exc:
+            self.engine_error = exc
+        finally:
+            self._remove()
+            self.ended.set()
+
+    def _remove(self) -> None:
+        if self.service is not None:
+            with contextlib.suppress(*ENGINE_ERRORS):
+                self.api.remove_service(self.service)
+        for _ in range(50):  # the network is in use until the task's container is gone
+            try:
+                self.api.remove_network(self.network)
+                return
+            except docker.errors.NotFound:
+                return
+            except ENGINE_ERRORS:
+                time.sleep(0.2)
+
+    def send(self, data: bytes) -> None:
+        """Write the length of ``data``, then ``data``; the connection stays open both ways
+        (the engine ends an attachment's output when its input ends, and the container's stdin
+        would not end anyway)."""
+        with contextlib.suppress(OSError):  # a container that died does not read
+            _socket_of(self.attached).sendall(f"{len(data)}\n".encode() + data)
+
+    def kill(self) -> None:
+        """Remove the service, which stops its task's container."""
+        with contextlib.suppress(*ENGINE_ERRORS):
+            self.api.remove_service(self.service)
+
+
 class Sandbox(LoggingConfigurable):
     """Runs notebooks in fresh, network-less, resource-limited containers."""
 
@@ -310,6 +422,12 @@ class Sandbox(LoggingConfigurable):
     pool_max_age = Float(
         600, help="Seconds after which a waiting container is replaced (picks up new images)."
     ).tag(config=True)
+    swarm = Bool(
+        False,
+        help="""Run each sandbox as a one-shot Docker Swarm service (restart condition none,
+        the same limits and hardening, removed after the run) on the grader's own node,
+        instead of a plain container; the engine must be a Swarm node.""",
+    ).tag(config=True)
     extra_host_config = Dict(
         help="""More of the engine's host settings for each sandbox, as docker-py's
         create_host_config takes them, e.g. {"runtime": "runsc"} for gVisor or
@@ -343,6 +461,67 @@ class Sandbox(LoggingConfigurable):
                                              "no_engine") from exc
             return self.client
 
+    def command(self, launcher: str, work_dir: str) -> list[str]:
+        """The runner's command line with the sandbox's limits."""
+        return [
+            "python", "-c", launcher, "--own-container",
+            "--workdir", work_dir,
+            "--cell-timeout", str(self.cell_timeout),
+            "--time-limit", str(self.time_limit),
+            "--startup-timeout", str(self.startup_timeout),
+            "--max-restarts", str(self.max_restarts),
+            "--max-input-bytes", str(self.max_input_bytes),
+            "--max-cell-output", str(self.max_cell_output),
+            "--max-total-output", str(self.max_total_output),
+        ]  # fmt: skip
+
+    def service_template(self, api: docker.APIClient, image: str) -> dict[str, Any]:
+        """The same sandbox as a Swarm service's task template (``swarm``): the container's
+        hardening in a service's terms, its restart condition ``none``, on this engine's node.
+        What a service cannot do alike: no swap cap (services have none: run the nodes
+        without swap); the home tmpfs takes no owner, so it is mode 0777 (the notebook's user
+        is the only one in the sandbox). Measured on Docker 20.10: a service's tmpfs on a
+        folder the image has, or on the container's working folder, gets that folder's mode
+        (root's 0755) whatever its own says, so the home's parent is an empty tmpfs of its own
+        (the home is then a folder the image does not have) and the working folder is ``/``.
+        No network but one of its own (:class:`_Service`). ``extra_host_config`` does not apply
+        to services."""
+        node = (api.info().get("Swarm") or {}).get("NodeID")
+        if not node:
+            raise docker.errors.DockerException(
+                "GRADER_SANDBOX_SWARM is set but the Docker engine is not a Swarm node")
+        spec = ContainerSpec(
+            image,
+            command=self.command(SWARM_LAUNCHER, self.work_dir),
+            user=self.user,
+            env={"HOME": self.home, **NBGRADER_ENVIRONMENT},
+            workdir="/",
+            labels={LABEL_KEY: LABEL_VALUE},
+            open_stdin=True,
+            read_only=True,
+            cap_drop=["ALL"],
+            privileges={"NoNewPrivileges": True},
+            mounts=[
+                Mount("/tmp", None, type="tmpfs", tmpfs_size=self.tmp_size,  # noqa: S108
+                      tmpfs_mode=0o777),
+                Mount(posixpath.dirname(self.home.rstrip("/")), None, type="tmpfs",
+                      tmpfs_size="1m", tmpfs_mode=0o755),
+                Mount(self.home, None, type="tmpfs", tmpfs_size=self.home_size,
+                      tmpfs_mode=0o777),
+            ],
+        )
+        spec["Ulimits"] = [{"Name": "core", "Soft": 0, "Hard": 0}]  # engine API >= 1.41
+        resources = Resources(cpu_limit=round(self.cpu_limit * 1e9),
+                              mem_limit=parse_bytes(self.mem_limit))
+        resources["Limits"]["Pids"] = self.pids_limit  # engine API >= 1.41
+        return TaskTemplate(
+            spec,
+            resources=resources,
+            restart_policy=RestartPolicy(condition="none"),
+            placement=Placement(constraints=[f"node.id == {node}"]),
+            log_driver=DriverConfig("none"),
+        )
+
     def container_config(self, api: docker.APIClient, image: str) -> dict[str, Any]:
         """The engine's configuration of one sandbox (what ``docker run`` would send)."""
         tmpfs = "rw,nosuid,nodev,noexec"
@@ -366,17 +545,7 @@ class Sandbox(LoggingConfigurable):
         host_config = api.create_host_config(**{**self.extra_host_config, **hardening})
         return api.create_container_config(
             image,
-            [
-                "python", "-c", LAUNCHER, "--own-container",
-                "--workdir", self.work_dir,
-                "--cell-timeout", str(self.cell_timeout),
-                "--time-limit", str(self.time_limit),
-                "--startup-timeout", str(self.startup_timeout),
-                "--max-restarts", str(self.max_restarts),
-                "--max-input-bytes", str(self.max_input_bytes),
-                "--max-cell-output", str(self.max_cell_output),
-                "--max-total-output", str(self.max_total_output),
-            ],
+            self.command(LAUNCHER, self.work_dir),
             user=self.user,
             stdin_open=True,
             environment={"HOME": self.home, **NBGRADER_ENVIRONMENT},
@@ -392,7 +561,7 @@ class Sandbox(LoggingConfigurable):
         name = f"{self.name_prefix}-{secrets.token_hex(6)}"
         try:
             try:
-                return _Container(api, name, image, self.container_config(api, image))
+                return self._create(api, name, image)
             except docker.errors.ImageNotFound:
                 self.log.warning("pulling the sandbox image %s", image)
                 try:
@@ -402,10 +571,19 @@ class Sandbox(LoggingConfigurable):
                         f"the image {image!r} is not on the Docker engine and cannot be "
                         f"pulled: {exc}", "no_image"
                     ) from exc
-                return _Container(api, name, image, self.container_config(api, image))
+                return self._create(api, name, image)
         except ENGINE_ERRORS as exc:
             raise SandboxUnavailable(f"the grading sandbox did not start: {exc}",
                                      "start_failed") from exc
+
+    def _create(self, api: docker.APIClient, name: str, image: str) -> _Container:
+        """A container, or with ``swarm`` a one-shot service, of ``image`` (raises
+        ImageNotFound when this engine does not have it)."""
+        if not self.swarm:
+            return _Container(api, name, image, self.container_config(api, image))
+        api.inspect_image(image)  # the task runs on this engine's node: it needs the image here
+        return _Service(api, name, image, self.service_template(api, image),
+                        {LABEL_KEY: LABEL_VALUE}, self.startup_timeout)
 
     def _take(self, image: str) -> tuple[_Container, bool]:
         """A started container for ``image``: a waiting one from the pool (one the pool is

@@ -106,6 +106,7 @@ class Settings(StudioSettings):
     cell_timeout: int = Field(30, validation_alias="GRADER_CELL_TIMEOUT", ge=1)
     time_limit: int = Field(300, validation_alias="GRADER_TIME_LIMIT", ge=1)
     pool_size: int = Field(2, validation_alias="GRADER_POOL_SIZE", ge=0)
+    sandbox_swarm: bool = Field(False, validation_alias="GRADER_SANDBOX_SWARM")
 
     @property
     def sandbox(self) -> dict[str, object]:
@@ -114,7 +115,8 @@ class Settings(StudioSettings):
         ``GRADER_SANDBOX_PREFIX`` (``pls-grading``: containers are ``<prefix>-<hex>``),
         ``GRADER_SANDBOX_MEM`` (``1g``), ``GRADER_SANDBOX_CPUS`` (1), ``GRADER_SANDBOX_PIDS``
         (256), ``GRADER_CELL_TIMEOUT`` (30 s per cell), ``GRADER_TIME_LIMIT`` (300 s per
-        notebook), ``GRADER_POOL_SIZE`` (2 containers started ahead per worker; 0: none)."""
+        notebook), ``GRADER_POOL_SIZE`` (2 containers started ahead per worker; 0: none),
+        ``GRADER_SANDBOX_SWARM`` (false; true: each sandbox a one-shot Swarm service)."""
         return {
             "image": self.sandbox_image,
             "name_prefix": self.sandbox_prefix,
@@ -124,6 +126,7 @@ class Settings(StudioSettings):
             "cell_timeout": self.cell_timeout,
             "time_limit": self.time_limit,
             "pool_size": self.pool_size,
+            "swarm": self.sandbox_swarm,
         }
 
     # -- where things live -----------------------------------------------------------------

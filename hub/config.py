@@ -458,6 +458,12 @@ def configure_swarm_spawner(c: Config, settings: HubSettings) -> None:
     c.JupyterHub.spawner_class = StudioSwarmSpawner
     configure_docker_names(c, settings)
     c.StudioSwarmSpawner.volume_driver = settings.swarm_volume_driver
+    if settings.swarm_constraints:
+        c.StudioSwarmSpawner.extra_placement_spec = {
+            "constraints": list(settings.swarm_constraints)}
+    # On the overlay network the hub reaches a server by its service name; a hub outside the
+    # swarm's networks (a process on a manager) at the port published on the server's node.
+    c.StudioSwarmSpawner.use_internal_ip = not settings.swarm_publish_ports
 
 
 def configure_kube_spawner(c: Config, settings: HubSettings) -> None:

@@ -52,6 +52,13 @@ def _host_path_pairs(value: object) -> object:
     return pairs
 
 
+def _comma_separated(value: object) -> object:
+    """Comma-separated items, in order, white space and empty items dropped."""
+    if isinstance(value, str):
+        return tuple(item.strip() for item in value.split(",") if item.strip())
+    return value
+
+
 def _public_origin(value: str) -> str:
     """The hub's public URL as JupyterHub's ``subdomain_host`` needs it: ``http(s)://host[:port]``
     naming a host (learners' servers are on subdomains of it), without a trailing slash."""
@@ -117,6 +124,9 @@ class HubSettings(EnvSettings):
         default_factory=dict, validation_alias="HUB_DOCKER_HOST_PATHS")
     docker_network_internal: bool = Field(True, validation_alias="HUB_DOCKER_NETWORK_INTERNAL")
     swarm_volume_driver: str = Field("", validation_alias="HUB_SWARM_VOLUME_DRIVER")
+    swarm_constraints: Annotated[tuple[str, ...], BeforeValidator(_comma_separated)] = Field(
+        (), validation_alias="HUB_SWARM_CONSTRAINTS")
+    swarm_publish_ports: bool = Field(False, validation_alias="HUB_SWARM_PUBLISH_PORTS")
     kube_storage: str = Field("1Gi", validation_alias="HUB_KUBE_STORAGE")
     kube_storage_class: str = Field("", validation_alias="HUB_KUBE_STORAGE_CLASS")
     kube_materials_claim: str = Field("", validation_alias="HUB_KUBE_MATERIALS_CLAIM")

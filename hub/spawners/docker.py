@@ -33,6 +33,7 @@ from hub.errors import ImageMissing, SpawnFailed
 from hub.materials import container_binds, copy_command
 from hub.profiles import INSTRUCTOR
 from hub.settings import HubSettings
+from hub.spawners.hardening import Hardening
 from hub.spawners.plan import SpawnPlan, StudioSpawnerMixin
 from servicekit.settings import SettingError
 from servicekit.state import WORK_VOLUME_TEMPLATE
@@ -203,27 +204,25 @@ class StudioDockerSpawner(StudioSpawnerMixin, DockerSpawner):
     def _extra_host_config_default(self):
         return type(self).hardened_host_config
 
+    def hardening(self) -> Hardening:
+        """The rules of :mod:`hub.spawners.hardening` for this start (the plan's profile; the
+        learner profile before a plan is made)."""
+        profile = self.plan.profile if self.plan else self.resource_profiles.get("learner")
+        return Hardening(
+            user=self.container_user,
+            work_dir=self.work_dir,
+            read_only_root=self.read_only_root,
+            tmp_size=self.tmp_size,
+            profile=profile,
+            username=self.user.name,
+            profile_label=self.plan.profile.name if self.plan else "",
+        )
+
     def hardened_create_kwargs(self) -> dict:
-        return {
-            "user": self.container_user,
-            "working_dir": self.work_dir,
-            "labels": {
-                "org.pythonlearningstudio.user": self.user.name,
-                "org.pythonlearningstudio.profile": self.plan.profile.name if self.plan else "",
-            },
-        }
+        return self.hardening().container_create_kwargs()
 
     def hardened_host_config(self) -> dict:
-        profile = self.plan.profile if self.plan else self.resource_profiles.get("learner")
-        return {
-            "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"],
-            "init": True,
-            "pids_limit": profile.pids_limit,
-            "memswap_limit": profile.mem_limit,  # == mem_limit: no swap
-            "read_only": self.read_only_root,
-            "tmpfs": {"/tmp": f"rw,nosuid,nodev,size={self.tmp_size},mode=1777"},  # noqa: S108
-        }
+        return self.hardening().container_host_config()
 
     # -- applying the plan ------------------------------------------------------------------
 

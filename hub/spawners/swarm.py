@@ -5,13 +5,10 @@ image, profile limits, environment filter, work volume, course materials) on top
 dockerspawner's ``SwarmSpawner``, which creates one service per server instead of a container.
 What changes with a service:
 
-- limits go into the task's ``Resources``: memory, CPU and (engine API >= 1.41, Docker 20.10)
-  the pids limit, which docker-py's ``Resources`` type has no argument for;
-- the container spec carries the hardening: user ``1000:100``, every capability dropped, an init
-  process, ``no-new-privileges`` (``Privileges.NoNewPrivileges``: engines before Docker 25 / API
-  1.44 ignore it, so there set ``"no-new-privileges": true`` in every node's ``daemon.json``);
-- not enforceable on Swarm: the swap cap (services have no memory-swap setting: run the nodes
-  without swap);
+- the hardening and the limits are the Docker spawner's rules (:mod:`hub.spawners.hardening`,
+  their one owner) in a service's form: the task's ``Resources`` (memory, CPU, pids) and the
+  container spec (user, capabilities, init, read-only root, ``no-new-privileges``); what Swarm
+  cannot enforce is said there;
 - named volumes are mounted as volumes and host paths as binds (``SwarmSpawner`` mounts both as
   binds, which the engine refuses for a volume name: jupyterhub/dockerspawner#536), plus the
   size-capped ``/tmp`` tmpfs;
@@ -22,15 +19,18 @@ What changes with a service:
 
 from __future__ import annotations
 
+import asyncio
+
 import docker.errors
-from docker.types import Mount, Resources
+from docker.types import Mount
 from dockerspawner import SwarmSpawner
 from traitlets import default
 
 from hub.errors import SpawnFailed
-from hub.profiles import ResourceProfile
 from hub.spawners.docker import StudioDockerSpawner
 from hub.spawners.plan import SpawnPlan
+
+PORT_STATUS_POLLS = 50  # 10 s
 
 
 class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
@@ -44,39 +44,21 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
     def _extra_create_kwargs_default(self):
         return {}  # create_service's own arguments; the labels are set per start (apply_plan)
 
-    @default("extra_container_spec")
-    def _extra_container_spec_default(self):
-        return {
-            "user": self.container_user,
-            "workdir": self.work_dir,
-            "cap_drop": ["ALL"],
-            "init": True,
-            "read_only": self.read_only_root,
-            "privileges": {"NoNewPrivileges": True},
-        }
-
-    def swarm_resources(self, profile: ResourceProfile) -> Resources:
-        """The task's limits (and reservations, if configured) from the resource profile."""
-        resources = Resources(
-            cpu_limit=round(profile.cpu_limit * 1e9),
-            mem_limit=profile.mem_limit,
-            cpu_reservation=round(self.cpu_guarantee * 1e9) if self.cpu_guarantee else None,
-            mem_reservation=self.mem_guarantee or None,
-        )
-        resources["Limits"]["Pids"] = profile.pids_limit
-        return resources
-
     def apply_plan(self, plan: SpawnPlan) -> None:
-        """The Docker spawner's plan (image, limits, materials), then the service's own parts."""
+        """The Docker spawner's plan (image, limits, materials), then the same hardening as a
+        service's container spec, resources (with the pids limit: SwarmSpawner builds
+        ``Resources`` from mem_limit/cpu_limit only, so the whole spec replaces it through the
+        task template's own argument) and labels (:mod:`hub.spawners.hardening`)."""
         super().apply_plan(plan)
-        # SwarmSpawner builds Resources from mem_limit/cpu_limit only; the whole spec, with the
-        # pids limit, replaces it through the task template's own argument.
-        resources = self.swarm_resources(plan.profile)
-        self.extra_task_spec = {**self.extra_task_spec, "resources": resources}
-        self.extra_create_kwargs = {
-            **self.extra_create_kwargs,
-            "labels": self.hardened_create_kwargs()["labels"],
+        hardening = self.hardening()
+        self.extra_container_spec = {
+            **self.extra_container_spec, **hardening.service_container_spec(),
         }
+        self.extra_task_spec = {
+            **self.extra_task_spec,
+            "resources": hardening.service_resources(self.cpu_guarantee, self.mem_guarantee),
+        }
+        self.extra_create_kwargs = {**self.extra_create_kwargs, "labels": hardening.labels}
 
     @property
     def mounts(self) -> list[Mount]:
@@ -94,10 +76,7 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
                     driver_config=None if host_path else driver,
                 )
             )
-        mounts.append(
-            Mount(target="/tmp", source=None, type="tmpfs", tmpfs_size=self.tmp_size,  # noqa: S108
-                  tmpfs_mode=0o1777)
-        )
+        mounts.append(self.hardening().service_tmp_mount())
         return mounts
 
     async def ensure_network(self) -> None:
@@ -119,6 +98,39 @@ class StudioSwarmSpawner(StudioDockerSpawner, SwarmSpawner):
                 f"The network {self.network_name} is not a Swarm (overlay) network: "
                 f"create one with `{create}`."
             )
+        if not self.use_internal_ip and info.get("Internal"):
+            raise SpawnFailed(
+                f"The Swarm network {self.network_name} is internal, so a server on it can "
+                "publish no port on its node for a hub outside it (HUB_SWARM_PUBLISH_PORTS): "
+                "use a network created without --internal, or attach the hub to it."
+            )
+
+    async def create_object(self):
+        """A hub outside the overlay (``use_internal_ip`` off, ``HUB_SWARM_PUBLISH_PORTS``)
+        reaches the server at a port published on the node that runs it (host mode: the
+        routing mesh's ingress is not needed, and the port is open on that node only)."""
+        if not self.use_internal_ip:
+            self.extra_endpoint_spec = {"ports": {None: (self.port, "tcp", "host")}}
+        return await super().create_object()
+
+    async def get_ip_and_port(self):
+        """By service name on the overlay; else the running task's node address and the port
+        published there."""
+        if self.use_internal_ip:
+            return await super().get_ip_and_port()
+        for _ in range(PORT_STATUS_POLLS):  # a running task's ports may be reported after it
+            task = await self.get_task()
+            ports = ((task or {}).get("Status") or {}).get("PortStatus", {}).get("Ports") or []
+            port = next((p["PublishedPort"] for p in ports if p.get("TargetPort") == self.port),
+                        None)
+            if port is not None:
+                break
+            await asyncio.sleep(0.2)
+        else:
+            raise SpawnFailed(f"The Swarm service {self.service_name} publishes no port "
+                              f"for {self.port}.")
+        node = await self.docker("inspect_node", task["NodeID"])
+        return node["Status"]["Addr"], port
 
     async def hub_url_on_network(self) -> str | None:
         return None  # the hub's own connect URL (HUB_CONNECT_URL) is its address on the overlay

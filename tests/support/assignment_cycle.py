@@ -5,7 +5,8 @@ through their JupyterLab server's nbgrader handlers (``/user/<name>/assignments`
 Assignments panel calls), and the grades are read from the LMS's API as the learner sees them.
 
 Used by the assignment cycle's tests (``tests/integration/grading/test_cycle.py``) and the
-backup's (``tests/integration/test_backup_restore.py``).
+backup's (``tests/integration/test_backup_restore.py``) and the Swarm studio's
+(``tests/integration/hub/test_swarm_studio.py``).
 """
 
 from __future__ import annotations

@@ -55,6 +55,7 @@ from hub.spawners.docker import notebook_network_gateway
 from servicekit.state import lms_database
 from tests.support.lms_databases import sqlite_template
 from tests.support.localhost import browse_localhost_like_a_browser
+from tests.support.swarm import remove_swarm_services, swarm_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv" / "bin" / "python"
@@ -340,6 +341,8 @@ def _hub_api_bind_url(env: dict[str, str], port: int) -> str:
     the studio's own port, so that two studios never share one."""
     if env["HUB_SPAWNER"] == "local":
         return f"http://127.0.0.1:{port}"
+    if env["HUB_SPAWNER"] == "swarm":  # servers with published ports reach the host there
+        return f"http://{swarm_gateway()}:{port}"
     return f"http://{notebook_network_gateway(HubSettings.from_env(env))}:{port}"
 
 
@@ -431,6 +434,8 @@ def own_studio(
         env.update(HUB_TUTOR="managed", HUB_TUTOR_URL=f"http://127.0.0.1:{ports['tutor']}")
     env.update(extra_env)
     env.setdefault("HUB_API_BIND_URL", _hub_api_bind_url(env, ports["hub_api"]))
+    if env["HUB_SPAWNER"] == "swarm":
+        env.setdefault("HUB_CONNECT_URL", env["HUB_API_BIND_URL"])
     if before_start is not None:
         before_start(var_dir, env)
     if not lms_database(var_dir).exists():
@@ -452,6 +457,7 @@ def own_studio(
         with contextlib.suppress(ProcessLookupError):
             os.kill(process.pid, signal.SIGCONT)  # a test may have paused the supervisor
         _stop(process)
+        remove_swarm_services(prefix)
         left = under_prefix("container", prefix, grader)
         for name in left:
             docker("rm", "-f", name, check=False)

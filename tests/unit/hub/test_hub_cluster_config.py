@@ -404,3 +404,99 @@ def test_without_a_materials_claim_the_pod_runs_jupyter_directly(environ, make_u
     pod, _ = kube_manifests(cluster_config(environ, "kubernetes"), learner(make_user))
     assert server_of(pod)["args"] == ["jupyterhub-singleuser"]
     assert "materials" not in {v["name"] for v in pod["spec"]["volumes"]}
+
+
+# -- Docker Swarm: placement and a hub outside the overlay --------------------------------------
+
+
+def test_swarm_constraints_place_learners_services_on_labelled_nodes(environ, make_user):
+    c = cluster_config(environ, "swarm",
+                       HUB_SWARM_CONSTRAINTS="node.labels.pls.learners==true, node.role==worker")
+    _, body = swarm_start(c, learner(make_user))
+    assert body["TaskTemplate"]["Placement"]["Constraints"] == [
+        "node.labels.pls.learners==true", "node.role==worker"]
+
+
+class FakeSwarmPublishing(FakeSwarm):
+    """A swarm whose task runs on node n1 (10.0.0.5) with the server's port published there."""
+
+    def tasks(self, filters):
+        ports = [{"TargetPort": 8888, "PublishedPort": 30123, "PublishMode": "host"}]
+        return [{"NodeID": "n1", "Status": {"State": "running", "PortStatus": {"Ports": ports}}}]
+
+    def inspect_node(self, node_id):
+        assert node_id == "n1"
+        return {"Status": {"Addr": "10.0.0.5"}}
+
+
+def test_a_hub_outside_the_overlay_reaches_the_port_published_on_the_servers_node(
+    environ, make_user
+):
+    c = cluster_config(environ, "swarm", HUB_SWARM_PUBLISH_PORTS="true")
+    address, body = swarm_start(c, learner(make_user), FakeSwarmPublishing())
+    assert address == ("10.0.0.5", 30123)
+    assert body["EndpointSpec"]["Ports"] == [
+        {"Protocol": "tcp", "PublishedPort": None, "TargetPort": 8888, "PublishMode": "host"}]
+
+
+# -- Kubernetes: the rendered objects are valid API objects -------------------------------------
+
+
+def round_trip(kind: str, manifest: dict) -> dict:
+    """``manifest`` read into the kubernetes client's model ``kind`` (its client-side
+    validation on: a missing required field or a bad value raises) and written back; a field
+    the model does not know is dropped, so the round trip then differs."""
+    from kubernetes_asyncio.client import ApiClient, Configuration
+
+    configuration = Configuration()
+    configuration.client_side_validation = True
+
+    async def read_and_write() -> dict:
+        async with ApiClient(configuration) as client:  # its HTTP session needs a loop
+            model = client._ApiClient__deserialize(manifest, kind)  # the client's own reader
+            return client.sanitize_for_serialization(model)
+
+    return asyncio.run(read_and_write())
+
+
+def quantities_as_text(pod: dict) -> dict:
+    """``pod`` with its containers' resource quantities as strings, as the client's model
+    types them (KubeSpawner sends numbers, which the API server reads as the same quantity)."""
+    pod = json.loads(json.dumps(pod))
+    for container in pod["spec"]["containers"] + pod["spec"].get("initContainers", []):
+        for kind in ("limits", "requests"):
+            quantities = (container.get("resources") or {}).get(kind) or {}
+            for name, value in quantities.items():
+                quantities[name] = str(value)
+    return pod
+
+
+@pytest.mark.parametrize("who", [learner, instructor])
+def test_rendered_pod_and_claim_are_valid_kubernetes_objects(environ, make_user, kubeconfig, who):
+    c = cluster_config(environ, "kubernetes", HUB_KUBE_MATERIALS_CLAIM="studio-courses")
+    pod, claim = kube_manifests(c, who(make_user))
+    assert (pod["apiVersion"], pod["kind"]) == ("v1", "Pod")
+    assert (claim["apiVersion"], claim["kind"]) == ("v1", "PersistentVolumeClaim")
+    assert round_trip("V1Pod", pod) == quantities_as_text(pod)
+    assert round_trip("V1PersistentVolumeClaim", claim) == claim
+
+
+def test_a_hub_outside_the_overlay_refuses_an_internal_network(environ, make_user):
+    c = cluster_config(environ, "swarm", HUB_SWARM_PUBLISH_PORTS="true")
+    internal = {"Name": "pls-notebooks", "Scope": "swarm", "Driver": "overlay", "Internal": True}
+    with pytest.raises(SpawnFailed, match="is internal"):
+        swarm_start(c, learner(make_user), FakeSwarmPublishing(network=internal))
+
+
+def test_docker_and_swarm_spawners_apply_one_set_of_hardening_rules(environ, make_user):
+    """A rule changed once (here: the user and a read-only root) reaches both spawners."""
+    c = cluster_config(environ, "swarm")
+    c.StudioDockerSpawner.container_user = "1001:100"
+    c.StudioDockerSpawner.read_only_root = True
+    _, body = swarm_start(c, learner(make_user))
+    spec = body["TaskTemplate"]["ContainerSpec"]
+    assert (spec["User"], spec["ReadOnly"]) == ("1001:100", True)
+    docker_spawner = StudioDockerSpawner(config=c, user=learner(make_user), hub=hub_of(c))
+    assert docker_spawner.hardened_create_kwargs()["user"] == "1001:100"
+    assert docker_spawner.hardened_host_config()["read_only"] is True
+    assert docker_spawner.hardened_host_config()["cap_drop"] == spec["CapabilityDrop"]
