@@ -22,7 +22,7 @@ class Command(BaseCommand):
                             help="Seconds between looks at the queue when it is empty.")
 
     def handle(self, *args, batch: bool = False, interval: float = 1.0, **options) -> None:
-        if schedule_digest():
+        if schedule_digest() and options.get("verbosity", 1):
             self.stdout.write("worker: the next daily digest is queued")
         call_command(
             "db_worker", queue_name="*", batch=batch, interval=interval, reload=False,
