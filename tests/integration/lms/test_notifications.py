@@ -303,3 +303,10 @@ def test_a_digest_link_stops_every_kind_that_goes_in_the_digest(learner):
     services.unsubscribe_by_link(unsubscribe.token(learner.pk, unsubscribe.DIGEST))
     chosen = dict(Preference.objects.filter(user=learner).values_list("kind", "delivery"))
     assert chosen == {Kind.GRADE: Delivery.OFF, Kind.REPLY: Delivery.OFF}
+
+
+def test_opening_a_notification_never_leaves_the_lms(learner):
+    event = Event(kind=Kind.GRADE, text="graded", url="//evil.example/")
+    [stored] = services.notify(event, [learner])
+    opened = client_of(learner).post(f"/notifications/{stored.pk}/read/", {"open": "1"})
+    assert opened["Location"] == "/notifications/"
