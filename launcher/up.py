@@ -1,13 +1,15 @@
 """``make up``: the whole studio on this machine, in the foreground, until Ctrl-C.
 
 Starts the LMS (``python -m lms.up``: migrations, demo accounts and course, gunicorn) and, once it
-answers, JupyterHub with its proxy and the services it manages (the idle culler, the grader and
-its workers, the tutor). The parts share secrets generated once (:data:`SHARED_SECRETS`): the LMS
-registers the hub as its OIDC client, gives the grader's and the tutor's service accounts their
-tokens, and calls the grader for instructors and reads the tutor's log with its own hub token.
+answers, its background worker (``python -m lms worker``: notification emails, written as files
+under ``<var>/mail``, and the daily digest) and JupyterHub with its proxy and the services it
+manages (the idle culler, the grader and its workers, the tutor). The parts share secrets
+generated once (:data:`SHARED_SECRETS`): the LMS registers the hub as its OIDC client, gives the
+grader's and the tutor's service accounts their tokens, and calls the grader for instructors and
+reads the tutor's log with its own hub token.
 The spawner is Docker when an engine answers (the learner image is built first, cached) and the
 local process spawner otherwise, and it says which. Ctrl-C (or SIGTERM) stops the hub, its
-learners' servers and the LMS.
+learners' servers, the LMS's worker and the LMS.
 
 This module starts the parts as separate processes; it imports none of them (see
 docs/architecture.md). The few variables it reads itself are :class:`LauncherSettings`; the
@@ -56,6 +58,8 @@ class LauncherSettings(EnvSettings):
     # calls there); learners' servers are on subdomains of it
     hub_public_url: Url = Field("http://localhost:8001", validation_alias="HUB_PUBLIC_URL")
     lms_url: Url = Field("http://127.0.0.1:8000", validation_alias="LMS_PUBLIC_URL")
+    # the LMS's SMTP server; empty: the LMS writes its email to files under <var>/mail
+    lms_email_host: str = Field("", validation_alias="LMS_EMAIL_HOST")
     grader: Lowercase = Field("managed", validation_alias="HUB_GRADER")
     tutor: Lowercase = Field("managed", validation_alias="HUB_TUTOR")
 
@@ -142,11 +146,20 @@ def studio_environment() -> dict[str, str]:
     return env
 
 
+def mail_dir(settings: LauncherSettings) -> Path:
+    """Where the LMS writes its email when no SMTP server is set (``LMS_EMAIL_HOST``): the LMS's
+    file-based email backend writes one file per message there."""
+    return settings.var_dir / "mail"
+
+
 def print_summary(settings: LauncherSettings, spawner: str) -> None:
     accounts_file = settings.var_dir / "secrets" / "demo-accounts.json"
     accounts = json.loads(accounts_file.read_text()) if accounts_file.exists() else {}
+    mail = (f"sent by {settings.lms_email_host}" if settings.lms_email_host
+            else f"written to files in {mail_dir(settings)}/")
     print(f"\n  Python Learning Studio is up (spawner: {spawner})\n"
           f"    LMS:        {settings.lms_url}/\n    JupyterHub: {settings.hub_public_url}/\n"
+          f"    Email:      {mail}\n"
           "  Demo logins (username / password):")
     for username, password in accounts.items():
         print(f"    {username:<12} {password}")
@@ -220,6 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         processes.append(lms)
         wait_until_answers(f"{settings.lms_url}/.well-known/openid-configuration", lms,
                            "The LMS", 300)
+        # after the LMS answers: its migrations (the task queue's table among them) have run
+        processes.append(start([sys.executable, "-m", "lms", "worker"], env))
         # make up stops learners' servers with the hub; production hubs leave them running.
         hub = start(
             [str(BIN / "jupyterhub"), "-f", "jupyterhub_config.py",

@@ -35,7 +35,7 @@ from lms.accounts.service_accounts import ServiceAccount
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment
 from lms.courses.selectors import course_of
 
-from . import grader
+from . import events, grader
 from .models import Grade, GradeStatus
 from .selectors import PUSH_GRADES, require_grading_rights
 
@@ -116,6 +116,9 @@ def record_grade(
         grades = _locked_grades(assignment=assignment, learner=learner)
         grade = next((g for g in grades if g.submission_id == submission_id), None)
         created = grade is None
+        had_feedback = not created and (
+            Grade.objects.filter(pk=grade.pk).exclude(feedback_html="").exists()
+        )
         if created:
             grade = Grade(assignment=assignment, learner=learner, submission_id=submission_id)
             grades.append(grade)
@@ -130,6 +133,12 @@ def record_grade(
         grade.save()
         _recount(grades)
         Grade.objects.bulk_update([g for g in grades if g.pk], ["counts"])
+        released = bool(feedback_html) and not had_feedback
+        transaction.on_commit(
+            lambda: events.grade_recorded.send(
+                Grade, grade=grade, created=created, feedback_released=released
+            )
+        )
     return grade, created
 
 

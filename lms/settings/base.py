@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "lms.discourse",
     "lms.tutor",
     "lms.community",
+    "lms.notifications",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -64,6 +65,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_prometheus",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 # django-prometheus's two middlewares wrap all others: requests, responses and their latency,
@@ -101,6 +104,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "lms.base.context_processors.studio",
                 "lms.courses.context_processors.catalogue",
+                "lms.notifications.context_processors.bell",
             ],
         },
     },
@@ -243,6 +247,29 @@ STUDIO_METRICS_TOKEN = environment.metrics_token
 LMS_COMMUNITY_POST_RATE = environment.community_post_rate
 LMS_COMMUNITY_MAX_POST_CHARS = environment.community_max_post_chars
 LMS_COMMUNITY_MAX_MENTIONS = environment.community_max_mentions
+
+# --- Notifications (lms.notifications) and the background worker ------------------------------
+# Tasks are rows in the LMS's database (django-tasks' database backend, django-tasks-db); the
+# worker (`python -m lms worker`) runs them. Requests only enqueue, once their transaction commits.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# The hour (the LMS's time zone) the daily digest goes out.
+LMS_NOTIFICATIONS_DIGEST_HOUR = environment.notifications_digest_hour
+# Email: through LMS_EMAIL_HOST's SMTP server when it is set; otherwise every message is written
+# to a file under <var>/mail (make up), Django's file-based backend.
+DEFAULT_FROM_EMAIL = environment.email_from
+SERVER_EMAIL = environment.email_from
+if environment.email_host:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = environment.email_host
+    EMAIL_PORT = environment.email_port
+    EMAIL_HOST_USER = environment.email_user
+    EMAIL_HOST_PASSWORD = environment.email_password
+    EMAIL_USE_TLS = environment.email_security == "starttls"
+    EMAIL_USE_SSL = environment.email_security == "ssl"
+    EMAIL_TIMEOUT = environment.email_timeout
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = VAR_DIR / "mail"
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

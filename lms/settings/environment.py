@@ -67,6 +67,13 @@ COUNTED_ENGINES = {
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
 
+def _email_security(value: str) -> str:
+    if value.lower() not in EMAIL_SECURITY:
+        raise ValueError(f"must be one of {', '.join(EMAIL_SECURITY)}")
+    return value.lower()
+
+
+EMAIL_SECURITY = ("starttls", "ssl", "none")
 HttpURL = Annotated[str, AfterValidator(_http_url)]
 Rate = Annotated[str, AfterValidator(_rate)]
 
@@ -147,6 +154,23 @@ class LMSEnvironment(EnvSettings):
         20000, validation_alias="LMS_COMMUNITY_MAX_POST_CHARS", ge=100
     )
     community_max_mentions: int = Field(10, validation_alias="LMS_COMMUNITY_MAX_MENTIONS", ge=0)
+
+    # -- notifications by email (lms.notifications) ----------------------------------------------
+    email_host: str = Field("", validation_alias="LMS_EMAIL_HOST")
+    """The SMTP server; empty: messages are written to files under ``<var>/mail``."""
+    email_port: int = Field(587, validation_alias="LMS_EMAIL_PORT", ge=1, le=65535)
+    email_user: str = Field("", validation_alias="LMS_EMAIL_USER")
+    email_password: str = secret("LMS_EMAIL_PASSWORD")
+    email_security: Annotated[str, AfterValidator(_email_security)] = Field(
+        "starttls", validation_alias="LMS_EMAIL_SECURITY"
+    )
+    email_timeout: float = Field(30.0, validation_alias="LMS_EMAIL_TIMEOUT", gt=0)
+    email_from: str = Field(
+        "Python Learning Studio <noreply@localhost>", validation_alias="LMS_EMAIL_FROM"
+    )
+    notifications_digest_hour: int = Field(
+        7, validation_alias="LMS_NOTIFICATIONS_DIGEST_HOUR", ge=0, le=23
+    )
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")

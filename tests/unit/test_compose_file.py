@@ -46,7 +46,8 @@ def example_values() -> dict[str, str]:
 
 
 def test_the_services_and_networks_the_docs_name():
-    assert set(SERVICES) == {"postgres", "lms", "hub", "grader", "tutor", "front", "prometheus"}
+    assert set(SERVICES) == {"postgres", "lms", "lms-worker", "hub", "grader", "tutor", "front",
+                             "prometheus"}
     assert set(COMPOSE["networks"]) == {"public", "backend", "notebooks", "egress"}
 
 
@@ -167,6 +168,19 @@ def test_prometheus_scrapes_over_the_internal_network_with_the_repositorys_confi
     assert targets == {"lms": ["lms:8000"], "hub": ["hub:8081"], "grader": ["grader:10101"],
                        "tutor": ["tutor:10102"], "prometheus": ["127.0.0.1:9090"]}
     assert config["rule_files"] == ["/etc/prometheus/alerts.yml"]
+
+
+def test_the_lms_worker_sends_email_from_the_lms_image_with_no_service_token():
+    worker = SERVICES["lms-worker"]
+    assert worker["image"] == SERVICES["lms"]["image"]
+    assert worker["command"] == ["python", "-m", "lms", "worker"]
+    assert worker["depends_on"] == {"lms": {"condition": "service_healthy"}}
+    assert networks_of("lms-worker") == {"backend", "egress"}  # the database; the SMTP server
+    env = env_of("lms-worker")
+    assert env["DATABASE_URL"] == env_of("lms")["DATABASE_URL"]
+    assert env["LMS_SECRET_KEY"] == env_of("lms")["LMS_SECRET_KEY"]  # signs unsubscribe links
+    assert env["LMS_EMAIL_HOST"].startswith("${LMS_EMAIL_HOST:?")
+    assert not any(name.endswith("_TOKEN") for name in env)
 
 
 def test_every_part_gets_the_metrics_token_prometheus_reads_with():

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from launcher import up
 from launcher.up import LauncherSettings, keep_files_private, main, studio_environment
 
 
@@ -156,3 +157,35 @@ def test_the_launcher_answers_help_without_starting_anything(tmp_path, capsys, m
     assert stopped.value.code == 0
     assert "docs/configuration.md" in capsys.readouterr().out
     assert not any(tmp_path.iterdir())  # no secret generated, nothing started
+
+
+class StoppedPart:
+    """A started part that has already exited: main() stops the studio at once."""
+
+    pid = 2**22 + 12345  # no such process group: stop() finds nothing to kill
+
+    def __init__(self, command):
+        self.args = command
+
+    def poll(self):
+        return 0
+
+    def wait(self, timeout=None):
+        return 0
+
+
+def test_make_up_starts_the_lms_worker_once_the_lms_answers_and_says_where_mail_goes(
+        tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("STUDIO_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("LMS_EMAIL_HOST", raising=False)
+    steps = []
+    monkeypatch.setattr(up, "choose_spawner", lambda settings: "local")
+    monkeypatch.setattr(up, "keep_files_private", lambda env: None)
+    monkeypatch.setattr(up, "start", lambda command, env: steps.append(command[1:])
+                        or StoppedPart(command))
+    monkeypatch.setattr(up, "wait_until_answers",
+                        lambda url, process, what, timeout: steps.append(what))
+    up.print_summary(LauncherSettings.from_env({"STUDIO_VAR_DIR": str(tmp_path)}), "local")
+    assert f"Email:      written to files in {tmp_path / 'mail'}/" in capsys.readouterr().out
+    main([])
+    assert steps[:3] == [["-m", "lms.up"], "The LMS", ["-m", "lms", "worker"]]

@@ -50,6 +50,11 @@ def test_a_bad_value_stops_the_lms_naming_its_variable():
      "LMS_LOGIN_FAILURES_PER_ACCOUNT='0': must be at least 1"),
     ({"LMS_LOGIN_LOCKOUT_MINUTES": "soon"},
      "LMS_LOGIN_LOCKOUT_MINUTES='soon': must be a whole number"),
+    ({"LMS_EMAIL_SECURITY": "tls"},
+     "LMS_EMAIL_SECURITY='tls': must be one of starttls, ssl, none"),
+    ({"LMS_EMAIL_PORT": "70000"}, "LMS_EMAIL_PORT='70000': must be at most 65535"),
+    ({"LMS_NOTIFICATIONS_DIGEST_HOUR": "24"},
+     "LMS_NOTIFICATIONS_DIGEST_HOUR='24': must be at most 23"),
     ({"LMS_TRUSTED_PROXIES": "front,the proxy"},
      "LMS_TRUSTED_PROXIES='front,the proxy': 'the proxy' is not an address, a network or a "
      "host name: list the proxies in front of the LMS, comma-separated, e.g. front or "
@@ -139,3 +144,27 @@ def test_production_cookies_are_ones_no_other_host_can_toss(insecure, names):
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == names.split()
+
+
+EMAIL_SETTINGS = (
+    "from django.conf import settings; import django; django.setup(); "
+    "print(settings.EMAIL_BACKEND, getattr(settings, 'EMAIL_FILE_PATH', ''), "
+    "getattr(settings, 'EMAIL_HOST', ''), getattr(settings, 'EMAIL_USE_TLS', ''), "
+    "getattr(settings, 'EMAIL_USE_SSL', ''))"
+)
+
+
+@pytest.mark.parametrize(("environ", "expected"), [
+    ({}, "django.core.mail.backends.filebased.EmailBackend {var}/mail localhost False False"),
+    ({"LMS_EMAIL_HOST": "smtp.example.org"},
+     "django.core.mail.backends.smtp.EmailBackend  smtp.example.org True False"),
+    ({"LMS_EMAIL_HOST": "smtp.example.org", "LMS_EMAIL_SECURITY": "ssl"},
+     "django.core.mail.backends.smtp.EmailBackend  smtp.example.org False True"),
+])
+def test_email_goes_to_files_under_var_mail_unless_an_smtp_server_is_set(tmp_path, environ,
+                                                                       expected):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LMS_", "DJANGO_"))}
+    env.update(environ, STUDIO_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="lms.settings.dev")
+    result = subprocess.run([sys.executable, "-c", EMAIL_SETTINGS], env=env, cwd=ROOT,
+                            capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == expected.format(var=tmp_path).strip()
