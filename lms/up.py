@@ -84,9 +84,9 @@ def serve() -> None:
           flush=True)
     os.execv(  # noqa: S606 - replaces this process on purpose (signals go to gunicorn)
         gunicorn,
-        # With more than one thread gunicorn runs gthread workers (a request waiting on the
-        # database leaves the worker's CPU to another); their idle keep-alive connections last
-        # gunicorn's 2 s, so a stop stays prompt within the graceful timeout.
+        # Sync workers by default (LMS_THREADS=1): no idle keep-alive connections to wait for, so
+        # a stop is prompt. More threads: gunicorn's gthread workers, which keep a browser's
+        # connection open and may take up to the graceful timeout to stop.
         [str(gunicorn), "lms.wsgi", "--bind", bind, "--workers", str(workers),
          "--threads", str(threads),
          "--access-logfile", "-", "--graceful-timeout", "10",
