@@ -15,8 +15,8 @@ new migrations, courses or tokens:
    with ``LMS_SEED_DEMO=1`` instead ``seed_demo``, which imports them too and adds the demo
    accounts, enrolled in every course (``make up`` sets it; never in production: their passwords
    are printed);
-6. gunicorn on ``LMS_BIND`` with ``LMS_WORKERS`` workers, which count their metrics into
-   ``<STUDIO_VAR_DIR>/metrics/lms`` (emptied here), summed by ``/metrics``
+6. gunicorn on ``LMS_BIND`` with ``LMS_WORKERS`` workers of ``LMS_THREADS`` threads, which count
+   their metrics into ``<STUDIO_VAR_DIR>/metrics/lms`` (emptied here), summed by ``/metrics``
    (``servicekit.metrics``).
 
 What differs between a laptop and the image is settings (docs/configuration.md, "LMS"), read
@@ -77,14 +77,18 @@ def serve() -> None:
     gunicorn = Path(sys.executable).parent / "gunicorn"
     if not gunicorn.exists():
         gunicorn = Path(shutil.which("gunicorn") or gunicorn)
-    bind, workers = settings.LMS_BIND, settings.LMS_WORKERS
+    bind, workers, threads = settings.LMS_BIND, settings.LMS_WORKERS, settings.LMS_THREADS
     # gunicorn names it to its workers, which import prometheus_client only after it did.
     counted = fresh_multiprocess_dir(Path(settings.VAR_DIR) / "metrics" / "lms")
-    print(f"LMS: http://{bind}/  ({workers} workers; Ctrl-C stops it)", flush=True)
+    print(f"LMS: http://{bind}/  ({workers} workers x {threads} threads; Ctrl-C stops it)",
+          flush=True)
     os.execv(  # noqa: S606 - replaces this process on purpose (signals go to gunicorn)
         gunicorn,
-        # Sync workers: no idle keep-alive connections to wait for, so a stop is prompt.
+        # Sync workers by default (LMS_THREADS=1): no idle keep-alive connections to wait for, so
+        # a stop is prompt. More threads: gunicorn's gthread workers, which keep a browser's
+        # connection open and may take up to the graceful timeout to stop.
         [str(gunicorn), "lms.wsgi", "--bind", bind, "--workers", str(workers),
+         "--threads", str(threads),
          "--access-logfile", "-", "--graceful-timeout", "10",
          "--env", f"{MULTIPROCESS_VARIABLE}={counted}"],
     )

@@ -274,6 +274,7 @@ else:
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind
 LMS_WORKERS = environment.workers
+LMS_THREADS = environment.threads  # per worker; more than 1: gunicorn's gthread workers
 LMS_COLLECT_STATIC = environment.collect_static  # the image collects them when it is built
 LMS_IMPORT_COURSES = environment.import_courses
 LMS_SEED_DEMO = environment.seed_demo

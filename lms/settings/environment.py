@@ -203,6 +203,7 @@ class LMSEnvironment(EnvSettings):
     # -- how the LMS starts (lms.up) ------------------------------------------------------------
     bind: str = Field("127.0.0.1:8000", validation_alias="LMS_BIND")
     workers: int = Field(3, validation_alias="LMS_WORKERS", ge=1)
+    threads: int = Field(1, validation_alias="LMS_THREADS", ge=1)
     collect_static: bool = Field(True, validation_alias="LMS_COLLECT_STATIC")
     import_courses: bool = Field(True, validation_alias="LMS_IMPORT_COURSES")
     seed_demo: bool = Field(False, validation_alias="LMS_SEED_DEMO")

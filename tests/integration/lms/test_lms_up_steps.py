@@ -63,14 +63,14 @@ def test_the_hub_client_is_registered_when_its_id_is_given(commands, monkeypatch
 
 def test_serve_becomes_gunicorn_on_the_bind_address_with_the_workers(monkeypatch, settings,
                                                                      tmp_path):
-    settings.LMS_BIND, settings.LMS_WORKERS = "0.0.0.0:8000", 5
+    settings.LMS_BIND, settings.LMS_WORKERS, settings.LMS_THREADS = "0.0.0.0:8000", 5, 3
     settings.VAR_DIR = tmp_path  # where its workers' metrics go
     became: list[tuple] = []
     monkeypatch.setattr(os, "execv", lambda path, argv: became.append((path, argv)))
     up.serve()
     ((path, argv),) = became
     assert str(path).endswith("gunicorn") and argv[0] == str(path)
-    assert argv[1:6] == ["lms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5"]
+    assert argv[1:8] == ["lms.wsgi", "--bind", "0.0.0.0:8000", "--workers", "5", "--threads", "3"]
 
 
 def test_the_gunicorn_workers_count_their_metrics_into_one_fresh_folder(monkeypatch, settings,

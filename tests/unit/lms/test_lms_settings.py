@@ -32,6 +32,7 @@ def test_a_bad_value_stops_the_lms_naming_its_variable():
     ({"LMS_GRADER_TIMEOUT": "abc"}, "LMS_GRADER_TIMEOUT='abc': must be a number"),
     ({"LMS_TUTOR_TIMEOUT": "0"}, "LMS_TUTOR_TIMEOUT='0': must be more than 0"),
     ({"LMS_WORKERS": "many"}, "LMS_WORKERS='many': must be a whole number"),
+    ({"LMS_THREADS": "0"}, "LMS_THREADS='0': must be at least 1"),
     ({"LMS_DB_CONN_MAX_AGE": "-1"}, "LMS_DB_CONN_MAX_AGE='-1': must be at least 0"),
     ({"OIDC_ID_TOKEN_SECONDS": "1h"}, "OIDC_ID_TOKEN_SECONDS='1h': must be a whole number"),
     ({"LMS_SEED_DEMO": "maybe"},
