@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "lms.discourse",
     "lms.tutor",
     "lms.community",
+    "lms.review",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
