@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import PermissionDenied
+from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
@@ -23,6 +24,7 @@ from lms.courses.services import enroll
 from lms.gradebook.models import GradeStatus
 from lms.review import services, signals
 from lms.review.models import Review, ReviewComment, ReviewStatus
+from lms.review.selectors import open_reviews_due
 from lms.review.services import ReviewError
 from tests.support.lms_factories import (
     AssignmentFactory,
@@ -479,3 +481,17 @@ def test_another_courses_assignment_of_that_name_is_not_reached(client, instruct
                       peer_review=peer_review())
     url = reverse("review-assignment", args=["python-101", "ps2-functions"])
     assert as_(client, instructor).get(url).status_code == 404
+
+
+def test_reviews_still_to_do_before_their_deadline_are_found_for_reminders(people, review):
+    assert list(open_reviews_due(timezone.now() + dt.timedelta(days=8))) == [review]
+    assert list(open_reviews_due(timezone.now() + dt.timedelta(days=6))) == []
+    services.submit_review(review, people["reviewer"], {"Readability": "Clear",
+                                                         "Tests": "Tried"}, "Done.")
+    assert list(open_reviews_due(timezone.now() + dt.timedelta(days=8))) == []
+
+
+def test_the_command_assigns_every_open_round(ps2, trio, capsys):
+    call_command("assign_reviews")
+    assert "ps2-functions: 6 reviews assigned." in capsys.readouterr().out
+    assert len(pairs(ps2)) == 6
