@@ -495,3 +495,19 @@ def test_the_command_assigns_every_open_round(ps2, trio, capsys):
     call_command("assign_reviews")
     assert "ps2-functions: 6 reviews assigned." in capsys.readouterr().out
     assert len(pairs(ps2)) == 6
+
+
+def test_per_test_results_are_asked_for_and_shown_only_when_course_yml_allows(
+    client, people, review, ps2, fake_grader
+):
+    ps2.peer_review = peer_review(show_test_results=True)
+    ps2.save()
+    path = "/courses/python-101/assignments/ps2-functions/submissions/" + "a" * 32 + "/notebook"
+    answer = notebook_answer(code_cell("x = 1"))
+    answer["tests"] = [{"id": "test_clamp", "notebook": "ps2-functions", "score": 1.0,
+                        "max_score": 2.0}]
+    fake_grader.misbehave("GET", path, ("json", 200, answer))
+    page = as_(client, people["reviewer"]).get(reverse("review", args=[review.pk]))
+    (call,) = [c for c in fake_grader.calls("GET") if c.path.endswith("/notebook")]
+    assert call.query["tests"] == ["1"]
+    assert "test_clamp: 1.0 of 2.0" in page.content.decode()
