@@ -14,9 +14,10 @@ has already (``existing``, kept as they are) so that:
 3. every reviewer reviews ``per_submission`` submissions, or as many as they are allowed to: a
    participant who joins a round late (a late submitter) reviews the submissions with the
    fewest reviewers, so some authors get one review more than asked, never fewer;
-4. the load is balanced: with no exclusions each reviewer's count of new reviews differs from
-   another's by at most one; with exclusions a final pass moves new reviews from the busiest
-   reviewers to the least busy while a move is allowed;
+4. the load is balanced: the reviewers' counts of reviews (those the round has already
+   included) differ by at most one when nothing forbids it; a final pass moves new reviews from
+   the busiest reviewers to the least busy while a move is allowed (with exclusions, or a round
+   that was uneven already, a move may not be);
 5. the same inputs give the same pairs, in whatever order they come: people are ordered by a
    hash of ``seed`` (the service passes the assignment's id) and their id, ties are broken by
    the distance after the author in that order.
