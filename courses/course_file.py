@@ -39,6 +39,22 @@ Schema (``?`` marks optional keys; paths are relative to the course folder)::
         late_policy?: {mode: reject | accept | penalty, percent_per_day?: 10, cutoff_days?: 3}
         tutor?: off | hints-only | full   # default: hints-only
         hints?: [text, ...]       # instructor-written hints the offline tutor can give
+        peer_review?:             # learners review one another's submissions (lms.review)
+          enabled?: true          # default: true once the mapping is there
+          reviews_per_submission?: 2      # 1 to 10; default 2
+          opens?: after_due | after_submit  # default after_due: reviewing starts at the due
+                                  # date; after_submit: as soon as the reviewer has submitted
+          anonymity?: both | reviewers | none  # default both: neither side sees the other's
+                                  # name; reviewers: authors do not see their reviewers' names
+          deadline?: 2027-02-07T23:59:00+00:00  # after the due date
+          show_test_results?: false       # reviewers see the autograder's per-test results
+          counts_towards_grade?: false
+          weight?: 0.1            # share of the assignment's grade (0 < weight <= 1); required
+                                  # when counts_towards_grade, refused otherwise
+          rubric:                 # at least one criterion, each with at least two levels
+            - criterion: Readability
+              description?: text
+              levels: [{label: Clear, points: 2}, {label: Muddled, points: 0}]
 """
 
 from __future__ import annotations
@@ -62,15 +78,22 @@ from courses.naming import (
 COURSE_FILE_NAME = "course.yml"
 DEFAULT_PROFILE = "learner"
 # Paths under courses/<slug>/ that the LMS serves itself, before Wagtail's page tree
-# (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py): a lesson or an assignment page
-# of that slug could never be reached.
-RESERVED_PAGE_SLUGS = ("board", "gradebook", "learners", "tutor")
+# (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py, lms/review/urls.py): a lesson
+# or an assignment page of that slug could never be reached.
+RESERVED_PAGE_SLUGS = ("board", "gradebook", "learners", "reviews", "tutor")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
 TUTOR_POLICIES = ("off", "hints-only", "full")  # the strictest first (the tutor relies on it)
 # How test cells are evaluated (grading/image/pls_grading/judge.py, docs/grading.md): by the judge,
 # a process the learner's code never reaches, or in the learner's kernel beside their code.
 GRADING_MODES = ("judge", "in-kernel")
+# When a learner may start reviewing (lms.review): from the assignment's due date, or as soon as
+# they have submitted themselves.
+REVIEW_OPENS = ("after_due", "after_submit")
+# Who sees whose name in a peer review: ``both`` neither side, ``reviewers`` the author does not
+# see the reviewer's name (the reviewer sees the author's), ``none`` both names shown.
+REVIEW_ANONYMITY = ("both", "reviewers", "none")
+MAX_REVIEWS_PER_SUBMISSION = 10
 
 
 # Field metadata of a spec field the reader works out itself rather than reading a key of that name.
@@ -131,6 +154,90 @@ class LessonSpec:
 
 
 @dataclass(frozen=True)
+class RubricLevel:
+    """One level of a rubric criterion: what a reviewer may pick, worth ``points``."""
+
+    label: str
+    points: float
+
+
+@dataclass(frozen=True)
+class RubricCriterion:
+    criterion: str
+    levels: tuple[RubricLevel, ...]
+    description: str = ""
+
+    @property
+    def max_points(self) -> float:
+        return max(level.points for level in self.levels)
+
+
+@dataclass(frozen=True)
+class PeerReview:
+    """An assignment's peer review (``peer_review`` in course.yml; :data:`REVIEW_OPENS`,
+    :data:`REVIEW_ANONYMITY`). ``rubric`` is empty only when it is not enabled."""
+
+    enabled: bool = False
+    reviews_per_submission: int = 2
+    opens: str = "after_due"
+    anonymity: str = "both"
+    deadline: dt.datetime | None = None
+    show_test_results: bool = False
+    counts_towards_grade: bool = False
+    weight: float = 0.0
+    rubric: tuple[RubricCriterion, ...] = ()
+
+    @property
+    def max_points(self) -> float:
+        return sum(c.max_points for c in self.rubric)
+
+    def as_json(self) -> dict[str, Any]:
+        """The settings as JSON (the LMS keeps them with the assignment); :meth:`from_json`
+        reads them back."""
+        return {
+            "enabled": self.enabled,
+            "reviews_per_submission": self.reviews_per_submission,
+            "opens": self.opens,
+            "anonymity": self.anonymity,
+            "deadline": self.deadline.isoformat() if self.deadline else None,
+            "show_test_results": self.show_test_results,
+            "counts_towards_grade": self.counts_towards_grade,
+            "weight": self.weight,
+            "rubric": [
+                {"criterion": c.criterion, "description": c.description,
+                 "levels": [{"label": lv.label, "points": lv.points} for lv in c.levels]}
+                for c in self.rubric
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> PeerReview:
+        """What :meth:`as_json` wrote (validated when course.yml was read); ``{}``: off."""
+        if not data:
+            return cls()
+        deadline = data.get("deadline")
+        return cls(
+            enabled=bool(data.get("enabled")),
+            reviews_per_submission=int(data.get("reviews_per_submission", 2)),
+            opens=str(data.get("opens", "after_due")),
+            anonymity=str(data.get("anonymity", "both")),
+            deadline=dt.datetime.fromisoformat(deadline) if deadline else None,
+            show_test_results=bool(data.get("show_test_results")),
+            counts_towards_grade=bool(data.get("counts_towards_grade")),
+            weight=float(data.get("weight", 0.0)),
+            rubric=tuple(
+                RubricCriterion(
+                    criterion=str(c["criterion"]),
+                    description=str(c.get("description", "")),
+                    levels=tuple(RubricLevel(str(lv["label"]), float(lv["points"]))
+                                 for lv in c["levels"]),
+                )
+                for c in data.get("rubric", [])
+            ),
+        )
+
+
+@dataclass(frozen=True)
 class AssignmentSpec:
     name: str
     title: str
@@ -142,6 +249,7 @@ class AssignmentSpec:
     late_policy: LatePolicy = field(default_factory=LatePolicy)
     tutor: str = "hints-only"
     hints: tuple[str, ...] = ()
+    peer_review: PeerReview = field(default_factory=PeerReview)
 
 
 @dataclass(frozen=True)
@@ -315,6 +423,76 @@ class _Reader:
             late_policy=self.late_policy(data.get("late_policy"), f"{where}.late_policy"),
             tutor=self.choice(data, "tutor", TUTOR_POLICIES, "hints-only", where),
             hints=tuple(self.strings(data, "hints", f"{where}.hints")),
+            peer_review=self.peer_review(data.get("peer_review"), f"{where}.peer_review", due),
+        )
+
+    def peer_review(self, data: Any, where: str, due: dt.datetime | None) -> PeerReview:
+        if data is None:
+            return PeerReview()
+        data = self.fields_of(data, where, PeerReview, "must be a mapping of review settings")
+        enabled = self.flag(data, "enabled", where, default=True)
+        count = data.get("reviews_per_submission", 2)
+        if (not isinstance(count, int) or isinstance(count, bool)
+                or not 1 <= count <= MAX_REVIEWS_PER_SUBMISSION):
+            raise self.fail(f"{where}.reviews_per_submission",
+                            f"must be a whole number from 1 to {MAX_REVIEWS_PER_SUBMISSION}")
+        opens = self.choice(data, "opens", REVIEW_OPENS, "after_due", where)
+        if opens == "after_due" and due is None and enabled:
+            raise self.fail(f"{where}.opens", "after_due needs the assignment's due date: set "
+                            "due, or open reviewing after_submit")
+        deadline = self.datetime(data, "deadline", where)
+        if deadline and due and deadline <= due:
+            raise self.fail(f"{where}.deadline", "must be after the assignment's due date")
+        counts = self.flag(data, "counts_towards_grade", where, default=False)
+        weight = data.get("weight")
+        if counts:
+            if not _is_number(weight) or not 0 < weight <= 1:
+                raise self.fail(f"{where}.weight", "must be a number above 0 and at most 1 "
+                                "(the review's share of the assignment's grade)")
+        elif weight is not None:
+            raise self.fail(f"{where}.weight",
+                            "is only allowed with counts_towards_grade: true")
+        rubric = tuple(
+            self.criterion(item, f"{where}.rubric[{i}]")
+            for i, item in enumerate(data.get("rubric") or [])
+        )
+        if not isinstance(data.get("rubric") or [], list):
+            raise self.fail(f"{where}.rubric", "must be a list of criteria")
+        if enabled and not rubric:
+            raise self.fail(f"{where}.rubric", "needs at least one criterion")
+        self.unique([c.criterion for c in rubric], f"{where}.rubric", "criterion")
+        return PeerReview(
+            enabled=enabled,
+            reviews_per_submission=count,
+            opens=opens,
+            anonymity=self.choice(data, "anonymity", REVIEW_ANONYMITY, "both", where),
+            deadline=deadline,
+            show_test_results=self.flag(data, "show_test_results", where, default=False),
+            counts_towards_grade=counts,
+            weight=float(weight) if counts else 0.0,
+            rubric=rubric,
+        )
+
+    def criterion(self, data: Any, where: str) -> RubricCriterion:
+        data = self.fields_of(data, where, RubricCriterion,
+                              "must be a mapping with a criterion and its levels")
+        levels_data = data.get("levels")
+        if not isinstance(levels_data, list) or len(levels_data) < 2:
+            raise self.fail(f"{where}.levels", "must be a list of at least two levels")
+        levels = []
+        for i, item in enumerate(levels_data):
+            level = self.fields_of(item, f"{where}.levels[{i}]", RubricLevel,
+                                   "must be a mapping with a label and points")
+            points = level.get("points")
+            if not _is_number(points) or points < 0:
+                raise self.fail(f"{where}.levels[{i}].points", "must be a number, 0 or more")
+            levels.append(RubricLevel(self.text(level, "label", f"{where}.levels[{i}]"),
+                                      float(points)))
+        self.unique([lv.label for lv in levels], f"{where}.levels", "label")
+        return RubricCriterion(
+            criterion=self.text(data, "criterion", where),
+            description=self.text(data, "description", where, required=False),
+            levels=tuple(levels),
         )
 
     def late_policy(self, data: Any, where: str) -> LatePolicy:
@@ -346,6 +524,12 @@ class _Reader:
         if not isinstance(value, str):
             raise self.fail(name, f"must be text, not {type(value).__name__}")
         return value.strip()
+
+    def flag(self, data: dict, key: str, where: str, default: bool) -> bool:
+        value = data.get(key, default)
+        if not isinstance(value, bool):
+            raise self.fail(self.qualified(where, key), "must be true or false")
+        return value
 
     def not_reserved(self, slug: str, field_name: str) -> None:
         """Lesson slugs and assignment names become page slugs under the course's page."""

@@ -5,6 +5,11 @@ solution region of a cell with ``### BEGIN SOLUTION`` … ``### END SOLUTION`` (
 ``#``); nbgrader's release replaces what is between them. This module is the one reader of
 those markers: the tutor's leak guard (``tutor.guard``) and the LMS's held-solution check
 (``lms.community.solutions``) both take the regions from here. Standard library only.
+
+Test cells may hold hidden tests between ``### BEGIN HIDDEN TESTS`` and ``### END HIDDEN TESTS``:
+nbgrader releases the cell without them and puts them back only to autograde. They never leave
+the grader: :func:`without_hidden_tests` is what any notebook shown to a person other than the
+instructors goes through (the grader's submitted-notebook endpoint for peer review).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from pathlib import Path
 
 BEGIN_SOLUTION = re.compile(r"^\s*#+\s*BEGIN SOLUTION\s*$")
 END_SOLUTION = re.compile(r"^\s*#+\s*END SOLUTION\s*$")
+BEGIN_HIDDEN_TESTS = re.compile(r"^\s*#+\s*BEGIN HIDDEN TESTS\s*$")
+END_HIDDEN_TESTS = re.compile(r"^\s*#+\s*END HIDDEN TESTS\s*$")
 
 
 def solution_regions(source: str) -> list[list[str]]:
@@ -34,22 +41,52 @@ def solution_regions(source: str) -> list[list[str]]:
     return regions
 
 
-def outside_solutions(source: str, placeholder: str = "") -> str:
-    """A cell's source without its solution regions (markers included), each region replaced by
-    ``placeholder`` when one is given (nbgrader's release puts its own there): what learners get
-    of the cell."""
+def _outside(source: str, begin: re.Pattern[str], end: re.Pattern[str], placeholder: str) -> str:
+    """``source`` without the regions between ``begin`` and ``end`` (markers included), each
+    replaced by ``placeholder`` when one is given. A region never closed runs to the end."""
     kept: list[str] = []
     inside = False
     for line in source.splitlines():
-        if BEGIN_SOLUTION.match(line):
+        if begin.match(line):
             inside = True
             if placeholder:
                 kept.append(placeholder.rstrip("\n"))
-        elif END_SOLUTION.match(line):
+        elif end.match(line):
             inside = False
         elif not inside:
             kept.append(line)
     return "\n".join(kept)
+
+
+def outside_solutions(source: str, placeholder: str = "") -> str:
+    """A cell's source without its solution regions (markers included), each region replaced by
+    ``placeholder`` when one is given (nbgrader's release puts its own there): what learners get
+    of the cell."""
+    return _outside(source, BEGIN_SOLUTION, END_SOLUTION, placeholder)
+
+
+def outside_hidden_tests(source: str) -> str:
+    """A cell's source without its hidden tests (markers included; an unclosed region to the
+    end of the cell)."""
+    return _outside(source, BEGIN_HIDDEN_TESTS, END_HIDDEN_TESTS, "")
+
+
+def without_hidden_tests(notebook: dict) -> dict:
+    """A copy of ``notebook`` (nbformat's JSON) whose cells hold no hidden tests: each cell's
+    source outside them, and the outputs of a cell that had any dropped (they could show what
+    the hidden tests checked). What a notebook may show to anyone but the instructors."""
+    cells = []
+    for cell in notebook.get("cells") or []:
+        if not isinstance(cell, dict):
+            continue
+        cell = dict(cell)
+        source = cell_source(cell)
+        if any(BEGIN_HIDDEN_TESTS.match(line) for line in source.splitlines()):
+            cell["source"] = outside_hidden_tests(source)
+            if "outputs" in cell:
+                cell["outputs"] = []
+        cells.append(cell)
+    return {**notebook, "cells": cells}
 
 
 def cell_source(cell: dict) -> str:

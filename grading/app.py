@@ -83,6 +83,10 @@ class GraderHandler(ServiceHandler):
         if not self.current_user.learns(course):
             raise forbidden(f"Only learners of {course} may submit.")
 
+    def require_trusted_service(self) -> None:
+        if not self.current_user.trusted:
+            raise forbidden("Only the LMS reads submitted notebooks for peer review.")
+
     def is_admin(self) -> bool:
         return self.current_user.is_person and self.current_user.admin
 
@@ -285,6 +289,25 @@ class SubmissionStatusHandler(GraderHandler):
         self.send_json(status)
 
 
+class SubmittedNotebookHandler(GraderHandler):
+    """``GET …/submissions/{id}/notebook``: for the LMS alone (a trusted service), the submitted
+    notebooks of one submission as a peer reviewer may see them: hidden tests removed, the
+    per-test results only when ``?tests=1`` asks and course.yml's ``show_test_results``
+    allows. ``?learner=`` (optional) must be the submission's learner. The LMS decides who
+    reviews whom; nobody else reads another learner's notebook here."""
+
+    async def get(self, course: str, assignment: str, submission_id: str) -> None:
+        self.require_trusted_service()
+        found = await self.run(selectors.submission, self.db, course, assignment, submission_id)
+        learner = self.get_query_argument("learner", None)
+        if found is None or (learner is not None and found.learner != learner):
+            raise not_found(f"no submission {submission_id} of {assignment!r}")
+        with_tests = self.get_query_argument("tests", "0") == "1" and await self.run(
+            selectors.shows_test_results, self.grader.studio_course_dir(course), assignment
+        )
+        self.send_json(await self.run(selectors.review_copy, self.db, found, with_tests))
+
+
 class RegradeHandler(GraderHandler):
     async def post(self, course: str, assignment: str) -> None:
         self.require_instructor(course)
@@ -335,6 +358,7 @@ def make_app(
             (f"{on}/submissions", SubmissionsHandler),
             (f"{on}/submissions/{SUBMISSION}/feedback", FeedbackFilesHandler),
             (f"{on}/submissions/{SUBMISSION}/status", SubmissionStatusHandler),
+            (f"{on}/submissions/{SUBMISSION}/notebook", SubmittedNotebookHandler),
             (f"{on}/submissions/latest/status", SubmissionStatusHandler),
             (f"{on}/regrade", RegradeHandler),
             (f"{on}/feedback", FeedbackReleaseHandler),

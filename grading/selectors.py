@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import case, func, select
 
+from courses.course_file import CourseFileError, load_course
 from courses.naming import assignment_page_path
+from courses.solutions import without_hidden_tests
 from grading.metrics import QueueMeasure
 from grading.queue import GRADER_FAULT, place_in_line, waiting_jobs
 from grading.store import Database, Job, JobKind, Release, Submission, SubmissionStatus
@@ -214,6 +217,67 @@ def feedback_folder(found: Submission, released_only: bool = True) -> Path | Non
         return None
     folder = Path(found.feedback_path)
     return folder if folder.is_dir() else None
+
+
+# -- a submitted notebook, for peer review -----------------------------------------------------
+
+
+def shows_test_results(course_folder: Path, assignment: str) -> bool:
+    """Whether course.yml lets reviewers see ``assignment``'s per-test results
+    (``peer_review.show_test_results``); a course file that cannot be read lets them see none."""
+    try:
+        spec = load_course(course_folder)
+    except CourseFileError:
+        return False
+    found = next((a for a in spec.assignments if a.name == assignment), None)
+    return bool(found and found.peer_review.enabled and found.peer_review.show_test_results)
+
+
+def _submitted_notebook_names(db: Database, found: Submission) -> list[str]:
+    """The released notebooks of the submission's assignment (nothing else of the learner's
+    folder), or while it is not released the ``.ipynb`` files at the top of the folder."""
+    release = release_of(db, found.course, found.assignment)
+    if release is not None and release.notebooks:
+        return list(release.notebooks)
+    folder = Path(found.files_path)
+    return sorted(p.name for p in folder.glob("*.ipynb")) if folder.is_dir() else []
+
+
+def review_copy(db: Database, found: Submission, with_tests: bool) -> dict[str, Any]:
+    """What a reviewer may be shown of ``found``: its notebooks as submitted, with hidden tests
+    removed (``courses.solutions.without_hidden_tests``), and the autograder's per-test results
+    (``breakdown``: ids and points, never test code) when ``with_tests``, else null. A notebook
+    the learner did not submit is ``{"name", "notebook": null, "problem"}``."""
+    folder = Path(found.files_path).resolve()
+    notebooks = []
+    for name in _submitted_notebook_names(db, found):
+        path = (folder / name).resolve()
+        problem = ""
+        notebook = None
+        if not path.is_relative_to(folder) or not path.is_file():
+            problem = "not submitted"
+        else:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+            except (OSError, ValueError, UnicodeDecodeError):
+                data = None
+            if isinstance(data, dict) and isinstance(data.get("cells"), list):
+                notebook = without_hidden_tests(data)
+            else:
+                problem = "not a readable notebook"
+        notebooks.append({"name": name, "notebook": notebook, "problem": problem})
+    tests = None
+    if with_tests and found.status == SubmissionStatus.GRADED:
+        tests = [
+            {key: row.get(key) for key in ("id", "notebook", "score", "max_score")}
+            for row in found.breakdown or []
+        ]
+    return {
+        "submission": {"id": found.id, "learner": found.learner,
+                       "submitted_at": iso(found.submitted_at), "status": found.status},
+        "notebooks": notebooks,
+        "tests": tests,
+    }
 
 
 # -- for admins -----------------------------------------------------------------------------

@@ -25,6 +25,7 @@ urlpatterns = [
     path("", include("lms.discourse.urls")),
     path("", include("lms.community.urls")),
     path("", include("lms.notifications.urls")),
+    path("", include("lms.review.urls")),
 ]
 
 if settings.DEBUG:

@@ -140,6 +140,8 @@ class _CourseImport:
             "late_cutoff_days": policy.cutoff_days,
             "tutor_policy": assignment.tutor,
             "hints": list(assignment.hints),
+            "peer_review": assignment.peer_review.as_json() if assignment.peer_review.enabled
+            else {},
         }
 
     def sync_children(

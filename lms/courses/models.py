@@ -19,7 +19,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from courses import naming
-from courses.course_file import LatePolicy
+from courses.course_file import LatePolicy, PeerReview
 from lms.base.blocks import ContentStreamBlock
 
 from . import page_context
@@ -177,6 +177,16 @@ class AssignmentPage(CourseChildPage):
     hints = models.JSONField(
         default=list, blank=True, help_text="Instructor-written hints the tutor may give."
     )
+    peer_review = models.JSONField(
+        default=dict, blank=True, editable=False,
+        help_text="The peer review settings of course.yml (empty: no peer review).",
+    )
+
+    @property
+    def peer_review_spec(self) -> PeerReview:
+        """The peer review settings as course.yml's reader gives them (``PeerReview``; off when
+        course.yml has none). course.yml is their source: the import writes them."""
+        return PeerReview.from_json(self.peer_review)
 
     @property
     def late_policy_spec(self) -> LatePolicy:

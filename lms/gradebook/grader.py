@@ -112,6 +112,27 @@ class GradingStatus:
         return self.state in ("queued", "grading")
 
 
+@dataclass(frozen=True)
+class SubmittedNotebook:
+    """One notebook of a submission as a peer reviewer may see it (hidden tests removed by the
+    grader); ``notebook`` is None when it was not submitted or is unreadable (``problem``)."""
+
+    name: str
+    notebook: dict[str, Any] | None
+    problem: str
+
+
+@dataclass(frozen=True)
+class ReviewCopy:
+    """What the grader gives the LMS of a submission for peer review (docs/grading.md, "Peer
+    review: the submitted notebook"): its notebooks, and the per-test results (``{"id",
+    "notebook", "score", "max_score"}``) or None."""
+
+    submission_id: str
+    learner: str
+    notebooks: list[SubmittedNotebook]
+    tests: list[dict[str, Any]] | None
+
 
 @dataclass(frozen=True)
 class ReleaseOptions:
@@ -250,6 +271,32 @@ class GraderClient(ServiceClient):
             score=_decimal(body.get("score")),
             max_score=_decimal(body.get("max_score")),
             message=str(body.get("message") or ""),
+        )
+
+    def review_copy(
+        self, course: str, assignment: str, submission_id: str, learner: str, tests: bool
+    ) -> ReviewCopy:
+        """``GET …/submissions/{id}/notebook?learner=``: the submission as a peer reviewer may
+        see it, with the per-test results when ``tests`` (and course.yml allows)."""
+        params = {"learner": learner, "tests": "1" if tests else "0"}
+        body = self.json("GET", _on(course, assignment, f"submissions/{_seg(submission_id)}/"
+                                    "notebook"), params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("submission"), dict):
+            raise self.unreadable()
+        notebooks = [
+            SubmittedNotebook(
+                name=str(n.get("name", "")),
+                notebook=n["notebook"] if isinstance(n.get("notebook"), dict) else None,
+                problem=str(n.get("problem") or ""),
+            )
+            for n in _list(body, "notebooks") if isinstance(n, dict)
+        ]
+        tests = body.get("tests")
+        return ReviewCopy(
+            submission_id=str(body["submission"].get("id", submission_id)),
+            learner=str(body["submission"].get("learner", "")),
+            notebooks=notebooks,
+            tests=[t for t in tests if isinstance(t, dict)] if isinstance(tests, list) else None,
         )
 
     def regrade(

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "lms.tutor",
     "lms.community",
     "lms.notifications",
+    "lms.review",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",

@@ -13,11 +13,15 @@ from courses.course_file import (
     CourseSpec,
     LatePolicy,
     LessonSpec,
+    PeerReview,
+    RubricCriterion,
+    RubricLevel,
     file_keys,
     load_course,
 )
 
-SPECS = (CourseSpec, LessonSpec, AssignmentSpec, LatePolicy)
+SPECS = (CourseSpec, LessonSpec, AssignmentSpec, LatePolicy, PeerReview, RubricCriterion,
+         RubricLevel)
 
 
 def test_demo_course_reads_with_lessons_and_assignments(python101_dir):
@@ -166,7 +170,7 @@ def rename(mapping: dict, old: str, new: str) -> None:
             lambda d: d["assignments"][1].update(deadline="2027-02-28T23:59:00+00:00"),
             "assignments[1].deadline",
             "the keys here are name, title, points, summary, release, due, late_policy, tutor, "
-            "hints",
+            "hints, peer_review",
         ),
         (
             lambda d: d["assignments"][0]["late_policy"].update(grace=2),

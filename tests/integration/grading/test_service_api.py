@@ -1045,3 +1045,65 @@ def test_a_manual_grade_entered_in_the_formgrader_is_written_to_the_gradebook(hu
     with Gradebook(course.db_url, course.slug) as gb:
         found = gb.find_grade("ps1-grade-tests", "ps1-basics", "ps1-basics", "grace")
         assert (found.manual_score, found.score) == (3.0, 3.0)
+
+
+# -- the submitted notebook, for peer review (the LMS alone) ---------------------------------------
+
+HIDDEN_NOTEBOOK = (
+    b'{"cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": null,'
+    b' "source": "assert f(1) == 2\\n### BEGIN HIDDEN TESTS\\nassert f(7) == 8  # hidden-secret'
+    b'\\n### END HIDDEN TESTS\\n"}], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+)
+
+
+def notebook_path(submission_id: str) -> str:
+    return f"{PS1}/submissions/{submission_id}/notebook"
+
+
+def test_the_lms_reads_a_submitted_notebook_without_its_hidden_tests(hub, grader, released):
+    grace = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": HIDDEN_NOTEBOOK})).json()
+    headers = {"Authorization": f"token {LMS_TOKEN}", "X-Studio-User": "linus"}
+    response = call(hub, grader, "-", "GET", f"{notebook_path(grace['id'])}?learner=grace",
+                    headers=headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["submission"]["learner"] == "grace"
+    (notebook,) = body["notebooks"]
+    assert notebook["notebook"]["cells"][0]["source"] == "assert f(1) == 2"
+    assert "hidden-secret" not in response.text
+    assert "HIDDEN TESTS" not in response.text
+    # ps1-basics has no peer review in course.yml: no test results, even when asked
+    asked = call(hub, grader, "-", "GET", f"{notebook_path(grace['id'])}?tests=1",
+                 headers=headers)
+    assert asked.json()["tests"] is None
+
+
+def test_only_the_lms_reads_submitted_notebooks(hub, grader, released):
+    grace = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": HIDDEN_NOTEBOOK})).json()
+    path = notebook_path(grace["id"])
+    for user in ("grace", "linus", "ada", "katherine", "root"):  # author, peer, instructors, admin
+        response = call(hub, grader, user, "GET", path)
+        assert response.status_code == 403, user
+        assert "Only the LMS" in response.json()["message"]
+    other = call(hub, grader, "-", "GET", path,
+                 headers={"Authorization": f"token {OTHER_SERVICE_TOKEN}"})
+    assert other.status_code == 403
+    anonymous = requests.get(f"{grader.url}/{path}", headers={"Authorization": "token nope"},
+                             timeout=30)
+    assert anonymous.status_code == 401
+    assert "hidden-secret" not in other.text + anonymous.text
+
+
+def test_the_lms_gets_404_for_another_learner_or_assignment_of_the_submission(
+    hub, grader, released
+):
+    grace = submit(hub, grader, "grace", tar_of({"ps1-basics.ipynb": HIDDEN_NOTEBOOK})).json()
+    headers = {"Authorization": f"token {LMS_TOKEN}"}
+    wrong_learner = call(hub, grader, "-", "GET", f"{notebook_path(grace['id'])}?learner=linus",
+                         headers=headers)
+    assert wrong_learner.status_code == 404
+    other_assignment = call(
+        hub, grader, "-", "GET",
+        f"courses/python-101/assignments/ps2-functions/submissions/{grace['id']}/notebook",
+        headers=headers)
+    assert other_assignment.status_code == 404
