@@ -24,6 +24,9 @@ class Kind(models.TextChoices):
     ANNOUNCEMENT = "announcement", "Announcements in my courses"
     GRADE = "grade", "New grades"
     FEEDBACK = "feedback", "Released feedback"
+    REVIEWS_TO_DO = "reviews_to_do", "Peer reviews to do, and their deadlines"
+    WORK_REVIEWED = "work_reviewed", "Reviews of my work"
+    REVIEW_REPLY = "review_reply", "Answers to my reviews"
 
 
 class Delivery(models.TextChoices):
@@ -39,6 +42,9 @@ DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATE,
     Kind.GRADE: Delivery.IMMEDIATE,
     Kind.FEEDBACK: Delivery.IMMEDIATE,
+    Kind.REVIEWS_TO_DO: Delivery.IMMEDIATE,
+    Kind.WORK_REVIEWED: Delivery.IMMEDIATE,
+    Kind.REVIEW_REPLY: Delivery.DIGEST,
 }
 """Email for a kind nobody chose for: replies to followed threads, the chattiest kind, in the
 daily digest; everything else at once."""

@@ -8,7 +8,14 @@ Who is told what:
 - **mention**: the course members a published post names;
 - **endorsement**: the author of an answer an instructor endorsed;
 - **announcement**: every learner of the course, when an announcement is published;
-- **grade** and **feedback**: the learner, for a new graded submission and for feedback to read.
+- **grade** and **feedback**: the learner, for a new graded submission and for feedback to read;
+- **reviews_to_do**: a reviewer given peer reviews (``lms.review.signals``), and once more the
+  day before their deadline (``reminders``, a daily task);
+- **work_reviewed**: the author, when a review of their work is submitted;
+- **review_reply**: the reviewer, when the author answers their review.
+
+Peer review's anonymity (course.yml) holds here too: a reviewer is named to the author, and the
+author to the reviewer, only as ``lms.review.selectors`` names them on the review's page.
 
 Only people who may read the post are told of it: a private thread's author and the course's
 instructors (and staff); a hidden thread's instructors. An anonymous post names its author to
@@ -19,6 +26,7 @@ from __future__ import annotations
 
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 
 from lms.accounts.models import Role, User
 from lms.community import signals as board
@@ -27,6 +35,9 @@ from lms.courses.models import EnrollmentRole
 from lms.courses.selectors import course_of
 from lms.gradebook import events as gradebook
 from lms.gradebook.models import Grade, GradeStatus
+from lms.review import selectors as reviews
+from lms.review import signals as review
+from lms.review.models import Review
 
 from .models import Kind
 from .services import Event, notify
@@ -120,11 +131,49 @@ def on_grade_recorded(sender, grade: Grade, created: bool, feedback_released: bo
     notify(event, [grade.learner])
 
 
+def review_event(kind: str, text: str, found: Review, actor: User | None = None) -> Event:
+    assignment = found.assignment
+    url = reverse("review", args=(found.pk,))
+    return Event(kind=kind, text=text, url=url, course=course_of(assignment), actor=actor)
+
+
+def on_reviews_assigned(sender, assignment, reviewer: User, reviews, deadline, **kwargs) -> None:
+    if not reviews:
+        return
+    count = len(reviews)
+    what = "a peer review" if count == 1 else f"{count} peer reviews"
+    due = f", due {timezone.localtime(deadline):%d %b %Y %H:%M}" if deadline else ""
+    text = f"You have {what} to do for {assignment.title}{due}"
+    notify(review_event(Kind.REVIEWS_TO_DO, text, reviews[0]), [reviewer])
+
+
+def on_work_reviewed(sender, assignment, author: User, review: Review, **kwargs) -> None:
+    name = reviews.reviewer_name(author, review, assignment.peer_review_spec)
+    named = name == review.reviewer.display_name
+    text = (f"reviewed your work on {assignment.title}" if named
+            else f"{name} reviewed your work on {assignment.title}")
+    notify(review_event(Kind.WORK_REVIEWED, text, review, review.reviewer if named else None),
+           [author])
+
+
+def on_review_replied(sender, assignment, review: Review, reply, **kwargs) -> None:
+    reviewer = review.reviewer
+    name = reviews.author_name(reviewer, review, assignment.peer_review_spec)
+    named = name == review.author.display_name
+    text = (f"answered your review of their work on {assignment.title}" if named
+            else f"The author answered your review on {assignment.title}")
+    notify(review_event(Kind.REVIEW_REPLY, text, review, review.author if named else None),
+           [reviewer])
+
+
 def connect() -> None:
     for signal, receiver in (
         (board.post_published, on_post_published),
         (board.members_mentioned, on_members_mentioned),
         (board.answer_endorsed, on_answer_endorsed),
         (gradebook.grade_recorded, on_grade_recorded),
+        (review.reviews_assigned, on_reviews_assigned),
+        (review.work_reviewed, on_work_reviewed),
+        (review.review_replied, on_review_replied),
     ):
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")

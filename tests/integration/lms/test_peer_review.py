@@ -1,7 +1,7 @@
-"""Peer code review in the LMS (``lms.review``): rounds assigned from the learners whose
-submission counts (late submitters and dropouts), who may see and do what on every endpoint,
-names by anonymity, the submitted notebook from the grader rendered sanitised, hostile text
-inert, hidden reviews, and the review score export. The assignment rule itself is
+"""Peer code review in the LMS (``lms.review``): rounds assigned from the learners whose submission
+counts (late submitters and dropouts), who may see and do what on every endpoint, names by
+anonymity, the submitted notebook from the grader rendered sanitised, hostile text inert, hidden
+reviews, the review score export, and what peer review notifies. The assignment rule itself is
 property-tested in tests/unit/lms/test_review_allocation.py."""
 
 from __future__ import annotations
@@ -22,6 +22,8 @@ from lms.courses.course_import import import_course
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole
 from lms.courses.services import enroll
 from lms.gradebook.models import GradeStatus
+from lms.notifications.models import Kind, Notification
+from lms.notifications.reminders import remind_review_deadlines
 from lms.review import services, signals
 from lms.review.models import Review, ReviewComment, ReviewStatus
 from lms.review.selectors import open_reviews_due
@@ -511,3 +513,85 @@ def test_per_test_results_are_asked_for_and_shown_only_when_course_yml_allows(
     (call,) = [c for c in fake_grader.calls("GET") if c.path.endswith("/notebook")]
     assert call.query["tests"] == ["1"]
     assert "test_clamp: 1.0 of 2.0" in page.content.decode()
+
+
+# -- notifications (lms.notifications' receivers of lms.review.signals, its reminders) --------
+
+
+SCORES = {"Readability": "Clear", "Tests": "Tried"}
+
+
+def told(user, kind) -> list[Notification]:
+    return list(Notification.objects.filter(recipient=user, kind=kind))
+
+
+def test_each_reviewer_is_told_of_the_reviews_they_have_to_do(
+    ps2, trio, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.assign_reviews(ps2)
+    for reviewer in trio:
+        [notification] = told(reviewer, Kind.REVIEWS_TO_DO)
+        assert notification.sentence.startswith("You have 2 peer reviews to do for ")
+        first = Review.objects.filter(reviewer=reviewer).order_by("pk").first()
+        assert notification.url == reverse("review", args=(first.pk,))
+
+
+def test_the_author_is_told_of_a_review_without_the_reviewers_name_when_anonymous(
+    people, review, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_review(review, people["reviewer"], SCORES, "Nice work.")
+        services.submit_review(review, people["reviewer"], SCORES, "Edited.")  # told once
+    [notification] = told(people["author"], Kind.WORK_REVIEWED)
+    assert notification.actor is None
+    assert people["reviewer"].display_name not in notification.sentence
+    assert notification.sentence.startswith("A reviewer reviewed your work on ")
+
+
+def test_without_anonymity_the_author_sees_who_reviewed_and_the_reviewer_who_answered(
+    ps2, people, review, django_capture_on_commit_callbacks
+):
+    ps2.peer_review = peer_review(anonymity="none")
+    ps2.save()
+    review.refresh_from_db()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_review(review, people["reviewer"], SCORES, "Nice work.")
+        services.reply(review, people["author"], "Thank you!")
+    [reviewed] = told(people["author"], Kind.WORK_REVIEWED)
+    assert reviewed.actor == people["reviewer"]
+    [answered] = told(people["reviewer"], Kind.REVIEW_REPLY)
+    assert answered.actor == people["author"]
+    assert answered.sentence.startswith(people["author"].display_name)
+
+
+def test_an_anonymous_authors_answer_reaches_the_reviewer_without_their_name(
+    people, review, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        services.submit_review(review, people["reviewer"], SCORES, "Nice work.")
+        services.reply(review, people["author"], "Thank you!")
+    [answered] = told(people["reviewer"], Kind.REVIEW_REPLY)
+    assert answered.actor is None
+    assert people["author"].display_name not in answered.sentence
+
+
+def test_a_review_due_within_a_day_is_reminded_once_and_a_done_one_never(
+    ps2, people, review, django_capture_on_commit_callbacks
+):
+    ps2.peer_review = peer_review(deadline=timezone.now() + dt.timedelta(hours=20))
+    ps2.save()
+    done = Review.objects.create(assignment=ps2, reviewer=people["other learner"],
+                                 author=people["author"], submission_id="a" * 32)
+    services.submit_review(done, people["other learner"], SCORES, "Done.")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert remind_review_deadlines() == 1
+        assert remind_review_deadlines() == 0  # the next day's run does not tell it again
+    [reminder] = told(people["reviewer"], Kind.REVIEWS_TO_DO)
+    assert reminder.sentence.startswith("Reminder: a peer review for ")
+    assert told(people["other learner"], Kind.REVIEWS_TO_DO) == []
+
+
+def test_a_deadline_further_than_a_day_is_not_reminded_yet(ps2, people, review):
+    assert remind_review_deadlines() == 0  # the fixture's deadline is a week away
+    assert told(people["reviewer"], Kind.REVIEWS_TO_DO) == []
