@@ -24,6 +24,7 @@ urlpatterns = [
     path("", include("lms.tutor.urls")),
     path("", include("lms.discourse.urls")),
     path("", include("lms.community.urls")),
+    path("", include("lms.groups.urls")),
 ]
 
 if settings.DEBUG:

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "lms.discourse",
     "lms.tutor",
     "lms.community",
+    "lms.groups",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -241,6 +242,13 @@ STUDIO_METRICS_TOKEN = environment.metrics_token
 LMS_COMMUNITY_POST_RATE = environment.community_post_rate
 LMS_COMMUNITY_MAX_POST_CHARS = environment.community_max_post_chars
 LMS_COMMUNITY_MAX_MENTIONS = environment.community_max_mentions
+
+# --- Study groups (lms.groups) ---------------------------------------------------------------
+# How long an invite link stays valid (seconds); the hub's API as the LMS reaches it, for the
+# groups' shared workspaces (empty: none), called with LMS_HUB_SERVICE_TOKEN.
+LMS_GROUPS_INVITE_MAX_AGE = environment.groups_invite_max_age
+LMS_HUB_API_URL = environment.hub_api_url
+LMS_HUB_API_TIMEOUT = environment.hub_api_timeout
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

@@ -148,6 +148,15 @@ class LMSEnvironment(EnvSettings):
     )
     community_max_mentions: int = Field(10, validation_alias="LMS_COMMUNITY_MAX_MENTIONS", ge=0)
 
+    # -- study groups (lms.groups) ---------------------------------------------------------------
+    groups_invite_max_age: int = Field(
+        7 * 86400, validation_alias="LMS_GROUPS_INVITE_MAX_AGE", ge=60
+    )
+    """Seconds a study group's invite link stays valid."""
+    hub_api_url: HttpURL = Field("", validation_alias="LMS_HUB_API_URL")
+    """The hub's REST API as the LMS reaches it (``…/hub/api``); empty: no group workspaces."""
+    hub_api_timeout: float = Field(10.0, validation_alias="LMS_HUB_API_TIMEOUT", gt=0)
+
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")
     oidc_rsa_private_key_base64: str = Field("", validation_alias="OIDC_RSA_PRIVATE_KEY_BASE64")
