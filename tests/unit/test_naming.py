@@ -59,3 +59,12 @@ def test_a_services_url_keeps_the_hubs_scheme_and_port():
 def test_a_service_name_that_makes_no_dns_label_has_no_host():
     with pytest.raises(ValueError, match="not a DNS label"):
         service_host(formgrader_service_name("x" * 44), "localhost")
+
+
+def test_a_study_groups_workspace_user_is_a_name_no_person_may_take():
+    name = naming.study_group_workspace_user(12)
+    assert name == "studygroup--12"
+    assert naming.is_study_group_workspace_user(name)
+    assert naming.is_reserved_username(name)
+    assert not naming.is_study_group_workspace_user("studygroup--x")
+    assert not naming.is_reserved_username("learner1")

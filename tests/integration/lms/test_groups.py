@@ -447,3 +447,10 @@ def test_the_group_page_costs_the_same_for_2_or_10_members(course, instructor):
     for user in _learners(course, 8, "d"):
         services.assign(viewer(instructor, course), made, user)
     assert _queries(client, url) == few
+
+
+def test_nobody_registers_a_workspaces_username():
+    from lms.accounts.usernames import HubUsernameValidator
+
+    with pytest.raises(ValidationError):
+        HubUsernameValidator()("studygroup--3")
