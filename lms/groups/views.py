@@ -189,10 +189,15 @@ def open_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if not selectors.is_member(request.user, found):
         raise PermissionDenied("Only the group's members work in its workspace.")
     try:
-        return redirect(workspace.open_url(found, request.user.username))
+        url = workspace.open_url(found, request.user.username)
     except workspace.WorkspaceError as error:
         messages.error(request, error.message)
         return redirect(_group_url(found))
+    if url is None:
+        messages.info(request, "The group's workspace is starting: open it again in a few "
+                               "seconds.")
+        return redirect(_group_url(found))
+    return redirect(url)
 
 
 # --- The group's own board ------------------------------------------------------------------

@@ -116,11 +116,14 @@ def sync(group, usernames: list[str]) -> None:
     _client("lms").sync(group.pk, usernames)
 
 
-def open_url(group, username: str) -> str:
-    """The workspace's URL for a member, its server started if need be (raises
-    :class:`WorkspaceError` with a sentence for the member)."""
+def open_url(group, username: str) -> str | None:
+    """The workspace's URL for a member once its server is ready; None while it is still
+    starting (the hub gives a spawn 10 s before it answers). Raises :class:`WorkspaceError`
+    with a sentence for the member."""
     answer = _client(username).start(group.pk)
     url = answer.get("url") if isinstance(answer, dict) else None
+    if isinstance(answer, dict) and answer.get("ready") is False:
+        return None
     if isinstance(url, str) and url.startswith("/"):
         return settings.STUDIO_HUB_URL.rstrip("/") + url
     if isinstance(url, str) and url.startswith(("https://", "http://")):

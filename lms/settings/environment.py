@@ -155,7 +155,7 @@ class LMSEnvironment(EnvSettings):
     """Seconds a study group's invite link stays valid."""
     hub_api_url: HttpURL = Field("", validation_alias="LMS_HUB_API_URL")
     """The hub's REST API as the LMS reaches it (``…/hub/api``); empty: no group workspaces."""
-    hub_api_timeout: float = Field(10.0, validation_alias="LMS_HUB_API_TIMEOUT", gt=0)
+    hub_api_timeout: float = Field(30.0, validation_alias="LMS_HUB_API_TIMEOUT", gt=0)
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")

@@ -454,3 +454,20 @@ def test_nobody_registers_a_workspaces_username():
 
     with pytest.raises(ValidationError):
         HubUsernameValidator()("studygroup--3")
+
+
+def test_a_member_is_sent_to_the_workspace_once_it_is_ready(
+    course, group, learner, hub_calls, monkeypatch
+):
+    answers = iter([{"url": "/user/studygroup--1/", "ready": False},
+                    {"url": "http://u-x.localhost:8001/user/studygroup--1/", "ready": True}])
+
+    class Starter:
+        def start(self, group_id):
+            return next(answers)
+
+    monkeypatch.setattr(workspace, "_client", lambda acting_for: Starter())
+    client = client_for(learner)
+    url = f"/courses/{course.slug}/groups/{group.pk}/workspace/"
+    assert client.post(url)["Location"] == f"/courses/{course.slug}/groups/{group.pk}/"
+    assert client.post(url)["Location"] == "http://u-x.localhost:8001/user/studygroup--1/"
