@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from html.parser import HTMLParser
 
 import pytest
 import requests
@@ -63,10 +64,30 @@ def wait_for(predicate, seconds: float, what: str):
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
+class _HiddenInputs(HTMLParser):
+    """The hidden inputs of a page's form, repeated names kept (the hub's consent form sends one
+    ``scopes`` per scope)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
+            self.fields.append((attrs["name"], attrs.get("value") or ""))
+
+
 def workspace_status(studio, session: requests.Session) -> int:
-    """``api/status`` of the workspace for ``session``, after its lab page (which sends the
-    browser through the server's OAuth with the hub; its API answers 403 instead)."""
-    session.get(studio.server_url(WORKSPACE, "lab"), timeout=30)
+    """``api/status`` of the workspace for ``session``, after its lab page, which sends the
+    browser through the server's OAuth with the hub. A server shared with the visitor (not their
+    own) asks them to authorize it, once: the test clicks "Authorize" as a member would."""
+    page = session.get(studio.server_url(WORKSPACE, "lab"), timeout=30)
+    if page.status_code == 200 and "/hub/api/oauth2/authorize" in page.url:
+        form = _HiddenInputs()
+        form.feed(page.text)
+        session.post(page.url, data=form.fields, timeout=30,
+                     headers={"Referer": page.url})
     return session.get(studio.server_url(WORKSPACE, "api/status"), timeout=30).status_code
 
 
