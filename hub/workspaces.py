@@ -85,7 +85,7 @@ class _WorkspaceHandler(APIHandler):
         if spawner.oauth_client_id:
             tokens = (
                 self.db.query(orm.APIToken)
-                .filter_by(user_id=member.id, oauth_client_id=spawner.oauth_client_id)
+                .filter_by(user_id=member.id, client_id=spawner.oauth_client_id)
                 .all()
             )
             for token in tokens:
