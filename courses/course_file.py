@@ -78,9 +78,9 @@ from courses.naming import (
 COURSE_FILE_NAME = "course.yml"
 DEFAULT_PROFILE = "learner"
 # Paths under courses/<slug>/ that the LMS serves itself, before Wagtail's page tree
-# (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py, lms/review/urls.py): a lesson
-# or an assignment page of that slug could never be reached.
-RESERVED_PAGE_SLUGS = ("board", "gradebook", "learners", "reviews", "tutor")
+# (lms/courses/urls.py, lms/gradebook/urls.py, lms/tutor/urls.py, lms/review/urls.py,
+# lms/groups/urls.py): a lesson or an assignment page of that slug could never be reached.
+RESERVED_PAGE_SLUGS = ("board", "gradebook", "groups", "learners", "reviews", "tutor")
 ENROLLMENT_MODES = ("open", "closed")
 LATE_MODES = ("reject", "accept", "penalty")
 TUTOR_POLICIES = ("off", "hints-only", "full")  # the strictest first (the tutor relies on it)

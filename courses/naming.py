@@ -15,6 +15,10 @@ A course's group on the school's Discourse (the LMS as its DiscourseConnect prov
 :func:`discourse_group`: Discourse's group names are its usernames' rules, at most 20 characters
 by default.
 
+A study group's shared notebook workspace is the server of a hub user of its own,
+:func:`study_group_workspace_user` (``studygroup--<group id>``): the LMS shares it with the
+group's members; no learner may take such a name (:func:`is_reserved_username`).
+
 A course's formgrader is the hub service ``formgrader-<slug>``; it shows learners' work, so it
 has an origin of its own, ``formgrader-<slug>--service.<hub host>`` (:func:`service_url`): the
 hub routes it there (``hub.origins``), the LMS links to it.
@@ -57,6 +61,10 @@ STAFF_GROUP = "staff"
 DISCOURSE_GROUP_PREFIX = "course-"
 DISCOURSE_GROUP_MAX_LENGTH = 20
 
+# A study group's workspace: the hub user owning its server. "--" is in no learner's name
+# (is_reserved_username), and JupyterHub gives names holding it a hashed subdomain.
+STUDY_GROUP_WORKSPACE_PREFIX = "studygroup--"
+
 # Hub services: a course's formgrader, and the host of a service with an origin of its own.
 FORMGRADER_SERVICE_PREFIX = "formgrader-"
 # JupyterHub's own suffix for services on subdomains (its "idna" subdomain_hook): no username
@@ -75,6 +83,25 @@ def is_assignment_name(value: object) -> bool:
 
 def is_username(value: object) -> bool:
     return isinstance(value, str) and bool(USERNAME_PATTERN.match(value))
+
+
+def study_group_workspace_user(group_id: int) -> str:
+    """The hub user whose server is study group ``group_id``'s shared workspace (one per group;
+    its volume is its own, never a member's)."""
+    return f"{STUDY_GROUP_WORKSPACE_PREFIX}{int(group_id)}"
+
+
+def is_study_group_workspace_user(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and name.startswith(STUDY_GROUP_WORKSPACE_PREFIX)
+        and name.removeprefix(STUDY_GROUP_WORKSPACE_PREFIX).isdigit()
+    )
+
+
+def is_reserved_username(name: str) -> bool:
+    """Names no person may take: the study groups' workspace owners'."""
+    return name.startswith(STUDY_GROUP_WORKSPACE_PREFIX)
 
 
 def assignment_page_slug(name: str) -> str:

@@ -21,7 +21,7 @@ from oauthenticator.generic import GenericOAuthenticator
 from tornado.httpclient import HTTPClientError
 from traitlets import Unicode, default
 
-from courses.naming import STAFF_GROUP, USERNAME_REGEX
+from courses.naming import STAFF_GROUP, USERNAME_REGEX, is_reserved_username
 from hub.courses import is_enrolled
 from hub.errors import LmsUnreachable, NotEnrolled
 
@@ -130,6 +130,8 @@ class StudioAuthenticator(GenericOAuthenticator):
         """
         if auth_model is None:  # JupyterHub < 5 compatibility call: nothing to decide on
             return True
+        if is_reserved_username(username):  # a study group's workspace: nobody signs in as it
+            return False
         if await super().check_allowed(username, auth_model):
             return True
         if is_enrolled(auth_model.get("groups") or []):

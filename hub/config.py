@@ -59,6 +59,7 @@ from hub.services import (
     idle_culler_service,
     lms_role,
     lms_service,
+    lms_workspaces_role,
     prometheus_role,
     prometheus_service,
     tutor_service,
@@ -67,6 +68,8 @@ from hub.services import (
 from hub.settings import HubSettings
 from hub.spawners import StudioDockerSpawner, StudioLocalSpawner, StudioSwarmSpawner
 from hub.spawners.docker import notebook_network_gateway
+from hub.workspaces import custom_scopes as workspace_scopes
+from hub.workspaces import handlers as workspace_handlers
 from servicekit.docker_engine import docker_engine_answers
 from servicekit.settings import SettingError
 
@@ -379,10 +382,20 @@ def configure_service_access(c: Config, settings: HubSettings) -> None:
     lms_token = settings.generated(settings.lms_service_token, "hub-lms-service-token")
     c.JupyterHub.services.append(lms_service(lms_token))
     c.JupyterHub.load_roles.append(lms_role(list(called)))
+    configure_workspaces(c)
     c.Spawner.server_token_scopes = [*SERVER_TOKEN_SCOPES, *map(access_scope, called)]
     c.StudioSpawnerMixin.service_urls = {
         SERVER_URL_VARIABLES[service]: url for service, url in called.items()
     }
+
+
+def configure_workspaces(c: Config) -> None:
+    """The study groups' shared workspaces (``hub.workspaces``): the LMS's hub service may share
+    the workspace users' servers with the groups' members, revoke the shares and start the
+    workspaces, through the hub's one narrow endpoint for this and nothing else."""
+    c.JupyterHub.custom_scopes = {**c.JupyterHub.get("custom_scopes", {}), **workspace_scopes()}
+    c.JupyterHub.extra_handlers = [*c.JupyterHub.get("extra_handlers", []), *workspace_handlers()]
+    c.JupyterHub.load_roles.append(lms_workspaces_role())
 
 
 def configure_metrics(c: Config, settings: HubSettings) -> None:

@@ -33,6 +33,7 @@ import sys
 from collections.abc import Iterable, Mapping
 
 from courses.naming import formgrader_service_name, instructor_group, learner_group
+from hub.workspaces import SCOPE as WORKSPACES_SCOPE
 
 IDLE_CULLER = "idle-culler"
 GRADER = "grader"
@@ -186,6 +187,17 @@ def lms_role(services: Iterable[str] = (GRADER,)) -> dict:
         "description": "The LMS calls the grader for instructors (release, regrade, grades) "
         "and reads the tutor's log for its tutor page",
         "scopes": [access_scope(name) for name in services],
+        "services": [LMS],
+    }
+
+
+def lms_workspaces_role() -> dict:
+    """The LMS shares study groups' workspaces with their members (``hub.workspaces``): one
+    custom scope, which only that endpoint honours."""
+    return {
+        "name": "lms-workspaces",
+        "description": "The LMS shares study groups' workspaces with the groups' members",
+        "scopes": [WORKSPACES_SCOPE],
         "services": [LMS],
     }
 

@@ -138,6 +138,8 @@ def studio_environment() -> dict[str, str]:
         env.setdefault("LMS_GRADER_API_URL", f"{settings.hub_public_url}/services/grader/api")
     if settings.tutor != "off":
         env.setdefault("LMS_TUTOR_API_URL", f"{settings.hub_public_url}/services/tutor/api")
+    if settings.grader != "off" or settings.tutor != "off":  # the hub's service lms exists
+        env.setdefault("LMS_HUB_API_URL", f"{settings.hub_public_url}/hub/api")
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     # The parts import this checkout's packages: `jupyterhub -f jupyterhub_config.py` runs from
     # the venv's bin/, so without it `hub` would be whichever checkout the venv was installed

@@ -26,6 +26,7 @@ urlpatterns = [
     path("", include("lms.community.urls")),
     path("", include("lms.notifications.urls")),
     path("", include("lms.review.urls")),
+    path("", include("lms.groups.urls")),
 ]
 
 if settings.DEBUG:

@@ -14,11 +14,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
-from traitlets import Dict, Float, Instance, Unicode, default
+from traitlets import Dict, Float, Instance, Integer, Unicode, default
 from traitlets.config import LoggingConfigurable
 
 from courses.course_file import CourseSpec
-from courses.naming import STAFF_GROUP, instructor_courses, learner_courses
+from courses.naming import (
+    STAFF_GROUP,
+    instructor_courses,
+    is_study_group_workspace_user,
+    learner_courses,
+)
 from hub.courses import CourseCatalog
 from hub.materials import Material, course_materials
 from hub.profiles import INSTRUCTOR, ResourceProfile, ResourceProfiles
@@ -90,6 +95,24 @@ class StudioSpawnerMixin(LoggingConfigurable):
         seconds of idle time to a spawn. 0 returns at once and leaves it to the hub.""",
     ).tag(config=True)
 
+    workspace_auth_cache_seconds = Integer(
+        5,
+        help="""Seconds a study group's workspace server (hub.workspaces) trusts the hub's
+        answer about a visitor's token (HubOAuth.cache_max_age; JupyterHub's default is 300):
+        a member whose share is revoked is refused by the next request after this.""",
+    ).tag(config=True)
+
+    @property
+    def is_workspace(self) -> bool:
+        """Whether this is a study group's shared workspace (its user is the group's)."""
+        return is_study_group_workspace_user(self.user.name)
+
+    def get_args(self):
+        args = super().get_args()
+        if self.is_workspace:
+            args.append(f"--HubOAuth.cache_max_age={self.workspace_auth_cache_seconds}")
+        return args
+
     async def answering(self, address: tuple[str, int]) -> tuple[str, int]:
         """``address`` once the server at it answers (bounded by ``http_timeout``)."""
         if self.ready_poll_interval <= 0:
@@ -113,6 +136,8 @@ class StudioSpawnerMixin(LoggingConfigurable):
         return {name: url.replace("{hub_host}", host) for name, url in self.service_urls.items()}
 
     def spawn_plan(self) -> SpawnPlan:
+        """A study group's workspace gets the learner profile, no course and no materials:
+        its user is in no hub group (hub.workspaces), so the rules below give exactly that."""
         groups = group_names(self.user)
         learning, teaching = learner_courses(groups), instructor_courses(groups)
         catalog = CourseCatalog(self.courses_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.utils.deconstruct import deconstructible
 
-from courses.naming import USERNAME_PATTERN, USERNAME_RULE
+from courses.naming import USERNAME_PATTERN, USERNAME_RULE, is_reserved_username
 
 
 def normalize_username(raw: str) -> str:
@@ -25,7 +25,7 @@ class HubUsernameValidator:
     code = "invalid_username"
 
     def __call__(self, value: str) -> None:
-        if not USERNAME_PATTERN.match(value or ""):
+        if not USERNAME_PATTERN.match(value or "") or is_reserved_username(value):
             raise ValidationError(self.message, code=self.code, params={"value": value})
 
     def __eq__(self, other: object) -> bool:

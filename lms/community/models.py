@@ -1,10 +1,12 @@
 """The course community: a board per course, its threads and posts, and what moderation records.
 
-A **thread** belongs to one course's board; it is a question, a discussion or an announcement
-(instructors and staff only), optionally anchored to one of the course's lesson or assignment
-pages (and a notebook cell id, kept as free anchor data). Its text is its **opening post**; the
-replies are posts too: **answers** (to a question, or replies to a discussion) and **comments**
-(on the opening post or on an answer). Every post keeps its **revisions**; deleting one is soft
+A **thread** belongs to one course's board, or to one study group's board (``group``, the
+``lms.groups`` app's: the group's members see it, the course board never shows it); it is a
+question, a discussion or an announcement (instructors and staff only), optionally anchored to
+one of the course's lesson or assignment pages (and a notebook cell id, kept as free anchor
+data). Its text is its **opening post**; the replies are posts too: **answers** (to a question,
+or replies to a discussion) and **comments** (on the opening post or on an answer). Every post
+keeps its **revisions**; deleting one is soft
 (``deleted_at``: the course's instructors and staff still see what was there).
 
 A post written before an assignment's due date whose code matches one of the assignment's
@@ -57,6 +59,11 @@ class Thread(models.Model):
     )
     private = models.BooleanField(
         default=False, help_text="Only the author and the course's instructors (and staff)."
+    )
+    group = models.ForeignKey(
+        "groups.StudyGroup", null=True, blank=True, on_delete=models.CASCADE,
+        related_name="threads",
+        help_text="A study group's own board (lms.groups); none: the course's board.",
     )
     anchor_page = models.ForeignKey(
         Page, null=True, blank=True, on_delete=models.SET_NULL, related_name="+",

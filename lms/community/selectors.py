@@ -2,6 +2,8 @@
 each rule; views, templates and the API ask here.
 
 - **Readers** of a course's board: its enrolled members (learners and instructors) and staff.
+  A study group's board (``Viewer.group``) holds only its own threads, and the course's board
+  none of a group's: the groups app decides who reads a group's board.
 - **Moderators**: the course's instructors and staff (``is_course_instructor``).
 - A **private** thread: its author and the moderators only. A **hidden** thread or post, a
   **held** or **rejected** post: the moderators, and (held, rejected) its author.
@@ -37,6 +39,9 @@ class Viewer:
     course: CoursePage
     is_member: bool
     is_moderator: bool
+    group: object | None = None
+    """A study group (``lms.groups``) whose own board this is; None: the course's board. The
+    groups app builds such a viewer (``is_member``: a member of the group)."""
 
     @property
     def may_read(self) -> bool:
@@ -89,7 +94,7 @@ def _visible_posts(v: Viewer) -> Q:
 
 
 def _visible_threads(v: Viewer) -> QuerySet[Thread]:
-    threads = Thread.objects.filter(course=v.course)
+    threads = Thread.objects.filter(course=v.course, group=v.group)
     if v.is_moderator:
         return threads
     return threads.filter(hidden=False, opening_post__deleted_at__isnull=True).filter(

@@ -201,9 +201,9 @@ def create_thread(
         raise ValidationError({"anchor": ["That page is not part of this course."]})
     now = timezone.now()
     thread = Thread.objects.create(
-        course=v.course, kind=kind, title=title, author=v.user, anonymous=anonymous,
-        private=private, anchor_page=anchor_page, anchor_cell=(anchor_cell or "")[:100],
-        created_at=now, last_activity_at=now,
+        course=v.course, group=v.group, kind=kind, title=title, author=v.user,
+        anonymous=anonymous, private=private, anchor_page=anchor_page,
+        anchor_cell=(anchor_cell or "")[:100], created_at=now, last_activity_at=now,
     )
     post = Post.objects.create(
         thread=thread, kind=PostKind.OPENING, author=v.user, anonymous=anonymous, body=body,

@@ -26,6 +26,10 @@ COURSE_INDEX_PAGE = "lms_course_index_page_context"
 COURSE_PAGE = "lms_course_page_context"
 LESSON_PAGE = "lms_lesson_page_context"
 ASSIGNMENT_PAGE = "lms_assignment_page_context"
+DASHBOARD = "lms_dashboard_context"
+"""The learner's dashboard (no page: ``page`` is None). A provider adds to ``panels``, each a
+dict with the ``template`` that shows it, so that apps above the dashboard's owner add a panel
+without it knowing them."""
 
 OWN = -100
 """The hook order of a page's own part (courses' providers): before every other app's."""

@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_POST
 
+from lms.courses import page_context
 from lms.courses.models import AssignmentPage, CoursePage
 from lms.courses.selectors import may_view_learners
 
@@ -26,8 +27,10 @@ from .grader import GraderError
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    context = {"dashboard": selectors.dashboard_for(request.user), "panels": []}
     return render(
-        request, "gradebook/dashboard.html", {"dashboard": selectors.dashboard_for(request.user)}
+        request, "gradebook/dashboard.html",
+        page_context.build(page_context.DASHBOARD, None, request, context),
     )
 
 

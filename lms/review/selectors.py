@@ -33,6 +33,7 @@ from lms.courses.selectors import course_of, is_course_instructor, live_assignme
 from lms.gradebook.grader import GraderClient, ReviewCopy
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import counting_grades, final_score
+from lms.groups.selectors import study_group_mates
 
 from .models import Review, ReviewStatus
 
@@ -44,7 +45,7 @@ REVIEW_SCORES_CSV_COLUMNS = [
 
 def review_exclusions(course: CoursePage) -> dict[int, set[int]]:
     """Who may not review whom in ``course``, by user id: study group mates."""
-    return {}  # the lead wires this to lms.groups.selectors.study_group_mates(course=course)
+    return study_group_mates(course=course)
 
 
 def may_manage_reviews(user: User, course: CoursePage) -> bool:

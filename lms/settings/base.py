@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "lms.community",
     "lms.notifications",
     "lms.review",
+    "lms.groups",
     "lms.sso",
     "lms.api",
     "wagtail.contrib.forms",
@@ -271,6 +272,13 @@ if environment.email_host:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = VAR_DIR / "mail"
+
+# --- Study groups (lms.groups) ---------------------------------------------------------------
+# How long an invite link stays valid (seconds); the hub's API as the LMS reaches it, for the
+# groups' shared workspaces (empty: none), called with LMS_HUB_SERVICE_TOKEN.
+LMS_GROUPS_INVITE_MAX_AGE = environment.groups_invite_max_age
+LMS_HUB_API_URL = environment.hub_api_url
+LMS_HUB_API_TIMEOUT = environment.hub_api_timeout
 
 # --- How the LMS starts (lms.up: make up, and the LMS's container) ---------------------------
 LMS_BIND = environment.bind

@@ -171,6 +171,14 @@ class LMSEnvironment(EnvSettings):
     notifications_digest_hour: int = Field(
         7, validation_alias="LMS_NOTIFICATIONS_DIGEST_HOUR", ge=0, le=23
     )
+    # -- study groups (lms.groups) ---------------------------------------------------------------
+    groups_invite_max_age: int = Field(
+        7 * 86400, validation_alias="LMS_GROUPS_INVITE_MAX_AGE", ge=60
+    )
+    """Seconds a study group's invite link stays valid."""
+    hub_api_url: HttpURL = Field("", validation_alias="LMS_HUB_API_URL")
+    """The hub's REST API as the LMS reaches it (``…/hub/api``); empty: no group workspaces."""
+    hub_api_timeout: float = Field(30.0, validation_alias="LMS_HUB_API_TIMEOUT", gt=0)
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")

@@ -64,3 +64,12 @@ def test_a_service_name_that_makes_no_dns_label_has_no_host():
 
 def test_a_boards_draft_page_is_under_its_course_page():
     assert board_draft_path("python-101") == "/courses/python-101/board/ask/"
+
+
+def test_a_study_groups_workspace_user_is_a_name_no_person_may_take():
+    name = naming.study_group_workspace_user(12)
+    assert name == "studygroup--12"
+    assert naming.is_study_group_workspace_user(name)
+    assert naming.is_reserved_username(name)
+    assert not naming.is_study_group_workspace_user("studygroup--x")
+    assert not naming.is_reserved_username("learner1")
