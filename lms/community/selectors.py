@@ -20,7 +20,12 @@ from django.utils import timezone
 
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
-from lms.courses.selectors import enrollment_of, is_course_instructor
+from lms.courses.selectors import (
+    enrollment_of,
+    is_course_instructor,
+    live_courses,
+    taught_course_ids,
+)
 
 from . import search
 from .models import AuditEntry, Ban, Follow, Post, PostKind, PostStatus, Report, Thread, Vote
@@ -58,12 +63,40 @@ def active_ban(user: User, course: CoursePage) -> Ban | None:
     )
 
 
+def active_bans(course: CoursePage) -> QuerySet[Ban]:
+    """The bans on ``course``'s board that have not ended, soonest to end first."""
+    return (
+        Ban.objects.filter(course=course, until__gt=timezone.now())
+        .select_related("user", "banned_by")
+        .order_by("until", "pk")
+    )
+
+
+def ban_for(v: Viewer, pk: int) -> Ban:
+    """The ban ``pk`` on ``v``'s course board that has not ended (moderators only; else 404)."""
+    found = active_bans(v.course).filter(pk=pk).first()
+    if found is None or not v.is_moderator:
+        raise Http404("No such ban on this board.")
+    return found
+
+
 def member_usernames(course: CoursePage, usernames) -> dict[str, User]:
     """The course's members (enrolled) among ``usernames``, by username."""
     users = User.objects.filter(
         username__in=list(usernames), enrollments__course=course
     ).distinct()
     return {user.username: user for user in users}
+
+
+def move_targets(v: Viewer) -> QuerySet[CoursePage]:
+    """The other live courses ``v`` may move a thread to: those they moderate too (every
+    course, for staff)."""
+    if not v.is_moderator:
+        return CoursePage.objects.none()
+    return (
+        live_courses().filter(pk__in=taught_course_ids(v.user)).exclude(pk=v.course.pk)
+        .order_by("title")
+    )
 
 
 def anchor_pages(course: CoursePage) -> list:
