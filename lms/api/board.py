@@ -21,21 +21,20 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
-from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from lms.community import selectors, services
-from lms.community.models import AuditEntry, Ban, Post, Report, Thread
+from lms.community.models import AuditEntry, Ban, Post, PostKind, Report, Thread
 from lms.courses.selectors import live_courses
 
 from . import serializers
 from .base import StudioAPIMixin
 from .permissions import ModeratesTheBoard, ReadsTheBoard
 from .query import read_query
-from .schema import VALIDATION_ERRORS
 from .views import COURSE_IN_PATH
 
 ID = r"[0-9]+"
@@ -290,14 +289,14 @@ class PostViewSet(BoardMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet)
     def vote(self, request, course_slug=None, pk=None):
         return self._toggle(request, pk, services.vote)
 
-    @extend_schema(
-        request=None,
-        responses={204: None, 400: OpenApiResponse(VALIDATION_ERRORS, "Not an answer.")},
-        description="Endorse the answer (instructors). " + ON_OFF,
-    )
+    @extend_schema(request=None, responses={204: None},
+                   description="Endorse the answer (instructors); a post that is not an "
+                   "answer is not found. " + ON_OFF)
     @action(detail=True, methods=["post", "delete"])
     def endorse(self, request, course_slug=None, pk=None):
-        return self._toggle(request, pk, services.endorse)
+        answer = selectors.post_for(self.board, int(pk), kind=PostKind.ANSWER)
+        services.endorse(self.board, answer, _on(request))
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     @extend_schema(request=None, responses={204: None},
                    description="Hide the post from learners (instructors); `DELETE` "
@@ -326,7 +325,7 @@ class PostViewSet(BoardMixin, mixins.DestroyModelMixin, viewsets.GenericViewSet)
     def review(self, request, course_slug=None, pk=None):
         """Publish or reject a post held because it may show a solution (instructors)."""
         data = self.body(serializers.ReviewWriteSerializer)
-        services.review(self.board, self.found(pk), approve=data["approve"])
+        services.review(self.board, self.found(pk), approve=data["decision"] == "approve")
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -622,8 +622,9 @@ class ReportWriteSerializer(serializers.Serializer):
 
 
 class ReviewWriteSerializer(serializers.Serializer):
-    approve = serializers.BooleanField(
-        help_text="true: publish the held post; false: reject it (its author still sees it)."
+    decision = serializers.ChoiceField(
+        choices=[("approve", "Publish the held post"),
+                 ("reject", "Reject it (its author still sees it)")],
     )
 
 

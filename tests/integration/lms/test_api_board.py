@@ -183,9 +183,10 @@ def test_every_moderation_action_is_in_the_audit_trail(course, learner, instruct
         (board(course) + f"posts/{opening}/hide/", "delete", None),
         (t + "lock/", "post", None), (t + "lock/", "delete", None),
         (t + "pin/", "post", None), (t + "move/", "post", {"anchor": "functions"}),
-        (board(course) + f"posts/{held['posts'][0]['id']}/review/", "post", {"approve": True}),
+        (board(course) + f"posts/{held['posts'][0]['id']}/review/", "post",
+         {"decision": "approve"}),
         (board(course) + f"posts/{other_held['posts'][0]['id']}/review/", "post",
-         {"approve": False}),
+         {"decision": "reject"}),
         (board(course) + "bans/", "post", {"username": "grace", "days": 1}),
     ]:
         assert getattr(moderator, method)(path, body, format="json").status_code < 300, path

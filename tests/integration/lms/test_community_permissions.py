@@ -130,7 +130,7 @@ ENDPOINTS = {
     "review a held post": (
         MODERATORS, "review/{held}/", {"decision": "approve"},
         lambda w, u: _fresh(Post, w["held"].pk).status == PostStatus.PUBLISHED,
-        "post", "posts/{held}/review/", {"approve": True}, 204,
+        "post", "posts/{held}/review/", {"decision": "approve"}, 204,
     ),
     "ban": (
         MODERATORS, "bans/", {"username": "linus", "days": "2"},
