@@ -23,6 +23,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import exception_handler
 
+from lms.community.services import PostingTooFast
 from lms.gradebook.grader import GraderError, GraderNotConfigured, GraderRefused, GraderUnavailable
 
 from .query import StudioPagination
@@ -66,14 +67,18 @@ def _grader_code(error: GraderError) -> str:
 
 def api_exception_handler(exc, context):
     """DRF's handler, plus: a service's ``ValidationError`` is a 400 with its messages by field,
-    its ``PermissionDenied`` a 403 that keeps its message (DRF's own drops it), and a
-    ``GraderError`` the grader's message with ``grader_error`` (its code)."""
+    its ``PermissionDenied`` a 403 that keeps its message (DRF's own drops it), a
+    ``GraderError`` the grader's message with ``grader_error`` (its code), and the board's
+    ``PostingTooFast`` a 429 with its sentence and ``Retry-After``."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(as_serializer_error(exc))
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied(str(exc) or None)
     elif isinstance(exc, GraderError):
         exc = GraderFailed(exc)
+    elif isinstance(exc, PostingTooFast):
+        wait, exc = exc.wait, exceptions.Throttled(detail=str(exc))
+        exc.wait = wait  # Retry-After; the sentence already says how long
     response = exception_handler(exc, context)
     if isinstance(exc, GraderFailed) and response is not None:
         response.data["grader_error"] = exc.get_codes()

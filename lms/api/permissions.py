@@ -21,3 +21,22 @@ class ManagesGrading(BasePermission):
 
     def has_permission(self, request, view) -> bool:
         return may_manage_grading(request.user, view.course)
+
+
+class ReadsTheBoard(BasePermission):
+    """For views with a ``board`` (``lms.community.selectors.Viewer``): the course's members and
+    staff, as on the board's pages."""
+
+    message = "Only the course's members read its board: enroll first."
+
+    def has_permission(self, request, view) -> bool:
+        return view.board.may_read
+
+
+class ModeratesTheBoard(BasePermission):
+    """For views with a ``board``: the course's instructors and staff."""
+
+    message = "Only the course's instructors moderate its board."
+
+    def has_permission(self, request, view) -> bool:
+        return view.board.is_moderator

@@ -3,10 +3,13 @@ the selectors, what a write does in the services."""
 
 from __future__ import annotations
 
+from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lms.accounts.models import User
+from lms.community import selectors as board_selectors
+from lms.community.models import AuditEntry, Ban, Post, Report, Thread, ThreadKind
 from lms.courses.models import (
     AssignmentPage,
     CoursePage,
@@ -21,6 +24,8 @@ from lms.courses.selectors import hub_groups
 from lms.gradebook.grader import SUBMISSION_STATUSES
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import final_percent, final_score
+
+from .query import LARGEST_PAGE_NUMBER
 
 
 class DecimalInput(serializers.DecimalField):
@@ -442,3 +447,245 @@ class GradeQuery(FieldsQuery):
 
 class SubmissionsQuery(serializers.Serializer):
     learner = _only("Only this learner (username).")
+
+
+# --- The course board (lms.community) ---------------------------------------------------------
+# The viewer (``lms.community.selectors.Viewer``) is in the context: who sees an author, what
+# text of a deleted post, are the selectors' rules, asked here.
+
+
+class BoardQuery(serializers.Serializer):
+    """The filters of a course's thread list, as on the board's page."""
+
+    q = serializers.CharField(
+        required=False, max_length=200,
+        help_text="Search words (full text: \"a phrase\", or, -word), in titles and posts.",
+    )
+    anchor = serializers.CharField(
+        required=False, max_length=255,
+        help_text="Only threads about this lesson or assignment (its slug).",
+    )
+    kind = serializers.ChoiceField(choices=ThreadKind.choices, required=False)
+    unanswered = serializers.BooleanField(required=False, help_text="Only unanswered questions.")
+    following = serializers.BooleanField(required=False, help_text="Only threads I follow.")
+    mine = serializers.BooleanField(required=False, help_text="Only threads I started.")
+
+
+class _ShownAuthor(serializers.Serializer):
+    author = serializers.SerializerMethodField(
+        help_text="The author's username; null when anonymous to the caller."
+    )
+
+    def get_author(self, item) -> str | None:
+        viewer = self.context["viewer"]
+        return item.author.username if board_selectors.shows_author(viewer, item) else None
+
+
+class CommentSerializer(_ShownAuthor, serializers.ModelSerializer):
+    """A post as the caller sees it: ``html`` is the rendered text (or why it is not shown);
+    ``body`` (the Markdown) is null where the caller may not read it (a deleted post)."""
+
+    html = serializers.SerializerMethodField()
+    body = serializers.SerializerMethodField()
+    deleted = serializers.BooleanField(source="is_deleted", read_only=True)
+    vote_count = serializers.IntegerField(read_only=True)
+    voted = serializers.BooleanField(read_only=True, help_text="The caller upvoted it.")
+    may_edit = serializers.SerializerMethodField(help_text="The caller may edit and delete it.")
+
+    class Meta:
+        model = Post
+        fields = [
+            "id", "kind", "parent", "author", "anonymous", "body", "html", "status", "endorsed",
+            "hidden", "deleted", "created_at", "edited_at", "vote_count", "voted", "may_edit",
+        ]
+        read_only_fields = fields
+
+    def get_html(self, post) -> str:
+        return board_selectors.shown_html(self.context["viewer"], post)
+
+    def get_body(self, post) -> str | None:
+        viewer = self.context["viewer"]
+        return None if post.is_deleted and not viewer.is_moderator else post.body
+
+    def get_may_edit(self, post) -> bool:
+        return board_selectors.may_edit(self.context["viewer"], post)
+
+
+class PostSerializer(CommentSerializer):
+    """The opening post or an answer, with its comments."""
+
+    comments = CommentSerializer(many=True, read_only=True, source="comment_list")
+
+    class Meta(CommentSerializer.Meta):
+        fields = [*CommentSerializer.Meta.fields, "comments"]
+        read_only_fields = fields
+
+
+class PostedSerializer(CommentSerializer):
+    held = serializers.CharField(
+        allow_null=True, read_only=True,
+        help_text="Why the post is held for the instructors' review (it may show a solution); "
+        "null when it is published.",
+    )
+
+    class Meta(CommentSerializer.Meta):
+        fields = [*CommentSerializer.Meta.fields, "held"]
+        read_only_fields = fields
+
+
+class ThreadSerializer(_ShownAuthor, serializers.ModelSerializer):
+    anchor = serializers.SlugRelatedField(
+        source="anchor_page", slug_field="slug", read_only=True, allow_null=True,
+        help_text="The lesson or assignment (its slug) the thread is about; null for none.",
+    )
+    reply_count = serializers.IntegerField(read_only=True)
+    vote_count = serializers.IntegerField(read_only=True, help_text="Upvotes of its question.")
+    following = serializers.BooleanField(source="is_following", read_only=True)
+    url = serializers.SerializerMethodField(help_text="The thread's page on the LMS site.")
+
+    class Meta:
+        model = Thread
+        fields = [
+            "id", "kind", "title", "author", "anonymous", "private", "anchor", "anchor_cell",
+            "pinned", "locked", "answered", "hidden", "created_at", "last_activity_at",
+            "reply_count", "vote_count", "following", "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, thread) -> str:
+        path = reverse("community-thread", args=[self.context["viewer"].course.slug, thread.pk])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
+class ThreadDetailSerializer(ThreadSerializer):
+    posts = PostSerializer(
+        many=True, read_only=True, source="post_list",
+        help_text="The opening post first, then the answers (endorsed first, then by votes), "
+        "each with its comments.",
+    )
+    may_mark_answered = serializers.SerializerMethodField()
+
+    class Meta(ThreadSerializer.Meta):
+        fields = [*ThreadSerializer.Meta.fields, "may_mark_answered", "posts"]
+        read_only_fields = fields
+
+    def get_may_mark_answered(self, thread) -> bool:
+        return board_selectors.may_mark_answered(self.context["viewer"], thread)
+
+
+class ThreadCreatedSerializer(ThreadDetailSerializer):
+    held = serializers.CharField(
+        allow_null=True, read_only=True,
+        help_text="Why the opening post is held for the instructors' review; null when "
+        "it is published.",
+    )
+
+    class Meta(ThreadDetailSerializer.Meta):
+        fields = [*ThreadDetailSerializer.Meta.fields, "held"]
+        read_only_fields = fields
+
+
+class ThreadWriteSerializer(serializers.Serializer):
+    """A new thread. Length, rate, ban, announcement and held-solution rules are the board's
+    (``lms.community.services``): a refusal is a 400, 403 or 429 with its sentence."""
+
+    kind = serializers.ChoiceField(choices=ThreadKind.choices)
+    title = serializers.CharField(max_length=200)
+    body = serializers.CharField(help_text="Markdown.")
+    anonymous = serializers.BooleanField(default=False)
+    private = serializers.BooleanField(
+        default=False, help_text="Only the course's instructors (and staff) see it."
+    )
+    anchor = serializers.CharField(
+        required=False, max_length=255,
+        help_text="A lesson or assignment of the course (its slug).",
+    )
+    cell = serializers.CharField(required=False, max_length=100, help_text="A notebook cell id.")
+
+
+class ReplyWriteSerializer(serializers.Serializer):
+    body = serializers.CharField(help_text="Markdown.")
+    parent = serializers.IntegerField(
+        required=False, min_value=1, max_value=LARGEST_PAGE_NUMBER,
+        help_text="Comment on this post (the question or an answer); without it, an answer.",
+    )
+    anonymous = serializers.BooleanField(default=False)
+
+
+class PostEditSerializer(serializers.Serializer):
+    body = serializers.CharField(help_text="Markdown: the post's new text.")
+
+
+class ReportWriteSerializer(serializers.Serializer):
+    reason = serializers.CharField(max_length=500)
+
+
+class ReviewWriteSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(
+        choices=[("approve", "Publish the held post"),
+                 ("reject", "Reject it (its author still sees it)")],
+    )
+
+
+class MoveWriteSerializer(serializers.Serializer):
+    course = serializers.CharField(
+        required=False, max_length=255,
+        help_text="Move to this course's board (staff, or an instructor of both courses).",
+    )
+    anchor = serializers.CharField(
+        required=False, max_length=255,
+        help_text="A lesson or assignment (its slug) of the course the thread ends up in; "
+        "without it, the course in general.",
+    )
+
+
+class BanSerializer(serializers.ModelSerializer):
+    user = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    banned_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Ban
+        fields = ["id", "user", "until", "reason", "banned_by", "created_at"]
+        read_only_fields = fields
+
+
+class BanWriteSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    days = serializers.IntegerField(min_value=1, max_value=365)
+    reason = serializers.CharField(required=False, allow_blank=True, max_length=500)
+
+
+class ReportSerializer(serializers.ModelSerializer):
+    thread = serializers.IntegerField(source="post.thread_id", read_only=True)
+    reporter = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Report
+        fields = ["id", "post", "thread", "reporter", "reason", "created_at"]
+        read_only_fields = fields
+
+
+class HeldPostSerializer(serializers.ModelSerializer):
+    """A post waiting for review: moderators always see its author."""
+
+    author = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    thread_title = serializers.CharField(source="thread.title", read_only=True)
+
+    class Meta:
+        model = Post
+        fields = ["id", "thread", "thread_title", "kind", "author", "body", "html", "held_for",
+                  "created_at"]
+        read_only_fields = fields
+
+
+class AuditEntrySerializer(serializers.ModelSerializer):
+    actor = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    subject = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = AuditEntry
+        fields = ["id", "created_at", "actor", "action", "thread", "post", "subject", "detail"]
+        read_only_fields = fields

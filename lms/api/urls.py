@@ -4,7 +4,7 @@ namespace (``api:course-list``, ``api:schema``...)."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import board, views
 from .base import SEGMENT
 from .docs import SwaggerDocsView
 from .routers import StudioRouter
@@ -24,6 +24,9 @@ SCHEMA_SETTINGS = {
         "GradeStatusEnum": "lms.gradebook.models.GradeStatus",
         "ProgressStatusEnum": "lms.courses.models.ProgressStatus",
         "SubmissionStatusEnum": "lms.gradebook.grader.SUBMISSION_STATUSES",
+        "ThreadKindEnum": "lms.community.models.ThreadKind",
+        "PostKindEnum": "lms.community.models.PostKind",
+        "PostStatusEnum": "lms.community.models.PostStatus",
     },
 }
 
@@ -37,6 +40,13 @@ router.register(
     views.AssignmentViewSet,
     basename="course-assignment",
 )
+BOARD = rf"courses/(?P<course_slug>{SEGMENT})"
+router.register(rf"{BOARD}/threads", board.ThreadViewSet, basename="board-thread")
+router.register(rf"{BOARD}/posts", board.PostViewSet, basename="board-post")
+router.register(rf"{BOARD}/held-posts", board.HeldPostViewSet, basename="board-held-post")
+router.register(rf"{BOARD}/reports", board.ReportViewSet, basename="board-report")
+router.register(rf"{BOARD}/audit", board.AuditViewSet, basename="board-audit")
+router.register(rf"{BOARD}/bans", board.BanViewSet, basename="board-ban")
 router.register("enrollments", views.EnrollmentViewSet, basename="enrollment")
 router.register("progress", views.ProgressViewSet, basename="progress")
 router.register("grades", views.GradeViewSet, basename="grade")

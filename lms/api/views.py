@@ -24,6 +24,10 @@ Who may do what (anonymous callers always get 401, see ``lms.api.base``):
 ``POST|PUT progress/``                      a learner of the course, for themselves
 ``GET grades/``                             own; instructors also their courses'; staff all
 ``POST|PUT grades/``                        the grader service account only
+``…/threads/``, ``…/posts/`` (board)        the course's members and staff; moderation
+                                            (pin, lock, hide, endorse, move, review, reports,
+                                            audit, bans) its instructors and staff: see
+                                            ``lms.api.board`` (``…`` is ``courses/{slug}``)
 =========================================  =================================================
 """
 

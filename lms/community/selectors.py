@@ -16,13 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
-from lms.courses.selectors import enrollment_of, is_course_instructor
+from lms.courses.selectors import (
+    enrollment_of,
+    is_course_instructor,
+    live_courses,
+    taught_course_ids,
+)
 
 from . import search
 from .models import AuditEntry, Ban, Follow, Post, PostKind, PostStatus, Report, Thread, Vote
@@ -63,12 +69,40 @@ def active_ban(user: User, course: CoursePage) -> Ban | None:
     )
 
 
+def active_bans(course: CoursePage) -> QuerySet[Ban]:
+    """The bans on ``course``'s board that have not ended, soonest to end first."""
+    return (
+        Ban.objects.filter(course=course, until__gt=timezone.now())
+        .select_related("user", "banned_by")
+        .order_by("until", "pk")
+    )
+
+
+def ban_for(v: Viewer, pk: int) -> Ban:
+    """The ban ``pk`` on ``v``'s course board that has not ended (moderators only; else 404)."""
+    found = active_bans(v.course).filter(pk=pk).first()
+    if found is None or not v.is_moderator:
+        raise Http404("No such ban on this board.")
+    return found
+
+
 def member_usernames(course: CoursePage, usernames) -> dict[str, User]:
     """The course's members (enrolled) among ``usernames``, by username."""
     users = User.objects.filter(
         username__in=list(usernames), enrollments__course=course
     ).distinct()
     return {user.username: user for user in users}
+
+
+def move_targets(v: Viewer) -> QuerySet[CoursePage]:
+    """The other live courses ``v`` may move a thread to: those they moderate too (every
+    course, for staff)."""
+    if not v.is_moderator:
+        return CoursePage.objects.none()
+    return (
+        live_courses().filter(pk__in=taught_course_ids(v.user)).exclude(pk=v.course.pk)
+        .order_by("title")
+    )
 
 
 def anchor_pages(course: CoursePage) -> list:
@@ -128,18 +162,29 @@ def threads_for(
     if text:
         posts = Post.objects.filter(thread__course=v.course).filter(_visible_posts(v))
         threads = search.matching_threads(threads, posts, text)
-    replies = Q(posts__deleted_at__isnull=True) & ~Q(posts__kind=PostKind.OPENING)
+    replies = Post.objects.filter(thread=OuterRef("pk"), deleted_at__isnull=True).exclude(
+        kind=PostKind.OPENING
+    )
     if not v.is_moderator:
-        replies &= Q(posts__hidden=False, posts__status=PostStatus.PUBLISHED)
+        replies = replies.filter(hidden=False, status=PostStatus.PUBLISHED)
+    votes = Vote.objects.filter(post=OuterRef("opening_post"))
+    # Counted per thread in subqueries, not grouped over the whole board: the database takes
+    # the first page in the index's order and counts for those threads only.
     return (
         threads.select_related("author", "anchor_page", "opening_post")
         .annotate(
-            reply_count=Count("posts", filter=replies, distinct=True),
-            vote_count=Count("opening_post__votes", distinct=True),
+            reply_count=_counted(replies),
+            vote_count=_counted(votes),
             is_following=Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
         )
         .order_by("-pinned", "-last_activity_at", "-pk")
     )
+
+
+def _counted(rows: QuerySet):
+    """How many ``rows`` (correlated to the outer query by ``OuterRef``), as a subquery."""
+    count = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+    return Coalesce(Subquery(count[:1]), 0)
 
 
 def thread_for(v: Viewer, pk: int) -> Thread:
@@ -179,10 +224,12 @@ def posts_of(v: Viewer, thread: Thread) -> list[Post]:
     return opening + answers
 
 
-def post_for(v: Viewer, pk: int) -> Post:
-    """The post ``pk`` on the board, if ``v`` sees its thread and it (else 404)."""
+def post_for(v: Viewer, pk: int, kind: str = "") -> Post:
+    """The post ``pk`` on the board (of ``kind``, if given), if ``v`` sees its thread and it
+    (else 404)."""
+    posts = Post.objects.filter(kind=kind) if kind else Post.objects.all()
     post = (
-        Post.objects.filter(thread__in=_visible_threads(v), pk=pk)
+        posts.filter(thread__in=_visible_threads(v), pk=pk)
         .filter(_visible_posts(v))
         .select_related("thread", "author")
         .first()

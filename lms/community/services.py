@@ -347,18 +347,38 @@ def set_post_hidden(v: Viewer, post: Post, hidden: bool) -> None:
 
 
 @transaction.atomic
-def move_thread(v: Viewer, thread: Thread, anchor_page=None, anchor_cell: str = "") -> None:
-    """Anchor ``thread`` to another lesson or assignment of its course (or to none). Moving to
-    another course's board is not offered: its posts' mentions, bans and held state belong to
-    the course they were written in."""
+def move_thread(
+    v: Viewer, thread: Thread, anchor_page=None, anchor_cell: str = "", *, to: Viewer | None = None
+) -> None:
+    """Anchor ``thread`` to another lesson or assignment of its course (or to none) or, with
+    ``to`` (the mover as the other course sees them), move it to that course's board: staff, or
+    an instructor of both courses. The anchor is then one of the other course's pages. Mentions
+    of people who are not members there no longer resolve; held posts stay held, for the other
+    course's instructors to review. Both courses' audit logs record the move."""
     _require_moderator(v)
-    if anchor_page is not None and anchor_page.path[: -anchor_page.steplen] != v.course.path:
+    target = to or v
+    if to is not None and to.course.pk != v.course.pk and not to.is_moderator:
+        raise PermissionDenied(
+            "Only staff, or an instructor of both courses, move a thread between them."
+        )
+    if anchor_page is not None and anchor_page.path[: -anchor_page.steplen] != target.course.path:
         raise ValidationError({"anchor": ["That page is not part of this course."]})
-    Thread.objects.filter(pk=thread.pk).update(anchor_page=anchor_page,
-                                               anchor_cell=(anchor_cell or "")[:100])
-    thread.anchor_page, thread.anchor_cell = anchor_page, anchor_cell or ""
-    _audit(v, "move", thread=thread,
-           detail=f"to {anchor_page.title}" if anchor_page is not None else "to the board")
+    moved = target.course.pk != v.course.pk
+    Thread.objects.filter(pk=thread.pk).update(
+        course=target.course, anchor_page=anchor_page, anchor_cell=(anchor_cell or "")[:100]
+    )
+    thread.course, thread.anchor_page, thread.anchor_cell = (
+        target.course, anchor_page, (anchor_cell or "")[:100]
+    )
+    where = f"to {anchor_page.title}" if anchor_page is not None else "to the board"
+    if moved:
+        Mention.objects.filter(post__thread=thread).exclude(
+            user__enrollments__course=target.course
+        ).delete()
+        _audit(v, "move", thread=thread, detail=f"to {target.course.title}, {where[3:]}")
+        _audit(target, "move", thread=thread, detail=f"from {v.course.title}, {where[3:]}")
+    else:
+        _audit(v, "move", thread=thread, detail=where)
 
 
 def report(v: Viewer, post: Post, reason: str) -> Report:
@@ -388,6 +408,21 @@ def ban(v: Viewer, member: User, *, days: int, reason: str = "") -> Ban:
     )
     _audit(v, "ban", subject=member, detail=f"{days} days" + (f": {reason}" if reason else ""))
     return entry
+
+
+@transaction.atomic
+def lift_ban(v: Viewer, entry: Ban) -> None:
+    """End ``entry`` (a ban on ``v``'s course) now: its member may post again."""
+    _require_moderator(v)
+    if entry.course_id != v.course.pk:
+        raise ValidationError({"ban": ["That ban is not on this course's board."]})
+    now = timezone.now()
+    if entry.until <= now:
+        raise ValidationError({"ban": ["That ban has already ended."]})
+    detail = f"ban until {timezone.localtime(entry.until):%d %b %Y, %H:%M} lifted early"
+    Ban.objects.filter(pk=entry.pk).update(until=now)
+    entry.until = now
+    _audit(v, "lift", subject=entry.user, detail=detail)
 
 
 @transaction.atomic

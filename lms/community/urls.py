@@ -16,4 +16,6 @@ urlpatterns = [
     path("courses/<slug:slug>/board/review/<int:pk>/", views.review, name="community-review-post"),
     path("courses/<slug:slug>/board/audit/", views.audit_log, name="community-audit"),
     path("courses/<slug:slug>/board/bans/", views.ban, name="community-ban"),
+    path("courses/<slug:slug>/board/bans/<int:pk>/lift/", views.lift_ban,
+         name="community-lift-ban"),
 ]

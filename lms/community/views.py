@@ -127,6 +127,7 @@ def thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     return render(request, "community/thread.html", {
         "course": v.course, "viewer": v, "thread": found, "posts": posts,
         "anchors": selectors.anchor_pages(v.course),
+        "move_targets": list(selectors.move_targets(v)),
         "may_mark_answered": selectors.may_mark_answered(v, found),
         "thread_shows_author": selectors.shows_author(v, found),
     })
@@ -140,7 +141,8 @@ def _thread_url(v, pk) -> str:
 @login_required
 def post_action(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     """Every POST of a thread's page, by ``action``: reply, edit, delete, vote, unvote, report,
-    follow, unfollow, answered, endorse, pin, lock, hide-thread, hide-post, move."""
+    follow, unfollow, answered, endorse, pin, lock, hide-thread, hide-post, move (with
+    ``course``: to another course's board)."""
     v = _viewer(request, slug)
     found = selectors.thread_for(v, pk)
     action = request.POST.get("action", "")
@@ -159,6 +161,9 @@ def post_action(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     except (PermissionDenied, ValidationError, services.PostingTooFast) as refused:
         messages.error(request, _refusal(refused))
     else:
+        if found.course.pk != v.course.pk:  # moved to another course's board
+            messages.success(request, f"The thread is now on the board of {found.course.title}.")
+            return redirect("community-thread", slug=found.course.slug, pk=pk)
         if held:
             messages.warning(request, held)
     return redirect(_thread_url(v, pk))
@@ -194,7 +199,14 @@ def _do(v, found, post, action, data, flag):
         case "hide-thread":
             services.set_thread_flags(v, found, hidden=flag)
         case "move":
-            services.move_thread(v, found, selectors.anchor_of(v.course, data.get("anchor", "")))
+            to = v
+            if data.get("course"):
+                other = CoursePage.objects.live().filter(slug=data["course"]).first()
+                if other is None:
+                    raise ValidationError("No such course.")
+                to = selectors.viewer(v.user, other)
+            services.move_thread(v, found, selectors.anchor_of(to.course, data.get("anchor", "")),
+                                 to=to)
         case _:
             raise ValidationError("No such action.")
     return None
@@ -231,6 +243,7 @@ def audit_log(request: HttpRequest, slug: str) -> HttpResponse:
     v = _moderator(request, slug)
     return render(request, "community/audit_log.html", {
         "course": v.course, "entries": list(selectors.audit_log(v.course)[:200]),
+        "bans": list(selectors.active_bans(v.course)),
     })
 
 
@@ -247,4 +260,18 @@ def ban(request: HttpRequest, slug: str) -> HttpResponse:
                        else "Give the ban's length in days.")
     else:
         messages.success(request, f"{member.username} may not post for {days} days.")
+    return redirect("community-audit", slug=slug)
+
+
+@require_POST
+@login_required
+def lift_ban(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    v = _moderator(request, slug)
+    found = selectors.ban_for(v, pk)
+    try:
+        services.lift_ban(v, found)
+    except ValidationError as refused:
+        messages.error(request, _refusal(refused))
+    else:
+        messages.success(request, f"{found.user.username} may post again.")
     return redirect("community-audit", slug=slug)

@@ -311,7 +311,8 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Python Learning Studio LMS API",
-    "DESCRIPTION": "Courses, lessons, assignments, enrollments, progress and grades.",
+    "DESCRIPTION": "Courses, lessons, assignments, enrollments, progress, grades and the "
+    "course boards.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }

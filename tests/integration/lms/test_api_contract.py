@@ -20,7 +20,9 @@ How it runs, and why:
   what this API does on purpose: a well-formed body or list of submissions that names a lesson,
   course, assignment, learner or submission that does not exist is refused with 400
   (test_api_courses.py, test_api_grades.py, test_api_grading.py), where schemathesis expects
-  schema-valid data to be accepted.
+  schema-valid data to be accepted; so are the board's writes whose text is blank or longer
+  than the board takes, that name a post, page, course or member that is not there, or review
+  a post that is not held (the board's rules, lms.community.services; test_api_board.py).
 - **Bounded**: Hypothesis runs derandomized (the same requests every run), without an example
   database, with few examples per operation.
 """
@@ -39,6 +41,9 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 
+from lms.community.models import Post, PostStatus
+from lms.community.selectors import viewer
+from lms.community.services import ban, create_thread, reply, report
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
 from lms.gradebook.services import ensure_grader_account, record_grade
@@ -67,6 +72,13 @@ include-name = [
     "POST /api/v1/grades/",
     "PUT /api/v1/grades/",
     "POST /api/v1/courses/{course_slug}/assignments/{nbgrader_name}/regrade/",
+    "POST /api/v1/courses/{course_slug}/threads/",
+    "POST /api/v1/courses/{course_slug}/threads/{id}/replies/",
+    "POST /api/v1/courses/{course_slug}/threads/{id}/move/",
+    "PATCH /api/v1/courses/{course_slug}/posts/{id}/",
+    "POST /api/v1/courses/{course_slug}/posts/{id}/report/",
+    "POST /api/v1/courses/{course_slug}/posts/{id}/review/",
+    "POST /api/v1/courses/{course_slug}/bans/",
 ]
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "400", "401", "403", "404", "409", "429", "5xx"
@@ -167,11 +179,12 @@ def world(django_db_setup, django_db_blocker, grader_service):
             LessonProgressFactory(user=other, lesson=lessons[1]),
         ]
         ensure_grader_account(GRADER_TOKEN)
+        board = board_of(course, learner, other, instructor)
         REAL.update(
             slug=["python-101", "basics"],
             course_slug=["python-101"],
             nbgrader_name=["ps1-basics", "exam"],
-            id=[row.pk for row in [*enrollments, *grades, *progress]],
+            id=[row.pk for row in [*enrollments, *grades, *progress, *board]],
         )
         tokens = {
             role: Token.objects.create(user=user).key
@@ -180,6 +193,24 @@ def world(django_db_setup, django_db_blocker, grader_service):
         yield {**tokens, "grader": GRADER_TOKEN}
         transaction.set_rollback(True)
     REAL.clear()
+
+
+def board_of(course, learner, other, instructor) -> list:
+    """The course's board: a question with an answer and a comment, a post held for review, a
+    report and a ban (on a third member)."""
+    as_learner = viewer(learner, course)
+    thread, _ = create_thread(as_learner, kind="question", title="Loops", body="How?")
+    answer, _ = reply(viewer(other, course), thread, body="Use `for`.")
+    comment, _ = reply(as_learner, thread, body="Thanks!", parent=answer)
+    held = Post.objects.create(
+        thread=thread, kind="answer", author=other, body="held", html="<p>held</p>",
+        status=PostStatus.HELD, held_for="ps1-basics",
+    )
+    report(as_learner, answer, "Too short")
+    third = UserFactory(username="mallory")
+    EnrollmentFactory(user=third, course=course)
+    banned = ban(viewer(instructor, course), third, days=2, reason="Spam")
+    return [thread, thread.opening_post, answer, comment, held, banned]
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,10 @@ threads (no N+1)."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
-from lms.community.models import Ban, Post, PostKind
+from lms.community.models import Ban, Post
+from tests.support.board_queries import add_threads, queries_for
 from tests.support.lms_factories import (
     EnrollmentFactory,
     PostFactory,
@@ -85,22 +84,6 @@ def test_who_may_ban(callers, course, other_learner, role):
                                    {"username": other_learner.username, "days": "2"})
 
     assert Ban.objects.filter(user=other_learner).exists() == (role in {"instructor", "staff"})
-
-
-def queries_for(client, url) -> int:
-    client.get(url)
-    with CaptureQueriesContext(connection) as captured:
-        response = client.get(url)
-    assert response.status_code == 200
-    return len(captured)
-
-
-def add_threads(course, n):
-    for _ in range(n):
-        author = UserFactory()
-        EnrollmentFactory(user=author, course=course)
-        made = ThreadFactory(course=course, author=author, anonymous=True)
-        PostFactory(thread=made, author=author, kind=PostKind.ANSWER)
 
 
 @pytest.mark.parametrize("role", ["course_learner", "instructor"])
