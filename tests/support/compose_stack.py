@@ -13,8 +13,8 @@ notebook network, the learners' container prefix and the published port (a free 
 ``127.0.0.1`` and the hub's ``hub.localhost`` (its subdomains are learners' servers), which this
 process resolves as browsers do (:mod:`tests.support.localhost`). PostgreSQL is the local
 ``pls-postgres`` (no image can be pulled here). The tutor's model is a
-:class:`tests.support.fake_openai.FakeOpenAI` on the address of Docker's default bridge, which
-the tutor's container reaches over its ``egress`` network. Bounded: the start by
+:class:`tests.support.fake_openai.FakeOpenAI` on this machine's address (:func:`host_address`),
+which the tutor's container reaches over its ``egress`` network. Bounded: the start by
 :data:`START_SECONDS`, the stop by :data:`STOP_SECONDS`.
 """
 
@@ -43,7 +43,7 @@ from tests.support.localhost import browse_localhost_like_a_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor", "prometheus")
-START_SECONDS = 240
+START_SECONDS = 420  # a bound: the LMS migrates and imports first, on two busy cores
 STOP_SECONDS = 120
 HUB_HOST = "hub.localhost"  # the hub's public host: not the LMS's, nor a parent of it
 # what answers through the entry point once the stack is up: the LMS, the hub (and its proxy),
@@ -57,12 +57,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def docker_bridge_gateway() -> str:
-    """The host's address on Docker's default bridge: containers of any network reach the host
-    there (the fake model listens on it)."""
-    return subprocess.run(
-        ["docker", "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"],
-        capture_output=True, text=True, check=True, timeout=60).stdout.strip()
+def host_address() -> str:
+    """This machine's address on its default route (no packet is sent): containers on a network
+    with a way out (the tutor's ``egress``) reach the host there (the fake model listens on it).
+    Not Docker's default bridge: it may not exist on an engine that runs without it."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("10.255.255.255", 1))
+        return probe.getsockname()[0]
 
 
 def compose_command() -> list[str]:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.support.compose_stack import Stack, compose_stack, docker_bridge_gateway
+from tests.support.compose_stack import Stack, compose_stack, host_address
 from tests.support.fake_openai import FakeOpenAI
 
 
@@ -27,7 +27,7 @@ def pytest_itemcollected(item):
 @pytest.fixture(scope="package")
 def fake_model() -> Iterator[FakeOpenAI]:
     """The tutor's model: a local OpenAI-compatible server where the stack's tutor reaches it."""
-    with FakeOpenAI(host=docker_bridge_gateway()) as fake:
+    with FakeOpenAI(host=host_address()) as fake:
         yield fake
 
 
