@@ -43,7 +43,7 @@ from tests.support.localhost import browse_localhost_like_a_browser
 
 ROOT = Path(__file__).resolve().parents[2]
 IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor", "prometheus")
-START_SECONDS = 420  # a bound: the LMS migrates and imports first, on two busy cores
+START_SECONDS = 600  # a bound: the LMS migrates and imports first, on two busy cores
 STOP_SECONDS = 120
 HUB_HOST = "hub.localhost"  # the hub's public host: not the LMS's, nor a parent of it
 # what answers through the entry point once the stack is up: the LMS, the hub (and its proxy),

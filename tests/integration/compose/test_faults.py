@@ -2,8 +2,10 @@
 burst of submissions and a streaming tutor reply, each part is killed with SIGKILL in turn, and
 what brings it back is what brings it back in production.
 
-- the LMS, the hub, the grader and the tutor: ``docker kill --signal KILL`` on the service's
-  container; its restart policy (``restart: unless-stopped``) starts it again;
+- the LMS, the hub, the grader and the tutor: ``kill -9`` of the service's container's first
+  process, from the host (the test runs as root, as ``make test`` does); its restart policy
+  (``restart: unless-stopped``) starts it again. Not ``docker kill``: the engine counts that as
+  stopping the container by hand, and no restart policy restarts it;
 - the proxy (configurable-http-proxy): not a container of its own, the hub starts it in the hub's
   container, so it is killed there (``kill -9`` of its process); the hub sees it gone, starts it
   again and puts every route back.
@@ -24,7 +26,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import secrets
+import signal
 import subprocess
 import tarfile
 import threading
@@ -221,7 +225,8 @@ def grading_underway(stack: Stack) -> bool:
 
 
 def kill(stack: Stack, part: str) -> None:
-    """SIGKILL the part: its container, or the proxy's process in the hub's container."""
+    """SIGKILL the part: its container's process, or the proxy's process in the hub's
+    container."""
     if part == "grader":  # while it grades: a submission in a sandbox, others queued
         deadline = time.monotonic() + GRADED_SECONDS
         while not grading_underway(stack):
@@ -230,8 +235,9 @@ def kill(stack: Stack, part: str) -> None:
     if part == "proxy":
         stack.compose("exec", "-T", "hub", "sh", "-c", f'kill -9 "$(cat {PROXY_PID_FILE})"')
     else:
-        subprocess.run(["docker", "kill", "--signal", "KILL", stack.container(part)],
-                       capture_output=True, text=True, check=True, timeout=60)
+        # the container's first process, from the host, as the kernel's OOM killer or a crash
+        # ends it: `docker kill` would count as stopping it by hand, which restart policies obey
+        os.kill(stack.state(part)["Pid"], signal.SIGKILL)
 
 
 def wait_until_back(stack: Stack, part: str, before: dict) -> None:
