@@ -184,13 +184,16 @@ def leftovers(project: str) -> list[str]:
 
 
 def remove_learner_containers(project: str) -> None:
-    """The learners' containers the hub started (``<project>-<user>``): not compose's, so
-    ``down`` leaves them (and the notebook network they are attached to)."""
-    names = subprocess.run(["docker", "ps", "-aq", "--filter", f"name=^{project}-"],
-                           capture_output=True, text=True, check=False).stdout.split()
-    if names:
-        subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True, check=False,
-                       timeout=STOP_SECONDS)
+    """The learners' containers the hub started (``<project>-<user>``) and their work volumes
+    (``<project>-work-<user>``): not compose's, so ``down`` leaves them (and the notebook
+    network the containers are attached to)."""
+    for kind, listing in (("container", ["ps", "-aq"]), ("volume", ["volume", "ls", "-q"])):
+        names = subprocess.run(["docker", *listing, "--filter", f"name=^{project}-"],
+                               capture_output=True, text=True, check=False).stdout.split()
+        remove = ["rm", "-f", "-v"] if kind == "container" else ["volume", "rm", "-f"]
+        if names:
+            subprocess.run(["docker", *remove, *names], capture_output=True, check=False,
+                           timeout=STOP_SECONDS)
 
 
 @contextmanager

@@ -68,6 +68,7 @@ class Classroom:
     stack: Stack
     studio: Studio  # the harness's sign-in, pointed at the stack's entry point
     submitted: dict[str, list[str]] = field(default_factory=dict)  # learner -> submission ids
+    notebook: dict = field(default_factory=dict)  # the released notebook, as learners have it
 
 
 ACCOUNTS = """
@@ -104,7 +105,7 @@ def classroom(stack: Stack, tmp_path_factory) -> Classroom:
     for name in LEARNERS:
         studio.login(name, spawn=False)
     studio.spawn(WORKING)
-    return Classroom(stack, studio, {name: [] for name in LEARNERS})
+    return Classroom(stack, studio, {name: [] for name in LEARNERS}, released_notebook(studio))
 
 
 def grader(studio: Studio, username: str, method: str, path: str, **kwargs) -> requests.Response:
@@ -115,13 +116,17 @@ def grader(studio: Studio, username: str, method: str, path: str, **kwargs) -> r
                 f"{ASSIGNMENT}/{path}", headers=headers, timeout=60, **kwargs)
 
 
-def submission(studio: Studio, username: str) -> bytes:
-    """What the learner's Assignments panel uploads: the released notebook, answered, packed."""
-    fetched = grader(studio, username, "GET", "release")
+def released_notebook(studio: Studio) -> dict:
+    """The assignment's notebook as learners fetch it."""
+    fetched = grader(studio, WORKING, "GET", "release")
     assert fetched.status_code == 200, fetched.text
     with tarfile.open(fileobj=io.BytesIO(fetched.content)) as archive:
         member = next(m for m in archive.getmembers() if m.name.endswith(NOTEBOOK))
-        notebook = json.load(archive.extractfile(member))
+        return json.load(archive.extractfile(member))
+
+
+def submission(notebook: dict) -> bytes:
+    """What a learner's Assignments panel uploads: the released notebook, answered, packed."""
     data = json.dumps(answered(notebook)).encode()
     packed = io.BytesIO()
     with tarfile.open(fileobj=packed, mode="w:gz") as archive:
@@ -134,8 +139,8 @@ def submission(studio: Studio, username: str) -> bytes:
 def submit_burst(classroom: Classroom) -> None:
     """One submission from every learner, as fast as they come."""
     studio = classroom.studio
-    uploads = {name: submission(studio, name) for name in LEARNERS}
-    for name, data in uploads.items():
+    data = submission(classroom.notebook)
+    for name in LEARNERS:
         sent = grader(studio, name, "POST", "submissions", data=data,
                       headers={"Content-Type": "application/gzip"})
         assert sent.status_code == 202, sent.text
@@ -178,12 +183,17 @@ class Reply:
         return ""
 
 
-def ask(studio: Studio, username: str, started: threading.Event | None = None) -> Reply:
-    """``POST ask`` through the entry point, read as the panel reads it; ``started`` is set at
-    the first piece of the reply."""
+def ask(classroom: Classroom, started: threading.Event | None = None) -> Reply:
+    """The working learner's ``POST ask`` from the assignment's notebook (its cell and grade
+    ids, as the panel sends them), through the entry point, read as the panel reads it;
+    ``started`` is set at the first piece of the reply."""
+    studio, username, cells = classroom.studio, WORKING, classroom.notebook["cells"]
     reply = Reply()
     body = {"mode": "chat", "course": COURSE, "assignment": ASSIGNMENT,
             "notebook": f"{COURSE}/{ASSIGNMENT}/{NOTEBOOK}",
+            "cell_ids": [c["id"] for c in cells if c.get("id")],
+            "grade_ids": [c["metadata"]["nbgrader"]["grade_id"] for c in cells
+                          if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")],
             "question": "How do I start on the temperature conversion?"}
     try:
         with requests.post(f"{studio.hub_url}/services/tutor/api/ask", json=body, stream=True,
@@ -211,7 +221,7 @@ def streaming(classroom: Classroom, fake_model: FakeOpenAI) -> Iterator[Future]:
     fake_model.answer("reply", pieces=REPLY, piece_seconds=0.5)
     started = threading.Event()
     with ThreadPoolExecutor(1) as pool:
-        reply = pool.submit(ask, classroom.studio, WORKING, started)
+        reply = pool.submit(ask, classroom, started)
         assert started.wait(READ_SECONDS) or reply.done(), "the tutor's reply did not start"
         yield reply
 
@@ -290,7 +300,7 @@ def test_killing_a_part_mid_burst_loses_no_grade_stops_no_server_and_the_tutor_r
     else:
         assert reply.done or reply.clear_failure(), reply
     fake_model.answer("reply", pieces=REPLY[:5])
-    again = ask(studio, WORKING)
+    again = ask(classroom)
     assert again.done, again
     assert again.text == "".join(REPLY[:5])
 
