@@ -1,7 +1,7 @@
-"""The studio's Docker engine configuration (``deploy/docker/daemon.json``, which
-``.ci/provision engine`` installs for ``make up``'s engine) keeps containers running while the
-engine restarts: a learner's server (and, in docker-compose.yml, every part of the studio) lives
-through an engine upgrade or restart.
+"""The studio's Docker engine configuration (``deploy/docker/daemon.json``, which an admin merges
+into the Docker host's ``/etc/docker/daemon.json``: docs/architecture.md, "Operations: faults")
+keeps containers running while the engine restarts: a learner's server (and, in
+docker-compose.yml, every part of the studio) lives through an engine upgrade or restart.
 
 Never the engine the other tests share: the engine restarted here is one of the test's own
 (:mod:`tests.support.private_engine`), started with the studio's ``daemon.json``.
