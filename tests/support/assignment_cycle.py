@@ -11,8 +11,6 @@ backup's (``tests/integration/test_backup_restore.py``) and the Swarm studio's
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from tests.support.studio import Studio
@@ -71,19 +69,9 @@ def read_notebook(studio: Studio, username: str) -> dict:
 
 
 def lms_grades(studio: Studio, username: str) -> list[dict]:
-    """The learner's grades as the LMS's API shows them to the learner (their LMS session)."""
-    session = studio.sessions[username]
-    response = session.get(f"{studio.lms_url}/api/v1/grades/?course={COURSE}", timeout=30)
-    assert response.status_code == 200, response.text
-    return response.json()["results"]
+    """The learner's grades in the course as the LMS's API shows them to the learner."""
+    return studio.lms_grades(username, COURSE)
 
 
 def wait_for_grades(studio: Studio, username: str, count: int) -> list[dict]:
-    deadline = time.monotonic() + GRADED_SECONDS
-    while time.monotonic() < deadline:
-        grades = lms_grades(studio, username)
-        if len(grades) >= count:
-            return grades
-        time.sleep(1)
-    raise AssertionError(f"{username} has {len(lms_grades(studio, username))} grades in the "
-                         f"LMS, not {count}, after {GRADED_SECONDS} s")
+    return studio.wait_for_grades(username, COURSE, count, GRADED_SECONDS)

@@ -8,7 +8,8 @@ OpenAI's error body otherwise) and records every request body.
 
 What it answers is set per test with :meth:`FakeOpenAI.answer`:
 
-- ``reply``: the text, in the pieces given (a list) or in pieces of ``piece_chars``;
+- ``reply``: the text, in the pieces given (a list) or in pieces of ``piece_chars``, each after
+  ``piece_seconds`` (a slow model);
 - ``status``: an HTTP error (4xx/5xx) with OpenAI's ``{"error": {...}}`` body;
 - ``stall``: a role chunk and ``before`` pieces of the reply, then nothing until the server stops;
 - ``malformed``: a chunk that is not JSON after ``before`` pieces;
@@ -47,6 +48,7 @@ class Answer:
     piece_chars: int = 12
     status: int = 500
     before: int = 1
+    piece_seconds: float = 0.0  # a pause before each piece of a reply: a slow model
 
     def chunks(self, text: str | None = None) -> list[str]:
         text = self.text if text is None else text
@@ -63,13 +65,14 @@ class FakeOpenAI:
     _answer: Answer = field(default_factory=Answer)
     _loop: asyncio.AbstractEventLoop | None = None
     _thread: threading.Thread | None = None
+    host: str = "127.0.0.1"  # another address for a container to reach it (the fault tests)
     _port: int = 0
     _stopping: asyncio.Event | None = None
 
     @property
     def url(self) -> str:
         """The base URL the ``openai`` client is given (``OPENAI_BASE_URL``)."""
-        return f"http://127.0.0.1:{self._port}/v1"
+        return f"http://{self.host}:{self._port}/v1"
 
     def answer(self, kind: str = "reply", **options: Any) -> FakeOpenAI:
         self._answer = Answer(kind, **options)
@@ -83,7 +86,7 @@ class FakeOpenAI:
     # -- the server --------------------------------------------------------------------------
 
     def start(self) -> FakeOpenAI:
-        sockets = bind_sockets(0, "127.0.0.1")
+        sockets = bind_sockets(0, self.host)
         self._port = sockets[0].getsockname()[1]
         ready = threading.Event()
 
@@ -169,6 +172,7 @@ class _Completions(RequestHandler):
             await self.send(_chunk(None, role=True))
             if obeyed is not None or answer.kind == "reply":
                 for piece in pieces:
+                    await asyncio.sleep(answer.piece_seconds)
                     await self.send(_chunk(piece))
                 await self.send(_chunk(None, finish="stop"))
                 await self.send("data: [DONE]\n\n")

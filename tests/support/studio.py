@@ -64,6 +64,7 @@ CONTAINER_PREFIX = "pls-test"
 PREFERRED_PORTS = {"lms": 18000, "hub": 18001, "proxy_api": 18002, "hub_api": 18081}
 START_SECONDS = 300  # LMS migrations + seeding, then the hub
 SPAWN_SECONDS = 150
+GRADED_SECONDS = 180  # a bound for a grading on two busy cores, not a measurement
 STOP_SECONDS = 90  # the launcher waits up to 45 s for the hub, then stops the LMS
 # Variables of a developer's shell or of the test run that must not reach the test studio.
 # (A developer's OPENAI_* would make a test studio's tutor call a real model.)
@@ -265,6 +266,29 @@ class Studio:
             f"{username}'s server did not answer within {SPAWN_SECONDS} s "
             f"(last: {last and (last.status_code, last.url)})"
         )
+
+    # -- grades ------------------------------------------------------------------------------
+
+    def lms_grades(self, username: str, course: str) -> list[dict]:
+        """The learner's grades in ``course`` as the LMS's API shows them to the learner (their
+        LMS session, from signing in)."""
+        response = self.sessions[username].get(
+            f"{self.lms_url}/api/v1/grades/?course={course}", timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["results"]
+
+    def wait_for_grades(self, username: str, course: str, count: int,
+                        seconds: float = GRADED_SECONDS) -> list[dict]:
+        """The learner's grades in the LMS once there are ``count`` of them (at most
+        ``seconds``: a bound for gradings on two busy cores, not a measurement)."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            grades = self.lms_grades(username, course)
+            if len(grades) >= count:
+                return grades
+            time.sleep(1)
+        raise AssertionError(f"{username} has {len(self.lms_grades(username, course))} grades "
+                             f"in the LMS, not {count}, after {seconds} s")
 
     def server_status(self, session: requests.Session, username: str) -> int:
         """The status code of ``/user/<username>/api/status`` on the server's host for

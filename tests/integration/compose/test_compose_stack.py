@@ -1,189 +1,20 @@
-"""docker-compose.yml on this machine: the images built offline, the whole stack up with a
-throwaway env file under a project name of its own, checked through its one public entry point,
-and taken down again with its volumes, whatever the tests found.
-
-The images are built before pytest runs (``make test`` runs ``.ci/provision compose_images``,
-a no-op when their inputs are unchanged): a build takes minutes and has nothing to do with what
-these tests check. Here they are only checked to be built from the current tree
-(``images/build --check``), and the tests fail with what to run when they are not.
-
-Nothing here touches a developer's stack: the project (``pls-compose-test-<hex>``), the
-notebook network, the learners' container prefix and the published port (a free one on
-127.0.0.1, never 8000/8001) are the test's own. Both public hosts are that port: the LMS's
-``127.0.0.1`` and the hub's ``hub.localhost`` (its subdomains are learners' servers), which this
-process resolves as browsers do (:mod:`tests.support.localhost`). PostgreSQL is the local
-``pls-postgres`` (no image can be pulled here). Bounded: the start by :data:`START_SECONDS`, the
-stop by :data:`STOP_SECONDS`.
+"""docker-compose.yml on this machine: the whole stack up (the folder's ``stack``, conftest.py),
+checked through its one public entry point.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-import os
-import secrets
-import shutil
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.support.localhost import browse_localhost_like_a_browser
+from tests.support.compose_stack import HUB_HOST
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
-IMAGES = ("postgres", "front", "hub", "lms", "grader", "tutor", "prometheus")
-START_SECONDS = 240
-STOP_SECONDS = 120
 DATABASES = ("lms", "hub", "grader", "tutor")
-HUB_HOST = "hub.localhost"  # the hub's public host: not the LMS's, nor a parent of it
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def compose_command() -> list[str]:
-    """The v2 plugin when the engine has it, else Debian's docker-compose (.ci/provision)."""
-    probe = subprocess.run(["docker", "compose", "version"], capture_output=True, check=False)
-    if probe.returncode == 0:
-        return ["docker", "compose"]
-    return [shutil.which("docker-compose") or "docker-compose"]
-
-
-def signing_key() -> str:
-    """A fresh RS256 key for the LMS's ID tokens, base64 on one line as the env file wants."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    return base64.b64encode(pem).decode()
-
-
-def throwaway_env(project: str, port: int) -> dict[str, str]:
-    """An env file like .env.example's, every secret fresh."""
-    hex32 = ("POSTGRES_PASSWORD", "LMS_SECRET_KEY", "HUB_OAUTH_CLIENT_SECRET",
-             "HUB_LMS_SERVICE_TOKEN", "HUB_GRADER_API_TOKEN", "HUB_TUTOR_API_TOKEN",
-             "CONFIGPROXY_AUTH_TOKEN", "JUPYTERHUB_CRYPT_KEY", "JPY_COOKIE_SECRET",
-             "GRADER_COOKIE_SECRET", "TUTOR_COOKIE_SECRET", "STUDIO_METRICS_TOKEN")
-    env = {name: secrets.token_hex(32) for name in hex32}
-    env |= {name: secrets.token_hex(20) for name in ("LMS_GRADER_TOKEN", "LMS_TUTOR_TOKEN")}
-    return env | {
-        "OIDC_RSA_PRIVATE_KEY_BASE64": signing_key(),
-        "STUDIO_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "STUDIO_PUBLIC_HOST": "127.0.0.1",
-        "STUDIO_HUB_PUBLIC_URL": f"http://{HUB_HOST}:{port}",
-        "STUDIO_HUB_PUBLIC_HOST": HUB_HOST,
-        "STUDIO_HTTP_PUBLISH": f"127.0.0.1:{port}",
-        "LMS_INSECURE_COOKIES": "1",  # plain http on loopback
-        "STUDIO_COURSES_HOST_DIR": str(ROOT / "courses"),
-        "DOCKER_GID": str(os.stat("/var/run/docker.sock").st_gid),
-        "POSTGRES_IMAGE": "pls-postgres:latest",
-        "PLS_NOTEBOOK_NETWORK": f"{project}-notebooks",
-        "HUB_DOCKER_PREFIX": project,
-        "GRADER_SANDBOX_PREFIX": f"{project}-grading",
-        "LMS_WORKERS": "2",
-        "GRADER_WORKERS": "1",
-    }
-
-
-@dataclass
-class Stack:
-    project: str
-    url: str  # the LMS's public URL
-    hub_url: str  # the hub's, through the same entry point
-    command: list[str]
-
-    def compose(self, *args: str, timeout: float = 120, check: bool = True
-                ) -> subprocess.CompletedProcess:
-        return subprocess.run([*self.command, *args], cwd=ROOT, capture_output=True, text=True,
-                              timeout=timeout, check=check)
-
-    def get(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.url + path, timeout=10, **kwargs)
-
-    def hub(self, path: str, **kwargs) -> requests.Response:
-        return requests.get(self.hub_url + path, timeout=10, **kwargs)
-
-    def psql(self, database: str, query: str) -> str:
-        return self.compose("exec", "-T", "postgres", "psql", "-U", "studio", "-d", database,
-                            "-tAc", query).stdout.strip()
-
-    def logs(self) -> str:
-        return self.compose("logs", "--no-color", "--tail=60", check=False).stdout
-
-
-def wait_for(stack: Stack, urls: tuple[str, ...], deadline: float) -> None:
-    """Until every URL answers 200 through the entry point; else fail with the logs."""
-    waiting = list(urls)
-    while waiting and time.monotonic() < deadline:
-        try:
-            if requests.get(waiting[0], timeout=10, allow_redirects=False).status_code == 200:
-                waiting.pop(0)
-                continue
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    if waiting:
-        pytest.fail(f"{waiting} did not answer 200 within {START_SECONDS} s\n{stack.logs()}")
-
-
-def leftovers(project: str) -> list[str]:
-    """Containers, networks and volumes of the project that `down -v` should have removed."""
-    label = f"label=com.docker.compose.project={project}"
-    found = []
-    for kind in ("container", "network", "volume"):
-        listing = ["ls", "-aq"] if kind == "container" else ["ls", "-q"]
-        out = subprocess.run(["docker", kind, *listing, "--filter", label], capture_output=True,
-                             text=True, check=False).stdout.split()
-        found += [f"{kind} {name}" for name in out]
-    return found
-
-
-@pytest.fixture(scope="module")
-def stack(tmp_path_factory) -> Iterator[Stack]:
-    provision = subprocess.run([str(ROOT / ".ci" / "provision"), "compose"], cwd=ROOT,
-                               capture_output=True, text=True, timeout=600, check=False)
-    assert provision.returncode == 0, provision.stderr
-    built = subprocess.run([str(ROOT / "images" / "build"), "--check", *IMAGES], cwd=ROOT,
-                           capture_output=True, text=True, timeout=600, check=False)
-    if built.returncode != 0:
-        pytest.fail(f"docker-compose.yml's images are not built from this tree: run "
-                    f"`.ci/provision compose_images` (make test does) before these tests.\n"
-                    f"{built.stdout}{built.stderr}")
-
-    project = f"pls-compose-test-{secrets.token_hex(3)}"
-    port = free_port()
-    env_file = tmp_path_factory.mktemp("compose") / "env"
-    env_file.write_text("".join(f"{k}={v}\n" for k, v in throwaway_env(project, port).items()))
-    env_file.chmod(0o600)
-    browse_localhost_like_a_browser()
-    stack = Stack(project, f"http://127.0.0.1:{port}", f"http://{HUB_HOST}:{port}",
-                  [*compose_command(), "--env-file", str(env_file), "-p", project,
-                   "-f", str(ROOT / "docker-compose.yml")])
-    started = time.monotonic()
-    try:
-        up = stack.compose("up", "-d", timeout=START_SECONDS, check=False)
-        assert up.returncode == 0, f"{up.stderr}\n{stack.logs()}"
-        wait_for(stack, (f"{stack.url}/", *(f"{stack.hub_url}{path}" for path in (
-            "/hub/health", "/services/grader/api/health", "/services/tutor/api/health"))),
-            started + START_SECONDS)
-        print(f"compose stack {project} answered in {time.monotonic() - started:.0f} s")
-        yield stack
-    finally:
-        down = stack.compose("down", "-v", "--remove-orphans", "--timeout", "20",
-                             timeout=STOP_SECONDS, check=False)
-        left = leftovers(project)
-        assert down.returncode == 0 and not left, f"down failed: {down.stderr}\nleft: {left}"
 
 
 def test_the_lms_home_page_answers_from_its_database(stack):
