@@ -3,10 +3,13 @@
 The engine every other test uses (and other developers' tests, at the same time) must never be
 restarted by a test: so a test that restarts one starts its own ``dockerd`` beside it, sharing
 nothing with it: its own data and exec roots and socket under a fresh folder in /tmp (a unix
-socket's path must be short), its own containerd (which dockerd supervises), no default bridge
-and no iptables rules (its containers run with network ``none``), its containers' cgroups under a
-parent of their own. Its configuration is a ``daemon.json`` given by the test
-(``--config-file``): the studio's, ``deploy/docker/daemon.json``.
+socket's path must be short), its own containerd (which dockerd supervises), a bridge of its own
+(``plspe<hex>``, on a 10.254.x.0/24 that no engine's default pools hand out) and no iptables
+rules (its containers run with network ``none``), its containers' cgroups under a parent of
+their own. Not ``--bridge none``: a dockerd without a bridge deletes the interface ``docker0``
+as it starts, which is the shared engine's default network (every other test's containers lost
+it). Its configuration is a ``daemon.json`` given by the test (``--config-file``): the studio's,
+``deploy/docker/daemon.json``.
 
 It has no image: :meth:`PrivateEngine.import_sleeper` imports one made of this machine's
 ``sleep`` and the libraries it needs, enough for a container that stays up (nothing is pulled;
@@ -40,6 +43,7 @@ class PrivateEngine:
     root: Path
     config_file: Path
     cgroup_parent: str
+    bridge: str
     process: subprocess.Popen | None = None
 
     @property
@@ -71,7 +75,7 @@ class PrivateEngine:
             ["dockerd", "--config-file", str(self.config_file),
              "--data-root", str(self.root / "data"), "--exec-root", str(self.root / "exec"),
              "--pidfile", str(self.root / "dockerd.pid"), "-H", f"unix://{self.socket}",
-             "--bridge", "none", "--iptables=false", "--ip-masq=false", "--ip-forward=false",
+             "--bridge", self.bridge, "--iptables=false", "--ip-masq=false", "--ip-forward=false",
              "--cgroup-parent", self.cgroup_parent],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True)
@@ -113,6 +117,13 @@ class PrivateEngine:
         return SLEEPER
 
 
+def _add_bridge(name: str, address: str) -> None:
+    for command in (["ip", "link", "add", name, "type", "bridge"],
+                    ["ip", "addr", "add", address, "dev", name],
+                    ["ip", "link", "set", name, "up"]):
+        subprocess.run(command, capture_output=True, check=True)
+
+
 def _unmount_under(root: Path) -> None:
     """What dockerd left mounted under its folder (its data root, network namespaces)."""
     mounts = [line.split()[1] for line in Path("/proc/mounts").read_text().splitlines()]
@@ -126,8 +137,10 @@ def private_engine(config_file: Path) -> Iterator[PrivateEngine]:
     it stopped and its folder deleted."""
     assert shutil.which("dockerd"), "no dockerd: run `.ci/provision docker`"
     root = Path(tempfile.mkdtemp(prefix="pls-engine-", dir="/tmp"))
-    engine = PrivateEngine(root, config_file, f"pls-private-engine-{secrets.token_hex(3)}")
+    tag = secrets.token_hex(3)
+    engine = PrivateEngine(root, config_file, f"pls-private-engine-{tag}", f"plspe{tag}")
     try:
+        _add_bridge(engine.bridge, f"10.254.{secrets.randbelow(250) + 1}.1/24")
         engine.start()
         yield engine
     finally:
@@ -140,6 +153,7 @@ def private_engine(config_file: Path) -> Iterator[PrivateEngine]:
             engine.stop()
         _unmount_under(root)
         shutil.rmtree(root, ignore_errors=True)
+        subprocess.run(["ip", "link", "delete", engine.bridge], capture_output=True, check=False)
         cgroups = Path("/sys/fs/cgroup")
         for parent in [*cgroups.glob(f"*/{engine.cgroup_parent}"), cgroups / engine.cgroup_parent]:
             with contextlib.suppress(OSError):  # empty; one the kernel still holds stays

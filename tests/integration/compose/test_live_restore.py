@@ -22,7 +22,12 @@ pytestmark = [pytest.mark.docker, pytest.mark.slow]
 DAEMON_JSON = Path(__file__).resolve().parents[3] / "deploy" / "docker" / "daemon.json"
 
 
+def shared_bridge_present() -> bool:
+    return Path("/sys/class/net/docker0").exists()
+
+
 def test_a_container_keeps_running_while_the_engine_with_the_studios_daemon_json_restarts():
+    shared = shared_bridge_present()
     with private_engine(DAEMON_JSON) as engine:
         assert engine.info()["LiveRestoreEnabled"] is True
         image = engine.import_sleeper()
@@ -38,3 +43,5 @@ def test_a_container_keeps_running_while_the_engine_with_the_studios_daemon_json
         assert after["Running"] is True
         assert (after["Pid"], after["StartedAt"]) == (before["Pid"], before["StartedAt"])
         engine.docker("exec", "learner", "/bin/sleep", "0")  # and the engine drives it again
+    # The shared engine's default network is untouched (a dockerd with --bridge none deletes it).
+    assert shared_bridge_present() == shared
