@@ -6,17 +6,14 @@ critical violation. axe-core comes from npm (``.ci/provision browser`` keeps it 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from lms.community import selectors, services
 from lms.community.models import PostStatus
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
-from tests.conftest import ACTION_MS, VIEWPORT
+from tests.support.axe import LIVE_PAGE_CHECKS, pages_violations, sign_in
 from tests.support.lms_factories import (
-    PASSWORD,
     AssignmentFactory,
     CourseFactory,
     InstructorFactory,
@@ -25,25 +22,7 @@ from tests.support.lms_factories import (
     UserFactory,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.slow,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.usefixtures("wagtail_initial_tree"),
-]
-
-AXE = Path(__file__).resolve().parents[3] / "var/axe/node_modules/axe-core/axe.min.js"
-SERIOUS = {"serious", "critical"}
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _orm_beside_the_browser():
-    """Playwright's sync API keeps an event loop running in the test's thread; these tests call
-    the ORM only between browser steps, never from the loop."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        yield
-
+pytestmark = LIVE_PAGE_CHECKS
 
 @pytest.fixture
 def board(live_server, settings):
@@ -81,63 +60,25 @@ def board(live_server, settings):
     return live_server.url, course, thread
 
 
-def _sign_in(page, base: str, username: str) -> None:
-    page.goto(f"{base}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/dashboard/")
-
-
-def serious_violations(page) -> list[str]:
-    """axe-core's serious and critical violations on the page, one line each."""
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + ", ".join(str(node["target"]) for node in v["nodes"][:3])
-        for v in found["violations"]
-        if v["impact"] in SERIOUS
-    ]
-
-
-@pytest.fixture
-def tab(browser):
-    """A page whose content security policy does not stop the injected axe-core script."""
-    assert AXE.exists(), f"{AXE} is missing: run `.ci/provision browser`"
-    context = browser.new_context(viewport=VIEWPORT, bypass_csp=True)
-    context.set_default_timeout(ACTION_MS)
-    yield context.new_page()
-    context.close()
-
-
-def _check(tab, screenshot, base, pages) -> dict[str, list[str]]:
-    found = {}
-    for name, path in pages.items():
-        response = tab.goto(base + path)
-        assert response is not None and response.status == 200, path
-        if name == "new thread":
-            tab.locator("#new-heading").scroll_into_view_if_needed()
-            tab.get_by_label("Title").fill("How do I read a CSV file?")
-        screenshot(tab, name.replace(" ", "-"))
-        if violations := serious_violations(tab):
-            found[name] = violations
-    return found
+def _fill_in_the_new_thread(name: str, tab) -> None:
+    if name == "new thread":
+        tab.locator("#new-heading").scroll_into_view_if_needed()
+        tab.get_by_label("Title").fill("How do I read a CSV file?")
 
 
 def test_the_learners_board_pages_have_no_serious_axe_violations(tab, screenshot, board):
     base, course, thread = board
-    _sign_in(tab, base, "grace")
+    sign_in(tab, base, "grace")
     root = f"/courses/{course.slug}/board/"
     pages = {"board": root, "board search": root + "?q=loop&unanswered=1",
              "thread": f"{root}{thread.pk}/", "new thread": root}
-    assert _check(tab, screenshot, base, pages) == {}
+    assert pages_violations(tab, screenshot, base, pages, _fill_in_the_new_thread) == {}
 
 
 def test_the_instructors_board_pages_have_no_serious_axe_violations(tab, screenshot, board):
     base, course, thread = board
-    _sign_in(tab, base, "ada")
+    sign_in(tab, base, "ada")
     root = f"/courses/{course.slug}/board/"
     pages = {"instructor board": root, "instructor thread": f"{root}{thread.pk}/",
              "review queue": root + "review/", "audit log and bans": root + "audit/"}
-    assert _check(tab, screenshot, base, pages) == {}
+    assert pages_violations(tab, screenshot, base, pages) == {}
