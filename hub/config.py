@@ -358,8 +358,8 @@ TUTOR_SHARED_ENV = (
 def tutor_environment(environ: Mapping[str, str], settings: HubSettings) -> dict[str, str]:
     """The environment of the tutor the hub starts (JupyterHub adds its ``JUPYTERHUB_*``): the
     model's settings (``OPENAI_*``, which nothing else is given), the ``TUTOR_*`` limits, the
-    studio's folders (solution regions, ``course.yml``), the LMS with the tutor's token, and
-    the metrics token."""
+    studio's folders (solution regions, ``course.yml``), the LMS with the tutor's token (and
+    its public address, where "Ask the class" sends learners), and the metrics token."""
     env = {
         key: value
         for key, value in environ.items()
@@ -369,6 +369,7 @@ def tutor_environment(environ: Mapping[str, str], settings: HubSettings) -> dict
     env["STUDIO_VAR_DIR"] = str(settings.var_dir)
     env["STUDIO_COURSES_DIR"] = str(settings.courses_dir)
     env["LMS_INTERNAL_URL"] = settings.lms_internal_url
+    env["LMS_PUBLIC_URL"] = settings.lms_public_url
     return env
 
 

@@ -224,10 +224,12 @@ def test_the_hub_starts_the_tutor_with_the_model_settings_and_nothing_else_of_it
     assert tutor["oauth_no_confirm"] is True
     env = tutor["environment"]
     assert set(env) == {"PATH", "STUDIO_VAR_DIR", "STUDIO_COURSES_DIR", "LMS_INTERNAL_URL",
-                        "LMS_TUTOR_TOKEN_FILE", "OPENAI_API_KEY", "OPENAI_BASE_URL",
-                        "TUTOR_MODEL", "TUTOR_DAILY_QUOTA"}
+                        "LMS_PUBLIC_URL", "LMS_TUTOR_TOKEN_FILE", "OPENAI_API_KEY",
+                        "OPENAI_BASE_URL", "TUTOR_MODEL", "TUTOR_DAILY_QUOTA"}
     assert env["OPENAI_API_KEY"] == "sk-model-key"
     assert env["LMS_INTERNAL_URL"] == "http://lms.example.org"  # the public one, by default
+    # "Ask the class" links learners to the LMS's own public address, not the tutor's default
+    assert env["LMS_PUBLIC_URL"] == "http://lms.example.org"
     assert env["STUDIO_VAR_DIR"] == str(tmp_path / "var")
 
 
