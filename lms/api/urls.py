@@ -4,7 +4,7 @@ namespace (``api:course-list``, ``api:schema``...)."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import views
+from . import notifications, views
 from .base import SEGMENT
 from .docs import SwaggerDocsView
 from .routers import StudioRouter
@@ -24,6 +24,8 @@ SCHEMA_SETTINGS = {
         "GradeStatusEnum": "lms.gradebook.models.GradeStatus",
         "ProgressStatusEnum": "lms.courses.models.ProgressStatus",
         "SubmissionStatusEnum": "lms.gradebook.grader.SUBMISSION_STATUSES",
+        "NotificationKindEnum": "lms.notifications.models.Kind",
+        "NotificationDeliveryEnum": "lms.notifications.models.Delivery",
     },
 }
 
@@ -40,6 +42,7 @@ router.register(
 router.register("enrollments", views.EnrollmentViewSet, basename="enrollment")
 router.register("progress", views.ProgressViewSet, basename="progress")
 router.register("grades", views.GradeViewSet, basename="grade")
+router.register("notifications", notifications.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),
