@@ -24,6 +24,7 @@ class Kind(models.TextChoices):
     ANNOUNCEMENT = "announcement", "Announcements in my courses"
     GRADE = "grade", "New grades"
     FEEDBACK = "feedback", "Released feedback"
+    HELD_FOR_REVIEW = "held_for_review", "Posts held for my review"
 
 
 class Delivery(models.TextChoices):
@@ -39,6 +40,7 @@ DEFAULT_DELIVERY = {
     Kind.ANNOUNCEMENT: Delivery.IMMEDIATE,
     Kind.GRADE: Delivery.IMMEDIATE,
     Kind.FEEDBACK: Delivery.IMMEDIATE,
+    Kind.HELD_FOR_REVIEW: Delivery.IMMEDIATE,
 }
 """Email for a kind nobody chose for: replies to followed threads, the chattiest kind, in the
 daily digest; everything else at once."""

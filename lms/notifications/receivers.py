@@ -8,7 +8,10 @@ Who is told what:
 - **mention**: the course members a published post names;
 - **endorsement**: the author of an answer an instructor endorsed;
 - **announcement**: every learner of the course, when an announcement is published;
-- **grade** and **feedback**: the learner, for a new graded submission and for feedback to read.
+- **grade** and **feedback**: the learner, for a new graded submission and for feedback to read;
+- **held_for_review**: the course's instructors, when a post is held because it may show an
+  assignment's solution; it links to the review queue and names the assignment, never what the
+  post says (the post's text stays with its author and the queue).
 
 Only people who may read the post are told of it: a private thread's author and the course's
 instructors (and staff); a hidden thread's instructors. An anonymous post names its author to
@@ -98,6 +101,20 @@ def on_answer_endorsed(sender, post: Post, by: User, **kwargs) -> None:
     notify(event, readers)
 
 
+def on_post_held(sender, post: Post, assignment, **kwargs) -> None:
+    course = post.thread.course
+    instructors = list(User.objects.filter(
+        enrollments__course=course, enrollments__role=EnrollmentRole.INSTRUCTOR, is_active=True
+    ).distinct())
+    event = Event(
+        kind=Kind.HELD_FOR_REVIEW, url=reverse("community-review", args=(course.slug,)),
+        course=course, actor=post.author,
+        text=f"wrote a post held for your review in {course.title}: it may show the solution "
+             f"of {assignment.title}",
+    )
+    notify(event, instructors, sees_anonymous={u.pk for u in instructors})
+
+
 def on_grade_recorded(sender, grade: Grade, created: bool, feedback_released: bool,
                       **kwargs) -> None:
     """A new graded submission (with its feedback, when it came with it), or feedback released
@@ -125,6 +142,7 @@ def connect() -> None:
         (board.post_published, on_post_published),
         (board.members_mentioned, on_members_mentioned),
         (board.answer_endorsed, on_answer_endorsed),
+        (board.post_held, on_post_held),
         (gradebook.grade_recorded, on_grade_recorded),
     ):
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")
