@@ -39,13 +39,19 @@ def next_digest_time(now: dt.datetime | None = None) -> dt.datetime:
     return at if at > now else at + dt.timedelta(days=1)
 
 
-def schedule_digest() -> bool:
-    """Queue the next daily digest unless one is queued already; whether one was queued. (The
-    running digest itself is not READY any more, so it queues its successor.)"""
+def schedule_daily(daily) -> bool:
+    """Queue the next run of the daily task ``daily`` (at :func:`next_digest_time`) unless one
+    is queued already; whether one was queued. (A running task is not READY any more, so it
+    queues its successor.)"""
     waiting = DBTaskResult.objects.filter(
-        task_path=send_daily_digest.module_path, status=TaskResultStatus.READY
+        task_path=daily.module_path, status=TaskResultStatus.READY
     ).exists()
     if waiting:
         return False
-    send_daily_digest.using(run_after=next_digest_time()).enqueue()
+    daily.using(run_after=next_digest_time()).enqueue()
     return True
+
+
+def schedule_digest() -> bool:
+    """Queue the next daily digest unless one is queued already (:func:`schedule_daily`)."""
+    return schedule_daily(send_daily_digest)

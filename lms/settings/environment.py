@@ -171,6 +171,10 @@ class LMSEnvironment(EnvSettings):
     notifications_digest_hour: int = Field(
         7, validation_alias="LMS_NOTIFICATIONS_DIGEST_HOUR", ge=0, le=23
     )
+    task_results_retention_days: int = Field(
+        7, validation_alias="LMS_TASK_RESULTS_RETENTION_DAYS", ge=1
+    )
+    """Days the worker keeps a finished task's result row before its daily pruning."""
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")

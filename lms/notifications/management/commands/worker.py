@@ -1,7 +1,8 @@
 """``python -m lms worker``: the LMS's background worker (``make up`` and compose run one).
 
-Queues the next daily digest if none is queued (``tasks.schedule_digest``), then runs
-django-tasks' database worker (``db_worker``) on every queue: notification emails and the digest.
+Queues the next daily digest and the next pruning of finished task results if none is queued
+(``tasks.schedule_digest``, ``pruning.schedule_pruning``), then runs django-tasks' database
+worker (``db_worker``) on every queue: notification emails, the digest and the pruning.
 ``--batch`` runs what is due and exits (tests, a cron-style run)."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
+from lms.notifications.pruning import schedule_pruning
 from lms.notifications.tasks import schedule_digest
 
 
@@ -24,6 +26,8 @@ class Command(BaseCommand):
     def handle(self, *args, batch: bool = False, interval: float = 1.0, **options) -> None:
         if schedule_digest() and options.get("verbosity", 1):
             self.stdout.write("worker: the next daily digest is queued")
+        if schedule_pruning() and options.get("verbosity", 1):
+            self.stdout.write("worker: the next pruning of finished task results is queued")
         call_command(
             "db_worker", queue_name="*", batch=batch, interval=interval, reload=False,
             startup_delay=False, verbosity=options.get("verbosity", 1),
