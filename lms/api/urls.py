@@ -4,7 +4,7 @@ namespace (``api:course-list``, ``api:schema``...)."""
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
-from . import board, views
+from . import board, notifications, views
 from .base import SEGMENT
 from .docs import SwaggerDocsView
 from .routers import StudioRouter
@@ -27,6 +27,8 @@ SCHEMA_SETTINGS = {
         "ThreadKindEnum": "lms.community.models.ThreadKind",
         "PostKindEnum": "lms.community.models.PostKind",
         "PostStatusEnum": "lms.community.models.PostStatus",
+        "NotificationKindEnum": "lms.notifications.models.Kind",
+        "NotificationDeliveryEnum": "lms.notifications.models.Delivery",
     },
 }
 
@@ -50,6 +52,7 @@ router.register(rf"{BOARD}/bans", board.BanViewSet, basename="board-ban")
 router.register("enrollments", views.EnrollmentViewSet, basename="enrollment")
 router.register("progress", views.ProgressViewSet, basename="progress")
 router.register("grades", views.GradeViewSet, basename="grade")
+router.register("notifications", notifications.NotificationViewSet, basename="notification")
 
 urlpatterns = [
     path("me/", views.MeView.as_view(), name="me"),

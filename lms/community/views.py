@@ -55,7 +55,12 @@ def _board_url(v: selectors.Viewer) -> str:
 @require_GET
 @login_required
 def board(request: HttpRequest, slug: str) -> HttpResponse:
-    v = _viewer(request, slug)
+    return _board_page(request, _viewer(request, slug))
+
+
+def _board_page(request: HttpRequest, v: selectors.Viewer, typed=None,
+                status: int = 200) -> HttpResponse:
+    """The board; ``typed``: a refused new thread's form, shown again as the member wrote it."""
     anchor = selectors.anchor_of(v.course, request.GET.get("anchor", ""))
     filters = {
         "unanswered": _checked(request.GET.get("unanswered", "")),
@@ -71,8 +76,8 @@ def board(request: HttpRequest, slug: str) -> HttpResponse:
     return render(request, "community/board.html", {
         "course": v.course, "viewer": v, "threads": threads, "anchor": anchor,
         "anchors": selectors.anchor_pages(v.course), "filters": filters, "q": text,
-        "kinds": kinds,
-    })
+        "kinds": kinds, "typed": typed or {},
+    }, status=status)
 
 
 @require_POST
@@ -90,7 +95,7 @@ def new_thread(request: HttpRequest, slug: str) -> HttpResponse:
         )
     except (PermissionDenied, ValidationError, services.PostingTooFast) as refused:
         messages.error(request, _refusal(refused))
-        return redirect(_board_url(v))
+        return _board_page(request, v, typed=request.POST, status=400)  # nothing typed is lost
     if held:
         messages.warning(request, held)
     return redirect("community-thread", slug=slug, pk=thread.pk)
@@ -117,7 +122,13 @@ def draft_thread(request: HttpRequest, slug: str) -> HttpResponse:
 @login_required
 def thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     v = _viewer(request, slug)
-    found = selectors.thread_for(v, pk)
+    return _thread_page(request, v, selectors.thread_for(v, pk))
+
+
+def _thread_page(request: HttpRequest, v: selectors.Viewer, found, typed_reply=None,
+                 status: int = 200) -> HttpResponse:
+    """The thread; ``typed_reply``: a refused reply (``post``: the post it comments on, or
+    None; ``body``), shown again in its form as the member wrote it."""
     posts = selectors.posts_of(v, found)
     for post in posts:
         for shown in [post, *post.comment_list]:
@@ -130,7 +141,8 @@ def thread(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         "move_targets": list(selectors.move_targets(v)),
         "may_mark_answered": selectors.may_mark_answered(v, found),
         "thread_shows_author": selectors.shows_author(v, found),
-    })
+        "typed_reply": typed_reply,
+    }, status=status)
 
 
 def _thread_url(v, pk) -> str:
@@ -160,6 +172,9 @@ def post_action(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         held = _do(v, found, post, action, request.POST, flag)
     except (PermissionDenied, ValidationError, services.PostingTooFast) as refused:
         messages.error(request, _refusal(refused))
+        if action == "reply":  # nothing typed is lost
+            typed = {"post": post.pk if post else None, "body": request.POST.get("body", "")}
+            return _thread_page(request, v, found, typed_reply=typed, status=400)
     else:
         if found.course.pk != v.course.pk:  # moved to another course's board
             messages.success(request, f"The thread is now on the board of {found.course.title}.")

@@ -27,6 +27,7 @@ class Kind(models.TextChoices):
     REVIEWS_TO_DO = "reviews_to_do", "Peer reviews to do, and their deadlines"
     WORK_REVIEWED = "work_reviewed", "Reviews of my work"
     REVIEW_REPLY = "review_reply", "Answers to my reviews"
+    HELD_FOR_REVIEW = "held_for_review", "Posts held for my review"
 
 
 class Delivery(models.TextChoices):
@@ -45,6 +46,7 @@ DEFAULT_DELIVERY = {
     Kind.REVIEWS_TO_DO: Delivery.IMMEDIATE,
     Kind.WORK_REVIEWED: Delivery.IMMEDIATE,
     Kind.REVIEW_REPLY: Delivery.DIGEST,
+    Kind.HELD_FOR_REVIEW: Delivery.IMMEDIATE,
 }
 """Email for a kind nobody chose for: replies to followed threads, the chattiest kind, in the
 daily digest; everything else at once."""

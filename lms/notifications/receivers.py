@@ -16,6 +16,9 @@ Who is told what:
 
 Peer review's anonymity (course.yml) holds here too: a reviewer is named to the author, and the
 author to the reviewer, only as ``lms.review.selectors`` names them on the review's page.
+- **held_for_review**: the course's instructors, when a post is held because it may show an
+  assignment's solution; it links to the review queue and names the assignment, never what the
+  post says (the post's text stays with its author and the queue).
 
 Only people who may read the post are told of it: a private thread's author and the course's
 instructors (and staff); a hidden thread's instructors. An anonymous post names its author to
@@ -109,6 +112,20 @@ def on_answer_endorsed(sender, post: Post, by: User, **kwargs) -> None:
     notify(event, readers)
 
 
+def on_post_held(sender, post: Post, assignment, **kwargs) -> None:
+    course = post.thread.course
+    instructors = list(User.objects.filter(
+        enrollments__course=course, enrollments__role=EnrollmentRole.INSTRUCTOR, is_active=True
+    ).distinct())
+    event = Event(
+        kind=Kind.HELD_FOR_REVIEW, url=reverse("community-review", args=(course.slug,)),
+        course=course, actor=post.author,
+        text=f"wrote a post held for your review in {course.title}: it may show the solution "
+             f"of {assignment.title}",
+    )
+    notify(event, instructors, sees_anonymous={u.pk for u in instructors})
+
+
 def on_grade_recorded(sender, grade: Grade, created: bool, feedback_released: bool,
                       **kwargs) -> None:
     """A new graded submission (with its feedback, when it came with it), or feedback released
@@ -171,6 +188,7 @@ def connect() -> None:
         (board.post_published, on_post_published),
         (board.members_mentioned, on_members_mentioned),
         (board.answer_endorsed, on_answer_endorsed),
+        (board.post_held, on_post_held),
         (gradebook.grade_recorded, on_grade_recorded),
         (review.reviews_assigned, on_reviews_assigned),
         (review.work_reviewed, on_work_reviewed),

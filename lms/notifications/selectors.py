@@ -13,10 +13,14 @@ from .models import DEFAULT_DELIVERY, Kind, Notification, Preference
 PAGE_SIZE = 20
 
 
-def notifications_of(user: User) -> QuerySet[Notification]:
-    """``user``'s notifications, newest first. The list shows only what a notification keeps
-    itself (text, actor's name, link), so a page costs the same queries however long it is."""
-    return Notification.objects.filter(recipient=user).order_by("-created_at", "-pk")
+def notifications_of(user: User, *, unread: bool | None = None) -> QuerySet[Notification]:
+    """``user``'s notifications, newest first; only the unread ones (``unread=True``) or only
+    the read ones (``False``). The list shows only what a notification keeps itself (text,
+    actor's name, link, its course), so a page costs the same queries however long it is."""
+    mine = Notification.objects.filter(recipient=user)
+    if unread is not None:
+        mine = mine.filter(read_at__isnull=unread)
+    return mine.select_related("course").order_by("-created_at", "-pk")
 
 
 def notifications_page(user: User, number) -> Page:

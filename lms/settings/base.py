@@ -256,6 +256,8 @@ LMS_COMMUNITY_MAX_MENTIONS = environment.community_max_mentions
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # The hour (the LMS's time zone) the daily digest goes out.
 LMS_NOTIFICATIONS_DIGEST_HOUR = environment.notifications_digest_hour
+# Days a finished task's result stays in the database (the worker prunes older ones daily).
+LMS_TASK_RESULTS_RETENTION_DAYS = environment.task_results_retention_days
 # Email: through LMS_EMAIL_HOST's SMTP server when it is set; otherwise every message is written
 # to a file under <var>/mail (make up), Django's file-based backend.
 DEFAULT_FROM_EMAIL = environment.email_from

@@ -179,6 +179,10 @@ class LMSEnvironment(EnvSettings):
     hub_api_url: HttpURL = Field("", validation_alias="LMS_HUB_API_URL")
     """The hub's REST API as the LMS reaches it (``…/hub/api``); empty: no group workspaces."""
     hub_api_timeout: float = Field(30.0, validation_alias="LMS_HUB_API_TIMEOUT", gt=0)
+    task_results_retention_days: int = Field(
+        7, validation_alias="LMS_TASK_RESULTS_RETENTION_DAYS", ge=1
+    )
+    """Days the worker keeps a finished task's result row before its daily pruning."""
 
     # -- sign-on (the LMS as OpenID Connect provider) --------------------------------------------
     oidc_rsa_private_key: str = secret("OIDC_RSA_PRIVATE_KEY")

@@ -9,8 +9,9 @@ How it runs, and why:
   roll back, where a live server would need the database flushed (and the course rebuilt) for
   each of the ~80 tests. The schema is the one the LMS serves at /api/v1/schema/.
 - **Data**: a course with lessons and assignments (one released, one not), two learners with
-  grades and progress, an instructor, staff; the LMS talks to a fake grader. Generated path
-  parameters are drawn from these as well as from the schema, so operations also find something.
+  grades and progress, an instructor, staff, a notification for each; the LMS talks to a fake
+  grader. Generated path parameters are drawn from these as well as from the schema, so
+  operations also find something.
 - **Callers**: DRF tokens. The fuzzing and stateful phases run as each of the learner, the
   instructor and staff. The coverage phase (each parameter's and field's boundaries, and each way
   to break them) sends the same requests whoever asks, so it runs once per operation as its most
@@ -47,6 +48,7 @@ from lms.community.services import ban, create_thread, reply, report
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
 from lms.gradebook.services import ensure_grader_account, record_grade
+from lms.notifications.services import Event, notify
 from tests.support.fake_grader import TOKEN as FAKE_GRADER_TOKEN
 from tests.support.fake_grader import FakeGrader
 from tests.support.lms_factories import (
@@ -178,13 +180,17 @@ def world(django_db_setup, django_db_blocker, grader_service):
             LessonProgressFactory(user=learner, lesson=lessons[0]),
             LessonProgressFactory(user=other, lesson=lessons[1]),
         ]
+        told = notify(
+            Event(kind="reply", text="answered in “Loops”", url="/", course=course),
+            [learner, other, instructor, staff],
+        )
         ensure_grader_account(GRADER_TOKEN)
         board = board_of(course, learner, other, instructor)
         REAL.update(
             slug=["python-101", "basics"],
             course_slug=["python-101"],
             nbgrader_name=["ps1-basics", "exam"],
-            id=[row.pk for row in [*enrollments, *grades, *progress, *board]],
+            id=[row.pk for row in [*enrollments, *grades, *progress, *board, *told]],
         )
         tokens = {
             role: Token.objects.create(user=user).key

@@ -51,6 +51,11 @@ ENDPOINTS = {
     "/api/v1/progress/{id}/": {"get"},
     "/api/v1/grades/": {"get", "post", "put"},
     "/api/v1/grades/{id}/": {"get"},
+    "/api/v1/notifications/": {"get"},
+    "/api/v1/notifications/unread-count/": {"get"},
+    "/api/v1/notifications/{id}/read/": {"post"},
+    "/api/v1/notifications/read-all/": {"post"},
+    "/api/v1/notifications/preferences/": {"get", "put", "patch"},
 }
 
 

@@ -56,6 +56,8 @@ def test_a_bad_value_stops_the_lms_naming_its_variable():
     ({"LMS_EMAIL_PORT": "70000"}, "LMS_EMAIL_PORT='70000': must be at most 65535"),
     ({"LMS_NOTIFICATIONS_DIGEST_HOUR": "24"},
      "LMS_NOTIFICATIONS_DIGEST_HOUR='24': must be at most 23"),
+    ({"LMS_TASK_RESULTS_RETENTION_DAYS": "0"},
+     "LMS_TASK_RESULTS_RETENTION_DAYS='0': must be at least 1"),
     ({"LMS_TRUSTED_PROXIES": "front,the proxy"},
      "LMS_TRUSTED_PROXIES='front,the proxy': 'the proxy' is not an address, a network or a "
      "host name: list the proxies in front of the LMS, comma-separated, e.g. front or "
