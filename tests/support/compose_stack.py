@@ -110,6 +110,10 @@ def throwaway_env(project: str, port: int, model_url: str) -> dict[str, str]:
         "OPENAI_BASE_URL": model_url,
         "OPENAI_API_KEY": API_KEY,
         "TUTOR_MODEL": MODEL,
+        # The worker's SMTP server: a name that never resolves (RFC 2606), so a notification's
+        # email fails at the worker and nothing leaves the machine.
+        "LMS_EMAIL_HOST": "smtp.invalid",
+        "LMS_EMAIL_FROM": "Python Learning Studio <noreply@studio.test>",
     }
 
 

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 import ops.stacks
+from tests.support import compose_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -230,3 +231,9 @@ def test_the_compose_backup_dumps_in_the_postgres_container_and_tars_volumes_in_
     assert items["learner-volume:ada"].volume == "school-work-ada"
     assert str(items["courses"].path) == "/srv/host-courses"
     assert stack.learner_volume("bo").volume == "school-work-bo"
+
+
+def test_the_compose_tests_env_file_sets_every_variable_the_file_requires():
+    env = compose_stack.throwaway_env("pls-compose-test-x", 8000, "http://192.0.2.2:1/v1")
+    required = set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", compose_text()))
+    assert required - set(env) == set()
