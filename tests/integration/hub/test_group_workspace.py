@@ -16,6 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 import requests
+from dockerspawner import DockerSpawner
 
 from courses.naming import study_group_workspace_user
 
@@ -93,11 +94,14 @@ def workspace_status(studio, session: requests.Session) -> int:
 
 
 def container_of(studio, username: str) -> dict:
-    names = studio.docker(
+    listed = studio.docker(
         "ps", "--filter", f"label=org.pythonlearningstudio.user={username}",
         "--format", "{{.Names}}",
     ).stdout.split()
-    assert len(names) == 1, names
+    # this studio's only: studios of other test modules run learners of the same names
+    mine = f"{studio.prefix}-{DockerSpawner._escape(username)}"
+    names = [name for name in listed if name == mine]
+    assert len(names) == 1, listed
     return studio.inspect(names[0])
 
 
