@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection
+from django.test import Client
 
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
@@ -40,6 +41,7 @@ __all__ = [  # what ``import *`` gives a conftest: the fixtures (autouse ones in
     "_no_grader_unless_a_test_starts_one",
     "_no_tutor_unless_a_test_starts_one",
     "_real_postgresql",
+    "callers",
     "course",
     "discourse",
     "fake_discourse",
@@ -377,3 +379,25 @@ def relying_party(oidc_issuer, hub_client):
         return HubRelyingParty(oidc_issuer, client_id, client_secret, **options)
 
     return make
+
+
+# -- who knocks: the five kinds of caller of a course's pages (permission matrices) -------------
+
+ROLES = ["course_learner", "other_course_learner", "instructor", "staff", "anonymous"]
+
+
+@pytest.fixture
+def callers(course, learner, instructor, staff):
+    """One person of each of :data:`ROLES` (``None``: not signed in)."""
+    stranger = UserFactory(username="eve")
+    EnrollmentFactory(user=stranger)
+    return {"course_learner": learner, "other_course_learner": stranger,
+            "instructor": instructor, "staff": staff, "anonymous": None}
+
+
+def client_for(user) -> Client:
+    """A test client signed in as ``user`` (``None``: anonymous)."""
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client

@@ -8,7 +8,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from django.test import Client
 from django.urls import reverse
 
 from courses.naming import board_draft_path
@@ -16,6 +15,7 @@ from lms.community import drafts
 from lms.community.models import Thread
 from lms.courses.models import AssignmentPage
 from tests.support.lms_factories import CourseFactory, EnrollmentFactory, LessonFactory, UserFactory
+from tests.support.lms_fixtures import client_for
 
 TRACEBACK = (
     "---------------------------------------------------------------------------\n"
@@ -32,13 +32,6 @@ DRAFT = {
     "error": "NameError: name 'fahrenheit' is not defined",
     "traceback": TRACEBACK,
 }
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def draft_url(course, **query) -> str:

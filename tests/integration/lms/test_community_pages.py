@@ -5,33 +5,15 @@ threads (no N+1)."""
 from __future__ import annotations
 
 import pytest
-from django.test import Client
 
 from lms.community.models import Ban, Post
 from tests.support.board_queries import add_threads, queries_for
 from tests.support.lms_factories import (
-    EnrollmentFactory,
     PostFactory,
     ThreadFactory,
     UserFactory,
 )
-
-ROLES = ["course_learner", "other_course_learner", "instructor", "staff", "anonymous"]
-
-
-@pytest.fixture
-def callers(course, learner, instructor, staff):
-    stranger = UserFactory(username="eve")
-    EnrollmentFactory(user=stranger)
-    return {"course_learner": learner, "other_course_learner": stranger,
-            "instructor": instructor, "staff": staff, "anonymous": None}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+from tests.support.lms_fixtures import ROLES, client_for
 
 
 @pytest.fixture

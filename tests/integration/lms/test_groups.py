@@ -11,7 +11,6 @@ import pytest
 from django.core import signing
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
@@ -19,23 +18,7 @@ from lms.community.models import Thread
 from lms.groups import selectors, services, workspace
 from lms.groups.models import Admission, Membership, StudyGroup, StudySession
 from tests.support.lms_factories import CourseFactory, EnrollmentFactory, UserFactory
-
-ROLES = ["course_learner", "other_course_learner", "instructor", "staff", "anonymous"]
-
-
-@pytest.fixture
-def callers(course, learner, instructor, staff):
-    stranger = UserFactory(username="eve")
-    EnrollmentFactory(user=stranger)
-    return {"course_learner": learner, "other_course_learner": stranger,
-            "instructor": instructor, "staff": staff, "anonymous": None}
-
-
-def client_for(user) -> Client:
-    client = Client()
-    if user is not None:
-        client.force_login(user)
-    return client
+from tests.support.lms_fixtures import ROLES, client_for
 
 
 def viewer(user, course):
