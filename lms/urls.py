@@ -4,12 +4,12 @@ docs/architecture.md."""
 
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
-from lms.base.views import metrics
+from lms.base.views import metrics, serve_page
 
 urlpatterns = [
     path("metrics", metrics, name="metrics"),
@@ -34,4 +34,7 @@ if settings.DEBUG:
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
+# Wagtail's pages: its view, with the route cached (lms/base/views.py), on its own pattern; then
+# Wagtail's other URLs (the forms of password-protected pages).
+urlpatterns.append(re_path(wagtail_urls.serve_pattern, serve_page))
 urlpatterns.append(path("", include(wagtail_urls)))

@@ -21,12 +21,13 @@ from wagtail.search import index
 from courses import naming
 from courses.course_file import LatePolicy, PeerReview
 from lms.base.blocks import ContentStreamBlock
+from lms.base.models import RoutedFromCache
 
 from . import page_context
 from .page_context import ContextFromProviders
 
 
-class CourseIndexPage(ContextFromProviders, Page):
+class CourseIndexPage(RoutedFromCache, ContextFromProviders, Page):
     """The catalogue: every live course, with a button to enroll where enrollment is open."""
 
     intro = models.TextField(blank=True)
@@ -37,7 +38,7 @@ class CourseIndexPage(ContextFromProviders, Page):
     context_hook = page_context.COURSE_INDEX_PAGE
 
 
-class CoursePage(ContextFromProviders, Page):
+class CoursePage(RoutedFromCache, ContextFromProviders, Page):
     """A course: its summary and syllabus for learners, and the notebook image and resource
     profile the hub starts learners' servers with. Its page slug is the course slug that names
     the course folder (courses/<slug>/), the hub groups (nbgrader-<slug>, formgrade-<slug>) and
@@ -100,7 +101,7 @@ class CoursePage(ContextFromProviders, Page):
         return naming.instructor_group(self.slug)
 
 
-class CourseChildPage(ContextFromProviders, Page):
+class CourseChildPage(RoutedFromCache, ContextFromProviders, Page):
     """What lessons and assignments share: they live under one course and know its slug."""
 
     class Meta:

@@ -22,6 +22,9 @@ from wagtail.query import PageQuerySet
 
 from courses import naming
 from lms.accounts.models import User
+from lms.base import versioned_cache
+from lms.base.request_memo import forget, remembered
+from lms.base.versioned_cache import CONTENT
 
 from .models import (
     AssignmentPage,
@@ -39,10 +42,29 @@ def live_courses() -> QuerySet[CoursePage]:
     return CoursePage.objects.live().order_by("title")
 
 
+def viewer_enrollments(user: User) -> dict[int, Enrollment]:
+    """``user``'s enrollments by course id, read once per request (``lms.base.request_memo``):
+    a course page asks for the viewer's place in the course once per app that adds to it."""
+    return remembered(
+        _enrollments_key(user),
+        # unordered: a dict by course (the model's ordering costs the query's compilation)
+        lambda: {e.course_id: e for e in Enrollment.objects.filter(user_id=user.pk).order_by()},
+    )
+
+
+def _enrollments_key(user: User) -> tuple[str, int]:
+    return ("lms.courses.enrollments", user.pk)
+
+
+def forget_viewer_enrollments(user: User) -> None:
+    """``user``'s enrollments changed: the rest of the request reads them again."""
+    forget(_enrollments_key(user))
+
+
 def enrollment_of(user: User, course: CoursePage) -> Enrollment | None:
     if not user.is_authenticated:
         return None
-    return Enrollment.objects.filter(user=user, course=course).first()
+    return viewer_enrollments(user).get(course.pk)
 
 
 def is_course_instructor(user: User, course: CoursePage) -> bool:
@@ -51,16 +73,16 @@ def is_course_instructor(user: User, course: CoursePage) -> bool:
         return False
     if user.is_studio_staff:
         return True
-    return Enrollment.objects.filter(
-        user=user, course=course, role=EnrollmentRole.INSTRUCTOR
-    ).exists()
+    enrollment = enrollment_of(user, course)
+    return enrollment is not None and enrollment.role == EnrollmentRole.INSTRUCTOR
 
 
-def taught_course_ids(user: User) -> QuerySet:
-    """Ids of the courses ``user`` teaches (all courses for staff)."""
+def taught_course_ids(user: User) -> QuerySet | list[int]:
+    """Ids of the courses ``user`` teaches: all courses (a query) for staff, else from their
+    enrollments (``viewer_enrollments``: read once per request)."""
     if user.is_studio_staff:
         return CoursePage.objects.values("pk")
-    return Enrollment.objects.filter(user=user, role=EnrollmentRole.INSTRUCTOR).values("course_id")
+    return [pk for pk, e in viewer_enrollments(user).items() if e.role == EnrollmentRole.INSTRUCTOR]
 
 
 def hub_groups(user: User) -> list[str]:
@@ -83,22 +105,77 @@ def hub_groups(user: User) -> list[str]:
 
 
 def course_of(page: Page) -> CoursePage:
-    """The course a lesson or assignment page belongs to (its parent), in one query."""
-    return CoursePage.objects.get(path=page.path[: -page.steplen])
+    """The course a lesson or assignment page belongs to (its parent): one query per content
+    version (``lms.base.versioned_cache``). ``CoursePage.DoesNotExist`` when it has none."""
+    path = page.path[: -page.steplen]
+    course = versioned_cache.cached(
+        CONTENT, "lms.courses.course_at", path,
+        lambda: CoursePage.objects.filter(path=path).first(),
+    )
+    if course is None:
+        raise CoursePage.DoesNotExist(f"No course is the parent of the page at {page.path}.")
+    return course
+
+
+@dataclass(frozen=True)
+class CourseOutline:
+    """A course's published lessons and assignments, in the order its pages list them
+    (``live_lessons``, ``live_assignments``), without their bodies (``StreamField`` s
+    deferred)."""
+
+    lessons: list[LessonPage]
+    assignments: list[AssignmentPage]
+
+
+def course_outline(course: CoursePage) -> CourseOutline:
+    """``course``'s outline, read once per content version (``lms.base.versioned_cache``): the
+    same for every viewer until a page changes."""
+    return course_outlines([course])[course.pk]
+
+
+def course_outlines(courses: Iterable[CoursePage]) -> dict[int, CourseOutline]:
+    """The outline of each of ``courses``, by course id: those not cached in this content
+    version are read together, in two queries however many."""
+    by_pk = {c.pk: c for c in courses}
+    return versioned_cache.cached_many(
+        CONTENT, "lms.courses.outline", by_pk,
+        lambda missing: _outlines([by_pk[pk] for pk in missing]),
+    )
+
+
+def _outlines(courses: list[CoursePage]) -> dict[int, CourseOutline]:
+    outlines = {c.pk: CourseOutline([], []) for c in courses}
+    course_pk = {c.path: c.pk for c in courses}
+    children = _children_of_any(courses)
+    lessons = LessonPage.objects.live().filter(children).order_by(*LESSON_ORDER)
+    for lesson in lessons.defer_streamfields():
+        outlines[course_pk[_course_path(lesson.path)]].lessons.append(lesson)
+    assignments = AssignmentPage.objects.live().filter(children).order_by(*ASSIGNMENT_ORDER)
+    for assignment in assignments.defer_streamfields():
+        outlines[course_pk[_course_path(assignment.path)]].assignments.append(assignment)
+    return outlines
+
+
+def live_course_list() -> list[CoursePage]:
+    """``live_courses()``, read once per content version: the catalogue's courses."""
+    return versioned_cache.cached(
+        CONTENT, "lms.courses.live", "", lambda: list(live_courses().defer_streamfields())
+    )
+
+
+# The order learners take lessons in, and assignments soonest due first (undated ones last).
+LESSON_ORDER = ("position", "title", "pk")
+ASSIGNMENT_ORDER = (F("due_at").asc(nulls_last=True), "title", "pk")
 
 
 def live_lessons(course: CoursePage) -> PageQuerySet:
     """The course's published lessons, in the order learners take them."""
-    return LessonPage.objects.live().child_of(course).order_by("position", "title", "pk")
+    return LessonPage.objects.live().child_of(course).order_by(*LESSON_ORDER)
 
 
 def live_assignments(course: CoursePage) -> PageQuerySet:
     """The course's published assignments, soonest due first (undated ones last)."""
-    return (
-        AssignmentPage.objects.live()
-        .child_of(course)
-        .order_by(F("due_at").asc(nulls_last=True), "title", "pk")
-    )
+    return AssignmentPage.objects.live().child_of(course).order_by(*ASSIGNMENT_ORDER)
 
 
 def jupyterlab_url(course_slug: str, notebook_path: str = "") -> str | None:
@@ -165,14 +242,14 @@ def _course_path(page_path: str) -> str:
 
 
 def catalogue_for(user: User) -> list[CatalogueEntry]:
-    """Every live course with ``user``'s place in it and its number of lessons (3 queries)."""
-    courses = list(live_courses())
+    """Every live course with ``user``'s place in it and its number of lessons (the courses
+    and their lessons cached per content version; one query for the enrollments)."""
+    courses = live_course_list()
+    outlines = course_outlines(courses)
     roles = {}
     if user.is_authenticated:
-        roles = dict(Enrollment.objects.filter(user=user).values_list("course_id", "role"))
-    lesson_paths = LessonPage.objects.live().filter(_children_of_any(courses))
-    counts = Counter(_course_path(path) for path in lesson_paths.values_list("path", flat=True))
-    return [CatalogueEntry(c, roles.get(c.pk), counts[c.path]) for c in courses]
+        roles = {pk: e.role for pk, e in viewer_enrollments(user).items()}
+    return [CatalogueEntry(c, roles.get(c.pk), len(outlines[c.pk].lessons)) for c in courses]
 
 
 @dataclass(frozen=True)
@@ -196,8 +273,8 @@ def course_page_context(course: CoursePage, user: User) -> dict:
     their dates, and which actions are open to them. (The learner's grades: the gradebook's
     provider, ``lms.gradebook.wagtail_hooks``.)"""
     enrollment = enrollment_of(user, course)
-    lessons = list(live_lessons(course).defer_streamfields())
-    assignments = list(live_assignments(course).defer_streamfields())
+    outline = course_outline(course)
+    lessons, assignments = outline.lessons, outline.assignments
     statuses: dict[int, str] = {}
     if enrollment is not None:
         statuses = dict(
@@ -228,10 +305,8 @@ def lesson_page_context(lesson: LessonPage, request) -> dict:
     user = request.user
     course = course_of(lesson)
     enrollment = enrollment_of(user, course)
-    progress = None
-    if is_learner(enrollment):
-        progress = LessonProgress.objects.filter(user=user, lesson=lesson).first()
-    siblings = list(live_lessons(course).defer_streamfields())
+    progress = lesson_progress_of(user, lesson) if is_learner(enrollment) else None
+    siblings = course_outline(course).lessons
     index = next((i for i, s in enumerate(siblings) if s.pk == lesson.pk), None)
     previous_lesson = next_lesson = None
     if index is not None:
@@ -250,6 +325,24 @@ def lesson_page_context(lesson: LessonPage, request) -> dict:
         "previous_lesson": previous_lesson,
         "next_lesson": next_lesson,
     }
+
+
+def lesson_progress_of(user: User, lesson: LessonPage) -> LessonProgress | None:
+    """``user``'s progress on ``lesson``, read once per request: the lesson page records the
+    visit (``record_lesson_opened``) and shows the progress."""
+    return remembered(
+        _progress_key(user, lesson),
+        lambda: LessonProgress.objects.filter(user_id=user.pk, lesson_id=lesson.pk).first(),
+    )
+
+
+def _progress_key(user: User, lesson: LessonPage) -> tuple[str, int, int]:
+    return ("lms.courses.lesson_progress", user.pk, lesson.pk)
+
+
+def forget_lesson_progress(user: User, lesson: LessonPage) -> None:
+    """``user``'s progress on ``lesson`` changed: the rest of the request reads it again."""
+    forget(_progress_key(user, lesson))
 
 
 def late_policy_in_words(assignment: AssignmentPage) -> str:
@@ -314,38 +407,39 @@ class Learning:
 def learning_of(user: User, *, deadlines: int = 10) -> Learning:
     """``user``'s live courses as a learner with their progress, upcoming deadlines (released,
     due in the future, soonest first) and the courses they teach. A fixed number of queries,
-    however many courses."""
-    enrollments = list(
-        Enrollment.objects.filter(user=user, role=EnrollmentRole.LEARNER, course__live=True)
-        .select_related("course")
-        .order_by("course__title")
+    however many courses: the enrollments and the completed lessons (the courses and their
+    outlines are cached per content version), and the taught courses for those who teach."""
+    enrollments = viewer_enrollments(user)
+    live = {c.pk: c for c in live_course_list()}
+    courses = sorted(
+        (live[pk] for pk, e in enrollments.items()
+         if e.role == EnrollmentRole.LEARNER and pk in live),
+        key=lambda c: (c.title, c.pk),
     )
-    courses = [e.course for e in enrollments]
-    by_path = {c.path: c for c in courses}
     cards: list[CourseCard] = []
     upcoming: list[Deadline] = []
     if courses:
-        lessons = dict(
-            LessonPage.objects.live().filter(_children_of_any(courses)).values_list("pk", "path")
-        )
-        done = set(
-            LessonProgress.objects.filter(
-                user=user, status=ProgressStatus.COMPLETED, lesson_id__in=lessons
-            ).values_list("lesson_id", flat=True)
-        )
-        total = Counter(_course_path(p) for p in lessons.values())
-        completed = Counter(_course_path(lessons[pk]) for pk in done)
-        cards = [CourseCard(c, Progress(completed[c.path], total[c.path])) for c in courses]
-        now = timezone.now()
-        upcoming = [
-            Deadline(a, by_path[_course_path(a.path)])
-            for a in AssignmentPage.objects.live()
-            .filter(_children_of_any(courses), due_at__gt=now)
-            .filter(Q(release_at__isnull=True) | Q(release_at__lte=now))
-            .defer_streamfields()
-            .order_by("due_at", "title")[:deadlines]
+        outlines = course_outlines(courses)
+        lessons = {lesson.pk: c for c in courses for lesson in outlines[c.pk].lessons}
+        done = LessonProgress.objects.filter(
+            user_id=user.pk, status=ProgressStatus.COMPLETED, lesson_id__in=lessons
+        ).values_list("lesson_id", flat=True)
+        completed = Counter(lessons[pk].pk for pk in done)
+        cards = [
+            CourseCard(c, Progress(completed[c.pk], len(outlines[c.pk].lessons))) for c in courses
         ]
-    taught = list(CoursePage.objects.filter(pk__in=taught_course_ids(user)).order_by("title"))
+        now = timezone.now()
+        due = [
+            Deadline(a, c)
+            for c in courses for a in outlines[c.pk].assignments
+            if a.due_at is not None and a.due_at > now and a.is_released(now)
+        ]
+        upcoming = sorted(due, key=lambda d: (d.assignment.due_at, d.assignment.title))
+        upcoming = upcoming[:deadlines]
+    taught = []
+    taught_ids = taught_course_ids(user)
+    if user.is_studio_staff or taught_ids:
+        taught = list(CoursePage.objects.filter(pk__in=taught_ids).order_by("title"))
     return Learning(courses=cards, deadlines=upcoming, taught=taught)
 
 
@@ -503,7 +597,10 @@ def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
     )
     if user.is_studio_staff:
         return enrollments
-    return enrollments.filter(Q(user_id=user.pk) | Q(course_id__in=taught_course_ids(user)))
+    taught = taught_course_ids(user)
+    if not taught:
+        return enrollments.filter(user_id=user.pk)
+    return enrollments.filter(Q(user_id=user.pk) | Q(course_id__in=taught))
 
 
 def progress_visible_to(user: User) -> QuerySet[LessonProgress]:
@@ -517,4 +614,7 @@ def progress_visible_to(user: User) -> QuerySet[LessonProgress]:
     )
     if user.is_studio_staff:
         return progress
-    return progress.filter(Q(user_id=user.pk) | in_courses(taught_course_ids(user), "lesson__path"))
+    taught = taught_course_ids(user)
+    if not taught:
+        return progress.filter(user_id=user.pk)
+    return progress.filter(Q(user_id=user.pk) | in_courses(taught, "lesson__path"))

@@ -22,6 +22,7 @@ from .models import (
     LessonProgress,
     ProgressStatus,
 )
+from .selectors import forget_lesson_progress, forget_viewer_enrollments
 
 
 @transaction.atomic
@@ -71,6 +72,7 @@ def enroll(user: User, course: CoursePage, role: str = EnrollmentRole.LEARNER) -
     enrollment, _ = Enrollment.objects.update_or_create(
         user=user, course=course, defaults={"role": role}
     )
+    forget_viewer_enrollments(user)
     group = instructor_admin_group(course)
     if role == EnrollmentRole.INSTRUCTOR:
         user.groups.add(group)
@@ -96,12 +98,14 @@ def self_enroll(user: User, course: CoursePage) -> Enrollment:
 def leave(user: User, course: CoursePage) -> None:
     """Remove ``user`` from ``course``. Their grades stay in the gradebook."""
     Enrollment.objects.filter(user=user, course=course).delete()
+    forget_viewer_enrollments(user)
     user.groups.remove(instructor_admin_group(course))
 
 
 def mark_lesson_opened(user: User, lesson: LessonPage) -> LessonProgress:
     """Record the first visit of a lesson; later visits change nothing."""
     progress, _ = LessonProgress.objects.get_or_create(user=user, lesson=lesson)
+    forget_lesson_progress(user, lesson)
     return progress
 
 
@@ -111,4 +115,5 @@ def mark_lesson_completed(user: User, lesson: LessonPage, completed: bool = True
     progress.status = ProgressStatus.COMPLETED if completed else ProgressStatus.OPENED
     progress.completed_at = timezone.now() if completed else None
     progress.save(update_fields=["status", "completed_at"])
+    forget_lesson_progress(user, lesson)
     return progress

@@ -41,7 +41,8 @@ def record_lesson_opened(page, request, serve_args, serve_kwargs):
         return None
     if not request.user.is_authenticated:
         return None
-    enrollment = selectors.enrollment_of(request.user, selectors.course_of(page))
-    if selectors.is_learner(enrollment):
-        services.mark_lesson_opened(request.user, page)
+    user = request.user
+    enrollment = selectors.enrollment_of(user, selectors.course_of(page))
+    if selectors.is_learner(enrollment) and selectors.lesson_progress_of(user, page) is None:
+        services.mark_lesson_opened(user, page)
     return None

@@ -41,6 +41,7 @@ from lms.courses.selectors import (
     CourseCard,
     Deadline,
     Progress,
+    course_outlines,
     course_slug_of,
     courses_of,
     in_course,
@@ -137,9 +138,10 @@ def grades_visible_to(user: User) -> QuerySet[Grade]:
         return grades.none()
     if user.is_studio_staff:
         return grades
-    return grades.filter(
-        Q(learner_id=user.pk) | in_courses(taught_course_ids(user), "assignment__path")
-    )
+    taught = taught_course_ids(user)
+    if not taught:
+        return grades.filter(learner_id=user.pk)
+    return grades.filter(Q(learner_id=user.pk) | in_courses(taught, "assignment__path"))
 
 
 def may_see_grades_of(viewer: User, learner: User, course: CoursePage) -> bool:
@@ -343,7 +345,14 @@ def learner_grades(
     learner = learner or viewer
     if not may_see_grades_of(viewer, learner, course):
         raise PermissionDenied("You may see only your own grades.")
-    grades = list(grades_visible_to(viewer).filter(assignment=assignment, learner=learner))
+    # One learner's grades of one assignment, which the viewer may see (checked above): read
+    # without the joins of ``grades_visible_to``, the assignment and learner being known.
+    grades = list(
+        Grade.objects.filter(assignment=assignment, learner=learner)
+        .order_by("-submitted_at", "-pk")
+    )
+    for grade in grades:
+        grade.assignment, grade.learner = assignment, learner
     counting = next((g for g in grades if g.counts), None)
     latest = grades[0] if grades else None
     return LearnerGrades(
@@ -583,11 +592,19 @@ def dashboard_for(user: User, *, deadlines: int = 10, grades: int = 10) -> Dashb
     learning = learning_of(user, deadlines=deadlines)
     recent = list(
         Grade.objects.filter(learner=user, counts=True)
-        .select_related("assignment")
-        .defer("feedback_html", "assignment__instructions")
+        .defer("feedback_html")
         .annotate(has_feedback=~Q(feedback_html=""))
         .order_by("-graded_at", "-pk")[:grades]
     )
+    # The assignments of the learner's courses are in their outlines (cached with the content);
+    # any other (a course left, an assignment unpublished) is read, in one query.
+    outlines = course_outlines([c.course for c in learning.courses])
+    known = {a.pk: a for outline in outlines.values() for a in outline.assignments}
+    missing = {g.assignment_id for g in recent} - known.keys()
+    if missing:
+        known.update(AssignmentPage.objects.filter(pk__in=missing).defer_streamfields().in_bulk())
+    for grade in recent:
+        grade.assignment = known[grade.assignment_id]
     courses = courses_of([g.assignment for g in recent], known=[c.course for c in learning.courses])
     return Dashboard(
         courses=learning.courses,

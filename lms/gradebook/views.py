@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.utils.dateformat import format as format_date
 from django.views.decorators.http import require_GET, require_POST
 
+from lms.base.versioned_cache import find_site
 from lms.courses import page_context
 from lms.courses.models import AssignmentPage, CoursePage
 from lms.courses.selectors import may_view_learners
@@ -27,6 +28,7 @@ from .grader import GraderError
 @require_GET
 @login_required
 def dashboard(request: HttpRequest) -> HttpResponse:
+    find_site(request)  # the site the page links are relative to, cached with the content
     context = {"dashboard": selectors.dashboard_for(request.user), "panels": []}
     return render(
         request, "gradebook/dashboard.html",

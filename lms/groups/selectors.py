@@ -19,8 +19,8 @@ from django.utils import timezone
 
 from lms.accounts.models import User
 from lms.community.selectors import Viewer
-from lms.courses.models import CoursePage, Enrollment, EnrollmentRole
-from lms.courses.selectors import is_course_instructor
+from lms.courses.models import CoursePage
+from lms.courses.selectors import enrollment_of, is_course_instructor, is_learner
 
 from .models import CalendarFeed, Membership, StudyGroup, StudySession
 
@@ -42,11 +42,8 @@ class GroupsViewer:
 def groups_viewer(user: User, course: CoursePage) -> GroupsViewer:
     if not user.is_authenticated:
         return GroupsViewer(user, course, False, False)
-    instructor = is_course_instructor(user, course)
-    learner = Enrollment.objects.filter(
-        user=user, course=course, role=EnrollmentRole.LEARNER
-    ).exists()
-    return GroupsViewer(user, course, learner, instructor)
+    learner = is_learner(enrollment_of(user, course))
+    return GroupsViewer(user, course, learner, is_course_instructor(user, course))
 
 
 def is_member(user: User, group: StudyGroup) -> bool:

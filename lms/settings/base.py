@@ -75,6 +75,8 @@ INSTALLED_APPS = [
 # by view and status, for /metrics (lms.base.views.metrics).
 MIDDLEWARE = [
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # answers asked for several times in one request are read once (lms/base/request_memo.py)
+    "lms.base.request_memo.RequestMemoMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "lms.base.page_policy.PagePolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -105,6 +107,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "lms.base.context_processors.studio",
+                "lms.accounts.context_processors.admin_access",
                 "lms.courses.context_processors.catalogue",
                 "lms.notifications.context_processors.bell",
             ],
@@ -113,6 +116,21 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": environment.database(default_sqlite=lms_database(VAR_DIR))}
+
+# Caches, each in the memory of one process (a gunicorn worker): "default" is Django's own (REST
+# framework's throttles count in it); "versioned" holds answers made of published content (page
+# routes, course outlines) and of permissions, each for one version of its data
+# (lms/base/versioned_cache.py), which the database decides for every process: the workers need
+# no shared cache to see an editor's or an admin's change at their next request.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "versioned": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "versioned",
+        "TIMEOUT": 3600,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "accounts.User"
