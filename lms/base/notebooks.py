@@ -8,8 +8,13 @@ outputs, raw HTML): the fragment is cleaned with the studio's one allow-list for
 (``servicekit.notebook_markup``, which the formgrader uses too), so what reaches the browser is
 markup only, and images only as inline ``data:`` URIs.
 
-Rendering costs most of a second, so results are cached by (file, modification time): editing
-the notebook on disk shows up at the next request, an unchanged one is rendered once per process.
+Rendering costs most of a second (the first one in a process, importing nbconvert, a few), so
+results are cached by (file, modification time): editing the notebook on disk shows up at the
+next request, an unchanged one is rendered once per machine. Each process keeps the fragments
+it showed in memory; a fragment one process rendered is shared with the others, and kept across
+restarts, in the ``notebooks`` cache (``CACHES``: files under ``<var>/cache/notebooks``), whose
+key also names this renderer (a digest of this module, the markup allow-list it cleans with and
+nbconvert's version), so an upgrade that renders or cleans differently renders again.
 
 A path that leaves the course folder, a missing file or a file that is not a notebook renders a
 short "notebook not available" message instead of failing the page.
@@ -17,17 +22,22 @@ short "notebook not available" message instead of failing the page.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import logging
 import re
+import sys
 import threading
 from functools import cache, lru_cache
 from pathlib import Path, PurePosixPath
 
 from django.conf import settings
+from django.core.cache import caches
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 
 from courses.naming import is_course_slug
+from servicekit import notebook_markup
 from servicekit.notebook_markup import SCRIPT_MIMETYPES, clean_notebook_html
 
 logger = logging.getLogger(__name__)
@@ -36,6 +46,7 @@ NOT_AVAILABLE = "This notebook is not available."
 NOT_RENDERABLE = "This notebook could not be displayed: the file is not a valid Jupyter notebook."
 
 _HEADING_TAG = re.compile(r"<(/?)h([1-5])\b", re.IGNORECASE)
+SHARED_CACHE = "notebooks"  # the rendered fragments every LMS process on the machine shares
 
 
 def course_file(course_slug: str, path: str) -> Path | None:
@@ -90,15 +101,40 @@ def _exporter():
 
 @lru_cache(maxsize=64)
 def _render(filename: str, mtime_ns: int) -> SafeString:
-    """Render one version of one notebook (the modification time is part of the cache key)."""
-    import nbformat
+    """One version of one notebook (the modification time is part of the cache key), from the
+    machine's shared cache or rendered now and put there."""
+    shared = caches[SHARED_CACHE]
+    key = hashlib.sha256(f"{_renderer()}\0{filename}\0{mtime_ns}".encode()).hexdigest()
+    html = shared.get(key)
+    if html is None:
+        html = _render_now(filename)
+        try:
+            shared.set(key, html)
+        except OSError:  # a read-only var folder: every process renders for itself
+            logger.warning("Could not keep the rendered notebook %s to share", filename,
+                           exc_info=True)
+    return mark_safe(html)  # noqa: S308 - cleaned by servicekit's allow-list when rendered
+
+
+def _render_now(filename: str) -> str:
+    import nbformat  # deferred: nbformat (with jsonschema) takes a second to import
 
     notebook = nbformat.read(filename, as_version=4)
     nbformat.validate(notebook)
     _drop_script_outputs(notebook)
     with _exporter_lock:
         body, _resources = _exporter().from_notebook_node(notebook)
-    return mark_safe(_clean(body))  # noqa: S308 - cleaned by servicekit's allow-list
+    return _clean(body)
+
+
+@cache
+def _renderer() -> str:
+    """What renders and cleans a notebook, as a digest: this module's and the markup allow-list's
+    sources and nbconvert's version (a fragment from another renderer is rendered again)."""
+    digest = hashlib.sha256(importlib.metadata.version("nbconvert").encode())
+    for module in (sys.modules[__name__], notebook_markup):
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
 
 
 def _drop_script_outputs(notebook) -> None:

@@ -130,6 +130,14 @@ CACHES = {
         "TIMEOUT": 3600,
         "OPTIONS": {"MAX_ENTRIES": 5000},
     },
+    # Notebooks rendered into lesson pages (lms/base/notebooks.py), as files every LMS process
+    # on the machine reads, kept across restarts: each is rendered once, not once per worker.
+    "notebooks": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": VAR_DIR / "cache" / "notebooks",
+        "TIMEOUT": None,
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    },
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

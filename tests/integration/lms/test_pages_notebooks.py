@@ -8,6 +8,7 @@ import os
 import nbformat
 import pytest
 
+from lms.base import notebooks
 from lms.base.notebooks import NOT_AVAILABLE, NOT_RENDERABLE, render_course_notebook
 from tests.support.lms_factories import LessonFactory
 
@@ -149,3 +150,25 @@ def test_lesson_page_with_a_broken_notebook_still_renders(client, course, course
     assert response.status_code == 200
     assert NOT_RENDERABLE in html
     assert NOT_AVAILABLE in html
+
+
+def test_a_notebook_another_process_rendered_is_not_rendered_again(course_dir, monkeypatch):
+    write(course_dir / "lessons" / "shared.ipynb", nbformat.v4.new_markdown_cell("# Shared"))
+    first = render_course_notebook("python-101", "lessons/shared.ipynb")
+    notebooks._render.cache_clear()  # another process: nothing in its memory
+
+    def render_again(filename):
+        raise AssertionError(f"{filename} rendered again")
+
+    monkeypatch.setattr(notebooks, "_render_now", render_again)
+    assert render_course_notebook("python-101", "lessons/shared.ipynb") == first
+
+
+def test_a_notebook_is_rendered_again_by_another_renderer(course_dir, monkeypatch):
+    write(course_dir / "lessons" / "shared.ipynb", nbformat.v4.new_markdown_cell("# Shared"))
+    render_course_notebook("python-101", "lessons/shared.ipynb")
+    notebooks._render.cache_clear()
+    monkeypatch.setattr(notebooks, "_renderer", lambda: "an upgraded allow-list")
+    monkeypatch.setattr(notebooks, "_render_now", lambda filename: "<p>rendered anew</p>")
+
+    assert render_course_notebook("python-101", "lessons/shared.ipynb") == "<p>rendered anew</p>"
