@@ -603,12 +603,16 @@ def enrollments_visible_to(user: User) -> QuerySet[Enrollment]:
     return enrollments.filter(Q(user_id=user.pk) | Q(course_id__in=taught))
 
 
+PROGRESS_FIELDS = [field.name for field in LessonProgress._meta.concrete_fields]
+
+
 def progress_visible_to(user: User) -> QuerySet[LessonProgress]:
     """A learner sees their own lesson progress; instructors also their courses' learners';
     staff all. Annotated with ``course_slug``."""
     progress = (
         LessonProgress.objects.select_related("user", "lesson")
-        .defer("lesson__body")
+        # of the learner and the lesson (a page: dozens of columns) only what a list shows
+        .only(*PROGRESS_FIELDS, "user__username", "lesson__slug")
         .annotate(course_slug=course_slug_of("lesson__path"))
         .order_by("lesson__path", "user__username")
     )

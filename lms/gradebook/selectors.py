@@ -122,13 +122,18 @@ def submission_target(course_slug: str, assignment_name: str, username: str) -> 
 
 
 def grades_with_details() -> QuerySet[Grade]:
-    """Grades with what a list shows (learner, assignment, course slug) in one query."""
+    """Grades with what a list shows (learner, assignment, course slug) in one query: of the
+    learner and the assignment only their names and title, not their whole rows (an assignment
+    is a page: dozens of columns, and a page model to build, for every grade)."""
     return (
         Grade.objects.select_related("learner", "assignment")
-        .defer("assignment__instructions")
+        .only(*GRADE_FIELDS, "learner__username", "assignment__nbgrader_name", "assignment__title")
         .annotate(course_slug=course_slug_of("assignment__path"))
         .order_by("-submitted_at", "-pk")
     )
+
+
+GRADE_FIELDS = [field.name for field in Grade._meta.concrete_fields]
 
 
 def grades_visible_to(user: User) -> QuerySet[Grade]:

@@ -123,3 +123,34 @@ def test_a_learners_grades_across_many_courses_cost_the_same_queries(db):
     many = queries_for(client, "/api/v1/grades/", 20)
     assert few == many
     assert CoursePage.objects.count() == 20
+
+
+def test_a_list_that_fits_on_its_page_is_counted_without_a_count_query(course, learner):
+    assignment = AssignmentPage.objects.child_of(course).first()
+    for _ in range(3):
+        GradeFactory(assignment=assignment, learner=learner)
+    client = APIClient()
+    client.force_authenticate(learner)
+
+    with CaptureQueriesContext(connection) as captured:
+        body = client.get("/api/v1/grades/").json()
+
+    assert body["count"] == 3 and len(body["results"]) == 3
+    assert not any("COUNT(" in query["sql"] for query in captured.captured_queries)
+
+
+@pytest.mark.parametrize(
+    ("query", "rows"),
+    [("limit=2", 2), ("limit=5", 5), ("limit=2&offset=4", 1), ("limit=2&offset=9", 0),
+     ("limit=9&offset=1", 4)],
+)
+def test_every_page_counts_all_the_results(course, learner, query, rows):
+    assignment = AssignmentPage.objects.child_of(course).first()
+    for _ in range(5):
+        GradeFactory(assignment=assignment, learner=learner)
+    client = APIClient()
+    client.force_authenticate(learner)
+
+    body = client.get(f"/api/v1/grades/?{query}").json()
+
+    assert body["count"] == 5 and len(body["results"]) == rows
