@@ -24,6 +24,7 @@ from django.utils import timezone
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
 from lms.courses.selectors import (
+    course_of,
     enrollment_of,
     is_course_instructor,
     live_courses,
@@ -262,7 +263,7 @@ def may_mark_answered(v: Viewer, thread: Thread) -> bool:
 def discussion_count(user: User, page) -> tuple[int, CoursePage] | None:
     """How many threads anchored to ``page`` (a lesson or assignment) ``user`` sees, with the
     course; None when ``user`` may not read the course's board."""
-    course = CoursePage.objects.get(path=page.path[: -page.steplen])
+    course = course_of(page)  # the courses app's, cached with the published content
     v = viewer(user, course)
     if not v.may_read:
         return None

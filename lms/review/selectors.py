@@ -29,7 +29,13 @@ from django.utils import timezone
 from courses.course_file import PeerReview
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, EnrollmentRole
-from lms.courses.selectors import course_of, is_course_instructor, live_assignments
+from lms.courses.selectors import (
+    course_of,
+    enrollment_of,
+    is_course_instructor,
+    is_learner,
+    live_assignments,
+)
 from lms.gradebook.grader import GraderClient, ReviewCopy
 from lms.gradebook.models import Grade, GradeStatus
 from lms.gradebook.selectors import counting_grades, final_score
@@ -59,9 +65,7 @@ def require_review_rights(user: User, course: CoursePage) -> None:
 
 
 def is_course_learner(user: User, course: CoursePage) -> bool:
-    return user.is_authenticated and Enrollment.objects.filter(
-        user=user, course=course, role=EnrollmentRole.LEARNER
-    ).exists()
+    return is_learner(enrollment_of(user, course))  # the enrollments read once per request
 
 
 def participants(assignment: AssignmentPage) -> dict[int, Grade]:
