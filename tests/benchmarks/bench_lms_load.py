@@ -82,6 +82,7 @@ WARM_UP_SECONDS = 5
 GOAL_P95 = 0.050
 BASELINE_RATE = 10
 CONNECTIONS = 100  # the load generator's connections (threads): at most this many in flight
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")  # the unit of /proc's CPU times
 # What a class does most, by weight: pages of the course and the learner's own API.
 MIX = {"course page": 2, "lesson page": 4, "dashboard": 2, "assignment page": 2,
        "API grades (token)": 1, "API progress (token)": 1}
@@ -207,16 +208,18 @@ def open_loop(base_url: str, classroom: Classroom, rate: float, seconds: float,
 @dataclass
 class CpuUse:
     """CPU-seconds used by the LMS (gunicorn's processes), its database's backends and the whole
-    machine, read from Linux's /proc: what a run cost, whatever else the machine ran."""
+    machine, read from Linux's /proc: what a run cost, whatever else the machine ran. Per
+    process, so that one that ends during a run (a database connection closed) does not count
+    against it."""
 
-    lms: float
-    database: float
+    lms: dict[int, float]
+    database: dict[int, float]
     machine_busy: float
     machine_total: float
 
     @classmethod
     def now(cls, lms_pid: int, database: str) -> CpuUse:
-        lms, backends = 0.0, 0.0
+        lms, backends = {}, {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -225,20 +228,24 @@ class CpuUse:
                 cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
             except OSError:  # a process that ended meanwhile
                 continue
-            seconds = (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
-            if int(entry.name) == lms_pid or int(stat[1]) == lms_pid:  # gunicorn and its workers
-                lms += seconds
+            pid, seconds = int(entry.name), (int(stat[11]) + int(stat[12])) / CLOCK_TICKS
+            if pid == lms_pid or int(stat[1]) == lms_pid:  # gunicorn and its workers
+                lms[pid] = seconds
             elif cmdline.startswith("postgres:") and f" {database} " in cmdline:
-                backends += seconds
+                backends[pid] = seconds
         jiffies = [int(n) for n in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
         idle = jiffies[3] + jiffies[4]  # idle and iowait
-        ticks = os.sysconf("SC_CLK_TCK")
-        return cls(lms, backends, (sum(jiffies) - idle) / ticks, sum(jiffies) / ticks)
+        return cls(lms, backends, (sum(jiffies) - idle) / CLOCK_TICKS,
+                   sum(jiffies) / CLOCK_TICKS)
 
-    def __sub__(self, before: CpuUse) -> CpuUse:
-        return CpuUse(self.lms - before.lms, self.database - before.database,
-                      self.machine_busy - before.machine_busy,
-                      self.machine_total - before.machine_total)
+    def since(self, before: CpuUse) -> tuple[float, float, float, float]:
+        """CPU-seconds of the LMS, its database, the busy machine and the machine in all since
+        ``before`` (a process started meanwhile counts whole)."""
+        def spent(now: dict[int, float], then: dict[int, float]) -> float:
+            return sum(seconds - then.get(pid, 0.0) for pid, seconds in now.items())
+
+        return (spent(self.lms, before.lms), spent(self.database, before.database),
+                self.machine_busy - before.machine_busy, self.machine_total - before.machine_total)
 
 
 def visit_every_page(port: int, classroom: Classroom) -> None:
@@ -299,7 +306,8 @@ def test_lms_under_an_open_loop_load_over_http(tmp_path):
                              tmp_path / "baseline.json")
         cpu_before = CpuUse.now(lms.pid, database["NAME"])
         run = open_loop(base_url, classroom, RATE, SECONDS, MIX, tmp_path / "load.json")
-        cpu = CpuUse.now(lms.pid, database["NAME"]) - cpu_before
+        lms_cpu, database_cpu, busy, total = (
+            CpuUse.now(lms.pid, database["NAME"]).since(cpu_before))
         load_after = os.getloadavg()
     finally:
         stop_process(lms)
@@ -321,12 +329,11 @@ def test_lms_under_an_open_loop_load_over_http(tmp_path):
           f"{'met' if p95 < GOAL_P95 else 'NOT MET'}; the load generator used "
           f"{run.generator_cpu / SECONDS:.0%} of a core")
     served = sum(len(samples) for samples in run.latencies.values()) or 1
-    others = cpu.machine_busy - cpu.lms - cpu.database - run.generator_cpu
-    print(f"  CPU per request: the LMS {cpu.lms / served * 1000:.1f} ms, PostgreSQL "
-          f"{cpu.database / served * 1000:.1f} ms; the machine's {os.cpu_count()} cores were "
-          f"{cpu.machine_busy / cpu.machine_total:.0%} busy during the run: the LMS "
-          f"{cpu.lms / cpu.machine_total:.0%}, PostgreSQL {cpu.database / cpu.machine_total:.0%}, "
-          f"the load generator {run.generator_cpu / cpu.machine_total:.0%}, everything else "
-          f"{max(others, 0) / cpu.machine_total:.0%}")
+    others = busy - lms_cpu - database_cpu - run.generator_cpu
+    print(f"  CPU per request: the LMS {lms_cpu / served * 1000:.1f} ms, PostgreSQL "
+          f"{database_cpu / served * 1000:.1f} ms; the machine's {os.cpu_count()} cores were "
+          f"{busy / total:.0%} busy during the run: the LMS {lms_cpu / total:.0%}, PostgreSQL "
+          f"{database_cpu / total:.0%}, the load generator {run.generator_cpu / total:.0%}, "
+          f"everything else {max(others, 0) / total:.0%}")
     assert not run.errors and not baseline.errors, run.errors[:10] + baseline.errors[:10]
     assert run.achieved > 0.95 * RATE, f"achieved only {run.achieved:.1f} requests/s of {RATE:.0f}"
