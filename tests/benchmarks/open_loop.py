@@ -6,8 +6,10 @@ The plan (JSON) gives the server's ``base_url``, the ``rate`` (requests per seco
 ``i / rate`` seconds after the start, whether or not earlier ones have answered (a closed loop
 would slow down with the server and hide its queue). A dispatcher thread hands each request to a
 pool of ``connections`` worker threads when it is due; each worker keeps one HTTP/1.1 connection
-(``http.client``, reopened when the server closes it). A request's latency counts from when it
-was due, so time spent waiting for a free worker or connection counts too.
+(``http.client``, reopened when the server closes it; a GET that meets a kept-alive connection
+the server has just closed is sent again on a new one, as browsers do). A request's latency
+counts from when it was due, so time spent waiting for a free worker or connection, and a
+resend, count too.
 
 It prints one JSON object: ``latencies`` (seconds, by kind), ``errors`` (a line each: a refused
 or dropped connection, a timeout, a status other than 200), ``achieved`` (requests per second,
@@ -39,14 +41,27 @@ def run(plan: dict) -> dict:
     lock = threading.Lock()
     due_requests: queue.Queue = queue.Queue()
 
+    def get(connection: http.client.HTTPConnection, path: str, headers: dict):
+        connection.request("GET", path, headers=headers)
+        answer = connection.getresponse()
+        answer.read()
+        return answer
+
     def worker() -> None:
         connection = http.client.HTTPConnection(base.hostname, base.port, timeout=TIMEOUT)
         while (item := due_requests.get()) is not None:
             due, (kind, path, headers) = item
+            reused = connection.sock is not None
             try:
-                connection.request("GET", path, headers=headers)
-                answer = connection.getresponse()
-                answer.read()
+                try:
+                    answer = get(connection, path, headers)
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    # The server closed the kept-alive connection as the request went out (its
+                    # keep-alive timeout): a browser sends a GET again on a new one, and so do we.
+                    connection.close()
+                    answer = get(connection, path, headers)
             except (OSError, http.client.HTTPException) as error:
                 connection.close()  # the next request opens a fresh one
                 with lock:
