@@ -1,14 +1,17 @@
 """Whether a person may open the Wagtail admin: the menu of every page asks (the "Wagtail admin"
 link, Wagtail's user bar), and Django would read all of the person's permissions to answer, two
-queries a page. The answer is cached per person in each process for one version of the
-permissions (``lms.base.versioned_cache``), replaced whenever anyone's groups or permissions, or
-a group's permissions, change (:func:`connect_permission_receivers`). Only the menu reads it;
-the admin itself checks permissions as Django does, on every request.
+queries a page. Instead the people who hold Wagtail's admin access (``wagtailadmin.
+access_admin``, given directly or through a group: staff's and instructors' groups) are read
+once per version of the permissions and process (``lms.base.versioned_cache``), one query for
+everybody, and the version is replaced whenever anyone's groups or permissions, or a group's
+permissions, change (:func:`connect_permission_receivers`). Only the menu reads it; the admin
+itself checks permissions as Django does, on every request.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
 from django.db.models.signals import m2m_changed, post_delete, post_save
 
 from lms.base import versioned_cache
@@ -16,18 +19,27 @@ from lms.base import versioned_cache
 from .models import User
 
 PERMISSIONS = "permissions"
-ADMIN_ACCESS = "wagtailadmin.access_admin"
+ADMIN_ACCESS = ("wagtailadmin", "access_admin")
 
 
 def may_use_admin(user) -> bool:
-    """Whether ``user`` holds Wagtail's admin access (staff, and instructors through their
-    courses' groups), as ``user.has_perm`` says, read once per permissions version."""
+    """Whether ``user`` holds Wagtail's admin access, as Django's ``user.has_perm`` answers it:
+    an active superuser always, another active user when the permission is theirs or one of
+    their groups'."""
     if not user.is_authenticated or not user.is_active:
         return False
-    if user.is_superuser:
-        return True
+    return user.is_superuser or user.pk in _admin_users()
+
+
+def _admin_users() -> frozenset[int]:
+    app_label, codename = ADMIN_ACCESS
+    access = Permission.objects.filter(content_type__app_label=app_label, codename=codename)
     return versioned_cache.cached(
-        PERMISSIONS, "lms.accounts.admin_access", user.pk, lambda: user.has_perm(ADMIN_ACCESS)
+        PERMISSIONS, "lms.accounts.admin_users", "",
+        lambda: frozenset(
+            User.objects.filter(Q(user_permissions__in=access) | Q(groups__permissions__in=access))
+            .values_list("pk", flat=True)
+        ),
     )
 
 

@@ -420,11 +420,11 @@ def learning_of(user: User, *, deadlines: int = 10) -> Learning:
     upcoming: list[Deadline] = []
     if courses:
         outlines = course_outlines(courses)
-        lessons = {lesson.pk: c for c in courses for lesson in outlines[c.pk].lessons}
+        course_of_lesson = {lesson.pk: c.pk for c in courses for lesson in outlines[c.pk].lessons}
         done = LessonProgress.objects.filter(
-            user_id=user.pk, status=ProgressStatus.COMPLETED, lesson_id__in=lessons
+            user_id=user.pk, status=ProgressStatus.COMPLETED, lesson_id__in=course_of_lesson
         ).values_list("lesson_id", flat=True)
-        completed = Counter(lessons[pk].pk for pk in done)
+        completed = Counter(course_of_lesson[pk] for pk in done)
         cards = [
             CourseCard(c, Progress(completed[c.pk], len(outlines[c.pk].lessons))) for c in courses
         ]

@@ -28,6 +28,7 @@ the instructors only.
 from __future__ import annotations
 
 from django.db.models import Q
+from django.db.models.signals import post_delete
 from django.urls import reverse
 from django.utils import timezone
 
@@ -42,8 +43,8 @@ from lms.review import selectors as reviews
 from lms.review import signals as review
 from lms.review.models import Review
 
-from .models import Kind
-from .services import Event, notify
+from .models import Kind, Notification
+from .services import Event, notify, unread_changed
 
 STAFF = Q(is_superuser=True) | Q(role=Role.STAFF)
 
@@ -195,3 +196,6 @@ def connect() -> None:
         (review.review_replied, on_review_replied),
     ):
         signal.connect(receiver, dispatch_uid=f"notifications.{receiver.__name__}")
+    # notifications deleted with their recipient or course: the cached unread counts change
+    post_delete.connect(unread_changed, sender=Notification,
+                        dispatch_uid="notifications.unread_changed")

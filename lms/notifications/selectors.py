@@ -7,6 +7,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 
 from lms.accounts.models import User
+from lms.base import versioned_cache
 
 from .models import DEFAULT_DELIVERY, Kind, Notification, Preference
 
@@ -29,9 +30,18 @@ def notifications_page(user: User, number) -> Page:
     return Paginator(notifications_of(user), PAGE_SIZE).get_page(number)
 
 
+UNREAD = "notifications"
+"""The kind of data (``lms.base.versioned_cache``) the unread counts are cached from: its version
+is replaced whenever a notification is made, read or deleted (``services.unread_changed``)."""
+
+
 def unread_count(user: User) -> int:
-    """How many of ``user``'s notifications are unread: one query, for the bell."""
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
+    """How many of ``user``'s notifications are unread, for the bell on every page: one query
+    per person, process and version of the notifications."""
+    return versioned_cache.cached(
+        UNREAD, "lms.notifications.unread", user.pk,
+        lambda: Notification.objects.filter(recipient=user, read_at__isnull=True).count(),
+    )
 
 
 def deliveries(user: User) -> dict[str, str]:

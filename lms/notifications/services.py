@@ -16,11 +16,12 @@ from django.http import Http404
 from django.utils import timezone
 
 from lms.accounts.models import User
+from lms.base import versioned_cache
 from lms.courses.models import CoursePage
 
 from . import tasks, unsubscribe
 from .models import Delivery, Kind, Notification, Preference
-from .selectors import deliveries, deliveries_for
+from .selectors import UNREAD, deliveries, deliveries_for
 
 ANONYMOUS = "An anonymous classmate"
 
@@ -59,6 +60,7 @@ def notify(event: Event, recipients, *, sees_anonymous=frozenset()) -> list[Noti
             email=how[pk] if user.email else Delivery.OFF,
         ))
     made = Notification.objects.bulk_create(made)
+    unread_changed()
     at_once = [n.pk for n in made if n.email == Delivery.IMMEDIATE]
     if at_once:
         transaction.on_commit(lambda: tasks.send_emails.enqueue(at_once))
@@ -73,13 +75,23 @@ def mark_read(user: User, pk: int) -> Notification:
     if found.read_at is None:
         found.read_at = timezone.now()
         found.save(update_fields=["read_at"])
+        unread_changed()
     return found
 
 
 def mark_all_read(user: User) -> int:
-    return Notification.objects.filter(recipient=user, read_at__isnull=True).update(
+    marked = Notification.objects.filter(recipient=user, read_at__isnull=True).update(
         read_at=timezone.now()
     )
+    if marked:
+        unread_changed()
+    return marked
+
+
+def unread_changed(sender=None, **kwargs) -> None:
+    """Notifications were made, read or deleted: the unread counts cached so far are out of
+    date (``selectors.unread_count``). Also the receiver of their deletion (``receivers``)."""
+    versioned_cache.changed(UNREAD)
 
 
 def set_delivery(user: User, kind: str, delivery: str) -> None:

@@ -7,7 +7,7 @@ read for each request, once (lms/base/request_memo.py), and never passes to anot
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, Permission
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -19,6 +19,8 @@ from lms.base.request_memo import RequestMemoMiddleware, remembered
 from lms.courses.models import Enrollment, LessonPage
 from lms.courses.selectors import enrollment_of
 from lms.courses.services import enroll, mark_lesson_completed
+from lms.notifications.models import Kind
+from lms.notifications.services import Event, mark_read, notify
 from tests.support.lms_factories import GradeFactory, LessonFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,6 +162,34 @@ def test_joining_a_course_s_instructors_shows_the_admin_link_at_the_next_request
     assert "Wagtail admin" not in client.get(course.url).content.decode()
 
 
+def test_a_permission_given_directly_shows_the_admin_link_at_the_next_request(
+    client, course, learner
+):
+    client.force_login(learner)
+    assert "Wagtail admin" not in client.get(course.url).content.decode()
+
+    learner.user_permissions.add(
+        Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    )
+
+    assert "Wagtail admin" in client.get(course.url).content.decode()
+
+
+def test_the_bell_counts_a_new_notification_and_one_read_at_the_next_request(client, learner):
+    client.force_login(learner)
+    assert "data-unread" not in client.get("/dashboard/").content.decode()
+    event = Event(kind=Kind.GRADE, text="graded “Loops”", url="/dashboard/")
+
+    made, = notify(event, [learner])
+    assert 'data-unread="1"' in client.get("/dashboard/").content.decode()
+    mark_read(learner, made.pk)
+    assert "data-unread" not in client.get("/dashboard/").content.decode()
+    again, = notify(event, [learner])
+    assert 'data-unread="1"' in client.get("/dashboard/").content.decode()
+    again.delete()  # as with its course or its recipient
+    assert "data-unread" not in client.get("/dashboard/").content.decode()
+
+
 def test_nothing_is_remembered_outside_a_request():
     calls = []
     remembered("key", lambda: calls.append(1))
@@ -169,9 +199,9 @@ def test_nothing_is_remembered_outside_a_request():
 
 # The queries of each page kind a learner opens most, once the content is cached: the cache
 # versions, the session and the user, the learner's enrollments (once, for every app that adds
-# to the page), their own progress or grades, and the unread notifications. (Before the caches:
-# 22-26 a page, 12 the dashboard.)
-COMMON = 5  # versions, session, user, enrollments, unread count
+# to the page), and their own progress or grades. (Before the caches: 22-26 a page, 12 the
+# dashboard.)
+COMMON = 4  # versions, session, user, enrollments
 
 
 def test_a_course_page_costs_a_fixed_few_queries(client, course, learner):
