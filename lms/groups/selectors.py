@@ -109,14 +109,23 @@ def study_group_mates(*, course: CoursePage) -> dict[int, set[int]]:
 
 
 def sessions_of(user: User, *, upcoming_only: bool = True) -> QuerySet[StudySession]:
-    """The sessions of every group ``user`` is in, soonest first, with their group and course
-    (one query): the dashboard's and the calendar feed's."""
-    sessions = StudySession.objects.filter(group__memberships__user=user).select_related(
-        "group", "group__course"
+    """The sessions of every group ``user`` is in, soonest first, with their group and of its
+    course the title and slug, what the lists show (one query, without the course page's dozens
+    of other columns): the dashboard's and the calendar feed's."""
+    sessions = (
+        StudySession.objects.filter(group__memberships__user=user)
+        .select_related("group", "group__course")
+        .only(*_SESSION_AND_GROUP, "group__course__title", "group__course__slug")
     )
     if upcoming_only:
         sessions = sessions.filter(ends_at__gte=timezone.now())
     return sessions.order_by("starts_at", "pk")
+
+
+_SESSION_AND_GROUP = [
+    *(field.name for field in StudySession._meta.concrete_fields),
+    *(f"group__{field.name}" for field in StudyGroup._meta.concrete_fields),
+]
 
 
 def feed_owner(secret: str) -> User | None:
