@@ -55,6 +55,7 @@ from hub.spawners.docker import notebook_network_gateway
 from servicekit.state import lms_database
 from tests.support.lms_databases import sqlite_template
 from tests.support.localhost import browse_localhost_like_a_browser
+from tests.support.service_hub import log_excerpt
 from tests.support.swarm import remove_swarm_services, swarm_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -337,13 +338,12 @@ def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the launcher exited ({process.returncode}) before {url} answered:\n"
-                        + log.read_text(errors="replace")[-4000:])
+                        + log_excerpt(log))
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=3).status_code == 200:
                 return
         time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {timeout} s:\n"
-                + log.read_text(errors="replace")[-4000:])
+    pytest.fail(f"{url} did not answer within {timeout} s:\n" + log_excerpt(log))
 
 
 def _stop(process: subprocess.Popen) -> None:
