@@ -438,17 +438,22 @@ def test_the_line_picker_shows_each_lines_text(client, people, review, fake_grad
 
 
 def test_review_points_are_shown_as_the_rubric_counts_them(client, people, review,
-                                                           grader_notebook):
+                                                           grader_notebook, ps2):
+    """Points as the LMS shows scores (the ``points`` filter): 4, 2.25, never 4.0 or 2.3."""
+    quarter = (RubricCriterion("Style", (RubricLevel("Neat", 0.25), RubricLevel("Messy", 0))),)
+    ps2.peer_review = peer_review(rubric=RUBRIC + quarter)
+    ps2.save()
     services.submit_review(review, people["reviewer"], {"Readability": "Clear",
-                                                         "Tests": "Tried"}, "Nice.")
+                                                         "Tests": "Tried", "Style": "Messy"},
+                           "Nice.")
     author = as_(client, people["author"])
     review_page = author.get(reverse("review", args=[review.pk])).content.decode()
     own_list = author.get(reverse("review-assignment", args=["python-101", "ps2-functions"]))
     overview = as_(client, people["instructor"]).get(
         reverse("review-assignment", args=["python-101", "ps2-functions"])).content.decode()
-    assert "Rubric: 4 of 4 points" in review_page
-    assert "</a>: 4 of 4 points" in own_list.content.decode()
-    assert "<td>4</td>" in overview and "<td>4.0</td>" not in overview
+    assert "Rubric: 4 of 4.25 points" in review_page
+    assert "</a>: 4 of 4.25 points" in own_list.content.decode()
+    assert "<td>4</td>" in overview and "Neat 0.25" in overview
 
 
 def test_a_hidden_review_is_gone_for_its_author_and_from_the_score(client, people, review, ps2):
@@ -576,7 +581,7 @@ def test_per_test_results_are_asked_for_and_shown_only_when_course_yml_allows(
     page = as_(client, people["reviewer"]).get(reverse("review", args=[review.pk]))
     (call,) = [c for c in fake_grader.calls("GET") if c.path.endswith("/notebook")]
     assert call.query["tests"] == ["1"]
-    assert "test_clamp: 1.0 of 2.0" in page.content.decode()
+    assert "test_clamp: 1 of 2" in page.content.decode()
 
 
 # -- notifications (lms.notifications' receivers of lms.review.signals, its reminders) --------
