@@ -175,12 +175,13 @@ def spawn_until_lab_ready(studio: Studio, name: str) -> Timeline:
     """Start ``name``'s server as the spawn page does and open the lab like the browser."""
     session = studio.sessions[name]
     requested = time.time()
-    started = studio.api(name, "POST", f"/users/{name}/server")
+    # As long as a browser waits for the spawn page (a busy hub may take minutes to answer).
+    started = studio.api(name, "POST", f"/users/{name}/server", timeout=READY_SECONDS)
     assert started.status_code in {201, 202}, (name, started.status_code, started.text)
     if started.status_code == 202:  # still starting after the hub's slow_spawn_timeout
         wait_for_ready_event(studio, name)
     hub_ready = time.time()
-    lab = session.get(studio.server_url(name, "lab"), timeout=60)
+    lab = session.get(studio.server_url(name, "lab"), timeout=READY_SECONDS)
     assert lab.status_code == 200, (name, lab.status_code, lab.url)
     assert lab.url.startswith(studio.server_url(name, "lab")), lab.url
     assert studio.server_status(session, name) == 200, name

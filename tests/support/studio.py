@@ -237,12 +237,12 @@ class Studio:
         assert response.status_code == 201, (response.status_code, response.text)
         return response.json()["token"]
 
-    def api(self, username: str, method: str, path: str, **kwargs) -> requests.Response:
+    def api(self, username: str, method: str, path: str, timeout: float = 30,
+            **kwargs) -> requests.Response:
         """The hub's REST API with ``username``'s token."""
         headers = {"Authorization": f"token {self.tokens[username]}"}
-        return requests.request(
-            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
-        )
+        return requests.request(method, f"{self.hub_url}/hub/api{path}", headers=headers,
+                                timeout=timeout, **kwargs)
 
     def spawn(self, username: str) -> None:
         """Start the user's server and wait until it answers through the proxy."""
