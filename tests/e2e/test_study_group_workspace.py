@@ -25,7 +25,7 @@ from playwright.sync_api import Page, expect
 from courses.naming import study_group_workspace_user
 from tests.support.lab_pages import CONTENTS_API, KERNEL_IDLE, enroll_learner, sign_in
 from tests.support.studio import Studio
-from tests.support.workspaces import cookie_header, open_from_group_page
+from tests.support.workspaces import PAGE_FETCH, cookie_header, open_from_group_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
@@ -48,11 +48,6 @@ NOTEBOOK_JSON = {
                                 "name": "python3"}},
     "nbformat": 4, "nbformat_minor": 5,
 }
-# The page's own request to its server's API, as JupyterLab makes them (its cookies): the
-# status, or 0 when the request fails (a redirect to the hub's host is refused by CORS).
-API_STATUS = """async (url) => {
-    try { return (await fetch(url, {redirect: 'follow'})).status; } catch (e) { return 0; }
-}"""
 
 
 def editor(page: Page):
@@ -76,7 +71,8 @@ def open_notebook(page: Page, url: str) -> None:
 
 
 def api_status(page: Page, url: str) -> int:
-    return page.evaluate(API_STATUS, url)
+    """The status of the page's own request to ``url`` (0: it failed), as JupyterLab's."""
+    return page.evaluate(PAGE_FETCH, url)[0]
 
 
 def wait_for(predicate, seconds: float, what: str):
@@ -135,6 +131,7 @@ def test_two_members_edit_one_notebook_live_and_a_removed_member_loses_it(
         expect(editor(ana)).to_contain_text(SECOND_EDIT, timeout=EDIT_MS)
         screenshot(ana, "2-ana-sees-bens-edit")
         screenshot(ben, "3-ben-sees-anas-edit")
+        assert api_status(ben, contents_url) == 200
         old_cookies = cookie_header(ben_context, contents_url)
         assert requests.get(contents_url, headers={"Cookie": old_cookies},
                             timeout=30).status_code == 200

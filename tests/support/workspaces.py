@@ -22,6 +22,23 @@ OPEN_BUTTON = "Open the shared workspace"
 STARTING = "The group's workspace is starting"  # the group page's message while it starts
 
 
+# A request of a page to its own server, as JupyterLab makes them (the page's cookies and the
+# XSRF token JupyterHub's servers want with them): [status, milliseconds]; status 0 when the
+# request fails (a redirect to the hub's host is refused by CORS).
+PAGE_FETCH = """async (url) => {
+    const xsrf = document.cookie.split('; ').find(c => c.startsWith('_xsrf='));
+    const headers = xsrf ? {'X-XSRFToken': decodeURIComponent(xsrf.split('=')[1])} : {};
+    const start = performance.now();
+    try {
+        const response = await fetch(url, {headers});
+        await response.text();
+        return [response.status, performance.now() - start];
+    } catch (e) {
+        return [0, performance.now() - start];
+    }
+}"""
+
+
 class HubWorkspaces:
     """``/hub/api/studio/workspaces/<id>/…`` with the LMS's hub service token (the one caller
     the endpoint accepts), as ``lms.groups.workspace`` calls it."""
@@ -70,7 +87,6 @@ def open_from_group_page(page: Page, studio: Studio, group_url: str, workspace: 
     ready the browser goes on to it, through the hub's consent page, until JupyterLab shows.
     ``seconds`` bounds the whole (a spawn on a busy machine), it is no measurement."""
     deadline = time.monotonic() + seconds
-    server = studio.server_url(workspace)
     page.goto(group_url)
     while True:
         # ready: a page of the LMS that moves on to the workspace; starting: the group's page
@@ -83,6 +99,14 @@ def open_from_group_page(page: Page, studio: Studio, group_url: str, workspace: 
         assert STARTING in message.inner_text(), message.inner_text()
         assert time.monotonic() < deadline, f"the workspace did not start within {seconds} s"
         page.wait_for_timeout(3000)
+    into_the_lab(page, studio, workspace)
+
+
+def into_the_lab(page: Page, studio: Studio, workspace: str) -> None:
+    """Follow a browser on its way to the workspace of hub user ``workspace`` (the server's
+    OAuth with the hub, signing in through the LMS if need be) until JupyterLab shows,
+    authorizing the server on the hub's consent page if it asks."""
+    server = studio.server_url(workspace)
     page.wait_for_url(lambda url: url.startswith(server) or "/oauth2/authorize" in url)
     if "/oauth2/authorize" in page.url:
         expect(page.get_by_text("Authorize access")).to_be_visible()
