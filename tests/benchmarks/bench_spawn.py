@@ -29,6 +29,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from dockerspawner import DockerSpawner
 
 from tests.benchmarks.timing import percentile
 from tests.support.studio import OwnStudio, Studio, docker, inspect, under_prefix
@@ -188,17 +189,18 @@ def spawn_until_lab_ready(studio: Studio, name: str) -> Timeline:
     return Timeline(name, requested, hub_ready, time.time())
 
 
-def stop_all(own: OwnStudio, names: list[str]) -> None:
-    """Stop every server through the hub's API and wait until their containers are gone."""
+def stop_all(own: OwnStudio, names: list[str], as_user: str | None = None) -> None:
+    """Stop every server through the hub's API (each user with their own token, or all with
+    ``as_user``'s, an admin's) and wait until their containers are gone."""
     studio = own.studio
 
     def stop(name: str) -> None:
-        stopped = studio.api(name, "DELETE", f"/users/{name}/server")
+        stopped = studio.api(as_user or name, "DELETE", f"/users/{name}/server")
         assert stopped.status_code in {202, 204}, (name, stopped.status_code, stopped.text)
 
     with ThreadPoolExecutor(len(names)) as pool:
         list(pool.map(stop, names))
-    wanted = {own.container_name(name) for name in names}
+    wanted = {f"{own.prefix}-{DockerSpawner._escape(name)}" for name in names}
     deadline = time.monotonic() + STOP_SECONDS
     while wanted & under_prefix("container", own.prefix):
         assert time.monotonic() < deadline, "servers still running after stop"
