@@ -20,18 +20,25 @@ from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subq
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from wagtail.models import Page
 
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
-from lms.courses.selectors import (
-    enrollment_of,
-    is_course_instructor,
-    live_courses,
-    taught_course_ids,
-)
+from lms.courses.selectors import course_standing, live_courses, taught_course_ids
 
 from . import search
-from .models import AuditEntry, Ban, Follow, Post, PostKind, PostStatus, Report, Thread, Vote
+from .models import (
+    OPENING_NOT_PUBLIC,
+    AuditEntry,
+    Ban,
+    Follow,
+    Post,
+    PostKind,
+    PostStatus,
+    Report,
+    Thread,
+    Vote,
+)
 
 DELETED = "This post was deleted."
 HIDDEN = "This post was hidden by a moderator."
@@ -55,10 +62,8 @@ class Viewer:
 
 
 def viewer(user: User, course: CoursePage) -> Viewer:
-    if not user.is_authenticated:
-        return Viewer(user, course, False, False)
-    moderator = is_course_instructor(user, course)
-    return Viewer(user, course, moderator or enrollment_of(user, course) is not None, moderator)
+    enrolled, moderator = course_standing(user, course)
+    return Viewer(user, course, enrolled or moderator, moderator)
 
 
 def active_ban(user: User, course: CoursePage) -> Ban | None:
@@ -105,20 +110,27 @@ def move_targets(v: Viewer) -> QuerySet[CoursePage]:
     )
 
 
-def anchor_pages(course: CoursePage) -> list:
+def _anchor_candidates(course: CoursePage):
+    """The course's live lessons (in their order) then its live assignments (by title), as
+    plain pages in one query: what a thread may be about, and all the board shows of one."""
+    return (
+        Page.objects.live().child_of(course).type(LessonPage, AssignmentPage)
+        .order_by(F("lessonpage__position").asc(nulls_last=True), "title", "pk")
+    )
+
+
+def anchor_pages(course: CoursePage) -> list[Page]:
     """The pages a thread of ``course`` may be anchored to: its live lessons and assignments."""
-    lessons = LessonPage.objects.live().child_of(course).order_by("position", "title")
-    assignments = AssignmentPage.objects.live().child_of(course).order_by("title")
-    return [*lessons, *assignments]
+    return list(_anchor_candidates(course).only("pk", "slug", "title"))
 
 
-def anchor_of(course: CoursePage, slug: str):
-    """The lesson or assignment of ``course`` with page slug ``slug``, or None."""
-    for page in (LessonPage, AssignmentPage):
-        found = page.objects.live().child_of(course).filter(slug=slug).first()
-        if found is not None:
-            return found
-    return None
+def anchor_of(course: CoursePage, slug: str) -> Page | None:
+    """The lesson or assignment (the specific page) of ``course`` with page slug ``slug``, or
+    None (no slug: no query)."""
+    if not slug:
+        return None
+    page = _anchor_candidates(course).filter(slug=slug).first()
+    return page.specific if page is not None else None
 
 
 def _visible_posts(v: Viewer) -> Q:
@@ -128,12 +140,21 @@ def _visible_posts(v: Viewer) -> Q:
 
 
 def _visible_threads(v: Viewer) -> QuerySet[Thread]:
-    threads = Thread.objects.filter(course=v.course, group=v.group)
+    return Thread.objects.filter(_visible_thread(v))
+
+
+def _visible_thread(v: Viewer) -> Q:
+    shown = Q(course=v.course, group=v.group)
     if v.is_moderator:
-        return threads
-    return threads.filter(hidden=False, opening_post__deleted_at__isnull=True).filter(
-        Q(private=False) | Q(author=v.user)
-    ).filter(Q(opening_post__status=PostStatus.PUBLISHED) | Q(author=v.user))
+        return shown
+    # Not "join each thread to its opening post and look": the few opening posts that are not
+    # public (deleted; held or rejected, shown to their author) are looked up in their
+    # partial index (``OPENING_NOT_PUBLIC``), an anti-join the size of that handful.
+    not_public = Post.objects.filter(
+        OPENING_NOT_PUBLIC & (Q(deleted_at__isnull=False) | ~Q(author=v.user)),
+        pk=OuterRef("opening_post_id"),
+    )
+    return shown & Q(hidden=False) & (Q(private=False) | Q(author=v.user)) & ~Exists(not_public)
 
 
 def threads_for(
@@ -147,43 +168,47 @@ def threads_for(
     text: str = "",
 ) -> QuerySet[Thread]:
     """The threads of the board ``v`` sees, filtered, pinned first then most recently active,
-    each with ``reply_count``, ``vote_count`` and ``is_following`` (a fixed number of queries)."""
-    threads = _visible_threads(v)
+    each with ``reply_count``, ``vote_count``, ``is_following`` and ``opening_status`` (its
+    opening post's: held or rejected ones show to their author and the moderators) (a fixed
+    number of queries). Built as one filter and one annotation: building and compiling the
+    query is a good part of a board page's time."""
+    where = _visible_thread(v)
     if anchor is not None:
-        threads = threads.filter(anchor_page=anchor)
+        where &= Q(anchor_page=anchor)
     if unanswered:
-        threads = threads.filter(kind="question", answered=False)
+        where &= Q(kind="question", answered=False)
     if following:
-        threads = threads.filter(follows__user=v.user)
+        where &= Q(follows__user=v.user)
     if mine:
-        threads = threads.filter(author=v.user)
+        where &= Q(author=v.user)
     if kind:
-        threads = threads.filter(kind=kind)
+        where &= Q(kind=kind)
     if text:
-        posts = Post.objects.filter(thread__course=v.course).filter(_visible_posts(v))
-        threads = search.matching_threads(threads, posts, text)
-    replies = Post.objects.filter(thread=OuterRef("pk"), deleted_at__isnull=True).exclude(
-        kind=PostKind.OPENING
-    )
+        # The posts are not narrowed to the course here: the threads are, and a post counts
+        # only for a thread among them (no join of every matching post to its thread).
+        where &= search.matching(Post.objects.filter(_visible_posts(v)), text)
+    replies = Q(thread=OuterRef("pk"), deleted_at__isnull=True) & ~Q(kind=PostKind.OPENING)
     if not v.is_moderator:
-        replies = replies.filter(hidden=False, status=PostStatus.PUBLISHED)
-    votes = Vote.objects.filter(post=OuterRef("opening_post"))
+        replies &= Q(hidden=False, status=PostStatus.PUBLISHED)
     # Counted per thread in subqueries, not grouped over the whole board: the database takes
     # the first page in the index's order and counts for those threads only.
     return (
-        threads.select_related("author", "anchor_page", "opening_post")
+        Thread.objects.filter(where)
+        .select_related("author", "anchor_page")
         .annotate(
-            reply_count=_counted(replies),
-            vote_count=_counted(votes),
+            opening_status=F("opening_post__status"),
+            reply_count=_counted(Post, replies),
+            vote_count=_counted(Vote, Q(post=OuterRef("opening_post"))),
             is_following=Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
         )
         .order_by("-pinned", "-last_activity_at", "-pk")
     )
 
 
-def _counted(rows: QuerySet):
-    """How many ``rows`` (correlated to the outer query by ``OuterRef``), as a subquery."""
-    count = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
+def _counted(model, where: Q):
+    """How many ``model`` rows match ``where`` (correlated to the outer query by
+    ``OuterRef``), as a subquery."""
+    count = model.objects.filter(where).order_by().values(n=Func(F("pk"), function="COUNT"))
     return Coalesce(Subquery(count[:1]), 0)
 
 

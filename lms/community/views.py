@@ -137,7 +137,8 @@ def _thread_page(request: HttpRequest, v: selectors.Viewer, found, typed_reply=N
             shown.may_edit = selectors.may_edit(v, shown)
     return render(request, "community/thread.html", {
         "course": v.course, "viewer": v, "thread": found, "posts": posts,
-        "anchors": selectors.anchor_pages(v.course),
+        # the moderators' "Move" form is the only use of the anchors on this page
+        "anchors": selectors.anchor_pages(v.course) if v.is_moderator else [],
         "move_targets": list(selectors.move_targets(v)),
         "may_mark_answered": selectors.may_mark_answered(v, found),
         "thread_shows_author": selectors.shows_author(v, found),

@@ -297,3 +297,46 @@ def test_members_of_other_courses_see_no_board(course, learner):
     stranger = UserFactory(username="eve")
     EnrollmentFactory(user=stranger)
     assert page_client(stranger).get(f"/courses/{course.slug}/board/").status_code == 403
+
+
+@pytest.mark.parametrize("fate", ["held", "rejected", "deleted"])
+def test_a_question_held_rejected_or_deleted_leaves_classmates_boards_and_counts(
+    course, learner, other_learner, instructor, fate
+):
+    """The board finds such threads through the partial index of the opening posts that are
+    not public (``OPENING_NOT_PUBLIC``); the lists and their counts agree on who sees them."""
+    public, _ = ask(learner, course, title="Public")
+    thread, held = ask(learner, course, body=SOLUTION_RENAMED if fate != "deleted" else "Hm?")
+    if fate == "rejected":
+        services.review(as_viewer(instructor, course), thread.opening_post, approve=False)
+    if fate == "deleted":
+        services.delete_post(as_viewer(learner, course), thread.opening_post)
+    sees = {"author": fate != "deleted", "classmate": False, "instructor": True}
+    for who, user in [("author", learner), ("classmate", other_learner),
+                      ("instructor", instructor)]:
+        threads = selectors.threads_for(as_viewer(user, course))
+        assert (thread in threads) is sees[who], (fate, who)
+        assert public in threads
+        assert threads.count() == 1 + sees[who], (fate, who)
+
+
+def test_the_board_lists_each_thread_with_its_badges_author_and_counts(
+    course, learner, other_learner, instructor
+):
+    learner.first_name, learner.last_name = "<b>Grace</b>", "Hopper"
+    learner.save()
+    anonymous, _ = ask(learner, course, title="Shy question", anonymous=True)
+    services.reply(as_viewer(other_learner, course), anonymous, body="Try `range`.")
+    services.vote(as_viewer(other_learner, course), anonymous.opening_post, True)
+    services.set_thread_flags(as_viewer(instructor, course), anonymous, pinned=True)
+    held, _ = ask(learner, course, title="My solution", body=SOLUTION_RENAMED)
+    board = f"/courses/{course.slug}/board/"
+    classmate = page_client(other_learner).get(board).content.decode()
+    assert "Shy question" in classmate and "My solution" not in classmate
+    assert "Hopper" not in classmate and "Anonymous · 1 reply · 1 vote" in classmate
+    assert '<span class="badge text-bg-warning">Pinned</span>' in classmate
+    assert '<span class="badge text-bg-primary">Question</span>' in classmate
+    author = page_client(learner).get(board).content.decode()
+    assert "&lt;b&gt;Grace&lt;/b&gt; Hopper" in author and "<b>Grace" not in author
+    assert "anonymous to classmates" in author and "0 replies · 0 votes" in author
+    assert '<span class="badge text-bg-warning">Held for review</span>' in author
