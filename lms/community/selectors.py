@@ -166,12 +166,13 @@ def threads_for(
     mine: bool = False,
     kind: str = "",
     text: str = "",
+    counted: bool = True,
 ) -> QuerySet[Thread]:
     """The threads of the board ``v`` sees, filtered, pinned first then most recently active,
-    each with ``reply_count``, ``vote_count``, ``is_following`` and ``opening_status`` (its
-    opening post's: held or rejected ones show to their author and the moderators) (a fixed
-    number of queries). Built as one filter and one annotation: building and compiling the
-    query is a good part of a board page's time."""
+    each with ``is_following``, ``opening_status`` (its opening post's: held or rejected ones
+    show to their author and the moderators) and, ``counted``, ``reply_count`` and
+    ``vote_count`` (a fixed number of queries). Built as one filter and one annotation:
+    building and compiling the query is a good part of a board page's time."""
     where = _visible_thread(v)
     if anchor is not None:
         where &= Q(anchor_page=anchor)
@@ -187,20 +188,22 @@ def threads_for(
         # The posts are not narrowed to the course here: the threads are, and a post counts
         # only for a thread among them (no join of every matching post to its thread).
         where &= search.matching(Post.objects.filter(_visible_posts(v)), text)
-    replies = Q(thread=OuterRef("pk"), deleted_at__isnull=True) & ~Q(kind=PostKind.OPENING)
-    if not v.is_moderator:
-        replies &= Q(hidden=False, status=PostStatus.PUBLISHED)
-    # Counted per thread in subqueries, not grouped over the whole board: the database takes
-    # the first page in the index's order and counts for those threads only.
+    annotations = {
+        "opening_status": F("opening_post__status"),
+        "is_following": Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
+    }
+    if counted:
+        replies = Q(thread=OuterRef("pk"), deleted_at__isnull=True) & ~Q(kind=PostKind.OPENING)
+        if not v.is_moderator:
+            replies &= Q(hidden=False, status=PostStatus.PUBLISHED)
+        # Counted per thread in subqueries, not grouped over the whole board: the database
+        # takes the first page in the index's order and counts for those threads only.
+        annotations["reply_count"] = _counted(Post, replies)
+        annotations["vote_count"] = _counted(Vote, Q(post=OuterRef("opening_post")))
     return (
         Thread.objects.filter(where)
         .select_related("author", "anchor_page")
-        .annotate(
-            opening_status=F("opening_post__status"),
-            reply_count=_counted(Post, replies),
-            vote_count=_counted(Vote, Q(post=OuterRef("opening_post"))),
-            is_following=Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
-        )
+        .annotate(**annotations)
         .order_by("-pinned", "-last_activity_at", "-pk")
     )
 
@@ -212,9 +215,11 @@ def _counted(model, where: Q):
     return Coalesce(Subquery(count[:1]), 0)
 
 
-def thread_for(v: Viewer, pk: int) -> Thread:
-    """The thread ``pk`` of the board, if ``v`` sees it (else 404)."""
-    thread = threads_for(v).filter(pk=pk).first()
+def thread_for(v: Viewer, pk: int, *, counted: bool = False) -> Thread:
+    """The thread ``pk`` of the board, if ``v`` sees it (else 404); ``counted``: with its
+    ``reply_count`` and ``vote_count``, as in the lists (the API's thread carries them; the
+    thread's page and the actions on it do not need them)."""
+    thread = threads_for(v, counted=counted).filter(pk=pk).first()
     if thread is None:
         raise Http404("No such thread on this board.")
     return thread
@@ -225,8 +230,7 @@ def posts_of(v: Viewer, thread: Thread) -> list[Post]:
     ``v``) and ``comment_list`` (its visible comments); answers first by endorsement then
     votes. Returns the opening post and the answers (comments hang on them)."""
     posts = list(
-        Post.objects.filter(thread=thread)
-        .filter(_visible_posts(v))
+        Post.objects.filter(Q(thread=thread) & _visible_posts(v))
         .select_related("author")
         .annotate(
             vote_count=Count("votes", distinct=True),
