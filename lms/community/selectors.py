@@ -14,7 +14,9 @@ each rule; views, templates and the API ask here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
@@ -206,6 +208,48 @@ def threads_for(
         .annotate(**annotations)
         .order_by("-pinned", "-last_activity_at", "-pk")
     )
+
+
+def page_after(threads: QuerySet[Thread], size: int, after: str = "") -> tuple[list[Thread], str]:
+    """A page of ``threads`` (``threads_for``'s, in the board's order): up to ``size`` of them
+    after the position ``after`` names (the token of the page before; empty, or not a token:
+    the first page), and the token of the next page ("" when there is none).
+
+    Keyset pagination: a token is the last thread's place in the order (pinned, last activity,
+    id), so each page is read from the board's index as the first is, instead of counting and
+    skipping every thread before it; a thread that becomes active meanwhile moves to the top
+    and is not shown twice."""
+    position = _position(after)
+    if position is not None:
+        pinned, at, pk = position
+        threads = threads.filter(
+            Q(pinned__lt=pinned)
+            | Q(pinned=pinned, last_activity_at__lt=at)
+            | Q(pinned=pinned, last_activity_at=at, pk__lt=pk)
+        )
+    page = list(threads[: size + 1])
+    if len(page) <= size:
+        return page, ""
+    last = page[size - 1]
+    micros = (last.last_activity_at - EPOCH) // timedelta(microseconds=1)
+    return page[:size], f"{int(last.pinned)}.{micros}.{last.pk}"
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TOKEN = re.compile(r"([01])\.(-?[0-9]{1,20})\.([0-9]{1,18})")
+
+
+def _position(token: str) -> tuple[bool, datetime, int] | None:
+    """The (pinned, last activity, id) a page token names; None for anything else (a hand-made
+    or truncated link shows the first page)."""
+    found = _TOKEN.fullmatch(token or "")
+    if found is None:
+        return None
+    try:
+        at = EPOCH + timedelta(microseconds=int(found[2]))
+    except OverflowError:
+        return None
+    return found[1] == "1", at, int(found[3])
 
 
 def _counted(model, where: Q):
