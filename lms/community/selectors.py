@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
 from wagtail.models import Page
@@ -254,9 +253,10 @@ def _position(token: str) -> tuple[bool, datetime, int] | None:
 
 def _counted(model, where: Q):
     """How many ``model`` rows match ``where`` (correlated to the outer query by
-    ``OuterRef``), as a subquery."""
-    count = model.objects.filter(where).order_by().values(n=Func(F("pk"), function="COUNT"))
-    return Coalesce(Subquery(count[:1]), 0)
+    ``OuterRef``), as a subquery (an aggregate without grouping: always one row, never null)."""
+    return Subquery(
+        model.objects.filter(where).order_by().values(n=Func(F("pk"), function="COUNT"))
+    )
 
 
 def thread_for(v: Viewer, pk: int, *, counted: bool = False) -> Thread:
