@@ -190,7 +190,11 @@ def threads_for(
         # only for a thread among them (no join of every matching post to its thread).
         where &= search.matching(Post.objects.filter(_visible_posts(v)), text)
     annotations = {
-        "opening_status": F("opening_post__status"),
+        # a subquery, not a join: evaluated for the page's threads only, not for every match
+        # of a search before it is sorted
+        "opening_status": Subquery(
+            Post.objects.filter(pk=OuterRef("opening_post_id")).order_by().values("status")
+        ),
         "is_following": Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
     }
     if counted:
