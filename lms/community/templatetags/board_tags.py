@@ -60,7 +60,7 @@ def badges(thread) -> str:
     call a row, of badges made once, instead of a dozen template conditions, fifty rows a
     page."""
     shown = [PINNED] if thread.pinned else []
-    shown.append(KIND_BADGES[thread.kind])
+    shown.append(KIND_BADGES.get(thread.kind) or format_html(BADGE, "secondary", thread.kind))
     shown += [badge for flag, badge in FLAG_BADGES if getattr(thread, flag)]
     if thread.opening_status == PostStatus.HELD:
         shown.append(HELD)
