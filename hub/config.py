@@ -437,8 +437,8 @@ def configure_spawner(c: Config, settings: HubSettings, catalog: CourseCatalog,
     """What every spawner shares (JupyterLab, timeouts, the course folders, released
     assignments, the default image), then the chosen spawner's own step."""
     c.Spawner.default_url = "/lab"
-    c.Spawner.http_timeout = 120
-    c.Spawner.start_timeout = 180
+    c.Spawner.http_timeout = settings.http_timeout
+    c.Spawner.start_timeout = settings.start_timeout
     c.StudioSpawnerMixin.courses_dir = str(catalog.root)
     # The grader's released assignments are copied in at each start (on Docker, bound
     # read-only); the local fallback's learners fetch them in the Assignments panel instead,

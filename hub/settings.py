@@ -132,6 +132,12 @@ class HubSettings(EnvSettings):
     kube_materials_claim: str = Field("", validation_alias="HUB_KUBE_MATERIALS_CLAIM")
     release_dir: str = Field("", validation_alias="HUB_RELEASE_DIR")  # "": by grader mode
     local_cpu_seconds: int = Field(3600, validation_alias="HUB_LOCAL_CPU_SECONDS", ge=1)
+    # How long a start may take: the spawner's own (the container created and started), then
+    # the server's until it answers. Many learners starting at once on few cores (a class at
+    # its start) share the CPU, so each start takes longer (docs/architecture.md, "A learner
+    # storm").
+    start_timeout: int = Field(180, validation_alias="HUB_START_TIMEOUT", ge=10)
+    http_timeout: int = Field(120, validation_alias="HUB_HTTP_TIMEOUT", ge=10)
 
     # -- idle culling ----------------------------------------------------------------------
     idle_timeout: int = Field(3600, validation_alias="HUB_IDLE_TIMEOUT", ge=0)  # 0: off

@@ -18,7 +18,8 @@ else's server, create other users, or use the hub's sharing API itself.
   tokens for the workspace's server are deleted (JupyterHub's revocation of a share deletes
   neither them nor the server's open connections), and a running workspace is restarted, so an
   open tab of theirs loses its kernel and collaboration connections and, having no token, cannot
-  reconnect (the other members' tabs reconnect);
+  come back; the other members' open tabs lose the workspace too (a started server has a new
+  cookie secret and OAuth client) and are back once they open it again, through the hub's OAuth;
 - ``PUT  …/members`` with ``{"members": [...]}``: the shares made exactly these members;
 - ``POST …/server``: the workspace's server, started if it is not running: ``{"url", "ready"}``.
 
@@ -95,7 +96,7 @@ class _WorkspaceHandler(APIHandler):
 
     async def restart(self, owner) -> None:
         """Stop a running workspace and start it again in the background: every open
-        connection to it is cut; members reconnect, a revoked one cannot."""
+        connection to it is cut; members open it again, a revoked one cannot."""
         spawner = owner.spawners[""]
         if not spawner.active or spawner.pending:
             return

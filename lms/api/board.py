@@ -113,7 +113,7 @@ class ThreadViewSet(BoardMixin, viewsets.GenericViewSet):
     def retrieve(self, request, course_slug=None, pk=None):
         """The thread with its posts: the opening post, then the answers, each with its
         comments."""
-        thread = _detail(self.board, selectors.thread_for(self.board, int(pk)))
+        thread = _detail(self.board, selectors.thread_for(self.board, int(pk), counted=True))
         return Response(serializers.ThreadDetailSerializer(thread, context=self.context()).data)
 
     @extend_schema(
@@ -138,7 +138,7 @@ class ThreadViewSet(BoardMixin, viewsets.GenericViewSet):
             anonymous=data["anonymous"], private=data["private"], anchor_page=anchor,
             anchor_cell=data.get("cell", ""),
         )
-        thread = _detail(v, selectors.thread_for(v, made.pk))
+        thread = _detail(v, selectors.thread_for(v, made.pk, counted=True))
         thread.held = held
         return Response(
             serializers.ThreadCreatedSerializer(thread, context=self.context()).data,

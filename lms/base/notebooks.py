@@ -179,7 +179,8 @@ def _render_cells(text: str) -> tuple[SafeString, ...]:
         for index, cell in enumerate(data.get("cells") or []):
             if isinstance(cell, dict) and not cell.get("id"):
                 cell["id"] = f"cell-{index}"
-    notebook = nbformat.from_dict(data)
+    # As nbformat reads a file: sources and outputs saved as lists of lines are joined.
+    notebook = nbformat.v4.to_notebook(data)
     nbformat.validate(notebook)
     _drop_script_outputs(notebook)
     fragments = []

@@ -67,7 +67,10 @@ class Draft:
         lines = []
         if self.about:
             lines += [f"In {self.about}:", ""]
-        detail = "\n".join(part for part in (self.traceback, self.error) if part)
+        detail = self.traceback
+        if self.error and self.traceback.splitlines()[-1:] != [self.error]:
+            # IPython's traceback ends with the error line already; another one would repeat it
+            detail = "\n".join(part for part in (self.traceback, self.error) if part)
         if detail:
             fence = "`" * max(3, _longest_backtick_run(detail) + 1)
             lines += [f"{fence}text", detail, fence, ""]

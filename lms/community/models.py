@@ -23,6 +23,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.contrib.postgres.search import SearchVectorField
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from wagtail.models import Page
 
@@ -45,6 +46,16 @@ class PostStatus(models.TextChoices):
     PUBLISHED = "published", "Published"
     HELD = "held", "Held for review (may show a solution)"
     REJECTED = "rejected", "Rejected by an instructor"
+
+
+# The opening posts that keep their thread off learners' boards: deleted (from all but the
+# moderators) or not published, held or rejected (from all but their author and the
+# moderators). Few, so the board asks for them (``selectors``) through the small partial index
+# ``Post.Meta`` keeps of them, instead of joining every thread to its opening post: on a board
+# of thousands of threads that join, not the threads, was the cost of counting them.
+OPENING_NOT_PUBLIC = Q(kind=PostKind.OPENING) & (
+    Q(deleted_at__isnull=False) | ~Q(status=PostStatus.PUBLISHED)
+)
 
 
 class Thread(models.Model):
@@ -127,6 +138,10 @@ class Post(models.Model):
             models.Index(fields=["thread", "created_at"]),
             models.Index(fields=["author", "created_at"]),
             models.Index(fields=["status"]),
+            models.Index(
+                fields=["id", "author"], condition=OPENING_NOT_PUBLIC,
+                name="community_opening_not_public",
+            ),
         ]
         ordering = ["created_at", "pk"]
 

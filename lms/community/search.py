@@ -28,11 +28,11 @@ def index_post(post, title: str) -> None:
         )
 
 
-def matching_threads(threads: QuerySet, posts: QuerySet, text: str) -> QuerySet:
-    """``threads`` whose title or one of whose ``posts`` matches ``text``."""
+def matching(posts: QuerySet, text: str) -> Q:
+    """Threads whose title or one of whose ``posts`` matches ``text``, as a filter of threads
+    (full text: the title is in each post's search vector)."""
     if full_text():
         query = SearchQuery(text, config=CONFIG, search_type="websearch")
-        hits = posts.filter(search_vector=query).values("thread_id")
-        return threads.filter(pk__in=hits)
+        return Q(pk__in=posts.filter(search_vector=query).values("thread_id"))
     hits = posts.filter(body__icontains=text).values("thread_id")
-    return threads.filter(Q(title__icontains=text) | Q(pk__in=hits))
+    return Q(title__icontains=text) | Q(pk__in=hits)

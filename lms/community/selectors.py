@@ -14,25 +14,32 @@ each rule; views, templates and the API ask here.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
 from django.http import Http404
 from django.utils import timezone
+from wagtail.models import Page
 
 from lms.accounts.models import User
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
-from lms.courses.selectors import (
-    course_of,
-    enrollment_of,
-    is_course_instructor,
-    live_courses,
-    taught_course_ids,
-)
+from lms.courses.selectors import course_of, course_standing, live_courses, taught_course_ids
 
 from . import search
-from .models import AuditEntry, Ban, Follow, Post, PostKind, PostStatus, Report, Thread, Vote
+from .models import (
+    OPENING_NOT_PUBLIC,
+    AuditEntry,
+    Ban,
+    Follow,
+    Post,
+    PostKind,
+    PostStatus,
+    Report,
+    Thread,
+    Vote,
+)
 
 DELETED = "This post was deleted."
 HIDDEN = "This post was hidden by a moderator."
@@ -56,10 +63,8 @@ class Viewer:
 
 
 def viewer(user: User, course: CoursePage) -> Viewer:
-    if not user.is_authenticated:
-        return Viewer(user, course, False, False)
-    moderator = is_course_instructor(user, course)
-    return Viewer(user, course, moderator or enrollment_of(user, course) is not None, moderator)
+    enrolled, moderator = course_standing(user, course)
+    return Viewer(user, course, enrolled or moderator, moderator)
 
 
 def active_ban(user: User, course: CoursePage) -> Ban | None:
@@ -106,20 +111,27 @@ def move_targets(v: Viewer) -> QuerySet[CoursePage]:
     )
 
 
-def anchor_pages(course: CoursePage) -> list:
+def _anchor_candidates(course: CoursePage):
+    """The course's live lessons (in their order) then its live assignments (by title), as
+    plain pages in one query: what a thread may be about, and all the board shows of one."""
+    return (
+        Page.objects.live().child_of(course).type(LessonPage, AssignmentPage)
+        .order_by(F("lessonpage__position").asc(nulls_last=True), "title", "pk")
+    )
+
+
+def anchor_pages(course: CoursePage) -> list[Page]:
     """The pages a thread of ``course`` may be anchored to: its live lessons and assignments."""
-    lessons = LessonPage.objects.live().child_of(course).order_by("position", "title")
-    assignments = AssignmentPage.objects.live().child_of(course).order_by("title")
-    return [*lessons, *assignments]
+    return list(_anchor_candidates(course).only("pk", "slug", "title"))
 
 
-def anchor_of(course: CoursePage, slug: str):
-    """The lesson or assignment of ``course`` with page slug ``slug``, or None."""
-    for page in (LessonPage, AssignmentPage):
-        found = page.objects.live().child_of(course).filter(slug=slug).first()
-        if found is not None:
-            return found
-    return None
+def anchor_of(course: CoursePage, slug: str) -> Page | None:
+    """The lesson or assignment (the specific page) of ``course`` with page slug ``slug``, or
+    None (no slug: no query)."""
+    if not slug:
+        return None
+    page = _anchor_candidates(course).filter(slug=slug).first()
+    return page.specific if page is not None else None
 
 
 def _visible_posts(v: Viewer) -> Q:
@@ -129,12 +141,21 @@ def _visible_posts(v: Viewer) -> Q:
 
 
 def _visible_threads(v: Viewer) -> QuerySet[Thread]:
-    threads = Thread.objects.filter(course=v.course, group=v.group)
+    return Thread.objects.filter(_visible_thread(v))
+
+
+def _visible_thread(v: Viewer) -> Q:
+    shown = Q(course=v.course, group=v.group)
     if v.is_moderator:
-        return threads
-    return threads.filter(hidden=False, opening_post__deleted_at__isnull=True).filter(
-        Q(private=False) | Q(author=v.user)
-    ).filter(Q(opening_post__status=PostStatus.PUBLISHED) | Q(author=v.user))
+        return shown
+    # Not "join each thread to its opening post and look": the few opening posts that are not
+    # public (deleted; held or rejected, shown to their author) are looked up in their
+    # partial index (``OPENING_NOT_PUBLIC``), an anti-join the size of that handful.
+    not_public = Post.objects.filter(
+        OPENING_NOT_PUBLIC & (Q(deleted_at__isnull=False) | ~Q(author=v.user)),
+        pk=OuterRef("opening_post_id"),
+    )
+    return shown & Q(hidden=False) & (Q(private=False) | Q(author=v.user)) & ~Exists(not_public)
 
 
 def threads_for(
@@ -146,51 +167,107 @@ def threads_for(
     mine: bool = False,
     kind: str = "",
     text: str = "",
+    counted: bool = True,
 ) -> QuerySet[Thread]:
     """The threads of the board ``v`` sees, filtered, pinned first then most recently active,
-    each with ``reply_count``, ``vote_count`` and ``is_following`` (a fixed number of queries)."""
-    threads = _visible_threads(v)
+    each with ``is_following``, ``opening_status`` (its opening post's: held or rejected ones
+    show to their author and the moderators) and, ``counted``, ``reply_count`` and
+    ``vote_count`` (a fixed number of queries). Built as one filter and one annotation:
+    building and compiling the query is a good part of a board page's time."""
+    where = _visible_thread(v)
     if anchor is not None:
-        threads = threads.filter(anchor_page=anchor)
+        where &= Q(anchor_page=anchor)
     if unanswered:
-        threads = threads.filter(kind="question", answered=False)
+        where &= Q(kind="question", answered=False)
     if following:
-        threads = threads.filter(follows__user=v.user)
+        where &= Q(follows__user=v.user)
     if mine:
-        threads = threads.filter(author=v.user)
+        where &= Q(author=v.user)
     if kind:
-        threads = threads.filter(kind=kind)
+        where &= Q(kind=kind)
     if text:
-        posts = Post.objects.filter(thread__course=v.course).filter(_visible_posts(v))
-        threads = search.matching_threads(threads, posts, text)
-    replies = Post.objects.filter(thread=OuterRef("pk"), deleted_at__isnull=True).exclude(
-        kind=PostKind.OPENING
-    )
-    if not v.is_moderator:
-        replies = replies.filter(hidden=False, status=PostStatus.PUBLISHED)
-    votes = Vote.objects.filter(post=OuterRef("opening_post"))
-    # Counted per thread in subqueries, not grouped over the whole board: the database takes
-    # the first page in the index's order and counts for those threads only.
+        # The posts are not narrowed to the course here: the threads are, and a post counts
+        # only for a thread among them (no join of every matching post to its thread).
+        where &= search.matching(Post.objects.filter(_visible_posts(v)), text)
+    annotations = {
+        # a subquery, not a join: evaluated for the page's threads only, not for every match
+        # of a search before it is sorted
+        "opening_status": Subquery(
+            Post.objects.filter(pk=OuterRef("opening_post_id")).order_by().values("status")
+        ),
+        "is_following": Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
+    }
+    if counted:
+        replies = Q(thread=OuterRef("pk"), deleted_at__isnull=True) & ~Q(kind=PostKind.OPENING)
+        if not v.is_moderator:
+            replies &= Q(hidden=False, status=PostStatus.PUBLISHED)
+        # Counted per thread in subqueries, not grouped over the whole board: the database
+        # takes the first page in the index's order and counts for those threads only.
+        annotations["reply_count"] = _counted(Post, replies)
+        annotations["vote_count"] = _counted(Vote, Q(post=OuterRef("opening_post")))
     return (
-        threads.select_related("author", "anchor_page", "opening_post")
-        .annotate(
-            reply_count=_counted(replies),
-            vote_count=_counted(votes),
-            is_following=Exists(Follow.objects.filter(thread=OuterRef("pk"), user=v.user.pk)),
-        )
+        Thread.objects.filter(where)
+        .select_related("author", "anchor_page")
+        .annotate(**annotations)
         .order_by("-pinned", "-last_activity_at", "-pk")
     )
 
 
-def _counted(rows: QuerySet):
-    """How many ``rows`` (correlated to the outer query by ``OuterRef``), as a subquery."""
-    count = rows.order_by().annotate(n=Func(F("pk"), function="COUNT")).values("n")
-    return Coalesce(Subquery(count[:1]), 0)
+def page_after(threads: QuerySet[Thread], size: int, after: str = "") -> tuple[list[Thread], str]:
+    """A page of ``threads`` (``threads_for``'s, in the board's order): up to ``size`` of them
+    after the position ``after`` names (the token of the page before; empty, or not a token:
+    the first page), and the token of the next page ("" when there is none).
+
+    Keyset pagination: a token is the last thread's place in the order (pinned, last activity,
+    id), so each page is read from the board's index as the first is, instead of counting and
+    skipping every thread before it; a thread that becomes active meanwhile moves to the top
+    and is not shown twice."""
+    position = _position(after)
+    if position is not None:
+        pinned, at, pk = position
+        threads = threads.filter(
+            Q(pinned__lt=pinned)
+            | Q(pinned=pinned, last_activity_at__lt=at)
+            | Q(pinned=pinned, last_activity_at=at, pk__lt=pk)
+        )
+    page = list(threads[: size + 1])
+    if len(page) <= size:
+        return page, ""
+    last = page[size - 1]
+    micros = (last.last_activity_at - EPOCH) // timedelta(microseconds=1)
+    return page[:size], f"{int(last.pinned)}.{micros}.{last.pk}"
 
 
-def thread_for(v: Viewer, pk: int) -> Thread:
-    """The thread ``pk`` of the board, if ``v`` sees it (else 404)."""
-    thread = threads_for(v).filter(pk=pk).first()
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_TOKEN = re.compile(r"([01])\.(-?[0-9]{1,20})\.([0-9]{1,18})")
+
+
+def _position(token: str) -> tuple[bool, datetime, int] | None:
+    """The (pinned, last activity, id) a page token names; None for anything else (a hand-made
+    or truncated link shows the first page)."""
+    found = _TOKEN.fullmatch(token or "")
+    if found is None:
+        return None
+    try:
+        at = EPOCH + timedelta(microseconds=int(found[2]))
+    except OverflowError:
+        return None
+    return found[1] == "1", at, int(found[3])
+
+
+def _counted(model, where: Q):
+    """How many ``model`` rows match ``where`` (correlated to the outer query by
+    ``OuterRef``), as a subquery (an aggregate without grouping: always one row, never null)."""
+    return Subquery(
+        model.objects.filter(where).order_by().values(n=Func(F("pk"), function="COUNT"))
+    )
+
+
+def thread_for(v: Viewer, pk: int, *, counted: bool = False) -> Thread:
+    """The thread ``pk`` of the board, if ``v`` sees it (else 404); ``counted``: with its
+    ``reply_count`` and ``vote_count``, as in the lists (the API's thread carries them; the
+    thread's page and the actions on it do not need them)."""
+    thread = threads_for(v, counted=counted).filter(pk=pk).first()
     if thread is None:
         raise Http404("No such thread on this board.")
     return thread
@@ -201,8 +278,7 @@ def posts_of(v: Viewer, thread: Thread) -> list[Post]:
     ``v``) and ``comment_list`` (its visible comments); answers first by endorsement then
     votes. Returns the opening post and the answers (comments hang on them)."""
     posts = list(
-        Post.objects.filter(thread=thread)
-        .filter(_visible_posts(v))
+        Post.objects.filter(Q(thread=thread) & _visible_posts(v))
         .select_related("author")
         .annotate(
             vote_count=Count("votes", distinct=True),

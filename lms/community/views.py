@@ -20,7 +20,9 @@ from . import drafts, selectors, services
 from .markup import render_markdown
 from .models import ThreadKind
 
-PAGE_SIZE = 50
+PAGE_SIZE = 30
+"""Threads a board page lists, as Discourse lists topics; the older ones are a link away
+(``selectors.page_after``)."""
 
 
 def _viewer(request: HttpRequest, slug: str) -> selectors.Viewer:
@@ -68,7 +70,20 @@ def _board_page(request: HttpRequest, v: selectors.Viewer, typed=None,
         "mine": _checked(request.GET.get("mine", "")),
     }
     text = request.GET.get("q", "").replace("\x00", "").strip()[:200]
-    threads = list(selectors.threads_for(v, anchor=anchor, text=text, **filters)[:PAGE_SIZE])
+    threads, after = selectors.page_after(
+        selectors.threads_for(v, anchor=anchor, text=text, **filters), PAGE_SIZE,
+        request.GET.get("after", ""),
+    )
+    older = ""
+    if after:  # the same filters, the next page
+        query = request.GET.copy()
+        query["after"] = after
+        older = f"?{query.urlencode()}"
+    newest = ""
+    if "after" in request.GET:
+        query = request.GET.copy()
+        del query["after"]
+        newest = f"?{query.urlencode()}"
     for thread in threads:
         thread.shows_author = selectors.shows_author(v, thread)
     kinds = [(k, label) for k, label in ThreadKind.choices
@@ -76,7 +91,7 @@ def _board_page(request: HttpRequest, v: selectors.Viewer, typed=None,
     return render(request, "community/board.html", {
         "course": v.course, "viewer": v, "threads": threads, "anchor": anchor,
         "anchors": selectors.anchor_pages(v.course), "filters": filters, "q": text,
-        "kinds": kinds, "typed": typed or {},
+        "kinds": kinds, "typed": typed or {}, "older": older, "newest": newest,
     }, status=status)
 
 
@@ -137,7 +152,8 @@ def _thread_page(request: HttpRequest, v: selectors.Viewer, found, typed_reply=N
             shown.may_edit = selectors.may_edit(v, shown)
     return render(request, "community/thread.html", {
         "course": v.course, "viewer": v, "thread": found, "posts": posts,
-        "anchors": selectors.anchor_pages(v.course),
+        # the moderators' "Move" form is the only use of the anchors on this page
+        "anchors": selectors.anchor_pages(v.course) if v.is_moderator else [],
         "move_targets": list(selectors.move_targets(v)),
         "may_mark_answered": selectors.may_mark_answered(v, found),
         "thread_shows_author": selectors.shows_author(v, found),

@@ -68,13 +68,22 @@ def enrollment_of(user: User, course: CoursePage) -> Enrollment | None:
 
 
 def is_course_instructor(user: User, course: CoursePage) -> bool:
-    """Staff count as instructors of every course."""
-    if not user.is_authenticated:
-        return False
-    if user.is_studio_staff:
+    """Staff count as instructors of every course (``course_standing``; staff without a
+    query)."""
+    if user.is_authenticated and user.is_studio_staff:
         return True
+    return course_standing(user, course)[1]
+
+
+def course_standing(user: User, course: CoursePage) -> tuple[bool, bool]:
+    """``(enrolled, instructor)``: whether ``user`` is enrolled in ``course`` (in any role) and
+    whether they are one of its instructors (enrolled as one; staff count as instructors of
+    every course), from the viewer's enrollments (read once per request): what every page and
+    API call of a course's board asks first."""
     enrollment = enrollment_of(user, course)
-    return enrollment is not None and enrollment.role == EnrollmentRole.INSTRUCTOR
+    if enrollment is None:
+        return False, user.is_authenticated and user.is_studio_staff
+    return True, user.is_studio_staff or enrollment.role == EnrollmentRole.INSTRUCTOR
 
 
 def taught_course_ids(user: User) -> QuerySet | list[int]:

@@ -183,7 +183,11 @@ def accept_invite(request: HttpRequest, token: str) -> HttpResponse:
 @require_POST
 @login_required
 def open_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
-    """A member's way into the group's workspace: the hub starts it if need be."""
+    """A member's way into the group's workspace: the hub starts it if need be. Once it is
+    ready, a page that moves on to it (a refresh, and a link), not a redirect: the workspace is
+    on a host of its own below the hub's (``hub.origins``), and the page policy's
+    ``form-action``, which browsers hold a form's redirects to as well, lets the LMS's forms
+    end only at the LMS and the hub (a learner's server is no place for a form of the LMS)."""
     v = _viewer(request, slug)
     found = selectors.group_for(v, pk)
     if not selectors.is_member(request.user, found):
@@ -197,7 +201,8 @@ def open_workspace(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
         messages.info(request, "The group's workspace is starting: open it again in a few "
                                "seconds.")
         return redirect(_group_url(found))
-    return redirect(url)
+    return render(request, "groups/workspace_open.html",
+                  {"course": v.course, "group": found, "url": url, "current": "Workspace"})
 
 
 # --- The group's own board ------------------------------------------------------------------

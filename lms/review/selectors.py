@@ -135,17 +135,33 @@ def open_reviews_due(until) -> QuerySet[Review]:
 # -- names and scores ---------------------------------------------------------------------------
 
 
+YOU = "You"
+A_CLASSMATE = "A classmate"  # an author hidden from the reviewer (``anonymity: both``)
+
+
 def author_name(viewer: User, review: Review, spec: PeerReview) -> str:
+    """The author as ``viewer`` may know them, standing alone (a name, "You", "A classmate")."""
     if viewer.pk == review.author_id:
-        return "You"
+        return YOU
     if viewer.pk == review.reviewer_id and spec.anonymity == "both":
-        return "A classmate"
+        return A_CLASSMATE
     return review.author.display_name
+
+
+def work_of(viewer: User, review: Review, spec: PeerReview) -> str:
+    """Whose work ``review`` is of, as said inside a sentence ("Review of …"): "your work",
+    "a classmate's work" (anonymity ``both``, for the reviewer), or the author's name's."""
+    name = author_name(viewer, review, spec)
+    if name == YOU:
+        return "your work"
+    if name == A_CLASSMATE:
+        return "a classmate's work"
+    return f"{name}'s work"
 
 
 def reviewer_name(viewer: User, review: Review, spec: PeerReview, number: int = 0) -> str:
     if viewer.pk == review.reviewer_id:
-        return "You"
+        return YOU
     if viewer.pk == review.author_id and spec.anonymity in ("both", "reviewers"):
         return f"Reviewer {number}" if number else "A reviewer"
     return review.reviewer.display_name
@@ -182,6 +198,7 @@ class ReviewLine:
     author: str
     reviewer: str
     points: Decimal | None
+    work: str  # whose work, inside a sentence (``work_of``)
 
 
 @dataclass(frozen=True)
@@ -212,17 +229,20 @@ def assignment_reviews(user: User, assignment: AssignmentPage) -> AssignmentRevi
         Review.objects.filter(assignment=assignment).exclude(status=ReviewStatus.CANCELLED)
         .select_related("author", "reviewer")
     )
-    to_do = [ReviewLine(r, author_name(user, r, spec), "You", review_points(r, spec))
+    to_do = [ReviewLine(r, author_name(user, r, spec), YOU, review_points(r, spec),
+                        work_of(user, r, spec))
              for r in reviews if r.reviewer_id == user.pk]
     visible = [r for r in reviews if r.author_id == user.pk and may_view_review(user, r)]
-    received = [ReviewLine(r, "You", reviewer_name(user, r, spec, i), review_points(r, spec))
+    received = [ReviewLine(r, YOU, reviewer_name(user, r, spec, i), review_points(r, spec),
+                           work_of(user, r, spec))
                 for i, r in enumerate(visible, start=1)]
     everyone: list[ReviewLine] = []
     short: list[User] = []
     learners: list[User] = []
     if manage:
         everyone = [ReviewLine(r, r.author.display_name, r.reviewer.display_name,
-                               review_points(r, spec)) for r in reviews]
+                               review_points(r, spec), work_of(user, r, spec))
+                    for r in reviews]
         counts: dict[int, int] = {}
         for r in reviews:
             counts[r.author_id] = counts.get(r.author_id, 0) + 1
@@ -261,6 +281,7 @@ class ReviewPage:
     spec: PeerReview
     course: CoursePage
     author: str
+    work: str  # whose work, inside a sentence (``work_of``)
     reviewer: str
     is_reviewer: bool
     is_author: bool
@@ -285,13 +306,14 @@ def review_page(user: User, review: Review) -> ReviewPage:
         number = visible.index(review.pk) + 1 if review.pk in visible else 0
     return ReviewPage(
         review=review, spec=spec, course=course,
-        author=author_name(user, review, spec), reviewer=reviewer_name(user, review, spec, number),
+        author=author_name(user, review, spec), work=work_of(user, review, spec),
+        reviewer=reviewer_name(user, review, spec, number),
         is_reviewer=is_reviewer, is_author=user.pk == review.author_id,
         manage=may_manage_reviews(user, course),
         may_edit=is_reviewer and review.status != ReviewStatus.CANCELLED
         and not past_deadline(review.assignment),
         points=review_points(review, spec),
-        replies=[(reply, "You" if reply.author_id == user.pk else (
+        replies=[(reply, YOU if reply.author_id == user.pk else (
             "Instructor" if reply.author_id != review.author_id
             else author_name(user, review, spec))) for reply in review.replies.select_related(
                 "author")],

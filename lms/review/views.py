@@ -12,6 +12,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 
+from courses.solutions import cell_source
 from lms.accounts.models import User
 from lms.base.notebooks import render_notebook_cells
 from lms.courses.models import AssignmentPage, CoursePage
@@ -93,7 +94,8 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
                 "name": notebook.name, "problem": notebook.problem,
                 "cells": [{
                     "index": i, "html": html,
-                    "lines": range(1, _line_count(sources[i] if i < len(sources) else {}) + 1),
+                    "lines": _lines(sources[i] if i < len(sources)
+                                    and isinstance(sources[i], dict) else {}),
                     "comments": [c for c in comments if c.notebook == notebook.name
                                  and c.cell == i],
                 } for i, html in enumerate(cells)],
@@ -106,10 +108,13 @@ def review(request: HttpRequest, pk: int) -> HttpResponse:
     })
 
 
-def _line_count(cell: dict) -> int:
-    source = cell.get("source", "")
-    text = "".join(source) if isinstance(source, list) else str(source)
-    return max(1, len(text.splitlines()))
+def _lines(cell: dict) -> list[tuple[int, str]]:
+    """The cell's lines, numbered from 1, for the reviewer to pick the one they comment on (a
+    cell without any still has line 1): with their text for code (shown without numbers), by
+    number alone for markdown (shown rendered, so its source lines are not what one sees)."""
+    lines = cell_source(cell).splitlines() or [""]
+    code = cell.get("cell_type") == "code"
+    return [(n, line if code else "") for n, line in enumerate(lines, start=1)]
 
 
 def _act(request: HttpRequest, pk: int, action) -> HttpResponse:

@@ -60,6 +60,12 @@ def _time_zone(value: str) -> str:
     return value
 
 
+# SQLite (``make up``'s LMS) with several writers at once (gunicorn's workers, the background
+# worker, the grader's pushes, sign-ins writing sessions and tokens): a transaction takes the
+# write lock when it begins (IMMEDIATE), so one that read first cannot fail at once with
+# "database is locked" when it goes on to write (SQLite does not wait to upgrade a read lock),
+# and a writer waits up to 20 s for another's commit instead of SQLite's default 5 s.
+SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 # Django's database backends, and django-prometheus's of the same database (a subclass that
 # counts what it does).
 COUNTED_ENGINES = {
@@ -250,6 +256,8 @@ class LMSEnvironment(EnvSettings):
                 f"postgres://user:password@host:5432/name ({error})"
             ) from None
         engine = database["ENGINE"]
+        if engine == "django.db.backends.sqlite3":
+            database.setdefault("OPTIONS", {}).update(SQLITE_OPTIONS)
         database["ENGINE"] = COUNTED_ENGINES.get(engine, engine)
         return database
 

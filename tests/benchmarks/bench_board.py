@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from lms.community.models import Post, PostKind, Thread, ThreadKind
 from lms.community.search import CONFIG
+from lms.community.views import PAGE_SIZE
 from lms.courses.services import enroll
 from tests.benchmarks.timing import percentile, timed
 from tests.support.lms_factories import CourseFactory, LessonFactory, UserFactory
@@ -110,7 +111,7 @@ def test_a_board_of_10000_threads_and_50000_replies():
     board = f"/courses/{course.slug}/board/"
     api = f"/api/v1/courses/{course.slug}/threads/"
     cases = {
-        "board page (first 50 threads)": board,
+        f"board page (first {PAGE_SIZE} threads)": board,
         "board page, unanswered filter": board + "?unanswered=1",
         f"board search (full text, '{RARE}')": board + f"?q={RARE}",
         "board search (full text, 'recursion lambda')": board + "?q=recursion+lambda",

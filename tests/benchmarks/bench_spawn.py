@@ -29,6 +29,7 @@ from pathlib import Path
 import psutil
 import pytest
 import requests
+from dockerspawner import DockerSpawner
 
 from tests.benchmarks.timing import percentile
 from tests.support.studio import OwnStudio, Studio, docker, inspect, under_prefix
@@ -175,29 +176,31 @@ def spawn_until_lab_ready(studio: Studio, name: str) -> Timeline:
     """Start ``name``'s server as the spawn page does and open the lab like the browser."""
     session = studio.sessions[name]
     requested = time.time()
-    started = studio.api(name, "POST", f"/users/{name}/server")
+    # As long as a browser waits for the spawn page (a busy hub may take minutes to answer).
+    started = studio.api(name, "POST", f"/users/{name}/server", timeout=READY_SECONDS)
     assert started.status_code in {201, 202}, (name, started.status_code, started.text)
     if started.status_code == 202:  # still starting after the hub's slow_spawn_timeout
         wait_for_ready_event(studio, name)
     hub_ready = time.time()
-    lab = session.get(studio.server_url(name, "lab"), timeout=60)
+    lab = session.get(studio.server_url(name, "lab"), timeout=READY_SECONDS)
     assert lab.status_code == 200, (name, lab.status_code, lab.url)
     assert lab.url.startswith(studio.server_url(name, "lab")), lab.url
     assert studio.server_status(session, name) == 200, name
     return Timeline(name, requested, hub_ready, time.time())
 
 
-def stop_all(own: OwnStudio, names: list[str]) -> None:
-    """Stop every server through the hub's API and wait until their containers are gone."""
+def stop_all(own: OwnStudio, names: list[str], as_user: str | None = None) -> None:
+    """Stop every server through the hub's API (each user with their own token, or all with
+    ``as_user``'s, an admin's) and wait until their containers are gone."""
     studio = own.studio
 
     def stop(name: str) -> None:
-        stopped = studio.api(name, "DELETE", f"/users/{name}/server")
+        stopped = studio.api(as_user or name, "DELETE", f"/users/{name}/server")
         assert stopped.status_code in {202, 204}, (name, stopped.status_code, stopped.text)
 
     with ThreadPoolExecutor(len(names)) as pool:
         list(pool.map(stop, names))
-    wanted = {own.container_name(name) for name in names}
+    wanted = {f"{own.prefix}-{DockerSpawner._escape(name)}" for name in names}
     deadline = time.monotonic() + STOP_SECONDS
     while wanted & under_prefix("container", own.prefix):
         assert time.monotonic() < deadline, "servers still running after stop"

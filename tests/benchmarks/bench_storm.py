@@ -71,11 +71,16 @@ PORTS = {"lms": 18900, "hub": 18901, "proxy_api": 18902, "hub_api": 18981, "grad
 LEARNERS = [f"storm{i:03d}" for i in range(1, int(os.environ.get("BENCH_STORM_LEARNERS",
                                                                    "100")) + 1)]
 SUBMIT_WINDOW = 60.0
+# How long the hub lets a start take (HUB_START_TIMEOUT, HUB_HTTP_TIMEOUT): N starts at once on
+# two cores share them, each ~3 CPU-s, so one may wait minutes for the CPU; an admin sizes these
+# the same way (docs/architecture.md, "A learner storm"). A bound, not a measurement.
+START_BOUND = str(max(180, 20 * len(LEARNERS)))
 
 
 @pytest.fixture(scope="module")
 def storm_studio(tmp_path_factory) -> Iterator[OwnStudio]:
-    with own_studio(tmp_path_factory, PREFIX, PORTS, grader=True, HUB_IDLE_TIMEOUT="0") as own:
+    with own_studio(tmp_path_factory, PREFIX, PORTS, grader=True, HUB_IDLE_TIMEOUT="0",
+                    HUB_START_TIMEOUT=START_BOUND, HUB_HTTP_TIMEOUT=START_BOUND) as own:
         yield own
 
 

@@ -5,15 +5,21 @@ in place, goes "Queued (1 ahead of you)" → "Queued (next in line)" → "Gradin
 "Graded 10/10"; its "Open feedback" button opens the assignment's page in the LMS, which shows
 the same status for the newest submission.
 
-Each answered notebook sleeps a few seconds in an answer cell, so each grading lasts longer than
-the notification's first poll intervals (about a second): every state is on screen long enough
-to be seen. Every message each toast showed is recorded in the page (a MutationObserver on the
+The queue is built deterministically, not by racing the grader: once the first submission is
+being graded, the grader's sandbox containers are paused (the engine freezes their processes)
+until the third submission's toast shows its place in line, so the first cannot finish early on
+a fast machine, nor the other two be submitted too late on a busy one. Each answered notebook
+also sleeps a few seconds in an answer cell, so each grading lasts longer than the
+notification's poll interval (about a second): every later state is on screen long enough to be
+seen. Every message each toast showed is recorded in the page (a MutationObserver on the
 toasts), so the order is checked on the record, not on what a screenshot happened to catch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import BrowserContext, Page, expect
@@ -26,7 +32,7 @@ from tests.support.lab_pages import (
     save_notebook,
     sign_in,
 )
-from tests.support.studio import Studio
+from tests.support.studio import Studio, docker, under_prefix
 
 pytestmark = [pytest.mark.browser, pytest.mark.docker, pytest.mark.slow]
 
@@ -35,7 +41,7 @@ ASSIGNMENT = "ps1-basics"
 TITLE = "Problem set 1: Python basics"
 LEARNER = "e2e-status-learner"
 SUBMISSIONS = 3
-SLEEP_SECONDS = 8  # in an answer cell: each grading outlasts the next two submits
+SLEEP_SECONDS = 8  # in an answer cell: each grading outlasts a few of the toast's polls
 SPAWN_MS = 200_000
 GRADED_MS = 300_000  # a bound for three gradings in a row on two busy cores, not a measurement
 
@@ -97,6 +103,24 @@ def fetched_item(lab: Page):
     return fetched
 
 
+@contextlib.contextmanager
+def grading_held(studio: Studio) -> Iterator[list[str]]:
+    """The studio's grading sandboxes paused (``docker pause``: the engine freezes every process
+    in them) and unpaused on the way out: the submission being graded cannot finish meanwhile.
+    Yields the paused containers' names."""
+    names = sorted(under_prefix("container", studio.prefix, grader=True)
+                   - under_prefix("container", studio.prefix))
+    running = docker("container", "ls", "--filter", "status=running", "--format", "{{.Names}}",
+                     check=False).stdout.split()
+    names = [name for name in names if name in running]
+    assert names, "no running grading sandbox to hold"
+    docker("pause", *names)
+    try:
+        yield names
+    finally:
+        docker("unpause", *names, check=False)
+
+
 def toasts(lab: Page) -> dict[str, list[str]]:
     return lab.evaluate("() => window.plsToasts")
 
@@ -117,18 +141,25 @@ def test_a_learner_watches_a_submission_go_queued_grading_graded_and_opens_the_f
                   slow_answers)
     lab.evaluate(RECORD_TOASTS)
 
-    # Three submissions: each one's notification appears once the grader has stored it.
-    for number in range(1, SUBMISSIONS + 1):
-        fetched_item(lab).get_by_role("button", name="Submit", exact=True).click()
-        expect(lab.locator(".Toastify__toast", has_text=f"{ASSIGNMENT}:")).to_have_count(number)
+    # The first submission is taken by the one worker; then it is held while two more arrive.
+    fetched_item(lab).get_by_role("button", name="Submit", exact=True).click()
+    first = lab.locator(".Toastify__toast", has_text=f"{ASSIGNMENT}:")
+    expect(first.locator(".jp-toast-message")).to_have_text(
+        f"{ASSIGNMENT}: Grading…", timeout=GRADED_MS)
+    with grading_held(studio):
+        # Each one's notification appears once the grader has stored it.
+        for number in range(2, SUBMISSIONS + 1):
+            fetched_item(lab).get_by_role("button", name="Submit", exact=True).click()
+            expect(lab.locator(".Toastify__toast", has_text=f"{ASSIGNMENT}:")).to_have_count(
+                number)
 
-    # The third waits behind the other two: one grading, one queued before it.
-    third = lab.locator(".Toastify__toast", has_text="1 ahead of you")
-    expect(third).to_be_visible()
-    toast = lab.locator(f'[id="{third.get_attribute("id")}"]')
-    expect(toast.locator(".jp-toast-message")).to_have_text(
-        f"{ASSIGNMENT}: Queued (1 ahead of you)")
-    screenshot(lab, "1-queued")
+        # The third waits behind the other two: one grading, one queued before it.
+        third = lab.locator(".Toastify__toast", has_text="1 ahead of you")
+        expect(third).to_be_visible()
+        toast = lab.locator(f'[id="{third.get_attribute("id")}"]')
+        expect(toast.locator(".jp-toast-message")).to_have_text(
+            f"{ASSIGNMENT}: Queued (1 ahead of you)")
+        screenshot(lab, "1-queued")
     expect(toast.locator(".jp-toast-message")).to_have_text(
         f"{ASSIGNMENT}: Grading…", timeout=GRADED_MS)
     screenshot(lab, "2-grading")

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Response, expect
 
+from tests.support.lab_pages import KERNEL_IDLE
 from tests.support.studio import OwnStudio, Studio
 from tests.support.studio import inspect as docker_inspect
 
@@ -28,7 +29,6 @@ COURSE_TITLE = "Python 101"
 # JupyterLab's page loading the notebook and starting its kernel.
 SPAWN_MS = 200_000
 LAB_MS = 120_000
-KERNEL_IDLE = "Python 3 (ipykernel) | Idle"  # JupyterLab's status bar, kernel connected and idle
 NEWS_QUESTION = "official Jupyter news"  # JupyterLab's announcements plugin asks for consent
 
 

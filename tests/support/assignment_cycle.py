@@ -11,6 +11,10 @@ backup's (``tests/integration/test_backup_restore.py``) and the Swarm studio's
 
 from __future__ import annotations
 
+import io
+import json
+import tarfile
+
 import requests
 
 from tests.support.studio import Studio
@@ -33,6 +37,19 @@ def release(studio: Studio) -> None:
     released = grader_api(studio, "instructor", "POST",
                           f"courses/{COURSE}/assignments/{ASSIGNMENT}/release", json={})
     assert released.status_code in {200, 201}, released.text
+
+
+def packed(notebooks: dict[str, dict]) -> bytes:
+    """A learner's assignment folder as the Assignments panel uploads it to the grader: a
+    gzipped tar of the notebooks (file name -> nbformat JSON) at its top."""
+    folder = io.BytesIO()
+    with tarfile.open(fileobj=folder, mode="w:gz") as archive:
+        for name, notebook in notebooks.items():
+            data = json.dumps(notebook).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return folder.getvalue()
 
 
 def lab(studio: Studio, username: str, method: str, path: str, **kwargs) -> requests.Response:

@@ -16,6 +16,8 @@ from tests.support.studio import Studio
 # The grading panel's release button: "Release again" once the assignment is released (the e2e
 # tests share one studio, so another test may have released it first).
 RELEASE_BUTTON = re.compile(r"^Release( again)?$")
+# JupyterLab's status bar when the notebook's kernel is connected and idle.
+KERNEL_IDLE = "Python 3 (ipykernel) | Idle"
 
 ENROLL = """
 from lms.accounts.models import User

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -38,18 +39,43 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+# Lines worth a failure message in a service's log: tracebacks, and the errors (E) and critical
+# messages (C) of the tornado-style logs (JupyterHub, the grader, the tutor) and of Python's
+# logging ("ERROR", "CRITICAL").
+WORTH_SHOWING = re.compile(r"^(\[[EC] |Traceback|\S*Error\b|.*\b(ERROR|CRITICAL)\b)")
+
+
+def log_excerpt(log: Path, tail: int = 3000) -> str:
+    """What a failure message shows of a service's log: its error lines and tracebacks (the
+    last 40 such lines, which a chatty neighbour, e.g. the proxy retrying a hub that died,
+    would push out of a plain tail), then the log's last ``tail`` characters."""
+    text = log.read_text(errors="replace") if log.exists() else ""
+    lines = text.splitlines()
+    shown: list[int] = []
+    for index, line in enumerate(lines):
+        if (not shown or index > shown[-1]) and WORTH_SHOWING.match(line):
+            shown.append(index)
+            if line.startswith("Traceback"):  # its body, indented, down to its error line
+                for following in range(index + 1, min(index + 40, len(lines))):
+                    shown.append(following)
+                    if not lines[following].startswith(" "):
+                        break
+    worth = [lines[index] for index in shown]
+    errors = "\n".join(worth[-40:])
+    return (f"-- errors in the log --\n{errors}\n" if errors else "") + (
+        f"-- the log's end --\n{text[-tail:]}")
+
+
 def wait_until_answers(url: str, process: subprocess.Popen, log: Path) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            pytest.fail(f"{process.args} exited ({process.returncode}):\n"
-                        + log.read_text(errors="replace")[-4000:])
+            pytest.fail(f"{process.args} exited ({process.returncode}):\n" + log_excerpt(log))
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=3, allow_redirects=False).status_code == 200:
                 return
         time.sleep(0.1)
-    pytest.fail(f"{url} did not answer within {START_SECONDS} s:\n"
-                + log.read_text(errors="replace")[-4000:])
+    pytest.fail(f"{url} did not answer within {START_SECONDS} s:\n" + log_excerpt(log))
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -55,6 +55,7 @@ from hub.spawners.docker import notebook_network_gateway
 from servicekit.state import lms_database
 from tests.support.lms_databases import sqlite_template
 from tests.support.localhost import browse_localhost_like_a_browser
+from tests.support.service_hub import log_excerpt
 from tests.support.swarm import remove_swarm_services, swarm_gateway
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -236,12 +237,12 @@ class Studio:
         assert response.status_code == 201, (response.status_code, response.text)
         return response.json()["token"]
 
-    def api(self, username: str, method: str, path: str, **kwargs) -> requests.Response:
+    def api(self, username: str, method: str, path: str, timeout: float = 30,
+            **kwargs) -> requests.Response:
         """The hub's REST API with ``username``'s token."""
         headers = {"Authorization": f"token {self.tokens[username]}"}
-        return requests.request(
-            method, f"{self.hub_url}/hub/api{path}", headers=headers, timeout=30, **kwargs
-        )
+        return requests.request(method, f"{self.hub_url}/hub/api{path}", headers=headers,
+                                timeout=timeout, **kwargs)
 
     def spawn(self, username: str) -> None:
         """Start the user's server and wait until it answers through the proxy."""
@@ -337,13 +338,12 @@ def _wait_until_answers(url: str, process: subprocess.Popen, log: Path, timeout:
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the launcher exited ({process.returncode}) before {url} answered:\n"
-                        + log.read_text(errors="replace")[-4000:])
+                        + log_excerpt(log))
         with contextlib.suppress(requests.RequestException):
             if requests.get(url, timeout=3).status_code == 200:
                 return
         time.sleep(0.5)
-    pytest.fail(f"{url} did not answer within {timeout} s:\n"
-                + log.read_text(errors="replace")[-4000:])
+    pytest.fail(f"{url} did not answer within {timeout} s:\n" + log_excerpt(log))
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 import pytest
 import requests
 
+from tests.support.assignment_cycle import packed
 from tests.support.assignments import answered
 from tests.support.compose_stack import START_SECONDS, Stack, wait_for
 from tests.support.fake_openai import FakeOpenAI
@@ -127,13 +128,7 @@ def released_notebook(studio: Studio) -> dict:
 
 def submission(notebook: dict) -> bytes:
     """What a learner's Assignments panel uploads: the released notebook, answered, packed."""
-    data = json.dumps(answered(notebook)).encode()
-    packed = io.BytesIO()
-    with tarfile.open(fileobj=packed, mode="w:gz") as archive:
-        info = tarfile.TarInfo(NOTEBOOK)
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    return packed.getvalue()
+    return packed({NOTEBOOK: answered(notebook)})
 
 
 def submit_burst(classroom: Classroom) -> None:

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import time
-from html.parser import HTMLParser
 
 import pytest
 import requests
 from dockerspawner import DockerSpawner
 
 from courses.naming import study_group_workspace_user
+from tests.support.workspaces import HubWorkspaces
+from tests.support.workspaces import workspace_status as shared_workspace_status
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow]
 
@@ -44,16 +45,9 @@ def studio(own):
 
 @pytest.fixture(scope="module")
 def lms(studio):
-    """The hub's API as the LMS calls it, with its hub service token."""
-    token = (studio.var_dir / "secrets" / "hub-lms-service-token").read_text().strip()
-
-    def call(method: str, path: str, **kwargs) -> requests.Response:
-        return requests.request(
-            method, f"{studio.hub_url}/hub/api/studio/workspaces/{GROUP}{path}",
-            headers={"Authorization": f"token {token}"}, timeout=60, **kwargs,
-        )
-
-    return call
+    """The hub's workspace endpoint for this module's group, as the LMS calls it."""
+    workspaces = HubWorkspaces(studio)
+    return lambda method, path, **kwargs: workspaces(method, GROUP, path, **kwargs)
 
 
 def wait_for(predicate, seconds: float, what: str):
@@ -66,31 +60,8 @@ def wait_for(predicate, seconds: float, what: str):
     raise AssertionError(f"not within {seconds} s: {what}")
 
 
-class _HiddenInputs(HTMLParser):
-    """The hidden inputs of a page's form, repeated names kept (the hub's consent form sends one
-    ``scopes`` per scope)."""
-
-    def __init__(self):
-        super().__init__()
-        self.fields: list[tuple[str, str]] = []
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "input" and attrs.get("type") == "hidden" and attrs.get("name"):
-            self.fields.append((attrs["name"], attrs.get("value") or ""))
-
-
 def workspace_status(studio, session: requests.Session) -> int:
-    """``api/status`` of the workspace for ``session``, after its lab page, which sends the
-    browser through the server's OAuth with the hub. A server shared with the visitor (not their
-    own) asks them to authorize it, once: the test clicks "Authorize" as a member would."""
-    page = session.get(studio.server_url(WORKSPACE, "lab"), timeout=30)
-    if page.status_code == 200 and "/hub/api/oauth2/authorize" in page.url:
-        form = _HiddenInputs()
-        form.feed(page.text)
-        session.post(page.url, data=form.fields, timeout=30,
-                     headers={"Referer": page.url})
-    return session.get(studio.server_url(WORKSPACE, "api/status"), timeout=30).status_code
+    return shared_workspace_status(studio, session, WORKSPACE)
 
 
 def container_of(studio, username: str) -> dict:

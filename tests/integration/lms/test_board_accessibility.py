@@ -6,10 +6,15 @@ critical violation. axe-core comes from npm (``.ci/provision browser`` keeps it 
 
 from __future__ import annotations
 
-import pytest
+from datetime import timedelta
 
+import pytest
+from django.utils import timezone
+
+from lms.accounts.models import User
 from lms.community import selectors, services
 from lms.community.models import PostStatus
+from lms.community.views import PAGE_SIZE
 from lms.courses.models import EnrollmentRole
 from lms.courses.services import enroll
 from tests.support.axe import LIVE_PAGE_CHECKS, pages_violations, sign_in
@@ -19,6 +24,7 @@ from tests.support.lms_factories import (
     InstructorFactory,
     LessonFactory,
     PostFactory,
+    ThreadFactory,
     UserFactory,
 )
 
@@ -27,9 +33,12 @@ pytestmark = LIVE_PAGE_CHECKS
 @pytest.fixture
 def board(live_server, settings):
     """A course's board with what each page shows: threads (one anonymous, one pinned, one with
-    code), answers and comments, a held post, a report, a ban and the audit log."""
+    code, and older ones enough for a second page), answers and comments, a held post, a
+    report, a ban and the audit log."""
     settings.LMS_COMMUNITY_POST_RATE = "100/min"
     course = CourseFactory(slug="python-101", title="Python 101")
+    ThreadFactory.create_batch(PAGE_SIZE, course=course, last_activity_at=timezone.now()
+                               - timedelta(days=30))
     LessonFactory(parent=course, slug="basics", title="Basics")
     AssignmentFactory(parent=course, slug="ps1-basics", nbgrader_name="ps1-basics")
     learner, other = UserFactory(username="grace"), UserFactory(username="linus")
@@ -70,8 +79,11 @@ def test_the_learners_board_pages_have_no_serious_axe_violations(tab, screenshot
     base, course, thread = board
     sign_in(tab, base, "grace")
     root = f"/courses/{course.slug}/board/"
+    grace = selectors.viewer(User.objects.get(username="grace"), course)
+    _, older = selectors.page_after(selectors.threads_for(grace), PAGE_SIZE)
     pages = {"board": root, "board search": root + "?q=loop&unanswered=1",
-             "thread": f"{root}{thread.pk}/", "new thread": root}
+             "older threads": f"{root}?after={older}", "thread": f"{root}{thread.pk}/",
+             "new thread": root}
     assert pages_violations(tab, screenshot, base, pages, _fill_in_the_new_thread) == {}
 
 

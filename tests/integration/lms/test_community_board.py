@@ -3,14 +3,18 @@ and hostile input, through the services and the pages (lms.community)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.test import Client
+from django.utils import timezone
 
 from lms.community import selectors, services
 from lms.community.models import AuditEntry, Mention, PostRevision, PostStatus, Thread
+from lms.community.views import PAGE_SIZE
 from lms.courses.models import AssignmentPage, LessonPage
-from tests.support.lms_factories import EnrollmentFactory, UserFactory
+from tests.support.lms_factories import EnrollmentFactory, ThreadFactory, UserFactory
 
 SOLUTION_RENAMED = """I did it like this:
 
@@ -297,3 +301,84 @@ def test_members_of_other_courses_see_no_board(course, learner):
     stranger = UserFactory(username="eve")
     EnrollmentFactory(user=stranger)
     assert page_client(stranger).get(f"/courses/{course.slug}/board/").status_code == 403
+
+
+@pytest.mark.parametrize("fate", ["held", "rejected", "deleted"])
+def test_a_question_held_rejected_or_deleted_leaves_classmates_boards_and_counts(
+    course, learner, other_learner, instructor, fate
+):
+    """The board finds such threads through the partial index of the opening posts that are
+    not public (``OPENING_NOT_PUBLIC``); the lists and their counts agree on who sees them."""
+    public, _ = ask(learner, course, title="Public")
+    thread, _ = ask(learner, course, body=SOLUTION_RENAMED if fate != "deleted" else "Hm?")
+    if fate == "rejected":
+        services.review(as_viewer(instructor, course), thread.opening_post, approve=False)
+    if fate == "deleted":
+        services.delete_post(as_viewer(learner, course), thread.opening_post)
+    sees = {"author": fate != "deleted", "classmate": False, "instructor": True}
+    for who, user in [("author", learner), ("classmate", other_learner),
+                      ("instructor", instructor)]:
+        threads = selectors.threads_for(as_viewer(user, course))
+        assert (thread in threads) is sees[who], (fate, who)
+        assert public in threads
+        assert threads.count() == 1 + sees[who], (fate, who)
+
+
+def test_the_board_lists_each_thread_with_its_badges_author_and_counts(
+    course, learner, other_learner, instructor
+):
+    learner.first_name, learner.last_name = "<b>Grace</b>", "Hopper"
+    learner.save()
+    anonymous, _ = ask(learner, course, title="Shy question", anonymous=True)
+    services.reply(as_viewer(other_learner, course), anonymous, body="Try `range`.")
+    services.vote(as_viewer(other_learner, course), anonymous.opening_post, True)
+    services.set_thread_flags(as_viewer(instructor, course), anonymous, pinned=True)
+    ask(learner, course, title="My solution", body=SOLUTION_RENAMED)
+    board = f"/courses/{course.slug}/board/"
+    classmate = page_client(other_learner).get(board).content.decode()
+    assert "Shy question" in classmate and "My solution" not in classmate
+    assert "Hopper" not in classmate and "Anonymous · 1 reply · 1 vote" in classmate
+    assert '<span class="badge text-bg-warning">Pinned</span>' in classmate
+    assert '<span class="badge text-bg-primary">Question</span>' in classmate
+    author = page_client(learner).get(board).content.decode()
+    assert "&lt;b&gt;Grace&lt;/b&gt; Hopper" in author and "<b>Grace" not in author
+    assert "anonymous to classmates" in author and "0 replies · 0 votes" in author
+    assert '<span class="badge text-bg-warning">Held for review</span>' in author
+
+
+def test_the_board_lists_thirty_threads_a_page_and_links_the_older_ones(course, learner):
+    """Keyset pagination (``selectors.page_after``): every thread once, newest activity first,
+    threads of the same moment told apart by id, the filters kept from page to page."""
+    same_moment = timezone.now()
+    made = [ThreadFactory(course=course, author=learner, title=f"Thread {n}",
+                          last_activity_at=same_moment - timedelta(minutes=n % 40))
+            for n in range(70)]
+    pinned = made[69]
+    Thread.objects.filter(pk=pinned.pk).update(pinned=True)
+    client = page_client(learner)
+    seen, url = [], f"/courses/{course.slug}/board/?mine=1"
+    for _ in range(3):
+        response = client.get(url)
+        page = [thread.pk for thread in response.context["threads"]]
+        assert len(page) <= PAGE_SIZE
+        seen += page
+        older = response.context["older"]
+        if not older:
+            break
+        assert "mine=1" in older and "Older threads" in response.content.decode()
+        url = f"/courses/{course.slug}/board/{older}"
+    assert seen[0] == pinned.pk
+    assert sorted(seen) == sorted(t.pk for t in made)  # each once
+    newest_first = sorted(made, key=lambda t: (t.pk != pinned.pk, same_moment - t.last_activity_at,
+                                               -t.pk))
+    assert seen == [t.pk for t in newest_first]
+    assert "Newest threads" in response.content.decode()
+
+
+@pytest.mark.parametrize("after", ["x", "1.99999999999999999999.1", "0.1.123456789012345678901",
+                                   "<script>", "0.-5.-1"])
+def test_a_page_token_that_is_not_one_shows_the_first_page(course, learner, after):
+    ThreadFactory(course=course, author=learner, title="The only one")
+    response = page_client(learner).get(f"/courses/{course.slug}/board/", {"after": after})
+    assert response.status_code == 200
+    assert [t.title for t in response.context["threads"]] == ["The only one"]

@@ -80,6 +80,14 @@ def test_the_draft_is_prefilled_with_the_question_the_anchor_and_the_error(cours
     assert 'class="pls-draft-preview"' in html and "<pre" in html.split("pls-draft-preview")[1]
 
 
+def test_the_error_line_shows_once_when_the_traceback_ends_with_it(course, learner):
+    draft = open_draft(learner, course, **DRAFT).context["draft"]
+    assert draft.body.count(DRAFT["error"]) == 1
+    other = open_draft(learner, course, **{**DRAFT, "traceback": "Cell In[3], line 2"})
+    assert other.context["draft"].body.count(DRAFT["error"]) == 1  # not in it: added after
+    assert "Cell In[3], line 2\n" + DRAFT["error"] in other.context["draft"].body
+
+
 def test_an_anchor_to_another_courses_page_is_dropped_with_a_sentence(course, learner):
     other = CourseFactory(slug="data-201", title="Data 201")
     LessonFactory(parent=other, slug="pandas", title="Pandas")

@@ -453,4 +453,28 @@ def test_a_member_is_sent_to_the_workspace_once_it_is_ready(
     client = client_for(learner)
     url = f"/courses/{course.slug}/groups/{group.pk}/workspace/"
     assert client.post(url)["Location"] == f"/courses/{course.slug}/groups/{group.pk}/"
-    assert client.post(url)["Location"] == "http://u-x.localhost:8001/user/studygroup--1/"
+    page = client.post(url).content.decode()
+    workspace_url = "http://u-x.localhost:8001/user/studygroup--1/"
+    assert f'<meta http-equiv="refresh" content="0; url={workspace_url}">' in page
+    assert f'href="{workspace_url}"' in page
+
+
+def test_the_form_that_opens_the_workspace_ends_on_the_lms_not_on_the_workspace_host(
+    course, group, learner, hub_calls, monkeypatch
+):
+    """Browsers hold a form's redirects to the page policy's form-action, which names the LMS
+    and the hub's host only: a redirect to the workspace's own host would be refused, and the
+    member would stay on the group's page. The form's answer is a page of the LMS that moves
+    on to the workspace."""
+
+    class Starter:
+        def start(self, group_id):
+            return {"url": "http://u-x.localhost:8001/user/studygroup--1/", "ready": True}
+
+    monkeypatch.setattr(workspace, "_client", lambda acting_for: Starter())
+    answer = client_for(learner).post(f"/courses/{course.slug}/groups/{group.pk}/workspace/")
+    assert answer.status_code == 200
+    assert "Location" not in answer
+    form_action = next(d for d in answer["Content-Security-Policy"].split(";")
+                       if d.strip().startswith("form-action"))
+    assert "u-x.localhost" not in form_action

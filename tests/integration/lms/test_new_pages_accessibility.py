@@ -4,10 +4,10 @@ with data made through the apps' services: the dashboard with the notification b
 notifications, the email preferences and a signed unsubscribe link's confirmation
 (lms.notifications); the tutor panel's "Ask the class" draft (lms.community.drafts); a course's
 study groups, a group, its board, the sessions' calendar and an invite (lms.groups); an
-assignment's reviews for its instructor, a review with the peer's notebook for its reviewer and,
-once submitted, for the work's author (lms.review, the notebook from a stand-in grader). None
-shows a serious or critical violation; each is kept as a screenshot in ``var/e2e/``
-(tests/conftest.py)."""
+assignment's reviews for its instructor and for a learner (their reviews to do and of their
+work), a review with the peer's notebook for its reviewer and, once submitted, for the work's
+author (lms.review, the notebook from a stand-in grader). None shows a serious or critical
+violation; each is kept as a screenshot in ``var/e2e/`` (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -168,7 +168,11 @@ def test_an_invited_learners_invite_page_has_no_serious_axe_violations(tab, scre
 
 def test_an_authors_reviewed_work_has_no_serious_axe_violations(tab, screenshot, wave):
     sign_in(tab, wave["base"], "linus")
-    pages = {"review of my work": reverse("review", args=[wave["done"].pk])}
+    pages = {
+        "my peer reviews": reverse("review-assignment",
+                                   args=[wave["course"].slug, "ps2-functions"]),
+        "review of my work": reverse("review", args=[wave["done"].pk]),
+    }
     assert pages_violations(tab, screenshot, wave["base"], pages) == {}
 
 

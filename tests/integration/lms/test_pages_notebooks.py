@@ -3,13 +3,19 @@ course folder or a broken file shows a clear message instead of failing the page
 
 from __future__ import annotations
 
+import json
 import os
 
 import nbformat
 import pytest
 
 from lms.base import notebooks
-from lms.base.notebooks import NOT_AVAILABLE, NOT_RENDERABLE, render_course_notebook
+from lms.base.notebooks import (
+    NOT_AVAILABLE,
+    NOT_RENDERABLE,
+    render_course_notebook,
+    render_notebook_cells,
+)
 from tests.support.lms_factories import LessonFactory
 
 
@@ -130,6 +136,27 @@ def test_an_edited_notebook_is_rendered_again(course_dir):
 
     html = render_course_notebook("python-101", "lessons/a.ipynb")
     assert "second" in html and "first" not in html
+
+
+def test_a_notebook_as_jupyterlab_saves_it_renders_cell_by_cell():
+    """A learner's submission comes from the grader as the file JupyterLab saved: sources and
+    outputs as lists of lines (nbformat's disk format), which the cells render from as well."""
+    notebook = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("## Clamp\nWrite `clamp`."),
+        nbformat.v4.new_code_cell(
+            "def clamp(value, low=0, high=100):\n    return max(low, min(value, high))\n",
+            execution_count=1,
+            outputs=[nbformat.v4.new_output("stream", name="stdout", text="one\ntwo\n")],
+        ),
+    ])
+    on_disk = json.loads(nbformat.writes(notebook))
+    assert isinstance(on_disk["cells"][1]["source"], list)
+
+    cells = render_notebook_cells(on_disk)
+
+    assert len(cells) == 2
+    assert "Clamp" in cells[0] and NOT_RENDERABLE not in cells[0]
+    assert "clamp" in cells[1] and "two" in cells[1]
 
 
 @pytest.mark.django_db

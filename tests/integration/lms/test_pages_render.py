@@ -115,6 +115,15 @@ def test_home_page_renders_intro_and_ways_in(client, course):
     assert "Browse the courses" in html and "Sign in" in html
 
 
+def test_every_page_links_the_catalogue_by_its_path(client, course):
+    index = CourseIndexPage.objects.get()
+
+    html = client.get(HomePage.objects.get().url).content.decode()
+
+    assert index.url.startswith("/")
+    assert f'<a class="btn btn-primary btn-lg" href="{index.url}">Browse the courses</a>' in html
+
+
 def test_every_page_has_lang_title_landmarks_and_a_skip_link(client, course):
     response = client.get("/")
 

@@ -387,6 +387,75 @@ def test_names_follow_the_anonymity_setting(client, people, review, grader_noteb
     assert people["author"].display_name in instructor_page
 
 
+def test_an_anonymous_authors_work_is_named_in_lower_case_mid_sentence(
+    client, people, review, grader_notebook
+):
+    """Anonymity both ways names the author "a classmate" inside a sentence (never "review of
+    A classmate's work"), and the author's own page says "your work" (never "You's work")."""
+    reviewer_page = as_(client, people["reviewer"]).get(reverse("review", args=[review.pk]))
+    reviewer_list = as_(client, people["reviewer"]).get(
+        reverse("review-assignment", args=["python-101", "ps2-functions"]))
+    for page in (reviewer_page, reviewer_list):
+        text = page.content.decode()
+        assert "eview of a classmate&#x27;s work" in text
+        assert "A classmate" not in text
+    services.submit_review(review, people["reviewer"], {"Readability": "Clear",
+                                                         "Tests": "Tried"}, "Nice.")
+    author_page = as_(client, people["author"]).get(reverse("review", args=[review.pk]))
+    text = author_page.content.decode()
+    assert "<title>Review of your work" in text
+    assert "You&#x27;s" not in text and "You's" not in text
+
+
+def test_commenting_on_a_cell_or_replying_brings_the_person_back_to_it(
+    client, people, review, grader_notebook
+):
+    """The comment and reply forms post to a URL with the commented cell's (or the replies')
+    anchor, which the browser keeps through the redirect back to the review: a reviewer who
+    comments on the ninth cell is not sent back to the top of the notebook."""
+    url = reverse("review", args=[review.pk])
+    text = as_(client, people["reviewer"]).get(url).content.decode()
+    assert f'action="{reverse("review-comment", args=[review.pk])}#cell-0-0"' in text
+    assert 'id="cell-0-0"' in text
+    services.submit_review(review, people["reviewer"], {"Readability": "Clear",
+                                                         "Tests": "Tried"}, "Nice.")
+    text = as_(client, people["author"]).get(url).content.decode()
+    assert f'action="{reverse("review-reply", args=[review.pk])}#replies-heading"' in text
+    assert 'id="replies-heading"' in text
+
+
+def test_the_line_picker_shows_each_lines_text(client, people, review, fake_grader):
+    """A reviewer picks the line of code they comment on by its number and its text (the
+    rendered code has no line numbers); the notebook as JupyterLab saves it has its source as a
+    list of lines."""
+    path = "/courses/python-101/assignments/ps2-functions/submissions/" + "a" * 32 + "/notebook"
+    fake_grader.misbehave("GET", path, ("json", 200, notebook_answer(
+        code_cell(["def clamp(value):\n", "    return max(0, value)\n"]))))
+    text = as_(client, people["reviewer"]).get(reverse("review", args=[review.pk])) \
+        .content.decode()
+    assert '<option value="1">1: def clamp(value):</option>' in text
+    assert '<option value="2">2:     return max(0, value)</option>' in text
+
+
+def test_review_points_are_shown_as_the_rubric_counts_them(client, people, review,
+                                                           grader_notebook, ps2):
+    """Points as the LMS shows scores (the ``points`` filter): 4, 2.25, never 4.0 or 2.3."""
+    quarter = (RubricCriterion("Style", (RubricLevel("Neat", 0.25), RubricLevel("Messy", 0))),)
+    ps2.peer_review = peer_review(rubric=RUBRIC + quarter)
+    ps2.save()
+    services.submit_review(review, people["reviewer"], {"Readability": "Clear",
+                                                         "Tests": "Tried", "Style": "Messy"},
+                           "Nice.")
+    author = as_(client, people["author"])
+    review_page = author.get(reverse("review", args=[review.pk])).content.decode()
+    own_list = author.get(reverse("review-assignment", args=["python-101", "ps2-functions"]))
+    overview = as_(client, people["instructor"]).get(
+        reverse("review-assignment", args=["python-101", "ps2-functions"])).content.decode()
+    assert "Rubric: 4 of 4.25 points" in review_page
+    assert "</a>: 4 of 4.25 points" in own_list.content.decode()
+    assert "<td>4</td>" in overview and "Neat 0.25" in overview
+
+
 def test_a_hidden_review_is_gone_for_its_author_and_from_the_score(client, people, review, ps2):
     services.submit_review(review, people["reviewer"], {"Readability": "Muddled",
                                                          "Tests": "Not tried"}, "Rubbish.")
@@ -512,7 +581,7 @@ def test_per_test_results_are_asked_for_and_shown_only_when_course_yml_allows(
     page = as_(client, people["reviewer"]).get(reverse("review", args=[review.pk]))
     (call,) = [c for c in fake_grader.calls("GET") if c.path.endswith("/notebook")]
     assert call.query["tests"] == ["1"]
-    assert "test_clamp: 1.0 of 2.0" in page.content.decode()
+    assert "test_clamp: 1 of 2" in page.content.decode()
 
 
 # -- notifications (lms.notifications' receivers of lms.review.signals, its reminders) --------

@@ -322,6 +322,14 @@ def test_idle_culler_runs_as_a_service_with_a_minimal_role(environ):
     _check_scopes_exist(culler["scopes"])
 
 
+def test_start_and_http_timeouts_come_from_the_settings(environ):
+    assert (configured(environ).Spawner.start_timeout,
+            configured(environ).Spawner.http_timeout) == (180, 120)
+    environ |= {"HUB_START_TIMEOUT": "1200", "HUB_HTTP_TIMEOUT": "600"}
+    c = configured(environ)
+    assert (c.Spawner.start_timeout, c.Spawner.http_timeout) == (1200, 600)
+
+
 def test_idle_timeout_zero_disables_culling(environ):
     environ["HUB_IDLE_TIMEOUT"] = "0"
     c = configured(environ)
@@ -397,6 +405,7 @@ def test_jupyterhub_config_py_loads(environ, monkeypatch):
 
 @pytest.mark.parametrize(("variable", "value", "expected"), [
     ("HUB_IDLE_TIMEOUT", "soon", "must be a whole number"),
+    ("HUB_START_TIMEOUT", "5", "must be at least 10"),
     ("HUB_IDLE_TIMEOUT", "-1", "must be at least 0"),
     ("HUB_FORMGRADER_PORT", "70000", "must be at most 65535"),
     ("HUB_LOCAL_CPU_SECONDS", "0", "must be at least 1"),

@@ -122,6 +122,13 @@ def test_the_database_is_used_through_a_backend_that_counts_queries(tmp_path, ur
     assert database["ENGINE"] == engine
 
 
+def test_sqlite_writers_wait_for_each_other_instead_of_failing(tmp_path):
+    sqlite = LMSEnvironment.from_env({}).database(tmp_path / "lms.sqlite3")
+    assert sqlite["OPTIONS"] == {"transaction_mode": "IMMEDIATE", "timeout": 20}
+    postgres = LMSEnvironment.from_env({"DATABASE_URL": "postgres://lms:s@db:5432/lms"})
+    assert "transaction_mode" not in postgres.database(tmp_path / "lms.sqlite3").get("OPTIONS", {})
+
+
 def test_every_lms_variable_is_documented():
     documented = (ROOT / "docs" / "configuration.md").read_text(encoding="utf-8")
     variables = {*LMSEnvironment.variables().values(), *HubClientEnvironment.variables().values()}
