@@ -69,7 +69,8 @@ SQLITE_OPTIONS = {"transaction_mode": "IMMEDIATE", "timeout": 20}
 # Django's database backends, and django-prometheus's of the same database (a subclass that
 # counts what it does).
 COUNTED_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    # django-prometheus's, health-checking only a connection that may have gone stale
+    "django.db.backends.postgresql": "lms.base.database.postgresql",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
 

@@ -114,7 +114,7 @@ def test_a_bad_database_url_is_named_without_its_password(tmp_path):
 
 
 @pytest.mark.parametrize(("url", "engine"), [
-    ("postgres://lms:secret@db:5432/lms", "django_prometheus.db.backends.postgresql"),
+    ("postgres://lms:secret@db:5432/lms", "lms.base.database.postgresql"),
     ("", "django_prometheus.db.backends.sqlite3"),
 ])
 def test_the_database_is_used_through_a_backend_that_counts_queries(tmp_path, url, engine):
