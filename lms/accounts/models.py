@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractUser, UserManager
 from django.db import models
 
+from .sessions import SignInSession  # noqa: F401 - a model of this app (lms/accounts/sessions.py)
 from .usernames import USERNAME_RULE, HubUsernameValidator, normalize_username
 
 

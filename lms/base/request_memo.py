@@ -37,6 +37,12 @@ def remembered(key: Hashable, compute: Callable[[], T]) -> T:
     return memo[key]
 
 
+def recall(key: Hashable) -> object | None:
+    """The answer kept for ``key`` in this request, or None (none kept, or outside a request)."""
+    memo = _memo.get()
+    return None if memo is None else memo.get(key)
+
+
 def forget(key: Hashable) -> None:
     """Drop the answer kept for ``key``, if any: the next asker computes it again."""
     memo = _memo.get()

@@ -156,8 +156,12 @@ LOGOUT_REDIRECT_URL = "/"
 # Every password check goes through authenticate(): the throttle first, then the password.
 AUTHENTICATION_BACKENDS = [
     "lms.accounts.signin.ThrottledSignIn",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, which takes the person read with the session (one query a page)
+    "lms.accounts.backends.UserBackend",
 ]
+# Django's database sessions, each row with its person's id, read with them
+# (lms/accounts/sessions.py)
+SESSION_ENGINE = "lms.accounts.sessions"
 AXES_HANDLER = "lms.accounts.signin.SignInThrottle"
 # Failures counted per account and, separately, per address; each has its limit.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]

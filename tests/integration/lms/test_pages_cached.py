@@ -201,7 +201,7 @@ def test_nothing_is_remembered_outside_a_request():
 # versions, the session and the user, the learner's enrollments (once, for every app that adds
 # to the page), and their own progress or grades. (Before the caches: 22-26 a page, 12 the
 # dashboard.)
-COMMON = 4  # versions, session, user, enrollments
+COMMON = 3  # versions, the session with its person (lms/accounts/sessions.py), enrollments
 
 
 def test_a_course_page_costs_a_fixed_few_queries(client, course, learner):
