@@ -102,6 +102,17 @@ def test_postgres_image_is_a_variable_with_a_public_default():
     assert SERVICES["postgres"]["image"] == "${POSTGRES_IMAGE:-postgres:16}"
 
 
+def test_postgres_prices_index_look_ups_as_the_development_server_does():
+    """random_page_cost for data in memory or on an SSD, the same in production (compose) as on
+    the server .ci/provision sets up for the tests and ``make bench``."""
+    provisioned = re.search(r"^PG_RANDOM_PAGE_COST=(\S+)$", (ROOT / ".ci/provision").read_text(),
+                            re.MULTILINE)
+    assert provisioned is not None
+    assert SERVICES["postgres"]["command"] == [
+        "postgres", "-c", f"random_page_cost={provisioned[1]}",
+    ]
+
+
 def test_every_secret_is_required_from_the_env_file_and_none_is_written_in():
     text = compose_text()
     for name in SECRETS:
