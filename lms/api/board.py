@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 from django.utils.functional import cached_property
 from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import mixins, status, viewsets
@@ -49,8 +48,7 @@ class BoardMixin(StudioAPIMixin):
 
     @cached_property
     def board(self) -> selectors.Viewer:
-        course = get_object_or_404(live_courses(), slug=self.kwargs["course_slug"])
-        return selectors.viewer(self.request.user, course)
+        return selectors.viewer_of(self.request.user, self.kwargs["course_slug"])
 
     def context(self) -> dict:
         return {"request": self.request, "viewer": self.board}

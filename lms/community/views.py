@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
@@ -26,8 +26,7 @@ PAGE_SIZE = 30
 
 
 def _viewer(request: HttpRequest, slug: str) -> selectors.Viewer:
-    course = get_object_or_404(CoursePage.objects.live(), slug=slug)
-    v = selectors.viewer(request.user, course)
+    v = selectors.viewer_of(request.user, slug)
     if not v.may_read:
         raise PermissionDenied("Only the course's members read its board: enroll first.")
     return v

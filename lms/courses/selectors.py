@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib.auth.models import Permission
-from django.db.models import Count, F, Max, Q, QuerySet
+from django.db.models import Count, F, Max, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, Greatest
 from django.template.defaultfilters import pluralize
 from django.utils import timezone
@@ -84,6 +84,18 @@ def course_standing(user: User, course: CoursePage) -> tuple[bool, bool]:
     if enrollment is None:
         return False, user.is_authenticated and user.is_studio_staff
     return True, user.is_studio_staff or enrollment.role == EnrollmentRole.INSTRUCTOR
+
+
+def live_course_standing(user: User, slug: str) -> tuple[CoursePage, bool, bool] | None:
+    """The live course ``slug`` with ``user``'s ``course_standing`` in it, ``(course, enrolled,
+    instructor)``: what every page and API call of a course's board asks first. The course
+    comes from the live courses kept per content version (``live_course_list``), the standing
+    from the viewer's enrollments read once per request: no query of its own. None when there
+    is no such live course."""
+    course = next((c for c in live_course_list() if c.slug == slug), None)
+    if course is None:
+        return None
+    return (course, *course_standing(user, course))
 
 
 def taught_course_ids(user: User) -> QuerySet | list[int]:
@@ -523,7 +535,6 @@ def learners_progress(course: CoursePage) -> LearnersProgress:
 def _parent_path_of(path_ref: str):
     """SQL for the tree path of the parent of the page whose path is at ``path_ref`` (an
     ``OuterRef`` lookup such as ``"lesson__path"``)."""
-    from django.db.models import OuterRef
     from django.db.models.functions import Length, Substr
 
     return Substr(OuterRef(path_ref), 1, Length(OuterRef(path_ref)) - CoursePage.steplen)
@@ -532,8 +543,6 @@ def _parent_path_of(path_ref: str):
 def course_slug_of(path_ref: str = "path"):
     """A subquery: the slug of the course that the page at ``path_ref`` belongs to; annotate
     lesson, assignment, progress or grade querysets with it."""
-    from django.db.models import Subquery
-
     return Subquery(CoursePage.objects.filter(path=_parent_path_of(path_ref)).values("slug")[:1])
 
 
@@ -554,8 +563,6 @@ def in_course(course: CoursePage, page_field: str = "") -> Q:
 
 def courses_for_api(user: User) -> QuerySet[CoursePage]:
     """Live courses, each annotated with ``my_role``: ``user``'s enrollment role in it, or None."""
-    from django.db.models import OuterRef, Subquery
-
     role = Enrollment.objects.filter(user_id=user.pk, course=OuterRef("pk")).values("role")[:1]
     return live_courses().defer_streamfields().annotate(my_role=Subquery(role))
 

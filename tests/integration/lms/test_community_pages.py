@@ -1,10 +1,13 @@
 """Who may open and post to each page of the board (learner of the course, learner of another
-course, instructor, staff, anonymous), and the board's lists cost the same queries for 2 or 20
-threads (no N+1)."""
+course, instructor, staff, anonymous), the board's lists cost the same queries for 2 or 20
+threads (no N+1), and the board's pages and API read the course (kept per content version) and
+the member's standing in it (their enrollments) in one query."""
 
 from __future__ import annotations
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from lms.community.models import Ban, Post
 from tests.support.board_queries import add_threads, queries_for
@@ -85,3 +88,24 @@ def test_a_thread_costs_the_same_queries_for_2_or_20_replies(course, learner, th
     for _ in range(18):
         PostFactory(thread=thread, author=UserFactory())
     assert queries_for(client, url) == few
+
+
+@pytest.mark.parametrize("path", ["/courses/{slug}/board/", "/api/v1/courses/{slug}/threads/"])
+def test_the_board_reads_its_course_and_the_members_standing_in_one_query(course, learner, path):
+    client = client_for(learner)
+    url = path.format(slug=course.slug)
+    client.get(url)
+    with CaptureQueriesContext(connection) as captured:
+        assert client.get(url).status_code == 200
+    queries = [query["sql"] for query in captured]
+    assert len([sql for sql in queries if '"courses_enrollment"' in sql]) == 1
+    assert [sql for sql in queries if 'FROM "courses_coursepage"' in sql] == []
+
+
+@pytest.mark.parametrize("path", ["/courses/{slug}/board/", "/api/v1/courses/{slug}/threads/"])
+def test_the_board_of_a_course_that_is_not_live_is_not_found(course, learner, path):
+    client = client_for(learner)
+    url = path.format(slug=course.slug)
+    course.unpublish()
+    assert client.get(url).status_code == 404
+    assert client.get(path.format(slug="no-such-course")).status_code == 404
