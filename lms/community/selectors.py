@@ -18,12 +18,24 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from django.db.models import Count, Exists, F, Func, OuterRef, Q, QuerySet, Subquery
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    F,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+)
 from django.http import Http404
 from django.utils import timezone
 from wagtail.models import Page
 
 from lms.accounts.models import User
+from lms.base import versioned_cache
 from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
 from lms.courses.selectors import (
     course_of,
@@ -165,14 +177,23 @@ def _visible_thread(v: Viewer) -> Q:
     shown = Q(course=v.course, group=v.group)
     if v.is_moderator:
         return shown
+    return shown & _seen_by_member(v.user.pk)
+
+
+def _seen_by_member(reader: int) -> Q:
+    """The threads a member who is not a moderator sees, ``reader`` being their pk (the pk of
+    nobody, :data:`NOBODY`: the threads every member sees)."""
     # Not "join each thread to its opening post and look": the few opening posts that are not
     # public (deleted; held or rejected, shown to their author) are looked up in their
     # partial index (``OPENING_NOT_PUBLIC``), an anti-join the size of that handful.
     not_public = Post.objects.filter(
-        OPENING_NOT_PUBLIC & (Q(deleted_at__isnull=False) | ~Q(author=v.user)),
+        OPENING_NOT_PUBLIC & (Q(deleted_at__isnull=False) | ~Q(author=reader)),
         pk=OuterRef("opening_post_id"),
     )
-    return shown & Q(hidden=False) & (Q(private=False) | Q(author=v.user)) & ~Exists(not_public)
+    return Q(hidden=False) & (Q(private=False) | Q(author=reader)) & ~Exists(not_public)
+
+
+NOBODY = 0  # a pk no person has: who wrote none of the threads
 
 
 def threads_for(
@@ -353,14 +374,52 @@ def may_mark_answered(v: Viewer, thread: Thread) -> bool:
     return thread.kind == "question" and (thread.author_id == v.user.pk or v.is_moderator)
 
 
+THREADS = "community.threads"
+"""The kind of data (``lms.base.versioned_cache``) the counts of "Discussion (N)" are cached from:
+its version is replaced whenever a thread or a post is written, moved, hidden or deleted
+(``services.threads_changed``)."""
+
+
+@dataclass(frozen=True)
+class AnchoredThreads:
+    """What the threads of a course's board anchored to one page are, for counting them."""
+
+    every: int  # what the moderators see
+    public: int  # what every member sees
+    kept_from_others: frozenset[int]  # who wrote the others (each sees some of their own)
+
+
 def discussion_count(user: User, page) -> tuple[int, CoursePage] | None:
     """How many threads anchored to ``page`` (a lesson or assignment) ``user`` sees, with the
-    course; None when ``user`` may not read the course's board."""
+    course; None when ``user`` may not read the course's board. Half the pages a class opens
+    show it, so the threads of each page are counted once per process and version of the
+    board (:class:`AnchoredThreads`); only a member who wrote one of the threads that not
+    everybody sees (private, held, hidden) has theirs counted for them, by the same rule."""
     course = course_of(page)  # the courses app's, cached with the published content
     v = viewer(user, course)
     if not v.may_read:
         return None
-    return _visible_threads(v).filter(anchor_page=page).count(), course
+    anchored = versioned_cache.cached(
+        THREADS, "lms.community.anchored", page.pk, lambda: _anchored_threads(course, page)
+    )
+    if v.is_moderator:
+        return anchored.every, course
+    if user.pk in anchored.kept_from_others:
+        return _visible_threads(v).filter(anchor_page=page).count(), course
+    return anchored.public, course
+
+
+def _anchored_threads(course: CoursePage, page) -> AnchoredThreads:
+    rows = list(
+        Thread.objects.filter(course=course, group=None, anchor_page=page)
+        .annotate(public=ExpressionWrapper(_seen_by_member(NOBODY), output_field=BooleanField()))
+        .values_list("author_id", "public")
+    )
+    return AnchoredThreads(
+        every=len(rows),
+        public=sum(1 for _, public in rows if public),
+        kept_from_others=frozenset(author for author, public in rows if not public),
+    )
 
 
 def review_queue(course: CoursePage) -> QuerySet[Post]:

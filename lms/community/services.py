@@ -16,9 +16,11 @@ import re
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 
 from lms.accounts.models import User
+from lms.base import versioned_cache
 from lms.courses.models import CoursePage
 
 from . import search, signals
@@ -37,7 +39,7 @@ from .models import (
     ThreadKind,
     Vote,
 )
-from .selectors import Viewer, active_ban, may_edit, may_mark_answered, member_usernames
+from .selectors import THREADS, Viewer, active_ban, may_edit, may_mark_answered, member_usernames
 from .solutions import matched_assignment
 
 MENTION = re.compile(r"(?<![\w@])@([A-Za-z0-9][A-Za-z0-9._-]{0,149})")
@@ -330,6 +332,7 @@ def set_thread_flags(v: Viewer, thread: Thread, **flags: bool) -> None:
     if not changed:
         return
     Thread.objects.filter(pk=thread.pk).update(**changed)
+    threads_changed()
     for key, value in changed.items():
         setattr(thread, key, value)
         action = {"pinned": ("pin", "unpin"), "locked": ("lock", "unlock"),
@@ -341,6 +344,7 @@ def set_thread_flags(v: Viewer, thread: Thread, **flags: bool) -> None:
 def set_post_hidden(v: Viewer, post: Post, hidden: bool) -> None:
     _require_moderator(v)
     Post.objects.filter(pk=post.pk).update(hidden=hidden)
+    threads_changed()
     post.hidden = hidden
     Report.objects.filter(post=post, resolved_at__isnull=True).update(resolved_at=timezone.now())
     _audit(v, "hide" if hidden else "restore", thread=post.thread, post=post)
@@ -367,6 +371,7 @@ def move_thread(
     Thread.objects.filter(pk=thread.pk).update(
         course=target.course, anchor_page=anchor_page, anchor_cell=(anchor_cell or "")[:100]
     )
+    threads_changed()
     thread.course, thread.anchor_page, thread.anchor_cell = (
         target.course, anchor_page, (anchor_cell or "")[:100]
     )
@@ -447,3 +452,20 @@ def course_member(course: CoursePage, username: str) -> User:
     if user is None:
         raise ValidationError({"username": ["That person is not a member of this course."]})
     return user
+
+
+def threads_changed(sender=None, **kwargs) -> None:
+    """A thread or a post was written, moved, hidden or deleted: the counts of "Discussion (N)"
+    cached so far are out of date (``selectors.discussion_count``). Called where a service
+    updates rows in place; the receiver of every save and deletion of both (:func:`connect`)."""
+    versioned_cache.changed(THREADS)
+
+
+def connect() -> None:
+    """Connect :func:`threads_changed` to the saves and deletions of threads and posts (those
+    of a service, of an admin, of a course or person deleted with them). Called by the app's
+    ``ready``."""
+    for model in (Thread, Post):
+        for event, signal in (("saved", post_save), ("deleted", post_delete)):
+            signal.connect(threads_changed, sender=model,
+                           dispatch_uid=f"community.threads_changed.{model.__name__}.{event}")
