@@ -18,6 +18,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.support.assignments import answered
 from tests.support.lab_pages import (
     RELEASE_BUTTON,
+    SPAWN_MS,
     enroll_learner,
     open_assignments_panel,
     save_notebook,
@@ -31,7 +32,6 @@ COURSE = "python-101"
 ASSIGNMENT = "ps1-basics"
 TITLE = "Problem set 1: Python basics"
 LEARNER = "e2e-learner"
-SPAWN_MS = 200_000
 GRADED_SECONDS = 180  # a bound for one grading on two busy cores, not a measurement
 
 

@@ -27,6 +27,7 @@ from playwright.sync_api import BrowserContext, Page, expect
 from tests.support.assignments import answered
 from tests.support.lab_pages import (
     RELEASE_BUTTON,
+    SPAWN_MS,
     enroll_learner,
     open_assignments_panel,
     save_notebook,
@@ -42,7 +43,6 @@ TITLE = "Problem set 1: Python basics"
 LEARNER = "e2e-status-learner"
 SUBMISSIONS = 3
 SLEEP_SECONDS = 8  # in an answer cell: each grading outlasts a few of the toast's polls
-SPAWN_MS = 200_000
 GRADED_MS = 300_000  # a bound for three gradings in a row on two busy cores, not a measurement
 
 # Every message each toast shows, in order, by toast (react-toastify gives each toast's element

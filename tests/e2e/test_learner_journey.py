@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 import pytest
 from playwright.sync_api import BrowserContext, Locator, Page, Response, expect
 
-from tests.support.lab_pages import KERNEL_IDLE
+from tests.support.lab_pages import KERNEL_IDLE, SPAWN_MS
 from tests.support.studio import OwnStudio, Studio
 from tests.support.studio import inspect as docker_inspect
 
@@ -27,7 +27,6 @@ COURSE = "python-101"
 COURSE_TITLE = "Python 101"
 # Bounds, not measurements: a first spawn on 2 busy cores (the hub gives a start 180 s), then
 # JupyterLab's page loading the notebook and starting its kernel.
-SPAWN_MS = 200_000
 LAB_MS = 120_000
 NEWS_QUESTION = "official Jupyter news"  # JupyterLab's announcements plugin asks for consent
 

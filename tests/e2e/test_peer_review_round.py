@@ -35,6 +35,7 @@ from tests.support.assignments import WRONG, answered
 from tests.support.axe import new_tab, pages_violations
 from tests.support.lab_pages import (
     RELEASE_BUTTON,
+    SPAWN_MS,
     enroll_learner,
     open_assignments_panel,
     save_notebook,
@@ -48,7 +49,6 @@ COURSE = "python-101"
 ASSIGNMENT = "ps2-functions"
 TITLE = "Problem set 2: Functions"
 NOTEBOOK = f"{ASSIGNMENT}.ipynb"
-SPAWN_MS = 200_000
 HIDDEN_TEST = "assert clamp(7, 1, 5) == 5"  # in the source notebook's hidden tests only
 ANSWER_CELL = "def clamp(value, low=0, high=100):"
 MAX_POINTS = 4  # the demo rubric: Readability 2, Tests 2

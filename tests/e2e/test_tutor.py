@@ -44,7 +44,7 @@ from playwright.sync_api import Locator, Page, expect
 from tests.support.assignments import solutions
 from tests.support.fake_openai import API_KEY, MODEL, FakeOpenAI
 from tests.support.http_servers import serve_in_thread, stop_serving
-from tests.support.lab_pages import KERNEL_IDLE
+from tests.support.lab_pages import KERNEL_IDLE, SPAWN_MS
 from tests.support.studio import ROOT, Studio, own_studio
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -56,7 +56,6 @@ ANSWER_ID = "ps1-celsius-answer"
 ANSWER_SOURCE = "def celsius_to_fahrenheit(celsius):\n    return celsius * 9 / 5 + 32"
 FAILING_SOURCE = "celsius_to_fahrenheit(temperature)"
 LAB_MS = 120_000
-SPAWN_MS = 200_000
 
 
 def cell(cell_type: str, source: str, nbgrader: dict | None = None) -> dict:

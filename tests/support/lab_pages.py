@@ -16,6 +16,9 @@ from tests.support.studio import Studio
 # The grading panel's release button: "Release again" once the assignment is released (the e2e
 # tests share one studio, so another test may have released it first).
 RELEASE_BUTTON = re.compile(r"^Release( again)?$")
+# How long a browser test waits for a learner's server to start and its lab to show (a shared
+# CI machine may start several at once).
+SPAWN_MS = 200_000
 # JupyterLab's status bar when the notebook's kernel is connected and idle.
 KERNEL_IDLE = "Python 3 (ipykernel) | Idle"
 
