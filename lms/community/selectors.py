@@ -36,7 +36,7 @@ from wagtail.models import Page
 
 from lms.accounts.models import User
 from lms.base import versioned_cache
-from lms.courses.models import AssignmentPage, CoursePage, Enrollment, LessonPage
+from lms.courses.models import AssignmentPage, CoursePage, LessonPage
 from lms.courses.selectors import (
     course_of,
     course_standing,
@@ -440,9 +440,3 @@ def open_reports(course: CoursePage) -> QuerySet[Report]:
 
 def audit_log(course: CoursePage) -> QuerySet[AuditEntry]:
     return AuditEntry.objects.filter(course=course).select_related("actor", "subject")
-
-
-def course_members(course: CoursePage) -> QuerySet[Enrollment]:
-    return Enrollment.objects.filter(course=course).select_related("user")
-
-

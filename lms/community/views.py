@@ -49,10 +49,6 @@ def _refusal(error: Exception) -> str:
     return str(error)
 
 
-def _board_url(v: selectors.Viewer) -> str:
-    return reverse("community-board", args=[v.course.slug])
-
-
 @require_GET
 @login_required
 def board(request: HttpRequest, slug: str) -> HttpResponse:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Count, Exists, OuterRef, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
@@ -134,13 +134,3 @@ def feed_owner(secret: str) -> User | None:
         return None
     feed = CalendarFeed.objects.filter(secret=secret).select_related("user").first()
     return feed.user if feed is not None and feed.user.is_active else None
-
-
-def my_groups(user: User) -> QuerySet[StudyGroup]:
-    """The groups ``user`` is in, in every course, with their course."""
-    return (
-        StudyGroup.objects.filter(memberships__user=user)
-        .select_related("course")
-        .prefetch_related(Prefetch("memberships", queryset=Membership.objects.only("pk")))
-        .order_by("course__title", "name")
-    )
