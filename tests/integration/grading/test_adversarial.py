@@ -1041,7 +1041,17 @@ def the_runner_stayed_out_of_reach(graded: Graded) -> None:
 ENVIRONMENT_AND_COMMAND_LINES = '''
 import json, os, subprocess
 
+import time
 witness = subprocess.Popen(["sleep", "30"], env={"WITNESS": CONTROL_COPY})
+# Popen returns once the child is forked; its environment is the control's only after exec.
+for _ in range(500):
+    try:
+        with open(f"/proc/{witness.pid}/cmdline", "rb") as handle:
+            if handle.read().startswith(b"sleep"):
+                break
+    except OSError:
+        pass
+    time.sleep(0.01)
 # NBGRADER_EXECUTION=autograde is set on purpose, as `nbgrader autograde` sets it.
 found, secrets = [], sorted(name for name in os.environ if name != "NBGRADER_EXECUTION" and any(
     word in name.upper() for word in ("KEY", "TOKEN", "SECRET", "PASSWORD", "GRADER", "LMS")))
