@@ -17,14 +17,18 @@ Protocol::
 
 The kernel starts *before* the request is read, so a container started ahead of time (the
 grader's warm pool) answers as soon as a notebook arrives; it still serves exactly one notebook.
+That kernel is the judge's (:mod:`pls_grading.shell_kernel`, the default way of grading); a
+request for in-kernel grading replaces it with ipykernel before any of the notebook runs.
 
 Execution follows nbgrader's ``Execute`` preprocessor, i.e. nbclient with nbgrader's settings
 (the same timeout, interrupt and error handling, outputs as nbclient records them), but on
 :mod:`pls_grading.kernel_client` instead of nbclient and jupyter_client, and on plain JSON
 instead of nbformat: every sandbox imports this module anew, and those libraries cost ~0.18 s
-of CPU per sandbox (importing nbgrader would cost ~1.2 s). Kernels start through
-:mod:`pls_grading.kernel` (ipykernel without debugpy: ~0.17 s less per kernel). What nbclient
-does and this runner does as well:
+of CPU per sandbox (importing nbgrader would cost ~1.2 s). The course's ``python3`` kernel
+starts as :mod:`pls_grading.shell_kernel` under the judge (IPython's shell without ipykernel:
+about half the CPU to start, a fifth for each request) and as :mod:`pls_grading.kernel` for
+in-kernel grading (ipykernel without debugpy: ~0.17 s less per kernel); see
+:func:`grading_kernels`. What nbclient does and this runner does as well:
 
 - a code cell's outputs are replaced by what the kernel publishes for it (``stream``,
   ``display_data``, ``execute_result``, ``error``; ``clear_output``, also with ``wait``; a
@@ -378,7 +382,7 @@ class Runner:
         self.language_info: dict[str, Any] | None = None
         self.restarts = 0
         self.timing: dict[str, float] = {}
-        self.spec = without_debugger(find_kernel_spec(options.kernel))  # before learner code
+        self.specs = grading_kernels(find_kernel_spec(options.kernel))  # before learner code
         self.tampering: list[dict[str, Any]] = []
         self.mode = JUDGE
         self.judged: list[int] = []
@@ -386,11 +390,7 @@ class Runner:
 
     def run(self) -> int:
         started = time.monotonic()
-        try:
-            self.start_kernel()
-        except Exception as exc:
-            log.error("the kernel did not start: %s", exc)
-            self.stop_kernel()
+        if not self.kernel_for_grading():  # the judge's, before the request says otherwise
             return EXIT_NO_KERNEL
         self.timing["kernel_start_seconds"] = time.monotonic() - started
         waiting = time.monotonic()
@@ -404,6 +404,8 @@ class Runner:
             log.error("unusable request: %s", exc)
             self.stop_kernel()
             return EXIT_BAD_REQUEST
+        if not self.kernel_for_grading():  # in-kernel grading: ipykernel instead
+            return EXIT_NO_KERNEL
         self.execute(nb, deadline=received + self.options.time_limit)
         self.timing["execute_seconds"] = time.monotonic() - received
         metadata = nb.setdefault("metadata", {})
@@ -436,6 +438,26 @@ class Runner:
         env["PYTHONSAFEPATH"] = "1"
         env["PYTHONNOUSERSITE"] = "1"
         return env
+
+    @property
+    def spec(self) -> KernelSpec:
+        """The kernel this notebook's grading runs in (before the request is read: the
+        judge's, the default)."""
+        return self.specs[self.mode]
+
+    def kernel_for_grading(self) -> bool:
+        """Start the kernel of this grading mode unless it runs already; False when it did
+        not start."""
+        if self.kernel is not None and self.kernel.spec == self.spec:
+            return True
+        self.stop_kernel()
+        try:
+            self.start_kernel()
+        except Exception as exc:
+            log.error("the kernel did not start: %s", exc)
+            self.stop_kernel()
+            return False
+        return True
 
     def start_kernel(self) -> None:
         kernel = Kernel(
@@ -764,13 +786,19 @@ def guard_answer(reply: dict[str, Any] | None, name: str) -> list[str] | None:
     return [part[:100] for part in found[:20]]
 
 
-def without_debugger(spec: KernelSpec) -> KernelSpec:
-    """ipykernel's own spec (``python -m ipykernel_launcher ...``) started through
-    :mod:`pls_grading.kernel` instead, which leaves debugpy out; any other spec as it is."""
+def grading_kernels(spec: KernelSpec) -> dict[str, KernelSpec]:
+    """The kernel for each way of grading. ipykernel's own spec (``python -m
+    ipykernel_launcher ...``) becomes :mod:`pls_grading.shell_kernel` for the judge's grading
+    (IPython's shell without ipykernel: the learner's cells and the judge's questions, at a
+    fraction of the CPU) and :mod:`pls_grading.kernel` for in-kernel grading (ipykernel without
+    debugpy: the tests run in it, as in nbgrader); any other spec is used as it is for both."""
     if spec.argv[1:3] != ["-m", "ipykernel_launcher"]:
-        return spec
-    return dataclasses.replace(spec, argv=[spec.argv[0], "-m", "pls_grading.kernel",
-                                           *spec.argv[3:]])
+        return {mode: spec for mode in GRADING_MODES}
+    python, rest = spec.argv[0], spec.argv[3:]
+    return {
+        JUDGE: dataclasses.replace(spec, argv=[python, "-m", "pls_grading.shell_kernel", *rest]),
+        IN_KERNEL: dataclasses.replace(spec, argv=[python, "-m", "pls_grading.kernel", *rest]),
+    }
 
 
 # -- input and output ----------------------------------------------------------------------------

@@ -207,7 +207,13 @@ def test_fork_bomb_is_capped_grading_finishes_and_the_host_is_unaffected(grade, 
     finally:
         box.close()
     assert graded.result.status == "graded"
-    assert {"timeout", "kernel-restarted"} <= set(graded.result.flags)
+    # Ended by the memory limit or by the time limit, whichever comes first: the judge's
+    # kernel's copies outgrow the container's 512 MB before the cell's 4 s (measured), an
+    # ipykernel's copies peaked at ~430 MB and ran out of time. Either way the kernel is
+    # restarted for the cells after it.
+    assert "kernel-restarted" in graded.result.flags
+    bomb = graded.outputs_of("ps1-celsius-answer")
+    assert "KernelRestarted" in {o.get("ename") for o in bomb}
     assert graded.points == {**TESTS, "ps1-celsius-tests": 0.0}  # the later cells still ran
     assert wait_until_gone(box.name_prefix) == []  # nothing of the bomb outlives the sandbox
     assert subprocess.run(["true"], check=False).returncode == 0  # the host still forks

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 import pytest
 from pls_grading.kernel_client import DELIMITER, Kernel, NoSuchKernel, find_kernel_spec
 
+from tests.support.kernel_messages import collect, wait_until_it_prints
+
 pytestmark = pytest.mark.slow
 
 
@@ -23,24 +25,6 @@ def kernel(tmp_path) -> Iterator[Kernel]:
     assert info["language_info"]["name"] == "python"
     yield started
     started.close()
-
-
-def collect(kernel: Kernel, msg_id: str, seconds: float = 30) -> tuple[dict, list[dict]]:
-    """The shell reply to ``msg_id`` and its IOPub messages up to the kernel's idle status."""
-    reply, published, idle = None, [], False
-    deadline = time.monotonic() + seconds
-    while reply is None or not idle:
-        got = kernel.receive(deadline - time.monotonic())
-        assert got is not None, "the kernel went silent"
-        channel, msg = got
-        if msg["parent_header"].get("msg_id") != msg_id:
-            continue
-        if channel == "shell":
-            reply = msg
-        else:
-            published.append(msg)
-            idle = msg["msg_type"] == "status" and msg["content"]["execution_state"] == "idle"
-    return reply, published
 
 
 def test_a_cell_runs_and_its_outputs_come_on_iopub(kernel):
@@ -64,13 +48,7 @@ def test_a_message_not_signed_with_the_sessions_key_is_dropped(kernel):
 
 def test_an_interrupt_stops_a_running_cell(kernel):
     msg_id = kernel.execute("import time\nprint('running', flush=True)\ntime.sleep(60)")
-    deadline = time.monotonic() + 30
-    while True:  # until the cell says it runs, then it sleeps
-        got = kernel.receive(deadline - time.monotonic())
-        assert got is not None, "the cell did not start"
-        _, msg = got
-        if msg["parent_header"].get("msg_id") == msg_id and msg["msg_type"] == "stream":
-            break
+    wait_until_it_prints(kernel, msg_id)
     kernel.interrupt()
     reply, published = collect(kernel, msg_id)
     assert reply["content"]["status"] == "error"

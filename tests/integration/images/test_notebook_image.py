@@ -329,19 +329,34 @@ def test_grading_runner_is_the_repos_pls_grading(notebook_image):
     assert installed == source + "\n"
 
 
-def test_grading_kernel_starts_without_debugpy_and_the_runner_without_jupyters_client_libraries(
-    notebook_image,
+KERNEL_PROBE = (
+    "import sys\n"
+    "print(sys.argv[0], sys.modules.get('debugpy', 0), type(get_ipython()).__name__,\n"
+    "      sorted({n.split('.')[0] for n in sys.modules} & {'ipykernel', 'jupyter_client',\n"
+    "                                                       'tornado', 'asyncio'}))"
+)
+
+
+@pytest.mark.parametrize("grading, printed", [
+    # the judge's kernel: IPython's shell on pyzmq, none of ipykernel's libraries
+    ("judge", "/opt/venv/lib/python3.11/site-packages/pls_grading/shell_kernel.py 0 "
+              "GradingShell []"),
+    # in-kernel grading: ipykernel, as nbgrader runs it, without its debugger
+    ("in-kernel", "/opt/venv/lib/python3.11/site-packages/pls_grading/kernel.py None "
+                  "ZMQInteractiveShell ['asyncio', 'ipykernel', 'jupyter_client', 'tornado']"),
+])
+def test_grading_kernels_start_lean_and_the_runner_without_jupyters_client_libraries(
+    notebook_image, grading, printed,
 ):
     probe = {
         **TINY_NOTEBOOK,
         "cells": [{"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
-                   "source": "import sys\nprint(sys.argv[0], sys.modules.get('debugpy', 0))"}],
+                   "source": KERNEL_PROBE}],
     }
-    result = run_grading_runner(notebook_image, {"notebook": probe})
+    result = run_grading_runner(notebook_image, {"notebook": probe, "grading": grading})
     assert result.returncode == 0, result.stderr.decode()[-2000:]
     executed = json.loads(result.stdout.split(b"\n")[0])
-    printed = executed["cells"][0]["outputs"][0]["text"].split()
-    assert printed == ["/opt/venv/lib/python3.11/site-packages/pls_grading/kernel.py", "None"]
+    assert executed["cells"][0]["outputs"][0]["text"] == printed + "\n"
     # Each sandbox imports the runner anew: these cost ~0.18 s of CPU per submission.
     loaded = run_in(notebook_image, "python", "-c",
                     "import sys, pls_grading.execute; print(sorted({n.split('.')[0] for n in "
