@@ -404,11 +404,12 @@ class ShellKernel:
             return  # as ipykernel: an unknown request gets no reply
         self.parent = msg["header"]
         self.publish("status", {"execution_state": "busy"})
-        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             reply = handler(msg["content"])
-        finally:
+        except KeyboardInterrupt:  # a SIGINT just outside the cell's code: the cell's, too
             signal.signal(signal.SIGINT, signal.SIG_IGN)
+            reply = {"status": "error", "ename": "KeyboardInterrupt", "evalue": "",
+                     "traceback": [], "user_expressions": {}, "payload": []}
         self.flush_streams()
         reply_type = msg_type.replace("_request", "_reply")
         self.session.send(sock, reply_type, reply, self.parent, idents)
@@ -447,16 +448,22 @@ class ShellKernel:
         shell.last_error = None
         saved_input, saved_getpass = builtins.input, getpass.getpass
         builtins.input = getpass.getpass = no_stdin
+        expressions = content.get("user_expressions") or {}
+        # SIGINT interrupts the cell and the expressions (a learner function the judge calls)
+        # and is ignored otherwise, as ipykernel's pre- and post-handler hooks do: one that
+        # came while the kernel answered anything else would end the kernel.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             result = shell.run_cell(code, store_history=store_history, silent=silent)
+            answers = (shell.user_expressions(expressions)
+                       if result.success and isinstance(expressions, dict) else {})
         finally:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
             builtins.input, getpass.getpass = saved_input, saved_getpass
         reply: dict[str, Any] = {"execution_count": shell.execution_count - 1, "payload": []}
         if result.success:
             reply["status"] = "ok"
-            expressions = content.get("user_expressions") or {}
-            reply["user_expressions"] = (shell.user_expressions(expressions)
-                                         if isinstance(expressions, dict) else {})
+            reply["user_expressions"] = answers
         else:
             error = shell.last_error or {"ename": "UnknownError", "evalue": "",
                                          "traceback": []}
